@@ -1,0 +1,24 @@
+//go:build !cgo
+
+package bindings
+
+// Version reports that no native library is linked.
+func Version() string { return "none (built without cgo)" }
+
+// HeaderVersion reports that no native header was compiled in.
+func HeaderVersion() string { return Version() }
+
+// Flowsim is unavailable without cgo.
+type Flowsim struct{}
+
+// NewFlowsim returns ErrNoNative.
+func NewFlowsim(PathConfig) (*Flowsim, error) { return nil, ErrNoNative }
+
+// Close does nothing.
+func (*Flowsim) Close() {}
+
+// Run returns ErrNoNative.
+func (*Flowsim) Run(_, _ []float64, _, _ []int32) ([]float64, error) { return nil, ErrNoNative }
+
+// Stats returns zeros.
+func (*Flowsim) Stats() FlowsimStats { return FlowsimStats{} }
