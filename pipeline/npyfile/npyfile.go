@@ -235,6 +235,9 @@ func cutQuoted(s string) (q, rest string, ok bool) {
 }
 
 func parseShape(v string) ([]int, error) {
+	if len(v) < 2 || v[0] != '(' || v[len(v)-1] != ')' {
+		return nil, fmt.Errorf("shape %q is not a tuple", v)
+	}
 	inner := strings.TrimSpace(v[1 : len(v)-1])
 	shape := []int{}
 	if inner == "" {

@@ -9,6 +9,7 @@ package scenario
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -143,8 +144,16 @@ func LoadFlowFile(path string, hosts int) (*Path, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return ParseFlowFile(path, f, hosts)
+}
+
+// ParseFlowFile parses an ns-3 flow file from r; path names it in errors.
+func ParseFlowFile(path string, r io.Reader, hosts int) (*Path, error) {
+	if hosts < 2 {
+		return nil, fmt.Errorf("%s: the number of hosts must be given (--hosts) and be >= 2", path)
+	}
 	p := &Path{Name: filepath.Base(path), Hosts: hosts, ArrivalFile: path, SizeFile: path, HostFile: path}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	line := 0
 	want := -1
@@ -159,6 +168,7 @@ func LoadFlowFile(path string, hosts int) (*Path, error) {
 			if len(fields) != 1 {
 				return nil, fmt.Errorf("%s:%d: first line must be the flow count, got %q", path, line, text)
 			}
+			var err error
 			want, err = strconv.Atoi(fields[0])
 			if err != nil || want < 0 {
 				return nil, fmt.Errorf("%s:%d: flow count %q is not a non-negative integer", path, line, fields[0])
