@@ -1,0 +1,351 @@
+// Package decompose splits a datacenter workload into path-level scenarios,
+// as m3 does on top of Parsimon: every flow takes one path (its ECMP path in
+// ns-3); the flows of one path are that path's foreground; every other flow
+// that shares at least one of the path's channels (directed links) is
+// background, mapped onto the parking-lot form that flowsim and the model
+// consume: a path of L channels becomes hosts 0..L in a line, channel i
+// joining host i to host i+1; the foreground flows go from host 0 to host
+// L; a background flow enters at the first channel of each run of
+// consecutive channels it shares with the path and leaves after the run's
+// last (a flow that leaves the path and rejoins it later becomes one
+// parking-lot flow per run, as m3 splits it).
+//
+// New indexes the workload (route every flow, group flows by path and by
+// channel) in time linear in the flows; Scenario then builds any one path's
+// parking lot in time linear in the flows on its channels. A workload of
+// 10^6 flows has up to 10^6 paths, so callers build the scenarios they
+// need (Sample picks them as m3 does) rather than all at once.
+package decompose
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+
+	"m4/pipeline/scenario"
+	"m4/pipeline/workload"
+)
+
+// MaxPathLen is the most channels a path may have.
+const MaxPathLen = 64
+
+// Decomposition is a workload indexed by path and by channel.
+type Decomposition struct {
+	Routing *workload.Routing
+	Flows   *workload.Flows
+
+	FlowPath []int32 // the path of each flow
+
+	pathStart, pathChans []int32 // CSR: channels of each path, in order
+	fgStart, fgFlows     []int32 // CSR: foreground flows of each path, ascending
+	chStart, chFlows     []int32 // CSR: flows on each channel, ascending
+}
+
+// New routes every flow on its ECMP path (the one ns-3 gives it: source
+// ports counted per host pair in flow order) and indexes the workload.
+// flows must be valid for the routing's topology (see Flows.Validate).
+func New(rt *workload.Routing, flows *workload.Flows) (*Decomposition, error) {
+	t := rt.Topology()
+	if err := flows.Validate(t); err != nil {
+		return nil, fmt.Errorf("decompose: %w", err)
+	}
+	n := flows.Len()
+	d := &Decomposition{Routing: rt, Flows: flows, FlowPath: make([]int32, n)}
+	sports := workload.Sports(flows.Src, flows.Dst)
+
+	// Route in parallel, one chunk of flows per worker.
+	workers := max(1, min(runtime.GOMAXPROCS(0), n/4096+1))
+	type chunk struct {
+		lo, hi int
+		off    []int32 // per flow, end offset into chans
+		chans  []int32
+		err    error
+	}
+	chunks := make([]chunk, workers)
+	var wg sync.WaitGroup
+	for w := range chunks {
+		c := &chunks[w]
+		c.lo, c.hi = n*w/workers, n*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.off = make([]int32, c.hi-c.lo)
+			c.chans = make([]int32, 0, 6*(c.hi-c.lo))
+			for i := c.lo; i < c.hi; i++ {
+				before := len(c.chans)
+				c.chans = rt.AppendRoute(c.chans, flows.Src[i], flows.Dst[i], sports[i])
+				if len(c.chans)-before > MaxPathLen {
+					c.err = fmt.Errorf("decompose: flow %d (%d -> %d) has a %d-channel path; at most %d supported",
+						i, flows.Src[i], flows.Dst[i], len(c.chans)-before, MaxPathLen)
+					return
+				}
+				c.off[i-c.lo] = int32(len(c.chans))
+			}
+		}()
+	}
+	wg.Wait()
+	flowStart := make([]int32, n+1)
+	total := 0
+	for _, c := range chunks {
+		if c.err != nil {
+			return nil, c.err
+		}
+		if total+len(c.chans) > math.MaxInt32 {
+			return nil, fmt.Errorf("decompose: %d flows cross more than %d channels in all; split the workload", n, math.MaxInt32)
+		}
+		for i, o := range c.off {
+			flowStart[c.lo+i+1] = int32(total) + o
+		}
+		total += len(c.chans)
+	}
+	flowChans := make([]int32, 0, total)
+	for _, c := range chunks {
+		flowChans = append(flowChans, c.chans...)
+	}
+
+	// Paths: flows with the same channel sequence share one.
+	type key struct {
+		src, dst int32
+		h        uint64
+	}
+	seed := maphash.MakeSeed()
+	ids := make(map[key]int32, n/2+1)
+	var spill map[string]int32 // on a hash collision, keyed by the whole sequence
+	var buf []byte
+	d.pathStart = []int32{0}
+	fgCount := []int32{}
+	for i := 0; i < n; i++ {
+		ch := flowChans[flowStart[i]:flowStart[i+1]]
+		buf = buf[:0]
+		for _, c := range ch {
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(c))
+		}
+		k := key{flows.Src[i], flows.Dst[i], maphash.Bytes(seed, buf)}
+		p, ok := ids[k]
+		if ok && !slices.Equal(d.PathChannels(int(p)), ch) {
+			if spill == nil {
+				spill = map[string]int32{}
+			}
+			p, ok = spill[string(buf)]
+			if !ok {
+				p = d.addPath(ch)
+				spill[string(buf)] = p
+				fgCount = append(fgCount, 0)
+			}
+		} else if !ok {
+			p = d.addPath(ch)
+			ids[k] = p
+			fgCount = append(fgCount, 0)
+		}
+		d.FlowPath[i] = p
+		fgCount[p]++
+	}
+	d.fgStart = prefix(fgCount)
+	d.fgFlows = make([]int32, n)
+	fill := slices.Clone(d.fgStart[:len(fgCount)])
+	for i, p := range d.FlowPath {
+		d.fgFlows[fill[p]] = int32(i)
+		fill[p]++
+	}
+
+	// Channels: the flows on each, ascending.
+	chCount := make([]int32, t.NumChannels())
+	for _, c := range flowChans {
+		chCount[c]++
+	}
+	d.chStart = prefix(chCount)
+	d.chFlows = make([]int32, len(flowChans))
+	fill = slices.Clone(d.chStart[:len(chCount)])
+	for i := 0; i < n; i++ {
+		for _, c := range flowChans[flowStart[i]:flowStart[i+1]] {
+			d.chFlows[fill[c]] = int32(i)
+			fill[c]++
+		}
+	}
+	return d, nil
+}
+
+func (d *Decomposition) addPath(ch []int32) int32 {
+	p := int32(len(d.pathStart) - 1)
+	d.pathChans = append(d.pathChans, ch...)
+	d.pathStart = append(d.pathStart, int32(len(d.pathChans)))
+	return p
+}
+
+func prefix(count []int32) []int32 {
+	s := make([]int32, len(count)+1)
+	for i, c := range count {
+		s[i+1] = s[i] + c
+	}
+	return s
+}
+
+// NumPaths returns the number of paths with foreground flows.
+func (d *Decomposition) NumPaths() int { return len(d.pathStart) - 1 }
+
+// PathChannels returns path p's channels in order (shared; do not modify).
+func (d *Decomposition) PathChannels(p int) []int32 {
+	return d.pathChans[d.pathStart[p]:d.pathStart[p+1]]
+}
+
+// Foreground returns path p's foreground flows, ascending (shared).
+func (d *Decomposition) Foreground(p int) []int32 {
+	return d.fgFlows[d.fgStart[p]:d.fgStart[p+1]]
+}
+
+// ChannelFlows returns the flows crossing channel c, ascending (shared).
+func (d *Decomposition) ChannelFlows(c int32) []int32 {
+	return d.chFlows[d.chStart[c]:d.chStart[c+1]]
+}
+
+// Scenario is one path's parking lot.
+type Scenario struct {
+	*scenario.Path // hosts 0..L; flows in start order
+
+	PathID      int
+	Channels    []int32   // the workload channel behind parking-lot link i (host i -> i+1)
+	LinkGbps    []float64 // capacity of parking-lot link i
+	LinkDelayNs []int64   // propagation delay of parking-lot link i
+	// Flow is the workload flow behind each scenario flow (a flow that
+	// shares several separate runs of the path appears once per run);
+	// Foreground tells the path's own flows (host 0 to host L).
+	Flow       []int32
+	Foreground []bool
+}
+
+// Scenario builds path p's parking-lot scenario.
+func (d *Decomposition) Scenario(p int) (*Scenario, error) {
+	if p < 0 || p >= d.NumPaths() {
+		return nil, fmt.Errorf("decompose: path %d outside 0..%d", p, d.NumPaths()-1)
+	}
+	t := d.Routing.Topology()
+	chans := d.PathChannels(p)
+	L := len(chans)
+	s := &Scenario{
+		PathID:      p,
+		Channels:    slices.Clone(chans),
+		LinkGbps:    make([]float64, L),
+		LinkDelayNs: make([]int64, L),
+	}
+	for i, c := range chans {
+		_, _, s.LinkGbps[i] = t.Channel(c)
+		s.LinkDelayNs[i] = t.Links[c/2].DelayNs
+	}
+	name := fmt.Sprintf("path%d_nhosts%d", p, L+1)
+	sp := &scenario.Path{Name: name, Hosts: L + 1, ArrivalFile: name, SizeFile: name, HostFile: name}
+	s.Path = sp
+
+	// k-way merge of the channels' ascending flow lists
+	heads := make([][]int32, L)
+	most := 0 // at most one entry per (flow, channel)
+	for i, c := range chans {
+		heads[i] = d.ChannelFlows(c)
+		most += len(heads[i])
+	}
+	sp.ArrivalNs = make([]float64, 0, most)
+	sp.SizeBytes = make([]float64, 0, most)
+	sp.Src = make([]int32, 0, most)
+	sp.Dst = make([]int32, 0, most)
+	s.Flow = make([]int32, 0, most)
+	s.Foreground = make([]bool, 0, most)
+	full := uint64(1)<<L - 1
+	if L == 64 {
+		full = ^uint64(0)
+	}
+	f := d.Flows
+	add := func(flow int32, src, dst int, fg bool) {
+		sp.ArrivalNs = append(sp.ArrivalNs, float64(f.StartNs[flow]))
+		sp.SizeBytes = append(sp.SizeBytes, float64(f.Size[flow]))
+		sp.Src = append(sp.Src, int32(src))
+		sp.Dst = append(sp.Dst, int32(dst))
+		s.Flow = append(s.Flow, flow)
+		s.Foreground = append(s.Foreground, fg)
+	}
+	for {
+		next := int32(-1)
+		for _, h := range heads {
+			if len(h) > 0 && (next < 0 || h[0] < next) {
+				next = h[0]
+			}
+		}
+		if next < 0 {
+			break
+		}
+		var mask uint64
+		for i, h := range heads {
+			if len(h) > 0 && h[0] == next {
+				mask |= 1 << i
+				heads[i] = h[1:]
+			}
+		}
+		if d.FlowPath[next] == int32(p) {
+			if mask != full {
+				return nil, fmt.Errorf("decompose: internal error: foreground flow %d misses channels of path %d", next, p)
+			}
+			add(next, 0, L, true)
+			continue
+		}
+		for i := 0; i < L; {
+			if mask&(1<<i) == 0 {
+				i++
+				continue
+			}
+			j := i
+			for j < L && mask&(1<<j) != 0 {
+				j++
+			}
+			add(next, i, j, false)
+			i = j
+		}
+	}
+	if err := sp.Validate(); err != nil {
+		return nil, fmt.Errorf("decompose: %w", err)
+	}
+	return s, nil
+}
+
+// All builds every path's scenario, in path order. Use it on small
+// workloads; large ones have as many paths as flows.
+func (d *Decomposition) All() ([]*Scenario, error) {
+	out := make([]*Scenario, d.NumPaths())
+	for p := range out {
+		s, err := d.Scenario(p)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = s
+	}
+	return out, nil
+}
+
+// Sample draws n paths with probability proportional to their number of
+// foreground flows, with replacement, as m3 samples the paths it
+// estimates; it returns the distinct paths drawn (ascending) and how many
+// times each was drawn.
+func (d *Decomposition) Sample(n int, r *rand.Rand) (paths []int, draws []int) {
+	if d.NumPaths() == 0 || n <= 0 {
+		return nil, nil
+	}
+	total := d.fgStart[len(d.fgStart)-1]
+	count := map[int]int{}
+	for i := 0; i < n; i++ {
+		u := int32(r.IntN(int(total)))
+		// path whose foreground range holds u
+		p := sort.Search(d.NumPaths(), func(p int) bool { return d.fgStart[p+1] > u })
+		count[p]++
+	}
+	for p := range count {
+		paths = append(paths, p)
+	}
+	sort.Ints(paths)
+	for _, p := range paths {
+		draws = append(draws, count[p])
+	}
+	return paths, draws
+}

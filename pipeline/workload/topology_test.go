@@ -1,0 +1,263 @@
+package workload
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// Hash values printed by the HPCC fork's own SwitchNode::EcmpHash
+// (switch-node.cc) for the key of flow (src, dst, sport, dport 100) at a
+// switch with the given node id.
+func TestEcmpHashMatchesFork(t *testing.T) {
+	cases := []struct {
+		src, dst int32
+		sport    uint32
+		seed     uint32
+		want     uint32
+	}{
+		{0, 2, 10000, 4, 0x03e6c3e4},
+		{0, 2, 10001, 4, 0xf24c5a42},
+		{17, 300, 10005, 270, 0xf145700c},
+		{5000, 6000, 12345, 6200, 0x6d4242c9},
+		{255, 256, 10000, 7, 0x6c7a5ff0},
+	}
+	for i, c := range cases {
+		got := EcmpHash([3]uint32{HostIP(c.src), HostIP(c.dst), c.sport | FlowDport<<16}, c.seed)
+		if got != c.want {
+			t.Errorf("case %d: hash %#08x, want %#08x", i, got, c.want)
+		}
+	}
+	if HostIP(0) != 0x0b000001 || HostIP(257) != 0x0b010101 {
+		t.Errorf("HostIP(0) = %#x, HostIP(257) = %#x", HostIP(0), HostIP(257))
+	}
+}
+
+func TestSports(t *testing.T) {
+	got := Sports([]int32{0, 0, 1, 0, 1}, []int32{2, 2, 2, 3, 2})
+	want := []uint16{10000, 10001, 10000, 10000, 10001}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Sports = %v, want %v", got, want)
+	}
+}
+
+func fabric(t *testing.T, pods, fabs, racks, hosts, spines int) *Topology {
+	t.Helper()
+	topo, err := Fabric(FabricSpec{pods, fabs, racks, hosts, spines, 10, 40, 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+func TestTopologyCounts(t *testing.T) {
+	type counts struct{ hosts, switches, links, racks, pods int }
+	cases := []struct {
+		name string
+		topo func() (*Topology, error)
+		want counts
+		// hops and number of ECMP paths from host 0 to a host in the same
+		// rack, same pod and another pod
+		hops, paths [3]int
+		far         [3]int32 // those hosts
+	}{
+		{"fabric 2x2x16x8 1:1", func() (*Topology, error) { return Fabric(FabricSpec{2, 2, 16, 8, 16, 10, 40, 1000}) },
+			counts{256, 32 + 4 + 32, 64 + 64 + 256, 32, 2}, [3]int{2, 4, 6}, [3]int{1, 2, 32}, [3]int32{1, 8, 128}},
+		{"fabric 2x2x16x8 4:1", func() (*Topology, error) { return Fabric(FabricSpec{2, 2, 16, 8, 4, 10, 40, 1000}) },
+			counts{256, 32 + 4 + 8, 16 + 64 + 256, 32, 2}, [3]int{2, 4, 6}, [3]int{1, 2, 8}, [3]int32{1, 8, 128}},
+		{"fabric 8x4x48x16 1:1 (6144 hosts)", func() (*Topology, error) { return Fabric(FabricSpec{8, 4, 48, 16, 48, 10, 40, 1000}) },
+			counts{6144, 384 + 32 + 192, 1536 + 1536 + 6144, 384, 8}, [3]int{2, 4, 6}, [3]int{1, 4, 192}, [3]int32{1, 16, 768}},
+		{"fat-tree k=4", func() (*Topology, error) { return FatTree(4, 10, 40, 1000) },
+			counts{16, 20, 48, 8, 4}, [3]int{2, 4, 6}, [3]int{1, 2, 4}, [3]int32{1, 2, 4}},
+		{"fat-tree k=8", func() (*Topology, error) { return FatTree(8, 100, 400, 1000) },
+			counts{128, 80, 384, 32, 8}, [3]int{2, 4, 6}, [3]int{1, 4, 16}, [3]int32{1, 4, 16}},
+	}
+	for i, c := range cases {
+		topo, err := c.topo()
+		if err != nil {
+			t.Fatalf("case %d (%s): %v", i, c.name, err)
+		}
+		got := counts{len(topo.Hosts()), topo.NumNodes() - len(topo.Hosts()), len(topo.Links), len(topo.Racks), len(topo.Pods)}
+		if got != c.want {
+			t.Errorf("case %d (%s): counts %+v, want %+v", i, c.name, got, c.want)
+		}
+		rt, err := NewRouting(topo)
+		if err != nil {
+			t.Fatalf("case %d (%s): %v", i, c.name, err)
+		}
+		for j, dst := range c.far {
+			if h := rt.Hops(0, dst); h != c.hops[j] {
+				t.Errorf("case %d (%s): %d hops 0 -> %d, want %d", i, c.name, h, dst, c.hops[j])
+			}
+			paths, err := rt.AllPaths(0, dst, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(paths) != c.paths[j] {
+				t.Errorf("case %d (%s): %d paths 0 -> %d, want %d", i, c.name, len(paths), dst, c.paths[j])
+			}
+			// the hashed route is one of them, and a proper chain
+			route := rt.AppendRoute(nil, 0, dst, 10007)
+			found := false
+			for _, p := range paths {
+				found = found || reflect.DeepEqual(p, route)
+			}
+			if !found {
+				t.Errorf("case %d (%s): route %v is not an ECMP path to %d", i, c.name, route, dst)
+			}
+			at := int32(0)
+			for _, ch := range route {
+				from, to, _ := topo.Channel(ch)
+				if from != at {
+					t.Fatalf("case %d: route %v broken at channel %d", i, route, ch)
+				}
+				at = to
+			}
+			if at != dst {
+				t.Errorf("case %d: route %v ends at %d, want %d", i, route, at, dst)
+			}
+		}
+	}
+}
+
+func TestTopologyErrors(t *testing.T) {
+	if _, err := FatTree(5, 10, 40, 1000); err == nil || !strings.Contains(err.Error(), "k = 5") {
+		t.Errorf("odd k: %v", err)
+	}
+	if _, err := Fabric(FabricSpec{2, 2, 16, 0, 16, 10, 40, 1000}); err == nil || !strings.Contains(err.Error(), "hosts_per_rack") {
+		t.Errorf("no hosts: %v", err)
+	}
+	bad := []struct {
+		sw    []bool
+		links []Link
+		want  string
+	}{
+		{[]bool{false, false, true}, []Link{{0, 1, 10, 0}, {1, 2, 10, 0}}, "joins host 0 to host 1"},
+		{[]bool{false, false, true}, []Link{{0, 2, 10, 0}, {1, 2, 10, 0}, {2, 0, 10, 0}}, "both join nodes 0 and 2"},
+		{[]bool{false, false, true}, []Link{{0, 2, 10, 0}, {1, 2, 0, 0}}, "rate 0 Gbps"},
+		{[]bool{false, false, true, true}, []Link{{0, 2, 10, 0}, {1, 3, 10, 0}}, "no path"},
+		{[]bool{false, false, true}, []Link{{0, 2, 10, 0}}, "host 1 has 0 links"},
+	}
+	for i, c := range bad {
+		topo, err := NewTopology("bad", c.sw, c.links)
+		if err == nil {
+			_, err = NewRouting(topo)
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d: error %v, want %q", i, err, c.want)
+		}
+	}
+}
+
+func sameTopology(t *testing.T, what string, a, b *Topology) {
+	t.Helper()
+	if !reflect.DeepEqual(a.IsSwitch, b.IsSwitch) || !reflect.DeepEqual(a.Links, b.Links) {
+		t.Errorf("%s: nodes or links differ after re-reading", what)
+	}
+	if len(a.Racks) != len(b.Racks) {
+		t.Fatalf("%s: %d racks, re-read %d", what, len(a.Racks), len(b.Racks))
+	}
+	for r := range a.Racks {
+		if a.Racks[r].Switch != b.Racks[r].Switch || !reflect.DeepEqual(a.Racks[r].Hosts, b.Racks[r].Hosts) {
+			t.Errorf("%s: rack %d differs", what, r)
+		}
+	}
+}
+
+func TestTopologyFilesRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	fs := FabricSpec{2, 2, 4, 3, 2, 10, 40, 1000}
+	fab, err := Fabric(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := FatTree(4, 100, 400, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		topo   *Topology
+		fabric *FabricSpec
+	}{{fab, &fs}, {ft, nil}} {
+		var b bytes.Buffer
+		if err := c.topo.WriteNS3(&b); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseNS3("t.txt", b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTopology(t, c.topo.Name+" ns-3", c.topo, back)
+
+		path := filepath.Join(dir, c.topo.Name+".json")
+		if err := writeFile(path, func(w io.Writer) error { return c.topo.WriteParsimonJSON(w, c.fabric) }); err != nil {
+			t.Fatal(err)
+		}
+		back, err = ReadParsimonJSON(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTopology(t, c.topo.Name+" json", c.topo, back)
+		if c.fabric != nil && !reflect.DeepEqual(back.Pods, c.topo.Pods) {
+			t.Errorf("%s: pods %v, re-read %v", c.topo.Name, c.topo.Pods, back.Pods)
+		}
+	}
+	// The first lines of the fabric's ns-3 file, by hand.
+	var b bytes.Buffer
+	fab.WriteNS3(&b)
+	lines := strings.Split(b.String(), "\n")
+	if lines[0] != "40 16 48" || !strings.HasPrefix(lines[1], "24 25 26") || lines[2] != "32 36 40Gbps 1000ns 0" {
+		t.Errorf("ns-3 file starts %q", lines[:3])
+	}
+}
+
+func TestReadReferenceTopology(t *testing.T) {
+	ref := os.Getenv("M4_REFERENCE")
+	if ref == "" {
+		ref = "../../../shared/reference"
+	}
+	path := filepath.Join(ref, "ns3-topologies", "topo-pl-5.txt")
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("reference data absent")
+	}
+	topo, err := ReadNS3(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topo.NumNodes() != 8 || len(topo.Hosts()) != 5 || len(topo.Links) != 7 || len(topo.Racks) != 3 {
+		t.Fatalf("topo-pl-5: %d nodes, %d hosts, %d links, %d racks", topo.NumNodes(), len(topo.Hosts()), len(topo.Links), len(topo.Racks))
+	}
+	if l := topo.Links[1]; l.Gbps != 100000 || l.DelayNs != 1000 || topo.Links[2].DelayNs != 2000 {
+		t.Errorf("links %+v %+v", l, topo.Links[2])
+	}
+	rt, err := NewRouting(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := rt.Hops(0, 4); h != 4 {
+		t.Errorf("host 0 -> 4: %d hops, want 4", h)
+	}
+}
+
+func TestParseNS3Errors(t *testing.T) {
+	cases := []struct{ text, want string }{
+		{"", "truncated"},
+		{"3 1 2\n2\n0 2 10Gbps 1000ns 0\n", "t.txt:3: truncated: expected link endpoint a of link 1"},
+		{"3 1 2\n2\n0 2 10Gbps 1000ns 0\n1 2 10Gbit 1000ns 0\n", "t.txt:4: link 1 rate"},
+		{"3 1 2\n2\n0 2 10Gbps 1000ns 0\n1 5 10Gbps 1000ns 0\n", "t.txt:4: link 1 endpoints"},
+		{"3 1 2\n7\n", "t.txt:2: switch id"},
+		{"3 1 2\n2\n0 2 10Gbps 1000 0\n1 2 10Gbps 1000ns 0\n", "t.txt:3: link 0 delay"},
+		{"3 1 1\n2\n0 2 10Gbps 1000ns 0\n1 2 10Gbps 1000ns 0\n", "t.txt:4: unexpected"},
+		{"x 1 1\n", "t.txt:1: node count"},
+	}
+	for i, c := range cases {
+		_, err := ParseNS3("t.txt", []byte(c.text))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d: error %v, want %q", i, err, c.want)
+		}
+	}
+}
