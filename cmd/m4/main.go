@@ -60,6 +60,7 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 		},
 		Commands: []*cli.Command{
 			flowsimCommand(),
+			featuresCommand(),
 			workloadCommand(),
 			benchCommand(),
 		},

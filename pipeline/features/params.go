@@ -1,0 +1,300 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// CC names a congestion-control algorithm as the parameter vectors encode it.
+type CC string
+
+// The four congestion-control algorithms of m3's data, in the order of their
+// one-hot slots in the configuration vector.
+const (
+	DCTCP  CC = "dctcp"
+	DCQCN  CC = "dcqcn"
+	HPCC   CC = "hpcc"
+	TIMELY CC = "timely"
+)
+
+// CCs lists the algorithms in one-hot order.
+func CCs() []CC { return []CC{DCTCP, DCQCN, HPCC, TIMELY} }
+
+// Config is the configuration of one scenario as m3 samples and records it
+// (the second line of param_*.txt, written by the HPCC fork's run_m3.py). The
+// fields of the CCs not in use hold run_m3.py's defaults (DCTCP K 20, DCQCN
+// Kmin/Kmax 10/40, HPCC eta 0.95 and AI 25, TIMELY 10000/50000 ns).
+type Config struct {
+	Sample      int     // the configuration's index (s0, s1, ...)
+	BufferKB    int     // BUFFER_SIZE
+	WindowBytes int     // FIXED_WIN
+	PFC         bool    // ENABLE_PFC
+	CC          CC      // the algorithm in use
+	CCName      string  // the fork's name for it: dctcp, dcqcn_paper_vwin, hp95ai<AI>, timely_vwin
+	DCTCPK      int     // DCTCP marking threshold, KB at 10 Gbps
+	DCQCNKmin   int     // DCQCN Kmin as sampled (the config's KMIN_MAP is derived from it)
+	DCQCNKmax   int     // DCQCN Kmax as sampled
+	HPCCUTarget float64 // HPCC eta, in (0, 1]
+	HPCCAI      int     // HPCC additive increase, Mb/s
+	TimelyTLow  int     // TIMELY T_low, ns
+	TimelyTHigh int     // TIMELY T_high, ns
+}
+
+// DefaultConfig returns run_m3.py's defaults for every CC parameter, with the
+// given algorithm, buffer, window and PFC setting.
+func DefaultConfig(cc CC, bufferKB, windowBytes int, pfc bool) Config {
+	c := Config{BufferKB: bufferKB, WindowBytes: windowBytes, PFC: pfc, CC: cc,
+		DCTCPK: 20, DCQCNKmin: 10, DCQCNKmax: 40, HPCCUTarget: 0.95, HPCCAI: 25,
+		TimelyTLow: 10000, TimelyTHigh: 50000}
+	c.CCName = c.ForkName()
+	return c
+}
+
+// ForkName is the CC's name as run_m3.py writes it into param_*.txt.
+func (c Config) ForkName() string {
+	switch c.CC {
+	case DCTCP:
+		return "dctcp"
+	case DCQCN:
+		return "dcqcn_paper_vwin"
+	case HPCC:
+		// run_m3.py names it after its --utgt argument (always 95), not the
+		// sampled eta.
+		return fmt.Sprintf("hp95ai%d", c.HPCCAI)
+	case TIMELY:
+		return "timely_vwin"
+	}
+	return string(c.CC)
+}
+
+// ParseCC maps a fork CC name (dctcp, dcqcn*, hp*, timely*) or one of m4's
+// names to a CC.
+func ParseCC(name string) (CC, error) {
+	switch {
+	case name == "dctcp":
+		return DCTCP, nil
+	case strings.HasPrefix(name, "dcqcn"):
+		return DCQCN, nil
+	case strings.HasPrefix(name, "hp"):
+		return HPCC, nil
+	case strings.HasPrefix(name, "timely"):
+		return TIMELY, nil
+	}
+	return "", fmt.Errorf("unknown congestion control %q (want dctcp, dcqcn, hpcc or timely)", name)
+}
+
+// Vector returns the 15-value configuration vector of param_*.npy:
+// [sample, buffer_KB/10, window_B/1000, pfc, one-hot dctcp dcqcn hpcc timely,
+// dctcp_K, dcqcn_Kmin, dcqcn_Kmax, hpcc_eta/0.01, hpcc_AI/10, T_low/1000,
+// T_high/1000], with zeros for the parameters of the CCs not in use.
+func (c Config) Vector() [15]float64 {
+	var v [15]float64
+	v[0] = float64(c.Sample)
+	v[1] = float64(c.BufferKB) / 10
+	v[2] = float64(c.WindowBytes) / 1000
+	if c.PFC {
+		v[3] = 1
+	}
+	switch c.CC {
+	case DCTCP:
+		v[4] = 1
+		v[8] = float64(c.DCTCPK) / 1
+	case DCQCN:
+		v[5] = 1
+		v[9] = float64(c.DCQCNKmin) / 1
+		v[10] = float64(c.DCQCNKmax) / 1
+	case HPCC:
+		v[6] = 1
+		v[11] = c.HPCCUTarget / 0.01
+		v[12] = float64(c.HPCCAI) / 10
+	case TIMELY:
+		v[7] = 1
+		v[13] = float64(c.TimelyTLow) / 1000
+		v[14] = float64(c.TimelyTHigh) / 1000
+	}
+	return v
+}
+
+// Validate checks that c can be encoded and simulated.
+func (c Config) Validate() error {
+	switch c.CC {
+	case DCTCP, DCQCN, HPCC, TIMELY:
+	default:
+		return fmt.Errorf("cc: unknown congestion control %q", c.CC)
+	}
+	switch {
+	case c.BufferKB <= 0:
+		return fmt.Errorf("buffer_KB: %d, want > 0", c.BufferKB)
+	case c.WindowBytes <= 0:
+		return fmt.Errorf("window_B: %d, want > 0", c.WindowBytes)
+	case c.DCTCPK <= 0:
+		return fmt.Errorf("dctcp_K: %d, want > 0", c.DCTCPK)
+	case c.DCQCNKmin <= 0 || c.DCQCNKmax < c.DCQCNKmin:
+		return fmt.Errorf("dcqcn_Kmin/Kmax: %d/%d, want 0 < Kmin <= Kmax", c.DCQCNKmin, c.DCQCNKmax)
+	case !(c.HPCCUTarget > 0 && c.HPCCUTarget <= 1):
+		return fmt.Errorf("hpcc_u_target: %v, want in (0, 1]", c.HPCCUTarget)
+	case c.HPCCAI <= 0:
+		return fmt.Errorf("hpcc_ai: %d, want > 0", c.HPCCAI)
+	case c.TimelyTLow <= 0 || c.TimelyTHigh <= c.TimelyTLow:
+		return fmt.Errorf("timely_T_low/T_high: %d/%d ns, want 0 < T_low < T_high", c.TimelyTLow, c.TimelyTHigh)
+	}
+	return nil
+}
+
+// ParamText returns param_*.txt's two lines: the vector as Python prints it,
+// then "sample buffer_KB window_B pfc cc_name dctcp_K dcqcn_Kmin dcqcn_Kmax
+// hpcc_u_target hpcc_ai T_low T_high".
+func (c Config) ParamText() string {
+	v := c.Vector()
+	var b strings.Builder
+	for i, x := range v {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(PyFloat(x))
+	}
+	pfc := 0
+	if c.PFC {
+		pfc = 1
+	}
+	name := c.CCName
+	if name == "" {
+		name = c.ForkName()
+	}
+	fmt.Fprintf(&b, "\n%d %d %d %d %s %d %d %d %s %d %d %d\n", c.Sample, c.BufferKB, c.WindowBytes, pfc, name,
+		c.DCTCPK, c.DCQCNKmin, c.DCQCNKmax, PyFloat(c.HPCCUTarget), c.HPCCAI, c.TimelyTLow, c.TimelyTHigh)
+	return b.String()
+}
+
+// PyFloat formats x as Python's repr(float) does: the shortest string that
+// reads back as x, with ".0" on integral values and an exponent below 1e-4 or
+// from 1e16 on.
+func PyFloat(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "nan"
+	case math.IsInf(x, 1):
+		return "inf"
+	case math.IsInf(x, -1):
+		return "-inf"
+	}
+	a := math.Abs(x)
+	if a != 0 && (a < 1e-4 || a >= 1e16) {
+		s := strconv.FormatFloat(x, 'e', -1, 64)
+		// Go writes e-05 / e+16; Python writes e-05 / e+16 too.
+		return s
+	}
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// ReadParamText reads the configuration from a param_*.txt file (its second
+// line; the first, the vector, must agree with it).
+func ReadParamText(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) != 2 {
+		return Config{}, fmt.Errorf("%s: %d lines, want 2 (the vector, then the named values)", path, len(lines))
+	}
+	names := []string{"sample", "buffer_KB", "window_B", "pfc", "cc_name", "dctcp_K", "dcqcn_Kmin", "dcqcn_Kmax",
+		"hpcc_u_target", "hpcc_ai", "timely_T_low", "timely_T_high"}
+	f := strings.Fields(lines[1])
+	if len(f) != len(names) {
+		return Config{}, fmt.Errorf("%s:2: %d fields, want %d (%s)", path, len(f), len(names), strings.Join(names, " "))
+	}
+	ints := make([]int, len(f))
+	for i, s := range f {
+		if i == 4 || i == 8 {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s:2: field %s = %q is not an integer", path, names[i], s)
+		}
+		ints[i] = n
+	}
+	cc, err := ParseCC(f[4])
+	if err != nil {
+		return Config{}, fmt.Errorf("%s:2: field cc_name: %w", path, err)
+	}
+	u, err := strconv.ParseFloat(f[8], 64)
+	if err != nil || math.IsNaN(u) || math.IsInf(u, 0) {
+		return Config{}, fmt.Errorf("%s:2: field hpcc_u_target = %q is not a finite number", path, f[8])
+	}
+	if ints[3] != 0 && ints[3] != 1 {
+		return Config{}, fmt.Errorf("%s:2: field pfc = %d, want 0 or 1", path, ints[3])
+	}
+	c := Config{Sample: ints[0], BufferKB: ints[1], WindowBytes: ints[2], PFC: ints[3] == 1, CC: cc, CCName: f[4],
+		DCTCPK: ints[5], DCQCNKmin: ints[6], DCQCNKmax: ints[7], HPCCUTarget: u, HPCCAI: ints[9],
+		TimelyTLow: ints[10], TimelyTHigh: ints[11]}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s:2: %w", path, err)
+	}
+	vf := strings.Fields(lines[0])
+	want := c.Vector()
+	if len(vf) != len(want) {
+		return Config{}, fmt.Errorf("%s:1: %d values, want %d", path, len(vf), len(want))
+	}
+	for i, s := range vf {
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s:1: value %d = %q is not a number", path, i, s)
+		}
+		if x != want[i] {
+			return Config{}, fmt.Errorf("%s:1: value %d = %v disagrees with line 2, which gives %v", path, i, x, want[i])
+		}
+	}
+	return c, nil
+}
+
+// ParamVector turns a 15-value configuration vector (param_*.npy, or
+// Config.Vector) into the 19 parameters m3 appends to each input row
+// (util/dataset.py):
+//
+//	[H==3, H==5, H==7, BDP/MTU (5, 10, 15 for H = 3, 5, 7), buffer_KB/10,
+//	 window_B/1000, pfc, 1-pfc, one-hot dctcp dcqcn hpcc timely, dctcp_K,
+//	 dcqcn_Kmin, dcqcn_Kmax, hpcc_eta*100, hpcc_AI/10, T_low/1000, T_high/1000]
+//
+// The vector's sample slot is dropped. m3 defines the encoding for 3-, 5- and
+// 7-host paths only.
+func ParamVector(hosts int, vec []float64) ([NumParams]float64, error) {
+	var p [NumParams]float64
+	if len(vec) != 15 {
+		return p, fmt.Errorf("configuration vector has %d values, want 15", len(vec))
+	}
+	for i, x := range vec {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return p, fmt.Errorf("configuration vector value %d is %v", i, x)
+		}
+	}
+	var bdpPackets float64
+	switch hosts {
+	case 3:
+		bdpPackets = 5
+	case 5:
+		bdpPackets = 10
+	case 7:
+		bdpPackets = 15
+	default:
+		return p, fmt.Errorf("m3's parameter encoding is defined for 3-, 5- and 7-host paths, not %d", hosts)
+	}
+	p[hosts/2-1] = 1
+	p[3] = bdpPackets
+	p[4], p[5], p[6] = vec[1], vec[2], vec[3]
+	if vec[3] == 1 {
+		p[7] = 0
+	} else {
+		p[7] = 1
+	}
+	copy(p[8:], vec[4:])
+	return p, nil
+}
