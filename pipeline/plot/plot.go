@@ -1,0 +1,133 @@
+// Package plot draws m4's results: FCT slowdown CDFs per flow-size bucket,
+// one panel per bucket, one line per estimator (m4, flowsim, ground truth),
+// as PNG or SVG (chosen by the file's extension), written atomically.
+package plot
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"m4/pipeline/atomicfile"
+)
+
+// Series is one estimator's CDF in one panel: X are slowdowns, Y cumulative
+// fractions in (0, 1].
+type Series struct {
+	Name string
+	X, Y []float64
+}
+
+// Panel is one flow-size bucket's plot.
+type Panel struct {
+	Title  string
+	Series []Series
+}
+
+var palette = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+}
+
+// CDFs draws the panels side by side (up to 3 per row) into path (.png or .svg).
+func CDFs(path, title string, panels []Panel) error {
+	if len(panels) == 0 {
+		return fmt.Errorf("plot %s: no panels", path)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".png" && ext != ".svg" {
+		return fmt.Errorf("plot %s: unsupported format %q (want .png or .svg)", path, ext)
+	}
+	cols := min(3, len(panels))
+	rows := (len(panels) + cols - 1) / cols
+	plots := make([][]*gplot.Plot, rows)
+	for r := range plots {
+		plots[r] = make([]*gplot.Plot, cols)
+	}
+	for i, pn := range panels {
+		p, err := panelPlot(pn)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", path, err)
+		}
+		if i == 0 && title != "" {
+			p.Title.Text = title + "\n" + pn.Title
+		}
+		plots[i/cols][i%cols] = p
+	}
+	w, h := vg.Length(cols)*4*vg.Inch, vg.Length(rows)*3.2*vg.Inch
+	var canvas vg.CanvasWriterTo
+	if ext == ".png" {
+		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
+	} else {
+		canvas = vgsvg.New(w, h)
+	}
+	dc := draw.New(canvas.(vg.CanvasSizer))
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := gplot.Align(plots, tiles, dc)
+	for r := range plots {
+		for c := range plots[r] {
+			if plots[r][c] != nil {
+				plots[r][c].Draw(canvases[r][c])
+			}
+		}
+	}
+	return atomicfile.Write(path, func(wr io.Writer) error {
+		_, err := canvas.WriteTo(wr)
+		return err
+	})
+}
+
+func panelPlot(pn Panel) (*gplot.Plot, error) {
+	p := gplot.New()
+	p.Title.Text = pn.Title
+	p.X.Label.Text = "FCT slowdown"
+	p.Y.Label.Text = "CDF"
+	p.X.Scale = gplot.LogScale{}
+	p.X.Tick.Marker = gplot.LogTicks{Prec: -1}
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Add(plotter.NewGrid())
+	for i, s := range pn.Series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("%s/%s: %d x values, %d y values", pn.Title, s.Name, len(s.X), len(s.Y))
+		}
+		pts := make(plotter.XYs, 0, len(s.X))
+		for j := range s.X {
+			x := s.X[j]
+			if math.IsNaN(x) || math.IsInf(x, 0) || x <= 0 {
+				continue // log axis: slowdowns are >= 1 in practice
+			}
+			pts = append(pts, plotter.XY{X: x, Y: s.Y[j]})
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = palette[i%len(palette)]
+		l.Width = vg.Points(1.6)
+		if i > 0 {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2 * float64(i))}
+		}
+		p.Add(l)
+		p.Legend.Add(s.Name, l)
+	}
+	return p, nil
+}
