@@ -59,6 +59,7 @@ is cost per flow relative to the smallest run: flat means linear growth in flows
 					return nil
 				},
 			},
+			benchPktsimCommand(),
 		},
 	}
 }

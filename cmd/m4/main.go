@@ -61,6 +61,8 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 		Commands: []*cli.Command{
 			flowsimCommand(),
 			featuresCommand(),
+			pktsimCommand(),
+			datagenCommand(),
 			workloadCommand(),
 			benchCommand(),
 		},

@@ -1,0 +1,29 @@
+//go:build !cgo
+
+package bindings
+
+import "errors"
+
+// PktsimError is an error the packet simulator reports.
+type PktsimError struct {
+	Budget bool
+	Input  bool
+	Msg    string
+}
+
+func (e *PktsimError) Error() string { return e.Msg }
+
+// ErrBudget matches a run that stopped on its budget.
+var ErrBudget = errors.New("pktsim: budget exhausted")
+
+// Pktsim is unavailable without cgo.
+type Pktsim struct{}
+
+// NewPktsim returns ErrNoNative.
+func NewPktsim(PktsimConfig, PktsimTopology) (*Pktsim, error) { return nil, ErrNoNative }
+
+// Close does nothing.
+func (*Pktsim) Close() {}
+
+// Run returns ErrNoNative.
+func (*Pktsim) Run(*PktsimFlows) (*PktsimResult, error) { return nil, ErrNoNative }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"go.yaml.in/yaml/v3"
+
+	"m4/pipeline/datagen"
+)
+
+func datagenCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "datagen",
+		Usage:     "make training scenarios: sample path scenarios from a spec, simulate them, write the reference layout",
+		UsageText: "m4 datagen --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen --example-spec   (print m3's default spec as YAML)",
+		Description: `Samples parking-lot path scenarios as m3's data generator (the HPCC ns-3 fork's
+traffic_gen_synthetic.py and run_m3.py) does: per traffic draw S and path length H, a random
+set of host pairs including (0, H-1), one flow-size distribution (exp, gaussian, lognorm,
+pareto, or an empirical CDF) with its sigma, lognormal inter-arrivals with a burstiness
+sigma, a load scaled to a bottleneck target; then a congestion-control configuration (CC,
+buffer, window, PFC, the CC's parameters). Runs flowsim and the packet-level simulator on
+each, and writes one folder per scenario, shard{S}_nflows{F}_nhosts{H}_lr{G}Gbps, with every
+file of the reference layout: fat/fsize/fsd.npy, fid/fct/fct_i_topo-pl-H_s0.npy,
+fct_flowsim.npy, feat_topo-pl-H_s0.npz, param_topo-pl-H_s0.txt/.npy,
+config_topo-pl-H_flows_s0.txt (the ns-3 config), pdrop_topo-pl-H_s0.txt (the simulator's
+log), stats.npy (the fork's pickled dict) and stats.json.
+
+The spec is YAML or JSON; fields left out take m3's values (see --example-spec); unknown
+fields and invalid values are errors that name the field.
+
+Resuming: a scenario is finished when its folder exists; it is built under a
+".partial-NAME-*" folder and renamed into place only when complete, so an interrupted run
+leaves nothing half-written that a rerun would trust. Run the same command again to
+resume. The spec and ground truth are recorded in DIR/datagen-spec.json; another spec
+into the same DIR is refused, except for more draws (shards) or path lengths (hosts),
+which extend the data set.
+
+Clusters: --shard i/N makes the scenarios whose index is i mod N. Without --shard, the
+split comes from Slurm (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of
+SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of --shard-count
+or M4_SHARD_COUNT). See docs/datagen.md.
+
+A scenario that fails (an error, a Go panic, or a simulation past --budget-seconds) is
+reported with its name and seed and the others go on; the command then exits non-zero,
+and a rerun retries just the failed ones.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "spec", Usage: "spec `FILE` (.yaml, .yml or .json)"},
+			&cli.StringFlag{Name: "out", Usage: "output `DIR` (one folder per scenario)"},
+			&cli.StringFlag{Name: "shard", Usage: "make task `i/N` of a split (else from Slurm or Kubernetes env)"},
+			&cli.IntFlag{Name: "shard-count", Usage: "tasks `N` of a Kubernetes Indexed Job (its completions)", EnvVars: []string{"M4_SHARD_COUNT"}},
+			&cli.IntFlag{Name: "workers", Usage: "scenarios made at once (`K`, default: every core)"},
+			&cli.StringSliceFlag{Name: "only", Usage: "make only scenario `NAME` (repeatable)"},
+			&cli.StringFlag{Name: "truth", Usage: "ground truth: `pktsim` (m4's packet-level simulator) or none (scenarios to estimate: no fid/fct/fct_i/pdrop, feature maps without a target)", Value: "pktsim"},
+			&cli.Float64Flag{Name: "budget-seconds", Usage: "fail a scenario whose packet-level simulation runs longer than `S` seconds (0: no limit)", Value: 600},
+			&cli.BoolFlag{Name: "no-progress", Usage: "no progress bar"},
+			&cli.BoolFlag{Name: "example-spec", Usage: "print m3's default spec as YAML and exit"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Bool("example-spec") {
+				b, err := yaml.Marshal(datagen.DefaultSpec())
+				if err != nil {
+					return err
+				}
+				_, err = c.App.Writer.Write(b)
+				return err
+			}
+			if c.String("spec") == "" || c.String("out") == "" {
+				return fmt.Errorf("give --spec FILE and --out DIR (or --example-spec)")
+			}
+			spec, err := datagen.LoadSpec(c.String("spec"))
+			if err != nil {
+				return err
+			}
+			task := datagen.Whole()
+			if s := c.String("shard"); s != "" {
+				if task, err = datagen.ParseTask(s); err != nil {
+					return err
+				}
+			} else if task, err = datagen.TaskFromEnv(os.Getenv, c.Int("shard-count")); err != nil {
+				return err
+			}
+			sim, err := groundTruth(c.String("truth"), c.Float64("budget-seconds"))
+			if err != nil {
+				return err
+			}
+			o := datagen.Options{Out: c.String("out"), Task: task, Workers: c.Int("workers"), Sim: sim,
+				Only: c.StringSlice("only"), Log: slog.Default()}
+			if !c.Bool("no-progress") {
+				o.Progress = c.App.ErrWriter
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			r, err := datagen.Run(ctx, spec, o)
+			if r != nil {
+				w := c.App.Writer
+				fmt.Fprintf(w, "datagen: task %s (%s): %d of %d scenarios are this task's: %d made, %d finished before, %d failed -> %s\n",
+					r.Task, r.Task.Source, r.Mine, r.Total, r.Done, r.Skipped, len(r.Failed), o.Out)
+				if r.Done > 0 {
+					fmt.Fprintf(w, "datagen: %d flows in %.1f s on %d workers: %.0f shards per core-hour (%.0f%% of the busy time in the packet simulator)\n",
+						r.FlowsMade, r.Elapsed.Seconds(), r.Workers, r.ShardsPerCoreHour(), 100*r.SimTime.Seconds()/max(r.BusyTime.Seconds(), 1e-9))
+				}
+				for _, f := range r.Failed {
+					fmt.Fprintf(c.App.ErrWriter, "datagen: FAILED %v\n", f)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if len(r.Failed) > 0 {
+				return fmt.Errorf("%d scenario(s) failed (listed above with their seeds); run the same command again to retry them", len(r.Failed))
+			}
+			return nil
+		},
+	}
+}
+
+// groundTruth returns the packet-level simulator datagen runs, by name.
+func groundTruth(name string, budgetSeconds float64) (datagen.Simulator, error) {
+	if budgetSeconds < 0 {
+		return nil, fmt.Errorf("--budget-seconds %v: want >= 0", budgetSeconds)
+	}
+	switch name {
+	case "none":
+		return nil, nil
+	case "pktsim":
+		return datagen.Pktsim{MaxWallSeconds: budgetSeconds}, nil
+	}
+	return nil, fmt.Errorf("--truth %q: want pktsim or none", name)
+}

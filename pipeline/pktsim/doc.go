@@ -1,0 +1,47 @@
+// Package pktsim runs m4's packet-level simulator: native/pktsim.c, a
+// re-implementation of the HPCC ns-3 fork (branch m3) that produced m4's
+// ground truth. It reads and writes the fork's files (config_*.txt, ns-3
+// topology and flow files, fct.txt) and reproduces the fork's FCTs to the
+// nanosecond for DCQCN, HPCC, TIMELY and DCTCP (docs/pktsim.md lists the
+// semantics; docs/accuracy.md the validation on all 930 reference
+// scenarios).
+//
+// # Running a path scenario (what a dataset generator calls)
+//
+//	res, err := pktsim.SimulatePath(path, configText) // path: *scenario.Path, H hosts
+//	fct := res.FCTClamped()                           // float64 ns, path order, = reference fct_*.npy values
+//	ideal := res.IdealFloat()                         // the fork's ideal FCT (fct_i)
+//
+// SimulatePath builds the parking-lot path topo-pl-H and parses the config
+// text; flows get ids 0..n-1, priority group 3, port 100 and their start
+// time through the m3 generator's "%.9f" seconds, as in the reference.
+// Errors name the config's line and key, or the flow; a run that cannot
+// finish (budget) returns an error matching bindings.ErrBudget.
+//
+// # Building a configuration in Go
+//
+//	cfg, _ := pktsim.TemplateConfig("dcqcn") // run_m3.py's template, typical values
+//	cfg.BufferSize = 300                     // KiB (x1024 bytes)
+//	cfg.KminMap = []pktsim.KMapEntry{{Rate: 10e9, KB: 20}, {Rate: 40e9, KB: 80}}
+//	err := pktsim.WriteConfigFile("config_topo-pl-5_flows_s7.txt", cfg) // config_*.txt format
+//	text := cfg.Format()                                               // the same as a string
+//
+// Config has one field per key of the fork's config files; ParseConfig and
+// Format round-trip. DefaultConfig holds the fork's values for keys a file
+// leaves out.
+//
+// # General topologies and files
+//
+//	cfg, _ := pktsim.ParseConfigFile("config.txt")
+//	topo, _ := pktsim.ParseTopologyFile("topo.txt") // or ParkingLot(h), Fabric(spec)
+//	flows, _ := pktsim.ParseFlowFile("flow.txt")    // or Flows.Add, FlowsFromPath
+//	res, err := pktsim.Simulate(cfg, topo, flows)   // SimulateWith for budgets and traces
+//	pktsim.WriteFCTText("fct.txt", flows, res)      // the fork's fct.txt
+//
+// Shard folders: LoadShard / RunShard; comparison with ns-3: CompareShard,
+// ValidateShards, WriteTable (m4 pktsim --validate). Benchmarks: Bench,
+// BenchShards, Fabric, PoissonWorkload, RepeatFlows (m4 bench pktsim).
+//
+// Every simulator object is independent (no shared state), so scenarios can
+// run in parallel, one per goroutine.
+package pktsim

@@ -1,0 +1,335 @@
+package pktsim
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"m4/bindings"
+	"m4/pipeline/atomicfile"
+	"m4/pipeline/npyfile"
+	"m4/pipeline/scenario"
+)
+
+// Options are run controls that are not part of the fork's config.
+type Options struct {
+	MaxEvents      uint64  // stop with ErrBudget after this many events (0 = none)
+	MaxWallSeconds float64 // stop with ErrBudget after this much wall time (0 = none)
+	QlenTrace      bool    // sample switch queue lengths every 100 ns in [QLEN_MON_START, QLEN_MON_END]
+	// RNGStreamBase overrides the ns-3 RNG stream index of the first random
+	// draw (nil = ForkStreamBase of the topology).
+	RNGStreamBase *uint64
+}
+
+// Result is the outcome of a run, per flow in the input order.
+type Result struct {
+	FCTNs   []int64  // last byte at the receiver minus start, ns (-1: unfinished)
+	IdealNs []int64  // the fork's ideal FCT of the flow alone, ns
+	SPort   []uint16 // the source port the fork gives each flow
+	Order   []uint32 // flow indices in completion order (fct.txt's line order)
+	Stats   bindings.PktsimStats
+	PFC     []bindings.PFCEvent
+	Qlen    *bindings.QlenHist
+}
+
+// FCTClamped returns max(fct, ideal) per flow as float64 ns: the values of
+// the reference fct_*.npy files (m3's fct_to_file.py clamps to the ideal).
+func (r *Result) FCTClamped() []float64 {
+	out := make([]float64, len(r.FCTNs))
+	for i, f := range r.FCTNs {
+		out[i] = float64(max(f, r.IdealNs[i]))
+	}
+	return out
+}
+
+// Slowdowns returns max(fct, ideal) / ideal per flow.
+func (r *Result) Slowdowns() []float64 {
+	out := make([]float64, len(r.FCTNs))
+	for i, f := range r.FCTNs {
+		out[i] = float64(max(f, r.IdealNs[i])) / float64(r.IdealNs[i])
+	}
+	return out
+}
+
+// ForkStreamBase is the index of the first ns-3 RNG stream the fork draws
+// from once its simulation starts, for topology t. Every random variable
+// the setup creates takes one stream index: per node, the internet stack's
+// five IPv6 extensions and its IPv4 global routing (6); then the shared
+// RateErrorModel's default variable and the uniform variable given to it
+// (2); then the same pair for every link with a nonzero error rate. After
+// that, every random ECN mark (and PFC frame) opens the next stream. Only
+// DCQCN's marks between KMIN and KMAX depend on this; the value reproduces
+// all reference DCQCN scenarios.
+func ForkStreamBase(t *Topology) uint64 {
+	k := 6*uint64(t.Nodes) + 2
+	for _, l := range t.Links {
+		if l.ErrorRate > 0 {
+			k += 2
+		}
+	}
+	return k
+}
+
+// Simulate runs flows on topo with cfg and the default options.
+func Simulate(cfg *Config, topo *Topology, flows *Flows) (*Result, error) {
+	return SimulateWith(cfg, topo, flows, Options{})
+}
+
+// SimulateWith runs flows on topo with cfg. A run that exhausts its budget
+// returns an error matching bindings.ErrBudget and the partial result.
+func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Result, error) {
+	nc, err := cfg.Native()
+	if err != nil {
+		return nil, err
+	}
+	if err := flows.CheckHosts(topo); err != nil {
+		return nil, err
+	}
+	nc.MaxEvents = opt.MaxEvents
+	nc.MaxWallSeconds = opt.MaxWallSeconds
+	if opt.RNGStreamBase != nil {
+		nc.RNGStreamBase = *opt.RNGStreamBase
+	} else {
+		nc.RNGStreamBase = ForkStreamBase(topo)
+	}
+	if opt.QlenTrace {
+		nc.QlenIntervalNs = 100
+		nc.QlenStartNs = cfg.QlenMonStart
+		nc.QlenEndNs = cfg.QlenMonEnd
+	}
+	sim, err := bindings.NewPktsim(nc, topo.Native(cfg.ErrorRatePerLink))
+	if err != nil {
+		var pe *bindings.PktsimError
+		if errors.As(err, &pe) && !pe.Input && !strings.Contains(pe.Msg, "topology") {
+			src := cfg.Source
+			if src == "" {
+				src = "config"
+			}
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		return nil, fmt.Errorf("%s: %w", topo.Name, err)
+	}
+	defer sim.Close()
+	r, err := sim.Run(flows.Native())
+	if r == nil {
+		return nil, fmt.Errorf("%s: %w", flows.Name, err)
+	}
+	res := &Result{FCTNs: r.FCTNs, IdealNs: r.IdealNs, SPort: r.SPort, Order: r.Order, Stats: r.Stats, PFC: r.PFC, Qlen: r.Qlen}
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", flows.Name, err)
+	}
+	return res, nil
+}
+
+// IdealFloat returns the ideal FCTs as float64 ns.
+func (r *Result) IdealFloat() []float64 {
+	out := make([]float64, len(r.IdealNs))
+	for i, v := range r.IdealNs {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// Summary is a one-line account of the run, for logs.
+func (r *Result) Summary() string {
+	s := r.Stats
+	return fmt.Sprintf("pktsim: %d flows, %d events, %d packets, %d ECN marks, %d PFC pauses, %d drops, last event at %d ns",
+		len(r.FCTNs), s.Events, s.Packets, s.ECNMarks, s.PFCPauses, s.Drops, s.EndNs)
+}
+
+// SimulatePath runs a path scenario on the parking-lot path topo-pl-H under
+// a config given as config_*.txt text (its *_FILE keys are ignored): the
+// call a dataset generator makes for each scenario it draws. Flows get ids
+// 0..n-1, priority group 3 and port 100, and start at p.ArrivalNs as the
+// m3 generator writes them ("%.9f" seconds). The result is per flow in p's
+// order; FCTClamped and IdealFloat give the reference fct/fct_i values.
+func SimulatePath(p *scenario.Path, configText string) (*Result, error) {
+	cfg, err := ParseConfig(p.Name+" config", strings.NewReader(configText))
+	if err != nil {
+		return nil, err
+	}
+	topo, err := ParkingLot(p.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	fl, err := FlowsFromPath(p)
+	if err != nil {
+		return nil, err
+	}
+	return Simulate(cfg, topo, fl)
+}
+
+// Shard is a reference-layout scenario folder loaded for pktsim: its
+// config_*.txt, its flows (fat.npy, fsize.npy, fsd.npy) and topo-pl-H.
+type Shard struct {
+	Dir        string
+	ConfigFile string
+	Config     *Config
+	Topology   *Topology
+	Path       *scenario.Path
+	Flows      *Flows
+}
+
+// LoadShard reads a shard folder. hosts overrides the H in the folder name.
+// The config's *_FILE keys are ignored: the topology is the built-in
+// topo-pl-H and the flows are the folder's arrays.
+func LoadShard(dir string, hosts int) (*Shard, error) {
+	p, err := scenario.LoadShard(dir, hosts)
+	if err != nil {
+		return nil, err
+	}
+	matches, err := filepath.Glob(filepath.Join(dir, "config_*.txt"))
+	if err != nil {
+		return nil, err
+	}
+	if len(matches) != 1 {
+		return nil, fmt.Errorf("shard %s: want exactly one config_*.txt, found %d", dir, len(matches))
+	}
+	cfg, err := ParseConfigFile(matches[0])
+	if err != nil {
+		return nil, err
+	}
+	topo, err := ParkingLot(p.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: %w", dir, err)
+	}
+	fl, err := FlowsFromPath(p)
+	if err != nil {
+		return nil, err
+	}
+	fl.Name = dir
+	return &Shard{Dir: dir, ConfigFile: matches[0], Config: cfg, Topology: topo, Path: p, Flows: fl}, nil
+}
+
+// Run simulates the shard.
+func (s *Shard) Run(opt Options) (*Result, error) {
+	return SimulateWith(s.Config, s.Topology, s.Flows, opt)
+}
+
+// RunShard loads and simulates a shard folder with the default options.
+func RunShard(dir string, hosts int) (*Shard, *Result, error) {
+	s, err := LoadShard(dir, hosts)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.Run(Options{})
+	return s, r, err
+}
+
+// ExportFiles writes a case as the fork's input files into dir (created if
+// needed): config.txt (its TOPOLOGY_FILE and FLOW_FILE naming the other two),
+// topology.txt and flows.txt, so `m4 pktsim --config` or the fork itself
+// (scratch/third config.txt, run in dir) can run it.
+func ExportFiles(dir string, cfg *Config, topo *Topology, flows *Flows) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	c := *cfg
+	c.TopologyFile, c.FlowFile = "topology.txt", "flows.txt"
+	if err := WriteTopologyFile(filepath.Join(dir, "topology.txt"), topo); err != nil {
+		return err
+	}
+	if err := WriteFlowFile(filepath.Join(dir, "flows.txt"), flows); err != nil {
+		return err
+	}
+	return WriteConfigFile(filepath.Join(dir, "config.txt"), &c)
+}
+
+// nodeIP is the fork's node_id_to_ip.
+func nodeIP(id int32) uint32 {
+	return 0x0b000001 + uint32(id/256)*0x00010000 + uint32(id%256)*0x00000100
+}
+
+// WriteFCTText writes the fork's fct.txt: one line per finished flow in
+// completion order, "id sip dip sport dport size start_ns fct_ns ideal_ns"
+// with IPs in hex as the fork prints them.
+func WriteFCTText(path string, f *Flows, r *Result) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		buf := make([]byte, 0, 128)
+		for _, i := range r.Order {
+			if i == ^uint32(0) {
+				break
+			}
+			buf = fmt.Appendf(buf[:0], "%d %08x %08x %d %d %d %d %d %d\n", f.ID[i], nodeIP(f.Src[i]), nodeIP(f.Dst[i]),
+				r.SPort[i], f.DPort[i], f.SizeBytes[i], f.StartNs[i], r.FCTNs[i], r.IdealNs[i])
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WritePFCText writes the PFC trace as the fork's pfc.txt:
+// "time_ns node node_type ifindex type" with type 1 pause, 0 resume.
+func WritePFCText(path string, r *Result) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		for _, e := range r.PFC {
+			t := 0
+			if e.Pause {
+				t = 1
+			}
+			if _, err := fmt.Fprintf(w, "%d %d %d %d %d\n", e.TimeNs, e.Node, e.NodeType, e.IfIndex, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WriteQlenText writes the queue-length histogram as the fork's qlen file's
+// last block: "node ifindex count_0KB count_1KB ...".
+func WriteQlenText(path string, r *Result) error {
+	if r.Qlen == nil {
+		return errors.New("no queue-length trace in this result")
+	}
+	h := r.Qlen
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if _, err := fmt.Fprintf(w, "time: %d\n", r.Stats.EndNs); err != nil {
+			return err
+		}
+		for p := range h.Node {
+			row := h.Counts[p*h.KB : (p+1)*h.KB]
+			last := len(row)
+			for last > 0 && row[last-1] == 0 {
+				last--
+			}
+			buf := strconv.AppendInt(nil, int64(h.Node[p]), 10)
+			buf = append(buf, ' ')
+			buf = strconv.AppendInt(buf, int64(h.IfIndex[p]), 10)
+			for _, c := range row[:last] {
+				buf = append(buf, ' ')
+				buf = strconv.AppendUint(buf, c, 10)
+			}
+			buf = append(buf, '\n')
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WriteNpy writes float64 values to path atomically.
+func WriteNpy(path string, v []float64) error { return npyfile.Write(path, v, nil) }
+
+// sortedBy returns indices 0..n-1 sorted by key (stable).
+func sortedBy(n int, key func(i int) int64) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return key(idx[a]) < key(idx[b]) })
+	return idx
+}
+
+// fileExists reports whether path exists.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
