@@ -275,6 +275,289 @@ M4_API m4_status m4_pktsim_qlen_hist(const m4_pktsim *sim, size_t *n_ports, size
                                      const int32_t **node, const int32_t **ifindex,
                                      const uint64_t **counts);
 
+/* ------------------------------------------------------------------------ */
+/* model: m3's estimator (a Llama-style transformer over the feature rows of */
+/* a path's links, mean-pooled into a context, and an MLP over the           */
+/* foreground row and that context), forward, backward and AdamW on the CPU. */
+/*                                                                          */
+/* Input of one path scenario with H hosts: H feature rows of feat_dim       */
+/* floats. Row 0 describes the foreground (host 0 -> H-1) flows, row 1+l the  */
+/* flows crossing link l; a row is n_buckets_in x n_pct slowdown percentiles  */
+/* followed by feat_dim - n_buckets_in*n_pct configuration values. Buckets   */
+/* flagged empty are replaced by a learned n_pct-vector. The transformer     */
+/* reads rows 1..H-1 (positions 0..H-2, causal), the mean of its outputs is   */
+/* the context, and the MLP maps [row 0, context] to out_dim values; the      */
+/* estimate is that output + 1 (slowdowns are >= 1).                          */
+/*                                                                          */
+/* Parameters live in one float array in a fixed order of named tensors      */
+/* (m4_model_tensor), named as in m3's PyTorch state dict. A model object is  */
+/* not safe for concurrent use; it may use several threads itself           */
+/* (m4_model_set_threads), and its results do not depend on how many.       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int feat_dim;     /* floats per input row (m3: 10*100 + 19 = 1019) */
+    int n_buckets_in; /* size buckets per input row (10) */
+    int n_pct;        /* percentiles per bucket (100); length of the empty-bucket vector */
+    int dim;          /* transformer width (576) */
+    int n_layers;     /* transformer blocks (4) */
+    int n_heads;      /* attention heads (4); dim/n_heads must be even */
+    int hidden_dim;   /* SwiGLU hidden width (1536) */
+    int max_seq;      /* most transformer positions, i.e. H-1 (16) */
+    int mlp_hidden1;  /* MLP hidden widths (512, 512) */
+    int mlp_hidden2;
+    int out_dim;      /* outputs (4 size buckets x 100 percentiles = 400) */
+    float norm_eps;   /* RMSNorm epsilon (1e-5) */
+    float rope_theta; /* RoPE base (10000) */
+    float dropout;    /* dropout inside the transformer when training (0.2) */
+} m4_model_config;
+
+/* m4_model_config_default fills cfg with m3's model (18.1M parameters). */
+M4_API void m4_model_config_default(m4_model_config *cfg);
+
+typedef struct m4_model m4_model;
+
+/* One named parameter tensor: params[offset .. offset+size), shape (shape[0])
+ * or (shape[0], shape[1]) row-major, as PyTorch stores it. decay is 1 for the
+ * tensors m3 applies weight decay to (the transformer's 2-D weights). */
+typedef struct {
+    const char *name;
+    size_t offset, size;
+    int ndim;
+    int shape[2];
+    int decay;
+} m4_tensor_info;
+
+/* m4_model_create allocates a model for batches of up to max_batch scenarios
+ * holding up to max_rows transformer rows in all (sum of H-1; 0 means
+ * max_batch * max_seq). training != 0 also allocates gradients, AdamW state and
+ * the activations backward needs. A training model's parameters start at
+ * m3's initialisation with seed 0 (see m4_model_init), an inference model's at
+ * zero (load them with m4_model_set_params). */
+M4_API m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_batch,
+                                 int max_rows, int training);
+M4_API void m4_model_destroy(m4_model *m);
+
+M4_API void m4_model_get_config(const m4_model *m, m4_model_config *cfg);
+M4_API size_t m4_model_num_params(const m4_model *m);
+M4_API int m4_model_num_tensors(const m4_model *m);
+M4_API m4_status m4_model_tensor(const m4_model *m, int i, m4_tensor_info *info);
+
+/* m4_model_init draws parameters as m3 does: N(0, 0.02) for the transformer's
+ * linear weights (0.02/sqrt(2*n_layers) for wo and w3), zero biases, unit
+ * RMSNorm weights, PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
+ * the MLP, zeros for the empty-bucket vector; and zeroes the AdamW state. */
+M4_API m4_status m4_model_init(m4_model *m, uint64_t seed);
+
+/* Parameters (num_params floats, tensor order): a read-only view, and copies
+ * in and out. m4_model_set_params rejects NaN/Inf (naming the tensor). */
+M4_API const float *m4_model_params(const m4_model *m);
+M4_API m4_status m4_model_set_params(m4_model *m, const float *src, size_t n);
+/* Gradients of the last m4_model_backward (NULL unless training). */
+M4_API const float *m4_model_grads(const m4_model *m);
+/* AdamW first and second moments (num_params floats each), for checkpoints. */
+M4_API m4_status m4_model_get_adam(const m4_model *m, float *mom1, float *mom2, size_t n);
+M4_API m4_status m4_model_set_adam(m4_model *m, const float *mom1, const float *mom2, size_t n);
+
+/* m4_model_set_threads sets the threads (>= 1) the model's kernels use. */
+M4_API m4_status m4_model_set_threads(m4_model *m, int n);
+
+/* m4_model_forward runs batch scenarios. n_rows[b] = H of scenario b (2 <=
+ * H <= max_seq+1); feat holds sum(n_rows) rows of feat_dim floats, scenario
+ * after scenario; empty (may be NULL) holds sum(n_rows) x n_buckets_in flags,
+ * 1 where that bucket of that row had no flows. out receives batch x out_dim
+ * estimates. train != 0 applies dropout with masks drawn from dropout_seed
+ * (the same seed gives the same masks). On M4_ERR_INVALID_INPUT,
+ * m4_model_error says which value of which scenario. */
+M4_API m4_status m4_model_forward(m4_model *m, int batch, const int32_t *n_rows,
+                                  const float *feat, const uint8_t *empty, int train,
+                                  uint64_t dropout_seed, float *out);
+
+/* m4_model_loss returns m3's masked relative L1 loss of the last forward's
+ * estimates: mean over batch x out_dim of mask * |est/target - 1|. target must
+ * be finite and > 0. */
+M4_API m4_status m4_model_loss(m4_model *m, const float *target, const float *mask, float *loss);
+
+/* m4_model_backward computes that loss and the gradients of all parameters
+ * (overwriting the previous ones), for the last forward. Needs training. */
+M4_API m4_status m4_model_backward(m4_model *m, const float *target, const float *mask,
+                                   float *loss);
+
+/* m4_model_adamw applies one AdamW step (PyTorch's formula) with the current
+ * gradients: weight_decay on the decay tensors only; step >= 1 counts steps
+ * for the bias corrections. */
+M4_API m4_status m4_model_adamw(m4_model *m, float lr, float beta1, float beta2, float eps,
+                                float weight_decay, int step);
+
+/* m4_model_set_input_norm sets a per-column affine map applied to every
+ * feature row before the model reads it: x[j] = (x[j] - shift[j]) * scale[j]
+ * (feat_dim values each; then empty buckets are filled with the learned
+ * vector). NULL, NULL removes it (m3's models have none). */
+M4_API m4_status m4_model_set_input_norm(m4_model *m, const float *shift, const float *scale);
+
+/* m4_model_error returns the text of the last error ("" if none). */
+M4_API const char *m4_model_error(const m4_model *m);
+
+/* m4_model_kernel names the matrix-multiply kernel in use ("avx512", "avx2",
+ * "generic"); m4_model_set_kernel forces one (M4_ERR_UNSUPPORTED if this CPU
+ * cannot run it). */
+M4_API const char *m4_model_kernel(const m4_model *m);
+M4_API m4_status m4_model_set_kernel(m4_model *m, const char *name);
+
+/* Benchmarks: m4_bench_fma_peak measures one core's fp32 FMA rate (GFLOP/s)
+ * with the widest vectors this CPU runs; m4_bench_sgemm times C (M,N) = A
+ * (M,K) @ B (K,N) with B pre-packed as the model's forward weights are, on
+ * nthreads threads, best of reps, and returns GFLOP/s (< 0 on error). */
+M4_API double m4_bench_fma_peak(double seconds);
+M4_API double m4_bench_sgemm(int M, int N, int K, int nthreads, int reps);
+
+/* ------------------------------------------------------------------------ */
+/* features: m3's input feature map of a path scenario (the model's input).  */
+/*                                                                          */
+/* For H hosts: H rows of M4_FEAT_ROW floats. Row 0 describes the foreground */
+/* flows (host 0 -> H-1), row 1+l the other flows crossing link l left to    */
+/* right (a flow from a higher to a lower host is in no row, as in m3). A    */
+/* row is 10 flow-size buckets (numpy.digitize on 250, 500, 750, 1000, 2000, */
+/* 5000, 7500, 10000, 50000 bytes) x the percentiles 1..100 (numpy's         */
+/* 'nearest': sorted[rint((n-1) p/100)]) of the flows' slowdowns, then the   */
+/* 19 parameters. Slowdown = (fct + d) / (ideal + d) clipped below at 1,     */
+/* ideal = (size + ceil(size/1000)*48) * 8 / 10 Gbit/s, d = m3's base delay  */
+/* (m4_features_base_delay_ns). An empty cell is zeros. Values equal m3's    */
+/* util/dataset.py (feat_*.npz) on every reference scenario.                 */
+/* ------------------------------------------------------------------------ */
+
+#define M4_FEAT_BUCKETS 10                                     /* input size buckets */
+#define M4_FEAT_PERCENTILES 100                                /* percentiles 1..100 */
+#define M4_FEAT_PARAMS 19                                      /* parameters per row */
+#define M4_FEAT_CELLS (M4_FEAT_BUCKETS * M4_FEAT_PERCENTILES)  /* 1000 */
+#define M4_FEAT_ROW (M4_FEAT_CELLS + M4_FEAT_PARAMS)           /* 1019 */
+#define M4_FEAT_OUTPUTS 400 /* estimates: 4 output size buckets (< 1000, < 10000, < 50000, >= 50000 B) x p1..p100 */
+
+/* A scenario's configuration as m3 samples it (param_*.txt, second line);
+ * the fields of the CCs not in use are ignored. */
+typedef struct {
+    int sample;            /* configuration index (kept in the vector, unused by the model) */
+    int buffer_kb;         /* BUFFER_SIZE */
+    int window_bytes;      /* FIXED_WIN */
+    int pfc;               /* ENABLE_PFC, 0 or 1 */
+    int cc;                /* M4_CC_DCTCP, M4_CC_DCQCN, M4_CC_HPCC or M4_CC_TIMELY */
+    int dctcp_k;           /* DCTCP marking threshold, KB at 10 Gbit/s */
+    int dcqcn_kmin, dcqcn_kmax; /* DCQCN thresholds as sampled */
+    double hpcc_u_target;  /* HPCC eta, in (0, 1] */
+    int hpcc_ai;           /* HPCC additive increase, Mbit/s */
+    int timely_t_low_ns, timely_t_high_ns;
+} m4_cc_config;
+
+/* m4_cc_config_vector writes the 15-value configuration vector of
+ * param_*.npy: [sample, buffer_kb/10, window_bytes/1000, pfc, one-hot dctcp
+ * dcqcn hpcc timely, dctcp_k, dcqcn_kmin, dcqcn_kmax, hpcc_u_target/0.01,
+ * hpcc_ai/10, t_low/1000, t_high/1000], zeros for the CCs not in use. */
+M4_API m4_status m4_cc_config_vector(const m4_cc_config *cfg, double *vec15);
+
+/* m4_features_params turns a 15-value configuration vector into the 19
+ * parameters appended to each row: [H==3, H==5, H==7, 5/10/15 (BDP in
+ * packets), vec[1], vec[2], pfc, 1-pfc, vec[4..14]]. M4_ERR_UNSUPPORTED
+ * unless H is 3, 5 or 7 (m3 defines no other); M4_ERR_INVALID_INPUT for a
+ * NaN or Inf value. */
+M4_API m4_status m4_features_params(int n_hosts, const double *vec15, double *out19);
+
+typedef struct m4_features m4_features;
+
+M4_API m4_status m4_features_create(m4_features **out);
+M4_API void m4_features_destroy(m4_features *f);
+
+/* m4_features_build builds the input map of n flows on an n_hosts path from
+ * their flowsim FCTs (ns, queueing + transmission, as m4_flowsim_run gives
+ * them): res receives n_hosts x M4_FEAT_ROW floats; num_flows_per_cell (may
+ * be NULL) n_hosts x M4_FEAT_CELLS values, a cell's flow count / (1 + the
+ * row's flows); counts (may be NULL) n_hosts x M4_FEAT_BUCKETS flow counts.
+ * params holds M4_FEAT_PARAMS values. On M4_ERR_INVALID_INPUT,
+ * m4_features_error names the field ("size_bytes", "src", "dst", "fct_ns",
+ * "params") and the flow. Scratch buffers grow as needed and are reused. */
+M4_API m4_status m4_features_build(m4_features *f, int n_hosts, size_t n, const double *size_bytes,
+                                   const int32_t *src, const int32_t *dst, const double *fct_ns,
+                                   const double *params, float *res, double *num_flows_per_cell,
+                                   int64_t *counts);
+
+/* m4_features_slowdowns writes each flow's input-side slowdown (as above,
+ * clipped at 1) to out (n values), with the checks of m4_features_build. */
+M4_API m4_status m4_features_slowdowns(m4_features *f, int n_hosts, size_t n,
+                                       const double *size_bytes, const int32_t *src,
+                                       const int32_t *dst, const double *fct_ns, double *out);
+
+/* m4_features_error returns the text of the last error ("" if none). */
+M4_API const char *m4_features_error(const m4_features *f, const char **field, size_t *index);
+
+/* The pieces, for tests and other tools: the input size bucket (0..9) of a
+ * size, m3's base delay and ideal FCT (ns) of a flow, and the percentiles
+ * 1..100 of n >= 1 ascending values (out: M4_FEAT_PERCENTILES). */
+M4_API int m4_features_input_bucket(double size_bytes);
+M4_API double m4_features_base_delay_ns(int n_hosts, int src, int dst, double size_bytes);
+M4_API double m4_features_ideal_ns(double size_bytes);
+M4_API void m4_features_percentiles(const double *sorted, size_t n, double *out);
+
+/* ------------------------------------------------------------------------ */
+/* checkpoints and the end-to-end estimate of a path scenario.              */
+/*                                                                          */
+/* m4_model_load reads an m4 checkpoint file (docs/checkpoint.md: a          */
+/* safetensors file with m4's metadata; F32 or F16 parameters, an optional   */
+/* input normalisation, optional AdamW state and parameter average, which   */
+/* are checked and dropped)                                                 */
+/* and returns a model ready for inference. The reader is strict: a         */
+/* truncated, inconsistent or unknown file is M4_ERR_FORMAT with a message   */
+/* naming the file and the tensor or metadata field. A checkpoint whose      */
+/* features are not m3-path-v1 (what m4_features_build makes) is             */
+/* M4_ERR_UNSUPPORTED, since libm4 could not feed it.                        */
+/* m4_estimate_path runs flowsim, builds the feature map and runs the model  */
+/* on one path scenario: the 400 slowdown estimates m4 predict writes.       */
+/* ------------------------------------------------------------------------ */
+
+/* What a checkpoint holds besides its parameters. */
+typedef struct {
+    m4_model_config config;
+    char features[64];       /* its feature definition's name ("m3-path-v1") */
+    int m3_features;         /* 1: exactly the features libm4 builds */
+    int f16;                 /* parameters stored as F16 */
+    int has_input_norm;      /* carries an input normalisation (applied by the model) */
+    int has_optimizer_state; /* a resume checkpoint (AdamW state, parameter average: checked, not loaded) */
+} m4_checkpoint_info;
+
+/* m4_model_load loads the checkpoint at path for batches of up to max_batch
+ * scenarios. info (may be NULL) receives what the file says; on failure err
+ * (err_len bytes, may be NULL) receives a message naming the file and field.
+ * With out == NULL the file is only checked. */
+M4_API m4_status m4_model_load(m4_model **out, const char *path, int max_batch,
+                               m4_checkpoint_info *info, char *err, size_t err_len);
+
+/* m4_model_load_buffer is m4_model_load on a checkpoint image in memory;
+ * name is used in messages. */
+M4_API m4_status m4_model_load_buffer(m4_model **out, const void *data, size_t len,
+                                      const char *name, int max_batch,
+                                      m4_checkpoint_info *info, char *err, size_t err_len);
+
+/* A path scenario: n_flows flows on a parking-lot path of n_hosts hosts
+ * (arrival_ns ascending; sizes in payload bytes > 0; hosts in [0, H), src !=
+ * dst) and its M4_FEAT_PARAMS parameters (m4_features_params of the
+ * configuration vector, or of m4_cc_config_vector). */
+typedef struct {
+    int n_hosts;
+    size_t n_flows;
+    const double *arrival_ns;
+    const double *size_bytes;
+    const int32_t *src, *dst;
+    const double *params;
+} m4_path_scenario;
+
+/* m4_estimate_path estimates sc end to end: flowsim on m3's parking-lot
+ * constants (m4_path_config_default), m4_features_build, empty buckets where a
+ * cell has no flows, and m4_model_forward on a model loaded by m4_model_load.
+ * out receives M4_FEAT_OUTPUTS slowdowns: per output size bucket (< 1 kB, <
+ * 10 kB, < 50 kB, larger) the percentiles 1..100 of the foreground flows'
+ * slowdown. On failure err (may be NULL) says which input and flow. Works
+ * in buffers it allocates and frees (flowsim, features: O(flows)). */
+M4_API m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
+                                  size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,7 +7,10 @@
 package native
 
 // #cgo CFLAGS: -std=c99 -O3 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
-// #cgo LDFLAGS: -lm
+// #cgo CFLAGS: -fopenmp
+// #cgo LDFLAGS: -lm -fopenmp
+// /* -fopenmp: OpenMP threads the model kernels (model*.c); their results never
+//    depend on the thread count. Debian's gcc ships libgomp. */
 import "C"
 
 import _ "embed"

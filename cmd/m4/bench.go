@@ -15,6 +15,8 @@ func benchCommand() *cli.Command {
 		Name:  "bench",
 		Usage: "measure m4's components (throughput tables for docs/perf.md)",
 		Subcommands: []*cli.Command{
+			benchModelCommand(),
+			benchPktsimCommand(),
 			{
 				Name:  "flowsim",
 				Usage: "flowsim flows/s and ns/event on generated paths of 10^4..10^6 flows",
@@ -59,7 +61,6 @@ is cost per flow relative to the smallest run: flat means linear growth in flows
 					return nil
 				},
 			},
-			benchPktsimCommand(),
 		},
 	}
 }

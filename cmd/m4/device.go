@@ -6,19 +6,60 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"m4/gpu"
+	"m4/pipeline/model"
 )
 
-// useGPU reports whether model kernels should run on the GPU. With --gpu and
-// no usable backend it prints the reason in one line and returns false.
-func useGPU(c *cli.Context) bool {
+// gpuChoice is what --gpu resolved to, kept in the app's Metadata so that
+// the device is probed, and a fallback reported, once per run.
+type gpuChoice struct {
+	lib *gpu.Lib
+	dev gpu.Device
+}
+
+const gpuKey = "m4.gpu"
+
+// cpuOnlyModel reports whether command cmd runs model kernels but only on
+// the CPU (training, benchmarks): --gpu says so rather than being ignored.
+func cpuOnlyModel(cmd string) bool { return cmd == "train" || cmd == "bench" }
+
+// useGPU returns the GPU that model kernels should run on, or nil for the
+// CPU. With --gpu and no usable GPU it prints the reason in one line (the
+// first time it is asked) and returns nil.
+func useGPU(c *cli.Context) *gpuChoice {
 	if !c.Bool("gpu") {
-		return false
+		return nil
 	}
-	lib, err := gpu.Open()
+	if c.App.Metadata == nil {
+		c.App.Metadata = map[string]any{}
+	}
+	if v, ok := c.App.Metadata[gpuKey]; ok {
+		return v.(*gpuChoice)
+	}
+	var choice *gpuChoice
+	lib, dev, err := gpu.Probe()
 	if err != nil {
 		fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: %v; using the CPU\n", err)
-		return false
+	} else {
+		choice = &gpuChoice{lib, dev}
+		// the first call comes from the app's Before, where Args names the command
+		if cmd := c.Args().First(); cpuOnlyModel(cmd) {
+			fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: m4 %s runs the model on the CPU; the GPU backend (%s) serves inference: predict, run, eval\n", cmd, dev.Name)
+		}
 	}
-	lib.Close()
-	return true
+	c.App.Metadata[gpuKey] = choice
+	return choice
+}
+
+// newEstimator runs ck for batches of up to maxBatch paths on the GPU under
+// --gpu when one is usable (saying in one line when it cannot, e.g. for lack
+// of device memory), else on the CPU's native kernels with threads threads.
+func newEstimator(c *cli.Context, ck *model.Checkpoint, maxBatch, threads int) (*model.Estimator, error) {
+	if g := useGPU(c); g != nil {
+		m, err := g.lib.NewModel(ck.Config, g.dev.Index, maxBatch, 0)
+		if err == nil {
+			return model.NewEstimatorOn(ck, m, maxBatch)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: %s: %v; using the CPU\n", g.dev.Name, err)
+	}
+	return model.NewEstimator(ck, maxBatch, threads)
 }

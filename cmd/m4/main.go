@@ -59,11 +59,16 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 			return nil
 		},
 		Commands: []*cli.Command{
+			runCommand(),
+			evalCommand(),
 			flowsimCommand(),
-			featuresCommand(),
 			pktsimCommand(),
+			featuresCommand(),
 			datagenCommand(),
 			workloadCommand(),
+			trainCommand(),
+			predictCommand(),
+			ckptCommand(),
 			benchCommand(),
 		},
 	}

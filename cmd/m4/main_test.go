@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"m4/bindings"
+	"m4/internal/refdata"
 	"m4/pipeline/npyfile"
 )
 
@@ -26,14 +27,7 @@ func reference(t *testing.T) string {
 	if !bindings.Native {
 		t.Skip(bindings.ErrNoNative)
 	}
-	r, _ := filepath.Abs("../../../shared/reference")
-	if env := os.Getenv("M4_REFERENCE"); env != "" {
-		r = env
-	}
-	if _, err := os.Stat(r); err != nil {
-		t.Skipf("no reference data at %s", r)
-	}
-	return r
+	return refdata.Root(t)
 }
 
 func TestFlowsimCommandMatchesReference(t *testing.T) {

@@ -16,20 +16,6 @@ import (
 	"sort"
 )
 
-// OutputEdges are the upper byte edges of m3's output size buckets:
-// (0, 1000), [1000, 10000), [10000, 50000), [50000, inf).
-var OutputEdges = []float64{1000, 10000, 50000}
-
-// BucketOf returns the output bucket of a flow of size bytes (numpy.digitize
-// semantics: a size equal to an edge falls in the upper bucket).
-func BucketOf(size float64) int {
-	b := 0
-	for b < len(OutputEdges) && size >= OutputEdges[b] {
-		b++
-	}
-	return b
-}
-
 // NumBuckets is the number of output size buckets.
 const NumBuckets = 4
 
@@ -40,37 +26,39 @@ const NumPercentiles = 100
 type PathEstimate struct {
 	// Percentiles[b][k] is the (k+1)-th percentile of slowdown in bucket b.
 	Percentiles [NumBuckets][NumPercentiles]float64
-	// Flows[b] is the number of foreground flows of bucket b on the path.
-	Flows [NumBuckets]int
+	// Weight[b] is how many of the network's flows of bucket b the path
+	// stands for: its foreground flows of that bucket when every path is
+	// estimated, scaled by draws/flows when paths are sampled.
+	Weight [NumBuckets]float64
 }
 
 // Distribution is a network-wide slowdown distribution per bucket.
 type Distribution struct {
-	// Flows[b] is the number of flows in bucket b; All is their total.
-	Flows [NumBuckets]int
-	All   int
+	// Weight[b] is the total weight of bucket b; All is their sum.
+	Weight [NumBuckets]float64
+	All    float64
 	// values/weights per bucket (and for all sizes at index NumBuckets), sorted by value.
 	values  [NumBuckets + 1][]float64
 	weights [NumBuckets + 1][]float64
 }
 
-// Combine mixes path estimates into one distribution. Paths with no flows in
-// a bucket contribute nothing to it. Slowdowns must be finite and >= 0.
+// Combine mixes path estimates into one distribution. Paths with zero weight
+// in a bucket contribute nothing to it. Slowdowns must be finite and >= 0.
 func Combine(paths []PathEstimate) (*Distribution, error) {
 	d := &Distribution{}
 	type vw struct{ v, w float64 }
 	var all [NumBuckets + 1][]vw
 	for i, p := range paths {
 		for b := 0; b < NumBuckets; b++ {
-			n := p.Flows[b]
-			if n < 0 {
-				return nil, fmt.Errorf("aggregate: path %d bucket %d: %d flows", i, b, n)
+			n := p.Weight[b]
+			if math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
+				return nil, fmt.Errorf("aggregate: path %d bucket %d: weight %v", i, b, n)
 			}
 			if n == 0 {
 				continue
 			}
-			d.Flows[b] += n
-			w := float64(n) / NumPercentiles
+			d.Weight[b] += n
+			w := n / NumPercentiles
 			for k, v := range p.Percentiles[b] {
 				if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 					return nil, fmt.Errorf("aggregate: path %d bucket %d percentile %d is %v", i, b, k+1, v)
@@ -88,7 +76,7 @@ func Combine(paths []PathEstimate) (*Distribution, error) {
 			d.values[b][i], d.weights[b][i] = x.v, x.w
 		}
 	}
-	for _, n := range d.Flows {
+	for _, n := range d.Weight {
 		d.All += n
 	}
 	return d, nil
@@ -132,6 +120,38 @@ func (d *Distribution) CDF(b int) (x, y []float64) {
 		y = append(y, cum/total)
 	}
 	return x, y
+}
+
+// FromSamples builds a distribution from per-flow slowdowns (each flow of
+// weight 1) and their output buckets, e.g. a packet-level ground truth.
+func FromSamples(bucket []int, slowdown []float64) (*Distribution, error) {
+	if len(bucket) != len(slowdown) {
+		return nil, fmt.Errorf("aggregate: %d buckets for %d slowdowns", len(bucket), len(slowdown))
+	}
+	d := &Distribution{}
+	var all [NumBuckets + 1][]float64
+	for i, v := range slowdown {
+		b := bucket[i]
+		if b < 0 || b >= NumBuckets {
+			return nil, fmt.Errorf("aggregate: flow %d: bucket %d", i, b)
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return nil, fmt.Errorf("aggregate: flow %d: slowdown %v", i, v)
+		}
+		all[b] = append(all[b], v)
+		all[NumBuckets] = append(all[NumBuckets], v)
+		d.Weight[b]++
+		d.All++
+	}
+	for b := range all {
+		sort.Float64s(all[b])
+		d.values[b] = all[b]
+		d.weights[b] = make([]float64, len(all[b]))
+		for i := range d.weights[b] {
+			d.weights[b][i] = 1
+		}
+	}
+	return d, nil
 }
 
 // BucketName labels output bucket b (or all sizes for b == NumBuckets).

@@ -19,14 +19,19 @@ func linear(lo, hi float64) (p [NumPercentiles]float64) {
 	return p
 }
 
-func TestBucketOf(t *testing.T) {
-	for _, c := range []struct {
-		size float64
-		want int
-	}{{1, 0}, {999, 0}, {1000, 1}, {9999, 1}, {10000, 2}, {49999, 2}, {50000, 3}, {1e9, 3}} {
-		if got := BucketOf(c.size); got != c.want {
-			t.Errorf("BucketOf(%v) = %d, want %d", c.size, got, c.want)
+func TestFromSamplesMatchesNearestRank(t *testing.T) {
+	slow := []float64{5, 1, 3, 2, 4}
+	d, err := FromSamples([]int{0, 0, 0, 0, 0}, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ q, want float64 }{{0.2, 1}, {0.5, 3}, {0.6, 3}, {0.61, 4}, {1, 5}} {
+		if got := d.Quantile(0, c.q); got != c.want {
+			t.Errorf("q%.2f = %v, want %v", c.q, got, c.want)
 		}
+	}
+	if _, err := FromSamples([]int{4}, []float64{1}); err == nil {
+		t.Error("bucket 4 accepted")
 	}
 }
 
@@ -34,14 +39,14 @@ func TestBucketOf(t *testing.T) {
 // median is 1 and its p80 is 3.
 func TestCombineWeightsByFlows(t *testing.T) {
 	var a, b PathEstimate
-	a.Percentiles[1], a.Flows[1] = constant(1), 30
-	b.Percentiles[1], b.Flows[1] = constant(3), 10
+	a.Percentiles[1], a.Weight[1] = constant(1), 30
+	b.Percentiles[1], b.Weight[1] = constant(3), 10
 	d, err := Combine([]PathEstimate{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Flows[1] != 40 || d.All != 40 {
-		t.Fatalf("flows %v all %d", d.Flows, d.All)
+	if d.Weight[1] != 40 || d.All != 40 {
+		t.Fatalf("weights %v all %v", d.Weight, d.All)
 	}
 	for _, c := range []struct{ q, want float64 }{{0.5, 1}, {0.75, 1}, {0.76, 3}, {0.99, 3}} {
 		if got := d.Quantile(1, c.q); got != c.want {
@@ -59,7 +64,7 @@ func TestCombineWeightsByFlows(t *testing.T) {
 // One path alone: the mixture reproduces its percentiles.
 func TestCombineSinglePathIsIdentity(t *testing.T) {
 	var a PathEstimate
-	a.Percentiles[3], a.Flows[3] = linear(1, 10), 7
+	a.Percentiles[3], a.Weight[3] = linear(1, 10), 7
 	d, err := Combine([]PathEstimate{a})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +83,7 @@ func TestCombineSinglePathIsIdentity(t *testing.T) {
 
 func TestCombineRejectsBadValues(t *testing.T) {
 	var a PathEstimate
-	a.Percentiles[0], a.Flows[0] = constant(math.NaN()), 1
+	a.Percentiles[0], a.Weight[0] = constant(math.NaN()), 1
 	if _, err := Combine([]PathEstimate{a}); err == nil {
 		t.Error("NaN slowdown accepted")
 	}

@@ -10,21 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"m4/internal/refdata"
 	"m4/pipeline/features"
 	"m4/pipeline/npyfile"
 )
 
-// referenceRoot is ../shared/reference beside the checkout.
-func referenceRoot(t testing.TB) string {
-	if r := os.Getenv("M4_REFERENCE"); r != "" {
-		return r
-	}
-	r, _ := filepath.Abs("../../../shared/reference")
-	if _, err := os.Stat(r); err != nil {
-		t.Skipf("reference data not found at %s (set M4_REFERENCE)", r)
-	}
-	return r
-}
+// referenceRoot returns the reference data folder, or skips.
+func referenceRoot(t testing.TB) string { return refdata.Root(t) }
 
 func referenceDirs(t testing.TB, set string) []string {
 	dirs, _ := filepath.Glob(filepath.Join(referenceRoot(t), set, "shard*"))

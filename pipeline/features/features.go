@@ -6,11 +6,15 @@
 //
 // The definitions follow m3's util/dataset.py and util/consts.py exactly, so
 // that a map built here equals the feat_*.npz that m3's own code writes for the
-// same scenario (checked on every reference scenario in reference_test.go):
+// same scenario (checked on every reference scenario in reference_test.go).
+// The input side is computed by the native library (native/features.c,
+// m4_features_build in m4.h, through package bindings), the one implementation
+// that both m4 and C callers of libm4 use; the target is computed here:
 //
 //   - Slowdown of a flowsim estimate: (fct + d) / (ideal + d), clipped below at
 //     1, where ideal = wire bytes * 8 / 10 Gbps, wire bytes = size +
-//     ceil(size/1000)*48, and d is m3's per-flow base delay (BaseDelayNs).
+//     ceil(size/1000)*48, and d is m3's per-flow base delay
+//     (m4_features_base_delay_ns).
 //   - Rows: row 0 holds the foreground flows (host 0 to host H-1); row 1+l the
 //     other flows that cross link l (src <= l < dst). Flows going from a higher
 //     to a lower host are in no row, as in m3.
@@ -31,10 +35,12 @@
 package features
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 
+	"m4/bindings"
 	"m4/pipeline/scenario"
 )
 
@@ -49,26 +55,13 @@ const (
 	OutputLen        = NumOutputBuckets * NumPercentiles
 )
 
-// m3's constants (util/consts.py): packets, link rate and delays.
-const (
-	mtu          = 1000.0 // payload bytes per packet
-	headerBytes  = 48.0   // header bytes per packet
-	linkGbps     = 10.0   // the bottleneck (host) link rate, bits per ns
-	propDelayNs  = 1000.0 // DELAY_PROPAGATION_BASE, per link
-	bitsPerByte  = 8.0
-	bucketThresh = 1 // bucket_thold of m3's training config: a cell needs >= 1 flow
-)
+// bucketThresh is bucket_thold of m3's training config: a cell needs >= 1 flow.
+const bucketThresh = 1
 
-// inputEdges and outputEdges are m3's size-bucket edges in bytes
-// (get_size_bucket_list and get_size_bucket_list_output with MTU 1000 and BDP
-// 10 kB, the BDP m3 uses for every path length).
-var (
-	inputEdges  = [NumInputBuckets - 1]float64{250, 500, 750, 1000, 2000, 5000, 7500, 10000, 50000}
-	outputEdges = [NumOutputBuckets - 1]float64{1000, 10000, 50000}
-)
-
-// InputBucket returns the input size bucket (0..9) of a flow of size bytes.
-func InputBucket(size float64) int { return digitize(size, inputEdges[:]) }
+// outputEdges are m3's output size-bucket edges in bytes
+// (get_size_bucket_list_output with MTU 1000 and BDP 10 kB, the BDP m3 uses
+// for every path length). The input edges live in native/features.c.
+var outputEdges = [NumOutputBuckets - 1]float64{1000, 10000, 50000}
 
 // OutputBucket returns the output size bucket (0..3) of a flow of size bytes.
 func OutputBucket(size float64) int { return digitize(size, outputEdges[:]) }
@@ -83,82 +76,40 @@ func digitize(x float64, edges []float64) int {
 	return i
 }
 
-// hopDelayNs is m3's LINK_TO_DELAY_DICT: extra propagation charged for a flow
-// that starts or ends at an inner host of the path. m3 tabulates it for 3, 5
-// and 7 hosts (0; 0 0 1 0 0 us; 0 0 1 2 1 0 0 us); the table is
-// 1 us * max(0, min(i-1, H-2-i)), which is what this returns for any H.
-func hopDelayNs(hosts int, host int32) float64 {
-	d := min(int(host)-1, hosts-2-int(host))
-	if d < 0 {
-		d = 0
-	}
-	return propDelayNs * float64(d)
-}
-
-// BaseDelayNs is m3's base delay of one flow of a path (get_base_delay_pmn
-// plus LINK_TO_DELAY_DICT in util/dataset.py): propagation and per-hop
-// store-and-forward of the first packet, which m3 adds to both the flowsim FCT
-// and the ideal FCT before dividing. The count of links it charges is the
-// flow's hop count, plus one for a background flow and one more for a flow
-// that touches neither end host.
-func BaseDelayNs(hosts int, src, dst int32, size float64) float64 {
-	var target, internal float64
-	if src == 0 && int(dst) == hosts-1 {
-		target = 1
-	}
-	if src != 0 && int(dst) != hosts-1 {
-		internal = 1
-	}
-	hops := dst - src
-	if hops < 0 {
-		hops = -hops
-	}
-	links := float64(hops) + (1 - target) + internal
-	head := math.Min(math.Max(size, 0), mtu)
-	pkt := (head + headerBytes) * bitsPerByte
-	// The operation order follows m3's numpy expression, so that the sums
-	// round the same way.
-	tx := pkt/linkGbps*target + pkt/(linkGbps*4)*(links-2) - pkt/linkGbps*internal
-	return propDelayNs*links + tx + (hopDelayNs(hosts, src) + hopDelayNs(hosts, dst))
-}
-
-// IdealNs is m3's ideal FCT of a flow on the input side, without the base
-// delay: its bytes on the wire at 10 Gbit/s.
-func IdealNs(size float64) float64 {
-	return (size + math.Ceil(size/mtu)*headerBytes) * bitsPerByte / linkGbps
-}
-
 // Slowdowns returns m3's input-side slowdown of every flow of p, given the
 // flowsim FCTs (ns, in p's flow order, queueing + transmission as
-// pipeline/flowsim returns them): (fct + d) / (ideal + d) with d =
-// BaseDelayNs, clipped below at 1.
+// pipeline/flowsim returns them): (fct + d) / (ideal + d) with d m3's base
+// delay of the flow (propagation and per-hop store-and-forward of its first
+// packet) and ideal its wire bytes at 10 Gbit/s, clipped below at 1.
 func Slowdowns(p *scenario.Path, fctNs []float64) ([]float64, error) {
 	if len(fctNs) != p.Len() {
 		return nil, fmt.Errorf("features %s: %d flowsim FCTs for %d flows", p.Name, len(fctNs), p.Len())
 	}
+	f, err := bindings.NewFeatures()
+	if err != nil {
+		return nil, fmt.Errorf("features %s: %w", p.Name, err)
+	}
+	defer f.Close()
 	out := make([]float64, len(fctNs))
-	for i, f := range fctNs {
-		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-			return nil, fmt.Errorf("features %s: flowsim FCT of flow %d is %v, want a finite time >= 0", p.Name, i, f)
-		}
-		d := BaseDelayNs(p.Hosts, p.Src[i], p.Dst[i], p.SizeBytes[i])
-		s := (f + d) / (IdealNs(p.SizeBytes[i]) + d)
-		out[i] = math.Max(s, 1)
+	if err := f.Slowdowns(p.Hosts, p.SizeBytes, p.Src, p.Dst, fctNs, out); err != nil {
+		return nil, inputError(p, err)
 	}
 	return out, nil
 }
 
-// rowsOf appends to buf the feature-map rows of a flow from src to dst on an
-// H-host path: row 0 for the foreground (0 -> H-1); for a background flow,
-// row 1+l for every link l it crosses left to right.
-func rowsOf(buf []int, hosts int, src, dst int32) []int {
-	if src == 0 && int(dst) == hosts-1 {
-		return append(buf, 0)
+// inputError names the file behind a native input error where there is one.
+func inputError(p *scenario.Path, err error) error {
+	var ie *bindings.InputError
+	if errors.As(err, &ie) {
+		switch ie.Field {
+		case "fct_ns", "params":
+			return fmt.Errorf("features %s: %s", p.Name, ie.Msg)
+		}
+		if f := p.FileOf(ie.Field); f != "" {
+			return fmt.Errorf("%s: %s", f, ie.Msg)
+		}
 	}
-	for l := src; l < dst; l++ {
-		buf = append(buf, 1+int(l))
-	}
-	return buf
+	return fmt.Errorf("features %s: %w", p.Name, err)
 }
 
 // Input is the model input of one path scenario.
@@ -175,61 +126,32 @@ type Input struct {
 }
 
 // BuildInput builds the input feature map of p from its flowsim FCTs (ns, in
-// p's order) and the parameter vector (see ParamVector).
+// p's order) and the parameter vector (see ParamVector), in the native library.
 func BuildInput(p *scenario.Path, fctNs []float64, params [NumParams]float64) (*Input, error) {
 	if p.Hosts < 2 {
 		return nil, fmt.Errorf("features %s: %d hosts, want >= 2", p.Name, p.Hosts)
 	}
-	for j, v := range params {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("features %s: parameter %d is %v", p.Name, j, v)
-		}
+	if len(fctNs) != p.Len() {
+		return nil, fmt.Errorf("features %s: %d flowsim FCTs for %d flows", p.Name, len(fctNs), p.Len())
 	}
-	sldn, err := Slowdowns(p, fctNs)
+	f, err := bindings.NewFeatures()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("features %s: %w", p.Name, err)
 	}
+	defer f.Close()
 	h := p.Hosts
-	// cells[row][bucket] collects the slowdowns of that cell.
-	cells := make([][NumInputBuckets][]float64, h)
-	var rows []int
-	for i, s := range sldn {
-		b := InputBucket(p.SizeBytes[i])
-		rows = rowsOf(rows[:0], h, p.Src[i], p.Dst[i])
-		for _, r := range rows {
-			cells[r][b] = append(cells[r][b], s)
-		}
-	}
 	in := &Input{
 		Hosts:           h,
 		Res:             make([]float32, h*RowWidth),
 		NumFlowsPerCell: make([]float64, h*CellsPerRow),
 		Counts:          make([]int, h*NumInputBuckets),
 	}
-	var pct [NumPercentiles]float64
-	for r := 0; r < h; r++ {
-		total := 0
-		for b := range cells[r] {
-			total += len(cells[r][b])
-		}
-		row := in.Res[r*RowWidth : (r+1)*RowWidth]
-		for b, vals := range cells[r] {
-			n := len(vals)
-			in.Counts[r*NumInputBuckets+b] = n
-			if n < bucketThresh {
-				continue // zeros
-			}
-			slices.Sort(vals)
-			Percentiles(vals, &pct)
-			share := float64(float32(n)) / float64(1+total)
-			for k := 0; k < NumPercentiles; k++ {
-				row[b*NumPercentiles+k] = float32(pct[k])
-				in.NumFlowsPerCell[r*CellsPerRow+b*NumPercentiles+k] = share
-			}
-		}
-		for j, v := range params {
-			row[CellsPerRow+j] = float32(v)
-		}
+	counts := make([]int64, h*NumInputBuckets)
+	if err := f.Build(h, p.SizeBytes, p.Src, p.Dst, fctNs, params[:], in.Res, in.NumFlowsPerCell, counts); err != nil {
+		return nil, inputError(p, err)
+	}
+	for i, c := range counts {
+		in.Counts[i] = int(c)
 	}
 	return in, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"m4/bindings"
 	"m4/pipeline/npyfile"
 	"m4/pipeline/scenario"
 )
@@ -54,59 +55,74 @@ func TestPercentilesMatchNumpyNearest(t *testing.T) {
 	}
 }
 
-func TestBuckets(t *testing.T) {
+func TestOutputBuckets(t *testing.T) {
 	cases := []struct {
-		size    float64
-		in, out int
+		size float64
+		out  int
 	}{
-		{1, 0, 0}, {249, 0, 0}, {250, 1, 0}, {999, 3, 0}, {1000, 4, 1}, {1999, 4, 1}, {2000, 5, 1},
-		{9999, 7, 1}, {10000, 8, 2}, {49999, 8, 2}, {50000, 9, 3}, {1e9, 9, 3},
+		{1, 0}, {999, 0}, {1000, 1}, {9999, 1}, {10000, 2}, {49999, 2}, {50000, 3}, {1e9, 3},
 	}
 	for i, c := range cases {
-		if g := InputBucket(c.size); g != c.in {
-			t.Errorf("case %d: input bucket of %v B = %d, want %d", i, c.size, g, c.in)
-		}
 		if g := OutputBucket(c.size); g != c.out {
 			t.Errorf("case %d: output bucket of %v B = %d, want %d", i, c.size, g, c.out)
 		}
 	}
 }
 
-func TestBaseDelay(t *testing.T) {
-	// By hand, H = 5 (m3's numbers in the comments were checked with its
-	// get_base_delay_pmn + LINK_TO_DELAY_DICT):
-	//  0->4, 500 B: foreground, 4 links: 4*1000 + 4384/10 + 4384/40*2 = 4657.6
-	//  1->3, 3000 B: internal, 2+1+1 links, 8384 bits/packet: 4000 + 8384/40*2
-	//     - 8384/10 + (1 us at neither 1 nor 3) = 3580.8
-	//  0->2, 1000 B: background, 2+1 links: 3000 + 8384/40 + 1000 (host 2) = 4209.6
-	//  2->4, 20000 B: background, same = 4209.6
-	cases := []struct {
-		src, dst int32
-		size     float64
-		want     float64
-	}{
-		{0, 4, 500, 4657.6}, {1, 3, 3000, 3580.8}, {0, 2, 1000, 4209.6}, {2, 4, 20000, 4209.6},
+// needNative skips a test of the native feature map in a build without cgo.
+func needNative(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
 	}
-	for i, c := range cases {
-		if g := BaseDelayNs(5, c.src, c.dst, c.size); math.Abs(g-c.want) > 1e-9 {
-			t.Errorf("case %d: base delay %v ns, want %v", i, g, c.want)
+}
+
+// baseDelay5 is m3's base delay of path5's flows, by hand (checked against
+// m3's get_base_delay_pmn + LINK_TO_DELAY_DICT):
+//
+//	0->4, 500 B: foreground, 4 links: 4*1000 + 4384/10 + 4384/40*2 = 4657.6
+//	1->3, 3000 B: internal, 2+1+1 links, 8384 bits/packet: 4000 + 8384/40*2
+//	   - 8384/10 + (1 us at neither 1 nor 3) = 3580.8
+//	0->2, 1000 B: background, 2+1 links: 3000 + 8384/40 + 1000 (host 2) = 4209.6
+//	2->4, 20000 B: background, same = 4209.6
+//	4->0, 800 B: src != 0 and dst != 4, so "internal" as in m3: 4+1+1 links,
+//	   6784 bits: 6000 + 6784/40*4 - 6784/10 = 6000
+var baseDelay5 = []float64{4657.6, 3580.8, 4209.6, 4209.6, 6000}
+
+// slowdown5 is flow i of path5's slowdown for a flowsim FCT, by hand.
+func slowdown5(p *scenario.Path, i int, fct float64) float64 {
+	size := p.SizeBytes[i]
+	ideal := (size + math.Ceil(size/1000)*48) * 8 / 10
+	return math.Max(1, (fct+baseDelay5[i])/(ideal+baseDelay5[i]))
+}
+
+func TestSlowdownsByHand(t *testing.T) {
+	needNative(t)
+	p := path5()
+	fct := []float64{1000, 5000, 2000, 30000, 700}
+	got, err := Slowdowns(p, fct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range fct {
+		if w := slowdown5(p, i, fct[i]); math.Abs(got[i]-w) > 1e-12*w {
+			t.Errorf("flow %d: slowdown %.15g, want %.15g", i, got[i], w)
 		}
 	}
-	// m3's table of extra delays at inner hosts.
-	tables := map[int][]float64{3: {0, 0, 0}, 5: {0, 0, 1000, 0, 0}, 7: {0, 0, 1000, 2000, 1000, 0, 0}}
-	for h, want := range tables {
-		for i, w := range want {
-			if g := hopDelayNs(h, int32(i)); g != w {
-				t.Errorf("H=%d host %d: hop delay %v, want %v", h, i, g, w)
-			}
+	// a flowsim FCT below the ideal clips to 1
+	got, _ = Slowdowns(p, make([]float64, 5))
+	for i, v := range got {
+		if v != 1 {
+			t.Errorf("flow %d: slowdown of a zero FCT = %v, want 1", i, v)
 		}
 	}
-	if g := IdealNs(1500); g != (1500+96)*8/10.0 {
-		t.Errorf("ideal of 1500 B = %v ns", g)
+	p.SizeBytes[3] = -5
+	if _, err := Slowdowns(p, fct); err == nil || !strings.Contains(err.Error(), "size of flow 3") {
+		t.Errorf("negative size: %v", err)
 	}
 }
 
 func TestParamVector(t *testing.T) {
+	needNative(t)
 	c := DefaultConfig(TIMELY, 371, 19113, false)
 	c.TimelyTLow, c.TimelyTHigh = 46729, 118793
 	vec := c.Vector()
@@ -152,6 +168,7 @@ func path5() *scenario.Path {
 }
 
 func TestBuildInputByHand(t *testing.T) {
+	needNative(t)
 	p := path5()
 	fct := []float64{1000, 5000, 2000, 30000, 700}
 	params := [NumParams]float64{1, 2, 3}
@@ -159,10 +176,7 @@ func TestBuildInputByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sldn := func(i int) float32 {
-		d := BaseDelayNs(5, p.Src[i], p.Dst[i], p.SizeBytes[i])
-		return float32(math.Max(1, (fct[i]+d)/(IdealNs(p.SizeBytes[i])+d)))
-	}
+	sldn := func(i int) float32 { return float32(slowdown5(p, i, fct[i])) }
 	at := func(row, bucket, pct int) float32 { return in.Res[row*RowWidth+bucket*NumPercentiles+pct-1] }
 	// row 0: flow 0 alone (bucket 2: 500 B), every percentile its slowdown.
 	if at(0, 2, 1) != sldn(0) || at(0, 2, 100) != sldn(0) || at(0, 1, 50) != 0 {
@@ -191,16 +205,10 @@ func TestBuildInputByHand(t *testing.T) {
 			t.Errorf("row %d parameters %v", r, g)
 		}
 	}
-	// Slowdowns are clipped at 1: a flowsim FCT below the ideal.
-	s, _ := Slowdowns(p, []float64{0, 0, 0, 0, 0})
-	for i, v := range s {
-		if v != 1 {
-			t.Errorf("flow %d: slowdown of a zero FCT = %v, want 1", i, v)
-		}
-	}
 }
 
 func TestBuildInputBadInput(t *testing.T) {
+	needNative(t)
 	p := path5()
 	var params [NumParams]float64
 	if _, err := BuildInput(p, []float64{1, 2}, params); err == nil || !strings.Contains(err.Error(), "2 flowsim FCTs for 5 flows") {
@@ -317,6 +325,7 @@ func TestReadParamTextBadInput(t *testing.T) {
 }
 
 func TestWriteNPZ(t *testing.T) {
+	needNative(t)
 	p := path5()
 	in, err := BuildInput(p, []float64{1000, 5000, 2000, 30000, 700}, [NumParams]float64{})
 	if err != nil {

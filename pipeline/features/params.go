@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"m4/bindings"
 )
 
 // CC names a congestion-control algorithm as the parameter vectors encode it.
@@ -201,6 +203,12 @@ func ReadParamText(path string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	return ParseParamText(path, b)
+}
+
+// ParseParamText parses the text of a param_*.txt file; path names it in
+// errors.
+func ParseParamText(path string, b []byte) (Config, error) {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) != 2 {
 		return Config{}, fmt.Errorf("%s: %d lines, want 2 (the vector, then the named values)", path, len(lines))
@@ -276,25 +284,10 @@ func ParamVector(hosts int, vec []float64) ([NumParams]float64, error) {
 			return p, fmt.Errorf("configuration vector value %d is %v", i, x)
 		}
 	}
-	var bdpPackets float64
-	switch hosts {
-	case 3:
-		bdpPackets = 5
-	case 5:
-		bdpPackets = 10
-	case 7:
-		bdpPackets = 15
-	default:
-		return p, fmt.Errorf("m3's parameter encoding is defined for 3-, 5- and 7-host paths, not %d", hosts)
+	v, err := bindings.FeatureParams(hosts, vec)
+	if err != nil {
+		return p, err
 	}
-	p[hosts/2-1] = 1
-	p[3] = bdpPackets
-	p[4], p[5], p[6] = vec[1], vec[2], vec[3]
-	if vec[3] == 1 {
-		p[7] = 0
-	} else {
-		p[7] = 1
-	}
-	copy(p[8:], vec[4:])
+	copy(p[:], v)
 	return p, nil
 }

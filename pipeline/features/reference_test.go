@@ -9,22 +9,16 @@ import (
 	"testing"
 
 	"m4/bindings"
+	"m4/internal/refdata"
 	"m4/pipeline/npyfile"
 )
 
-// referenceRoot is ../shared/reference beside the checkout (the ns-3 ground truth).
+// referenceRoot returns the reference data folder, or skips.
 func referenceRoot(t testing.TB) string {
 	if !bindings.Native {
 		t.Skip(bindings.ErrNoNative)
 	}
-	if r := os.Getenv("M4_REFERENCE"); r != "" {
-		return r
-	}
-	r, _ := filepath.Abs("../../../shared/reference")
-	if _, err := os.Stat(r); err != nil {
-		t.Skipf("reference data not found at %s (set M4_REFERENCE)", r)
-	}
-	return r
+	return refdata.Root(t)
 }
 
 func referenceDirs(t testing.TB) []string {

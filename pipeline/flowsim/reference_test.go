@@ -2,28 +2,21 @@ package flowsim
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"m4/bindings"
+	"m4/internal/refdata"
 	"m4/pipeline/npyfile"
 	"m4/pipeline/scenario"
 )
 
-// referenceRoot is ../shared/reference beside the checkout (the ns-3 ground truth).
+// referenceRoot returns the reference data folder, or skips.
 func referenceRoot(t testing.TB) string {
 	if !bindings.Native {
 		t.Skip(bindings.ErrNoNative)
 	}
-	if r := os.Getenv("M4_REFERENCE"); r != "" {
-		return r
-	}
-	r, _ := filepath.Abs("../../../shared/reference")
-	if _, err := os.Stat(r); err != nil {
-		t.Skipf("reference data not found at %s (set M4_REFERENCE)", r)
-	}
-	return r
+	return refdata.Root(t)
 }
 
 // TestReferenceShards checks flowsim against m3's own flowsim output on every

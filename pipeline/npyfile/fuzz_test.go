@@ -2,6 +2,10 @@ package npyfile
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +52,45 @@ func FuzzDecode(f *testing.F) {
 		}
 		if n > len(b) {
 			t.Fatalf("%d values decoded from %d bytes", n, len(b))
+		}
+	})
+}
+
+// FuzzDecodeNPZ: any input either decodes to arrays or returns an error
+// naming the archive; never a panic, and no more values than the archive's
+// bytes could inflate to.
+func FuzzDecodeNPZ(f *testing.F) {
+	dir := f.TempDir()
+	for i, entries := range [][]Entry{
+		{{Name: "res", Data: []float32{1, 2, 3, 4, 5, 6}, Shape: []int{2, 3}}, {Name: "n_input", Data: []int64{2}, Shape: []int{}}},
+		{{Name: "x", Data: []float64{0.5}}},
+	} {
+		path := filepath.Join(dir, fmt.Sprintf("s%d.npz", i))
+		if err := WriteNPZ(path, entries); err != nil {
+			f.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeNPZ("fuzz.npz", b)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.npz") {
+				t.Fatalf("error does not name the archive: %v", err)
+			}
+			return
+		}
+		n := 0
+		for _, a := range m {
+			n += a.Len()
+		}
+		// deflate inflates at most ~1032x
+		if n > 1100*len(b) {
+			t.Fatalf("%d values from %d bytes", n, len(b))
 		}
 	})
 }

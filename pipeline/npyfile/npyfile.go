@@ -403,8 +403,12 @@ func WriteNPZ(path string, entries []Entry) error {
 	})
 }
 
-// maxNPZMember bounds one decompressed member (1 GiB), against zip bombs.
-const maxNPZMember = 1 << 30
+// maxNPZMember bounds one decompressed member, and maxNPZTotal all of them
+// together (1 GiB), against zip bombs.
+const (
+	maxNPZMember = 1 << 30
+	maxNPZTotal  = 1 << 30
+)
 
 // ReadNPZ reads every array of the .npz archive at path.
 func ReadNPZ(path string) (map[string]*Array, error) {
@@ -413,25 +417,47 @@ func ReadNPZ(path string) (map[string]*Array, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer zr.Close()
+	return decodeNPZ(path, &zr.Reader)
+}
+
+// DecodeNPZ decodes every array of an .npz archive image; name is used in
+// error messages.
+func DecodeNPZ(name string, b []byte) (map[string]*Array, error) {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return decodeNPZ(name, zr)
+}
+
+func decodeNPZ(path string, zr *zip.Reader) (map[string]*Array, error) {
 	out := map[string]*Array{}
+	total := int64(0)
 	for _, f := range zr.File {
 		if f.UncompressedSize64 > maxNPZMember {
 			return nil, fmt.Errorf("%s: member %s is too large (%d bytes)", path, f.Name, f.UncompressedSize64)
+		}
+		key := strings.TrimSuffix(f.Name, ".npy")
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("%s: member %s: array %q appears twice", path, f.Name, key)
 		}
 		rc, err := f.Open()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", path, f.Name, err)
 		}
-		b, err := io.ReadAll(io.LimitReader(rc, maxNPZMember+1))
+		b, err := io.ReadAll(io.LimitReader(rc, min(maxNPZMember, maxNPZTotal-total)+1))
 		rc.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", path, f.Name, err)
+		}
+		if total += int64(len(b)); total > maxNPZTotal || len(b) > maxNPZMember {
+			return nil, fmt.Errorf("%s: %s: the archive decompresses to more than %d bytes", path, f.Name, maxNPZTotal)
 		}
 		a, err := Decode(path+":"+f.Name, b)
 		if err != nil {
 			return nil, err
 		}
-		out[strings.TrimSuffix(f.Name, ".npy")] = a
+		out[key] = a
 	}
 	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"math/big"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -13,19 +12,11 @@ import (
 	"testing"
 
 	"m4/bindings"
+	"m4/internal/refdata"
 )
 
-// referenceDir returns ../../../shared/reference or $M4_REFERENCE, or skips.
-func referenceDir(t testing.TB) string {
-	dir := os.Getenv("M4_REFERENCE")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "reference")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Skipf("reference data not found at %s (set M4_REFERENCE)", dir)
-	}
-	return dir
-}
+// referenceDir returns the reference data folder, or skips.
+func referenceDir(t testing.TB) string { return refdata.Root(t) }
 
 func needNative(t testing.TB) {
 	if !bindings.Native {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	gplot "gonum.org/v1/plot"
@@ -62,9 +63,6 @@ func CDFs(path, title string, panels []Panel) error {
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", path, err)
 		}
-		if i == 0 && title != "" {
-			p.Title.Text = title + "\n" + pn.Title
-		}
 		plots[i/cols][i%cols] = p
 	}
 	w, h := vg.Length(cols)*4*vg.Inch, vg.Length(rows)*3.2*vg.Inch
@@ -75,8 +73,16 @@ func CDFs(path, title string, panels []Panel) error {
 		canvas = vgsvg.New(w, h)
 	}
 	dc := draw.New(canvas.(vg.CanvasSizer))
+	padTop := vg.Millimeter * 2
+	if title != "" {
+		padTop = vg.Millimeter * 9
+		sty := draw.TextStyle{Color: color.Black, Font: gplot.DefaultFont, Handler: gplot.DefaultTextHandler,
+			XAlign: draw.XCenter, YAlign: draw.YTop}
+		sty.Font.Size = vg.Points(13)
+		dc.FillText(sty, vg.Point{X: w / 2, Y: h - vg.Millimeter*2}, title)
+	}
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
-		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+		PadTop: padTop, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
 	canvases := gplot.Align(plots, tiles, dc)
 	for r := range plots {
 		for c := range plots[r] {
@@ -97,7 +103,7 @@ func panelPlot(pn Panel) (*gplot.Plot, error) {
 	p.X.Label.Text = "FCT slowdown"
 	p.Y.Label.Text = "CDF"
 	p.X.Scale = gplot.LogScale{}
-	p.X.Tick.Marker = gplot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = slowdownTicks{}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Legend.Top = false
 	p.Legend.Left = false
@@ -130,4 +136,31 @@ func panelPlot(pn Panel) (*gplot.Plot, error) {
 		p.Legend.Add(s.Name, l)
 	}
 	return p, nil
+}
+
+// slowdownTicks labels a log axis at 1, 2 and 5 times powers of ten, with
+// unlabelled minor ticks in between, so that narrow ranges (1 to 10) still
+// read well.
+type slowdownTicks struct{}
+
+func (slowdownTicks) Ticks(lo, hi float64) []gplot.Tick {
+	var ticks []gplot.Tick
+	if !(lo > 0) || !(hi > lo) {
+		return ticks
+	}
+	for e := math.Floor(math.Log10(lo)); math.Pow(10, e) <= hi; e++ {
+		base := math.Pow(10, e)
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * base
+			if v < lo || v > hi {
+				continue
+			}
+			t := gplot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
 }

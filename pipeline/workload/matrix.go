@@ -101,6 +101,12 @@ func LoadMatrix(path string, t *Topology, r *rand.Rand) (*TrafficMatrix, error) 
 	if err != nil {
 		return nil, err
 	}
+	return ParseMatrix(path, b, t, r)
+}
+
+// ParseMatrix parses traffic-matrix text (see LoadMatrix) for t; path names
+// it in errors.
+func ParseMatrix(path string, b []byte, t *Topology, r *rand.Rand) (*TrafficMatrix, error) {
 	if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 && trimmed[0] == '{' {
 		var sp spatial
 		dec := json.NewDecoder(bytes.NewReader(b))
@@ -274,6 +280,9 @@ func (m *TrafficMatrix) prepare(t *Topology) error {
 	}
 	if total == 0 {
 		return fmt.Errorf("no traffic: every weight is 0")
+	}
+	if math.IsInf(total, 0) {
+		return fmt.Errorf("the weights sum to more than a float64 holds")
 	}
 	return nil
 }

@@ -149,7 +149,11 @@ func ParseNS3(name string, data []byte) (*Topology, error) {
 		return nil, fmt.Errorf("%s:%d: unexpected %q after the %d links the first line announces", name, lines[pos], tokens[pos], nlinks)
 	}
 	base := filepath.Base(name)
-	return NewTopology(strings.TrimSuffix(base, filepath.Ext(base)), isSwitch, links)
+	t, err := NewTopology(strings.TrimSuffix(base, filepath.Ext(base)), isSwitch, links)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return t, nil
 }
 
 var rateUnits = []struct {
@@ -307,6 +311,12 @@ func ReadParsimonJSON(path string) (*Topology, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseParsimonJSON(path, b)
+}
+
+// ParseParsimonJSON parses Parsimon JSON topology text; path names it in
+// errors and, without its extension, the topology.
+func ParseParsimonJSON(path string, b []byte) (*Topology, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

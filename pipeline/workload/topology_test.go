@@ -3,11 +3,12 @@ package workload
 import (
 	"bytes"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"m4/internal/refdata"
 )
 
 // Hash values printed by the HPCC fork's own SwitchNode::EcmpHash
@@ -216,14 +217,7 @@ func TestTopologyFilesRoundTrip(t *testing.T) {
 }
 
 func TestReadReferenceTopology(t *testing.T) {
-	ref := os.Getenv("M4_REFERENCE")
-	if ref == "" {
-		ref = "../../../shared/reference"
-	}
-	path := filepath.Join(ref, "ns3-topologies", "topo-pl-5.txt")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("reference data absent")
-	}
+	path := filepath.Join(refdata.Root(t), "ns3-topologies", "topo-pl-5.txt")
 	topo, err := ReadNS3(path)
 	if err != nil {
 		t.Fatal(err)

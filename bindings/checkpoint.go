@@ -1,0 +1,134 @@
+//go:build cgo
+
+package bindings
+
+/*
+#include <stdlib.h>
+#include "m4.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+func fromC(c C.m4_model_config) ModelConfig {
+	return ModelConfig{FeatDim: int(c.feat_dim), BucketsIn: int(c.n_buckets_in), Pct: int(c.n_pct),
+		Dim: int(c.dim), Layers: int(c.n_layers), Heads: int(c.n_heads), Hidden: int(c.hidden_dim),
+		MaxSeq: int(c.max_seq), MLPHidden1: int(c.mlp_hidden1), MLPHidden2: int(c.mlp_hidden2),
+		OutDim: int(c.out_dim), NormEps: float32(c.norm_eps), RopeTheta: float32(c.rope_theta),
+		Dropout: float32(c.dropout)}
+}
+
+func infoFromC(ci *C.m4_checkpoint_info) CheckpointInfo {
+	return CheckpointInfo{Config: fromC(ci.config), Features: C.GoString(&ci.features[0]),
+		M3Features: ci.m3_features != 0, F16: ci.f16 != 0, InputNorm: ci.has_input_norm != 0,
+		OptimizerState: ci.has_optimizer_state != 0}
+}
+
+func loadResult(st C.m4_status, p *C.m4_model, ci *C.m4_checkpoint_info, errbuf []C.char, maxBatch int, keep bool) (*Model, CheckpointInfo, error) {
+	if st != C.M4_OK {
+		msg := C.GoString(&errbuf[0])
+		if msg == "" {
+			msg = C.GoString(C.m4_strerror(C.int(st)))
+		}
+		return nil, CheckpointInfo{}, &CheckpointError{Msg: msg, Unsupported: st == C.M4_ERR_UNSUPPORTED, IO: st == C.M4_ERR_IO}
+	}
+	info := infoFromC(ci)
+	if !keep {
+		return nil, info, nil
+	}
+	return wrapModel(p, info.Config, maxBatch, false), info, nil
+}
+
+// LoadModel loads an m4 checkpoint with the native reader (m4_model_load),
+// for inference on batches of up to maxBatch scenarios. A refused file comes
+// back as *CheckpointError.
+func LoadModel(path string, maxBatch int) (*Model, CheckpointInfo, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	errbuf := make([]C.char, 512)
+	var p *C.m4_model
+	var ci C.m4_checkpoint_info
+	st := C.m4_model_load(&p, cpath, C.int(maxBatch), &ci, &errbuf[0], C.size_t(len(errbuf)))
+	return loadResult(st, p, &ci, errbuf, maxBatch, true)
+}
+
+// LoadModelBytes is LoadModel on a checkpoint image; name is used in errors.
+func LoadModelBytes(name string, data []byte, maxBatch int) (*Model, CheckpointInfo, error) {
+	return loadBytes(name, data, maxBatch, true)
+}
+
+// CheckCheckpoint checks a checkpoint image with the native reader without
+// keeping a model.
+func CheckCheckpoint(name string, data []byte) (CheckpointInfo, error) {
+	_, info, err := loadBytes(name, data, 1, false)
+	return info, err
+}
+
+func loadBytes(name string, data []byte, maxBatch int, keep bool) (*Model, CheckpointInfo, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	// C memory: the reader must not see Go memory move (it does not), and a
+	// copy lets ASan-instrumented builds see exact bounds.
+	cdata := C.malloc(C.size_t(len(data) + 1))
+	defer C.free(cdata)
+	copy(unsafe.Slice((*byte)(cdata), len(data)), data)
+	errbuf := make([]C.char, 512)
+	var p *C.m4_model
+	var ci C.m4_checkpoint_info
+	var out **C.m4_model
+	if keep {
+		out = &p
+	}
+	st := C.m4_model_load_buffer(out, cdata, C.size_t(len(data)), cname, C.int(maxBatch), &ci, &errbuf[0], C.size_t(len(errbuf)))
+	return loadResult(st, p, &ci, errbuf, maxBatch, keep)
+}
+
+// EstimatePath estimates a path scenario end to end in the native library
+// (m4_estimate_path): flowsim, m3's feature map with the FeatParams
+// parameters, and the model. It returns the model's OutDim slowdowns.
+func (m *Model) EstimatePath(hosts int, arrivalNs, sizeBytes []float64, src, dst []int32, params []float64) ([]float32, error) {
+	n := len(arrivalNs)
+	if len(sizeBytes) != n || len(src) != n || len(dst) != n {
+		return nil, fmt.Errorf("estimate: mismatched lengths: %d arrivals, %d sizes, %d src, %d dst", n, len(sizeBytes), len(src), len(dst))
+	}
+	if len(params) != FeatParams {
+		return nil, fmt.Errorf("estimate: %d parameters, want %d", len(params), FeatParams)
+	}
+	if m.ptr == nil {
+		return nil, fmt.Errorf("estimate: model used after Close")
+	}
+	sc := C.m4_path_scenario{n_hosts: C.int(hosts), n_flows: C.size_t(n), params: (*C.double)(unsafe.Pointer(&params[0]))}
+	// the scenario struct holds pointers to Go memory: pass it in C memory
+	csc := (*C.m4_path_scenario)(C.malloc(C.size_t(unsafe.Sizeof(sc))))
+	defer C.free(unsafe.Pointer(csc))
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&params[0])
+	if n > 0 {
+		pin.Pin(&arrivalNs[0])
+		pin.Pin(&sizeBytes[0])
+		pin.Pin(&src[0])
+		pin.Pin(&dst[0])
+		sc.arrival_ns = (*C.double)(unsafe.Pointer(&arrivalNs[0]))
+		sc.size_bytes = (*C.double)(unsafe.Pointer(&sizeBytes[0]))
+		sc.src = (*C.int32_t)(unsafe.Pointer(&src[0]))
+		sc.dst = (*C.int32_t)(unsafe.Pointer(&dst[0]))
+	}
+	*csc = sc
+	out := make([]float32, m.cfg.OutDim)
+	errbuf := make([]C.char, 512)
+	st := C.m4_estimate_path(m.ptr, csc, (*C.float)(unsafe.Pointer(&out[0])), &errbuf[0], C.size_t(len(errbuf)))
+	runtime.KeepAlive(m)
+	if st != C.M4_OK {
+		msg := C.GoString(&errbuf[0])
+		if msg == "" {
+			msg = C.GoString(C.m4_strerror(C.int(st)))
+		}
+		return nil, fmt.Errorf("estimate: %s", msg)
+	}
+	return out, nil
+}

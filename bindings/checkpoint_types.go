@@ -1,0 +1,24 @@
+package bindings
+
+// CheckpointInfo is what a checkpoint file says besides its parameters
+// (m4_checkpoint_info).
+type CheckpointInfo struct {
+	Config         ModelConfig
+	Features       string // the feature definition's name ("m3-path-v1")
+	M3Features     bool   // exactly the features the native library builds
+	F16            bool   // parameters stored as F16
+	InputNorm      bool   // carries an input normalisation
+	OptimizerState bool   // a resume checkpoint (AdamW state checked, not loaded)
+}
+
+// CheckpointError is a checkpoint the native reader refused: Msg names the
+// file and the tensor or metadata field. Unsupported is set for a well-formed
+// checkpoint the library cannot use (features other than m3-path-v1); IO for
+// a file that could not be read.
+type CheckpointError struct {
+	Msg         string
+	Unsupported bool
+	IO          bool
+}
+
+func (e *CheckpointError) Error() string { return e.Msg }

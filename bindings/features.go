@@ -1,0 +1,162 @@
+//go:build cgo
+
+package bindings
+
+/*
+#include "m4.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+// Shapes of m3's input feature map (m4.h's M4_FEAT_*).
+const (
+	FeatBuckets     = C.M4_FEAT_BUCKETS     // input size buckets per row
+	FeatPercentiles = C.M4_FEAT_PERCENTILES // percentiles 1..100 per bucket
+	FeatParams      = C.M4_FEAT_PARAMS      // parameters appended to each row
+	FeatCells       = C.M4_FEAT_CELLS       // buckets x percentiles
+	FeatRow         = C.M4_FEAT_ROW         // values per row
+)
+
+// Features builds m3's input feature maps in the native library
+// (m4_features_build). It keeps scratch buffers between calls; it is not safe
+// for concurrent use.
+type Features struct {
+	ptr *C.m4_features
+}
+
+// NewFeatures creates a feature-map builder.
+func NewFeatures() (*Features, error) {
+	var p *C.m4_features
+	if st := C.m4_features_create(&p); st != C.M4_OK {
+		return nil, statusError("m4_features_create", st)
+	}
+	f := &Features{ptr: p}
+	runtime.SetFinalizer(f, (*Features).Close)
+	return f, nil
+}
+
+// Close frees the builder. It is safe to call more than once.
+func (f *Features) Close() {
+	if f.ptr != nil {
+		C.m4_features_destroy(f.ptr)
+		f.ptr = nil
+	}
+}
+
+func (f *Features) err(op string, st C.m4_status) error {
+	var field *C.char
+	var idx C.size_t
+	msg := C.GoString(C.m4_features_error(f.ptr, &field, &idx))
+	if st == C.M4_ERR_INVALID_INPUT && field != nil {
+		return &InputError{Field: C.GoString(field), Index: int(idx), Msg: msg}
+	}
+	if msg != "" {
+		return fmt.Errorf("%s: %s", op, msg)
+	}
+	return statusError(op, st)
+}
+
+func checkFlows(size []float64, src, dst []int32, fct []float64) error {
+	n := len(size)
+	if len(src) != n || len(dst) != n || len(fct) != n {
+		return fmt.Errorf("features: mismatched lengths: %d sizes, %d src, %d dst, %d FCTs", n, len(src), len(dst), len(fct))
+	}
+	return nil
+}
+
+// Build writes the input map of the flows (size, src, dst, flowsim FCT in ns)
+// on a hosts-host path with the FeatParams parameters: res gets hosts x
+// FeatRow values; numFlows (nil to skip) hosts x FeatCells shares; counts
+// (nil to skip) hosts x FeatBuckets flow counts. Flow problems come back as
+// *InputError (fields "size_bytes", "src", "dst", "fct_ns", "params").
+func (f *Features) Build(hosts int, size []float64, src, dst []int32, fct []float64, params []float64,
+	res []float32, numFlows []float64, counts []int64) error {
+	if f.ptr == nil {
+		return fmt.Errorf("features: used after Close")
+	}
+	if err := checkFlows(size, src, dst, fct); err != nil {
+		return err
+	}
+	if hosts < 2 {
+		return fmt.Errorf("features: %d hosts, want >= 2", hosts)
+	}
+	if len(params) != FeatParams {
+		return fmt.Errorf("features: %d parameters, want %d", len(params), FeatParams)
+	}
+	if len(res) != hosts*FeatRow || (numFlows != nil && len(numFlows) != hosts*FeatCells) ||
+		(counts != nil && len(counts) != hosts*FeatBuckets) {
+		return fmt.Errorf("features: output buffers of %d, %d and %d values for %d rows", len(res), len(numFlows), len(counts), hosts)
+	}
+	n := len(size)
+	var ps, pf *C.double
+	var psrc, pdst *C.int32_t
+	if n > 0 {
+		ps, pf = (*C.double)(unsafe.Pointer(&size[0])), (*C.double)(unsafe.Pointer(&fct[0]))
+		psrc, pdst = (*C.int32_t)(unsafe.Pointer(&src[0])), (*C.int32_t)(unsafe.Pointer(&dst[0]))
+	}
+	var pnf *C.double
+	if numFlows != nil {
+		pnf = (*C.double)(unsafe.Pointer(&numFlows[0]))
+	}
+	var pc *C.int64_t
+	if counts != nil {
+		pc = (*C.int64_t)(unsafe.Pointer(&counts[0]))
+	}
+	st := C.m4_features_build(f.ptr, C.int(hosts), C.size_t(n), ps, psrc, pdst, pf,
+		(*C.double)(unsafe.Pointer(&params[0])), (*C.float)(unsafe.Pointer(&res[0])), pnf, pc)
+	runtime.KeepAlive(f)
+	if st != C.M4_OK {
+		return f.err("features", st)
+	}
+	return nil
+}
+
+// Slowdowns writes each flow's input-side slowdown (m3's (fct + base delay)
+// / (ideal + base delay), clipped below at 1) to out, with Build's checks.
+func (f *Features) Slowdowns(hosts int, size []float64, src, dst []int32, fct []float64, out []float64) error {
+	if f.ptr == nil {
+		return fmt.Errorf("features: used after Close")
+	}
+	if err := checkFlows(size, src, dst, fct); err != nil {
+		return err
+	}
+	if len(out) != len(size) {
+		return fmt.Errorf("features: %d output values for %d flows", len(out), len(size))
+	}
+	if len(size) == 0 {
+		return nil
+	}
+	st := C.m4_features_slowdowns(f.ptr, C.int(hosts), C.size_t(len(size)),
+		(*C.double)(unsafe.Pointer(&size[0])), (*C.int32_t)(unsafe.Pointer(&src[0])),
+		(*C.int32_t)(unsafe.Pointer(&dst[0])), (*C.double)(unsafe.Pointer(&fct[0])),
+		(*C.double)(unsafe.Pointer(&out[0])))
+	runtime.KeepAlive(f)
+	if st != C.M4_OK {
+		return f.err("features", st)
+	}
+	return nil
+}
+
+// FeatureParams turns a 15-value configuration vector (param_*.npy) into the
+// FeatParams parameters of an hosts-host path (m4_features_params).
+func FeatureParams(hosts int, vec []float64) ([]float64, error) {
+	if len(vec) != 15 {
+		return nil, fmt.Errorf("configuration vector has %d values, want 15", len(vec))
+	}
+	out := make([]float64, FeatParams)
+	switch st := C.m4_features_params(C.int(hosts), (*C.double)(unsafe.Pointer(&vec[0])), (*C.double)(unsafe.Pointer(&out[0]))); st {
+	case C.M4_OK:
+		return out, nil
+	case C.M4_ERR_UNSUPPORTED:
+		return nil, fmt.Errorf("m3's parameter encoding is defined for 3-, 5- and 7-host paths, not %d", hosts)
+	case C.M4_ERR_INVALID_INPUT:
+		return nil, fmt.Errorf("configuration vector %v has a NaN or Inf value", vec)
+	default:
+		return nil, statusError("m4_features_params", st)
+	}
+}

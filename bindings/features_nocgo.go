@@ -1,0 +1,34 @@
+//go:build !cgo
+
+package bindings
+
+// Shapes of m3's input feature map (m4.h's M4_FEAT_*).
+const (
+	FeatBuckets     = 10
+	FeatPercentiles = 100
+	FeatParams      = 19
+	FeatCells       = FeatBuckets * FeatPercentiles
+	FeatRow         = FeatCells + FeatParams
+)
+
+// Features is unavailable without cgo.
+type Features struct{}
+
+// NewFeatures returns ErrNoNative.
+func NewFeatures() (*Features, error) { return nil, ErrNoNative }
+
+// Close does nothing.
+func (*Features) Close() {}
+
+// Build returns ErrNoNative.
+func (*Features) Build(int, []float64, []int32, []int32, []float64, []float64, []float32, []float64, []int64) error {
+	return ErrNoNative
+}
+
+// Slowdowns returns ErrNoNative.
+func (*Features) Slowdowns(int, []float64, []int32, []int32, []float64, []float64) error {
+	return ErrNoNative
+}
+
+// FeatureParams returns ErrNoNative.
+func FeatureParams(int, []float64) ([]float64, error) { return nil, ErrNoNative }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"m4/pipeline/model"
+)
+
+func ckptCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ckpt",
+		Usage: "inspect, convert, import and export model checkpoints",
+		Description: `m4's checkpoints are versioned safetensors files (docs/checkpoint.md): every tensor named
+as in m3's PyTorch state dict, with the model config, the feature definition and the
+training record in the metadata. These subcommands move models between m4's format,
+float16 storage, and m3's exported C checkpoints (model_llama.bin + model_mlp.bin, the
+files m3's clibs/run.c reads).`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "info",
+				Usage:     "print a checkpoint's config, features, training record and size",
+				UsageText: "m4 ckpt info [CKPT]   (no CKPT: the checkpoint shipped with m4)",
+				Action: func(c *cli.Context) error {
+					ck, name, err := loadCheckpoint(c.Args().First())
+					if err != nil {
+						return err
+					}
+					w := c.App.Writer
+					fmt.Fprintf(w, "%s: %d parameters in %d tensors\n", name, len(ck.Params), len(model.Tensors(ck.Config)))
+					for _, v := range []struct {
+						k string
+						v any
+					}{{"config", ck.Config}, {"features", ck.Features}, {"training", ck.Training}} {
+						b, _ := json.MarshalIndent(v.v, "", "  ")
+						fmt.Fprintf(w, "%s: %s\n", v.k, b)
+					}
+					if ck.Optim != nil {
+						fmt.Fprintln(w, "optimizer state: AdamW moments (a resume checkpoint)")
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "convert",
+				Usage:     "rewrite a checkpoint, e.g. with float16 parameters (half the size)",
+				UsageText: "m4 ckpt convert --in CKPT --out CKPT [--dtype F16|F32] [--keep-optimizer]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "in", Required: true, Usage: "input checkpoint"},
+					&cli.StringFlag{Name: "out", Required: true, Usage: "output checkpoint"},
+					&cli.StringFlag{Name: "dtype", Value: "F16", Usage: "parameter storage: F16 or F32"},
+					&cli.BoolFlag{Name: "keep-optimizer", Usage: "keep AdamW state (dropped by default: inference needs none)"},
+				},
+				Action: func(c *cli.Context) error {
+					ck, err := model.Load(c.String("in"))
+					if err != nil {
+						return err
+					}
+					if !c.Bool("keep-optimizer") {
+						ck.Optim = nil
+					}
+					dt := model.Dtype(strings.ToUpper(c.String("dtype")))
+					if err := model.Save(c.String("out"), ck, dt); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "ckpt: %s -> %s (%s)\n", c.String("in"), c.String("out"), dt)
+					return nil
+				},
+			},
+			{
+				Name:      "import-m3",
+				Usage:     "read m3's model_llama.bin and model_mlp.bin into an m4 checkpoint",
+				UsageText: "m4 ckpt import-m3 --llama model_llama.bin --mlp model_mlp.bin --out CKPT",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "llama", Required: true, Usage: "m3's transformer file (7 x int32 header)"},
+					&cli.StringFlag{Name: "mlp", Required: true, Usage: "m3's MLP file (5 x int32 header, const vector last)"},
+					&cli.StringFlag{Name: "out", Required: true, Usage: "output checkpoint"},
+				},
+				Action: func(c *cli.Context) error {
+					ck, err := model.ImportM3(c.String("llama"), c.String("mlp"))
+					if err != nil {
+						return err
+					}
+					if err := model.Save(c.String("out"), ck, model.F32); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "ckpt: m3 model (dim %d, %d layers, %d parameters) -> %s\n",
+						ck.Config.Dim, ck.Config.Layers, len(ck.Params), c.String("out"))
+					return nil
+				},
+			},
+			{
+				Name:      "export-m3",
+				Usage:     "write a checkpoint as m3's model_llama.bin and model_mlp.bin (for m3's run.c)",
+				UsageText: "m4 ckpt export-m3 [--in CKPT] --llama model_llama.bin --mlp model_mlp.bin",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "in", Usage: "checkpoint (default: the one shipped with m4)"},
+					&cli.StringFlag{Name: "llama", Required: true, Usage: "output transformer file"},
+					&cli.StringFlag{Name: "mlp", Required: true, Usage: "output MLP file"},
+				},
+				Action: func(c *cli.Context) error {
+					ck, name, err := loadCheckpoint(c.String("in"))
+					if err != nil {
+						return err
+					}
+					if err := model.ExportM3(ck, c.String("llama"), c.String("mlp")); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "ckpt: %s -> %s, %s\n", name, c.String("llama"), c.String("mlp"))
+					return nil
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/urfave/cli/v2"
+
+	"m4/pipeline/eval"
+	"m4/pipeline/workload"
+)
+
+func evalCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "eval",
+		Usage:     "measure m4 and flowsim against packet-level ground truth on whole datacenter workloads",
+		UsageText: "m4 eval [--spec FILE ...] [--ckpt CKPT] [--paths N] [--flows N]",
+		Description: `For each workload (the --spec files, or without them a suite of 24 variations of the
+embedded default: WebServer/Hadoop/CacheFollower sizes x 30%/60% load x DCTCP/DCQCN/HPCC/
+TIMELY, on the 256-host fabric cluster), runs m4 (m4 run's pipeline) and m4's packet
+simulator on the whole workload, and prints per workload the mean relative error of the
+p50/p90/p99 slowdown over the flow-size buckets, and of the all-size p99, for m4 and for
+flowsim alone. docs/accuracy.md records its output.`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "spec", Usage: "workload spec `FILE` (repeatable; default: the built-in suite)"},
+			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
+			&cli.IntFlag{Name: "paths", Value: 500, Usage: "paths drawn per workload (0: all)"},
+			&cli.IntFlag{Name: "flows", Usage: "flows per suite workload (default: the default spec's)"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
+			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
+		},
+		Action: func(c *cli.Context) error {
+			var cases []eval.Case
+			for _, f := range c.StringSlice("spec") {
+				s, err := workload.LoadSpec(f)
+				if err != nil {
+					return err
+				}
+				cases = append(cases, eval.Case{Name: f, Spec: s})
+			}
+			if len(cases) == 0 {
+				var err error
+				if cases, err = eval.DefaultSuite(c.Int("flows")); err != nil {
+					return err
+				}
+			}
+			ck, name, err := loadCheckpoint(c.String("ckpt"))
+			if err != nil {
+				return err
+			}
+			if err := featuresFit(ck, name); err != nil {
+				return err
+			}
+			est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
+			if err != nil {
+				return err
+			}
+			defer est.Close()
+			var rs []*eval.CaseResult
+			for i, cs := range cases {
+				r, err := eval.RunCase(cs, est, c.Int("paths"), c.Uint64("seed"), c.Int("threads"))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: m4 %.1f%%, flowsim %.1f%%\n", i+1, len(cases), cs.Name, 100*r.MeanErrM4, 100*r.MeanErrFlowsim)
+				rs = append(rs, r)
+			}
+			fmt.Fprintf(c.App.Writer, "checkpoint: %s; %d paths drawn per workload\n\n", name, c.Int("paths"))
+			eval.WriteSuiteTable(c.App.Writer, rs)
+			return nil
+		},
+	}
+}

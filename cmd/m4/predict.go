@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"m4/ckpts"
+	"m4/pipeline/features"
+	"m4/pipeline/model"
+	"m4/pipeline/npyfile"
+)
+
+func predictCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "predict",
+		Usage:     "estimate a path scenario's packet-level FCT slowdowns with the model",
+		UsageText: "m4 predict --shard DIR [--ckpt CKPT] --out FILE.npy [--hosts H] [--sample S]",
+		Description: `Runs flowsim on the shard's flows (fat.npy, fsize.npy, fsd.npy; H from the folder
+name "..._nhostsH_..." or --hosts), builds m3's feature map from it and the configuration
+(param_topo-pl-H_sS.npy), and runs the model: the estimate of the slowdown (FCT / ideal
+FCT) percentiles 1..100 of the foreground flows (host 0 -> H-1) in 4 size buckets (< 1000,
+< 10000, < 50000, >= 50000 bytes) that a packet-level simulator would report. No
+packet-level output is needed.
+
+--out gets 400 float64 values (bucket-major, as m3's res_output). Without --ckpt the
+checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "shard", Usage: "reference-layout scenario `DIR`", Required: true},
+			&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` (default: the one shipped with m4)"},
+			&cli.StringFlag{Name: "out", Usage: "output `FILE`.npy", Required: true},
+			&cli.IntFlag{Name: "hosts", Usage: "hosts `H` on the path (overrides the folder name)"},
+			&cli.IntFlag{Name: "sample", Usage: "configuration index `S` of the files' _sS suffix"},
+			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "kernel threads"},
+		},
+		Action: func(c *cli.Context) error {
+			out := c.String("out")
+			if !strings.EqualFold(filepath.Ext(out), ".npy") {
+				return fmt.Errorf("--out %s: want a .npy file", out)
+			}
+			ck, name, err := loadCheckpoint(c.String("ckpt"))
+			if err != nil {
+				return err
+			}
+			if err := featuresFit(ck, name); err != nil {
+				return err
+			}
+			start := time.Now()
+			mp, err := features.FromShard(c.String("shard"), c.Int("hosts"), c.Int("sample"))
+			if err != nil {
+				return err
+			}
+			empty := make([]uint8, len(mp.Input.Counts))
+			for i, n := range mp.Input.Counts {
+				if n == 0 {
+					empty[i] = 1
+				}
+			}
+			e, err := newEstimator(c, ck, 1, c.Int("threads"))
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			est, err := e.Predict([]model.Input{{Hosts: mp.Input.Hosts, Res: mp.Input.Res, Empty: empty}})
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.String("shard"), err)
+			}
+			v := make([]float64, len(est[0]))
+			for i, x := range est[0] {
+				v[i] = float64(x)
+			}
+			if err := npyfile.Write(out, v, []int{len(v)}); err != nil {
+				return err
+			}
+			slog.Info("predict", "shard", c.String("shard"), "hosts", mp.Input.Hosts, "ckpt", name,
+				"kernel", e.Kernel(), "seconds", time.Since(start).Seconds())
+			fmt.Fprintf(c.App.Writer, "predict: %s (%d hosts) with %s -> %s\n", c.String("shard"), mp.Input.Hosts, name, out)
+			return nil
+		},
+	}
+}
+
+// loadCheckpoint loads path, or the checkpoint shipped with m4 if path is "".
+func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
+	if path == "" {
+		ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
+		if err != nil {
+			return nil, "", fmt.Errorf("the default checkpoint: %w", err)
+		}
+		return ck, "the default checkpoint (" + ckpts.DefaultName + ")", nil
+	}
+	ck, err := model.Load(path)
+	return ck, path, err
+}
+
+// featuresFit checks that ck reads the feature maps pipeline/features makes.
+func featuresFit(ck *model.Checkpoint, name string) error {
+	want := model.M3Features()
+	f := ck.Features
+	if f.Name != want.Name || f.RowWidth != features.RowWidth || ck.Config.FeatDim != features.RowWidth ||
+		ck.Config.BucketsIn != features.NumInputBuckets || ck.Config.Pct != features.NumPercentiles ||
+		ck.Config.OutDim != features.OutputLen {
+		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %q (%d per row, %d outputs)",
+			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, want.Name, features.RowWidth, features.OutputLen)
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"m4/bindings"
+	"m4/pipeline/dataset"
+	"m4/pipeline/model"
+	"m4/pipeline/train"
+)
+
+func trainCommand() *cli.Command {
+	d := train.Recipe()
+	mc := d.Config
+	return &cli.Command{
+		Name:      "train",
+		Usage:     "train the model on path scenarios with packet-level ground truth",
+		UsageText: "m4 train --data DIR [--data DIR...] --out CKPT [--epochs N] [--resume] [--m3]\n   m4 train --data DIR --eval-only [--ckpt CKPT] [--split val|train|all]",
+		Description: `Trains m3's model (a transformer over the feature rows of a path's links, mean-pooled
+into a context, and an MLP over the foreground row and that context) with m4's native
+kernels, with m3's optimiser and loss: AdamW lr 1e-4, betas 0.9/0.95, weight decay 0.02
+on the transformer's 2-D weights, dropout 0.2 in the transformer, batches of 20, loss =
+mean over the 400 outputs of |estimate/ns-3 - 1| on the cells that have flows.
+
+By default m4's recipe (docs/accuracy.md): width 128, 2 blocks, SwiGLU 384, MLP 512
+(as accurate as m3's 18.1M parameters on the validation split, 4x faster), input
+columns standardised on the training set, the MLP started at flowsim's own answer
+(--flowsim-prior), a parameter average (--ema) validated and saved, and 9 bootstrap
+resamples of every training scenario (--resamples). --m3 trains exactly as m3 does
+instead (m3's width 576, 4 blocks, SwiGLU 1536, and none of the four); flags given
+explicitly override either.
+
+Data: every shard folder directly under each --data DIR (the reference layout; the
+examples are its feat_topo-pl-H_sS.npz files, or the flows, parameters and ground truth
+when those are missing). The traffic draws (shardNNN) are split into training and
+validation (--val-frac, --split-seed): all path lengths of a draw fall on one side, and
+training never sees the validation scenarios.
+
+Every epoch the validation loss is measured; CKPT gets the best model so far (what
+m4 predict loads) and CKPT.resume the full state of the last epoch, both written
+atomically; training stops after --patience epochs without a better validation loss.
+--resume carries on from CKPT.resume and gives, bit for bit, what an uninterrupted run
+would have. The run is deterministic for a --seed on any number of --threads.
+
+--eval-only evaluates --ckpt (default: --out, else the default checkpoint) instead: the
+model's loss and flowsim's own loss on the same cells, over the chosen --split, per path
+length and per congestion-control algorithm (a markdown table; docs/accuracy.md).`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "data", Usage: "folder `DIR` of shard folders (repeatable)", Required: true},
+			&cli.StringFlag{Name: "out", Usage: "checkpoint `CKPT` to write (.safetensors); CKPT.resume holds the resumable state"},
+			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "most epochs `N`"},
+			&cli.BoolFlag{Name: "resume", Usage: "carry on from CKPT.resume"},
+			&cli.BoolFlag{Name: "m3", Usage: "train exactly as m3 does: m3's model size, raw features, random start, no average, no resamples, 500 epochs, patience 50"},
+			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "scenarios per step"},
+			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "AdamW learning rate"},
+			&cli.Float64Flag{Name: "weight-decay", Value: d.WeightDecay, Usage: "AdamW weight decay (transformer 2-D weights)"},
+			&cli.IntFlag{Name: "patience", Value: d.Patience, Usage: "stop after this many epochs without a better validation loss (0: never)"},
+			&cli.IntFlag{Name: "warmup", Value: d.Warmup, Usage: "steps of linear learning-rate warm-up (0: none, as m3)"},
+			&cli.IntFlag{Name: "resamples", Value: d.Resamples, Usage: "bootstrap resamples added per training scenario (flows drawn with replacement, features and target rebuilt; never of validation scenarios)"},
+			&cli.BoolFlag{Name: "normalize", Value: d.Normalize, Usage: "standardise the input columns on the training set (stored in the checkpoint; m3 trains without)"},
+			&cli.BoolFlag{Name: "flowsim-prior", Value: d.Prior, Usage: "start the MLP at flowsim's percentiles, so training learns the correction (needs MLP widths >= 400; off by default for narrower ones)"},
+			&cli.Float64Flag{Name: "prior-decay", Value: d.PriorDecay, Usage: "with --flowsim-prior: each step pull the MLP back toward its start by lr x this (0: none)"},
+			&cli.Float64Flag{Name: "ema", Value: d.EMA, Usage: "validate and save an exponential moving average of the parameters with this decay per step (0: none, as m3)"},
+			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "seed of initialisation, order, dropout and resamples"},
+			&cli.Float64Flag{Name: "val-frac", Value: 0.1, Usage: "fraction of traffic draws held out for validation"},
+			&cli.Uint64Flag{Name: "split-seed", Value: 1, Usage: "seed of the train/validation split"},
+			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "kernel threads (results do not depend on it)"},
+			&cli.IntFlag{Name: "dim", Value: mc.Dim, Usage: "transformer width"},
+			&cli.IntFlag{Name: "layers", Value: mc.Layers, Usage: "transformer blocks"},
+			&cli.IntFlag{Name: "heads", Value: mc.Heads, Usage: "attention heads"},
+			&cli.IntFlag{Name: "hidden", Value: mc.Hidden, Usage: "SwiGLU hidden width"},
+			&cli.IntFlag{Name: "mlp-hidden", Value: mc.MLPHidden1, Usage: "width of both MLP hidden layers"},
+			&cli.Float64Flag{Name: "dropout", Value: float64(mc.Dropout), Usage: "dropout inside the transformer"},
+			&cli.BoolFlag{Name: "eval-only", Usage: "evaluate a checkpoint instead of training"},
+			&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` to evaluate (--eval-only)"},
+			&cli.StringFlag{Name: "split", Value: "val", Usage: "scenarios to evaluate: val, train or all (--eval-only)"},
+		},
+		Action: func(c *cli.Context) error {
+			data := c.StringSlice("data")
+			samples, err := dataset.Load(data...)
+			if err != nil {
+				return err
+			}
+			tr, val := dataset.Split(samples, c.Float64("val-frac"), c.Uint64("split-seed"))
+			slog.Info("data", "scenarios", len(samples), "train", len(tr), "validation", len(val))
+			if c.Bool("eval-only") {
+				return evalOnly(c, samples, tr, val)
+			}
+			if c.String("out") == "" {
+				return fmt.Errorf("train: --out CKPT is required (or --eval-only)")
+			}
+			if st, err := os.Stat(filepath.Dir(c.String("out"))); err != nil || !st.IsDir() {
+				return fmt.Errorf("train: --out %s: its folder does not exist", c.String("out"))
+			}
+			o := trainOptions(c)
+			o.Out, o.Resume, o.Progress, o.Log = c.String("out"), c.Bool("resume"), c.App.ErrWriter, slog.Default()
+			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data,
+				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version}
+			if len(val) > 0 {
+				fl := 0.0
+				for _, s := range val {
+					fe, err := dataset.FlowsimEstimate(s.Dir, s.Hosts)
+					if err != nil {
+						return err
+					}
+					fl += dataset.Loss(fe, s.Target, s.Mask)
+				}
+				o.Info.FlowsimValLoss = fl / float64(len(val))
+			}
+			fmt.Fprintf(c.App.Writer, "train: %d scenarios (%d train, %d validation; flowsim's validation loss %.4f), %d parameters, %s kernels\n",
+				len(samples), len(tr), len(val), o.Info.FlowsimValLoss, model.NumParams(o.Config), kernelName(o.Config))
+			res, err := train.Run(o, tr, val)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "train: %d epochs, %d steps; best validation loss %.4f at epoch %d (flowsim %.4f) -> %s\n",
+				res.Info.Epochs, res.Info.Steps, res.Info.BestValLoss, res.Info.BestEpoch, o.Info.FlowsimValLoss, o.Out)
+			return nil
+		},
+	}
+}
+
+// trainOptions starts from m4's recipe (or m3's setup with --m3) and applies
+// the flags given explicitly.
+func trainOptions(c *cli.Context) train.Options {
+	o := train.Recipe()
+	if c.Bool("m3") {
+		o = train.Defaults()
+	}
+	set := func(name string, apply func()) {
+		if c.IsSet(name) {
+			apply()
+		}
+	}
+	set("epochs", func() { o.Epochs = c.Int("epochs") })
+	set("batch", func() { o.Batch = c.Int("batch") })
+	set("lr", func() { o.LR = c.Float64("lr") })
+	set("weight-decay", func() { o.WeightDecay = c.Float64("weight-decay") })
+	set("patience", func() { o.Patience = c.Int("patience") })
+	set("warmup", func() { o.Warmup = c.Int("warmup") })
+	set("resamples", func() { o.Resamples = c.Int("resamples") })
+	set("normalize", func() { o.Normalize = c.Bool("normalize") })
+	set("flowsim-prior", func() { o.Prior = c.Bool("flowsim-prior") })
+	set("prior-decay", func() { o.PriorDecay = c.Float64("prior-decay") })
+	set("ema", func() { o.EMA = c.Float64("ema") })
+	set("seed", func() { o.Seed = c.Uint64("seed") })
+	set("dim", func() { o.Config.Dim = c.Int("dim") })
+	set("layers", func() { o.Config.Layers = c.Int("layers") })
+	set("heads", func() { o.Config.Heads = c.Int("heads") })
+	set("hidden", func() { o.Config.Hidden = c.Int("hidden") })
+	set("mlp-hidden", func() { o.Config.MLPHidden1, o.Config.MLPHidden2 = c.Int("mlp-hidden"), c.Int("mlp-hidden") })
+	set("dropout", func() { o.Config.Dropout = float32(c.Float64("dropout")) })
+	// the prior needs an MLP at least as wide as the output: a narrower model
+	// asked for by its widths alone trains without it
+	if !c.IsSet("flowsim-prior") && (o.Config.MLPHidden1 < o.Config.OutDim || o.Config.MLPHidden2 < o.Config.OutDim) {
+		o.Prior = false
+	}
+	o.Threads = c.Int("threads")
+	return o
+}
+
+func kernelName(cfg bindings.ModelConfig) string {
+	cfg.Layers, cfg.Dim, cfg.Hidden, cfg.Heads = 0, 2, 1, 1
+	m, err := bindings.NewModel(cfg, 1, 0, false)
+	if err != nil {
+		return "no"
+	}
+	defer m.Close()
+	return m.Kernel()
+}
+
+func evalOnly(c *cli.Context, all, tr, val []*dataset.Sample) error {
+	var set []*dataset.Sample
+	switch c.String("split") {
+	case "val":
+		set = val
+	case "train":
+		set = tr
+	case "all":
+		set = all
+	default:
+		return fmt.Errorf("--split %q: want val, train or all", c.String("split"))
+	}
+	if len(set) == 0 {
+		return fmt.Errorf("--split %s: no scenarios", c.String("split"))
+	}
+	path := c.String("ckpt")
+	if path == "" {
+		path = c.String("out")
+	}
+	ck, name, err := loadCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	rep, err := train.Evaluate(ck, set, 64, c.Int("threads"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "model %s on %d %s scenarios of %s (split seed %d, validation fraction %g):\n\n",
+		name, len(set), c.String("split"), strings.Join(c.StringSlice("data"), ", "), c.Uint64("split-seed"), c.Float64("val-frac"))
+	rep.WriteMarkdown(c.App.Writer)
+	return nil
+}

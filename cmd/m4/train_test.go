@@ -1,0 +1,166 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"m4/pipeline/model"
+	"m4/pipeline/npyfile"
+	"m4/pipeline/train"
+)
+
+// TestTrainResumeEvalPredict drives the model commands end to end on the
+// m3 shards with a small model: train, resume, evaluate, predict.
+func TestTrainResumeEvalPredict(t *testing.T) {
+	data := filepath.Join(reference(t), "m3-shards")
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "m.safetensors")
+	// m4's recipe (normalisation, flowsim prior, average, resamples) at a small width
+	small := []string{"--data", data, "--out", ck, "--dim", "32", "--layers", "1", "--heads", "2", "--hidden", "48",
+		"--mlp-hidden", "400", "--batch", "10", "--resamples", "1", "--threads", "1", "--val-frac", "0.2"}
+	out, err := run(t, append([]string{"train", "--epochs", "1"}, small...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "train: 30 scenarios (24 train, 6 validation") || !strings.Contains(out, "epoch 1: train loss") {
+		t.Errorf("train output:\n%s", out)
+	}
+	out, err = run(t, append([]string{"train", "--epochs", "2", "--resume"}, small...)...)
+	if err != nil || !strings.Contains(out, "train: 2 epochs, 10 steps") {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	c, err := model.Load(ck)
+	if err != nil || c.Training == nil || c.Training.Epochs < 1 || c.Config.Dim != 32 || c.InputNorm == nil ||
+		c.Training.Resamples != 1 || c.Training.EMA != 0.998 || c.Training.TrainScenarios != 48 {
+		t.Fatalf("checkpoint: %v %+v %+v", err, c, c.Training)
+	}
+	out, err = run(t, "train", "--data", data, "--val-frac", "0.2", "--eval-only", "--ckpt", ck, "--threads", "1")
+	if err != nil || !strings.Contains(out, "| H=3 | 6 |") || !strings.Contains(out, "| all | 6 |") {
+		t.Fatalf("eval: %v\n%s", err, out)
+	}
+	shard := filepath.Join(data, "shard0_nflows100_nhosts3_lr10Gbps")
+	for i, ckpt := range []string{ck, ""} {
+		pred := filepath.Join(dir, "p.npy")
+		args := []string{"predict", "--shard", shard, "--out", pred, "--threads", "1"}
+		if ckpt != "" {
+			args = append(args, "--ckpt", ckpt)
+		}
+		if out, err := run(t, args...); err != nil {
+			t.Fatalf("case %d: predict: %v\n%s", i, err, out)
+		}
+		a, err := npyfile.Read(pred)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := a.Data.([]float64)
+		if !ok || len(v) != 400 || len(a.Shape) != 1 {
+			t.Fatalf("case %d: prediction %s %v", i, a.Dtype, a.Shape)
+		}
+		for j, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				t.Fatalf("case %d: prediction %d is %v", i, j, x)
+			}
+		}
+	}
+	// bad input: a clear error and no output file
+	bad := filepath.Join(dir, "bad.npy")
+	cases := [][]string{
+		{"predict", "--shard", filepath.Join(dir, "nowhere_nhosts3_x"), "--out", bad},
+		{"predict", "--shard", shard, "--out", filepath.Join(dir, "p.txt")},
+		{"predict", "--shard", shard, "--ckpt", filepath.Join(dir, "missing.safetensors"), "--out", bad},
+		{"train", "--data", data, "--eval-only", "--split", "some"},
+		{"train", "--data", dir},
+		{"train", "--data", data, "--out", filepath.Join(dir, "no", "such", "m.safetensors")},
+	}
+	for i, c := range cases {
+		if out, err := run(t, c...); err == nil {
+			t.Errorf("case %d (%v): accepted:\n%s", i, c, out)
+		}
+		if _, err := os.Stat(bad); err == nil {
+			t.Fatalf("case %d left %s", i, bad)
+		}
+	}
+}
+
+func TestCkptCommands(t *testing.T) {
+	dir := t.TempDir()
+	fx := filepath.Join("..", "..", "pipeline", "model", "testdata", "m3compat")
+	ck := filepath.Join(dir, "m3.safetensors")
+	out, err := run(t, "ckpt", "import-m3", "--llama", filepath.Join(fx, "m3_small_llama.bin"), "--mlp", filepath.Join(fx, "m3_small_mlp.bin"), "--out", ck)
+	if err != nil || !strings.Contains(out, "dim 16, 2 layers") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	half := filepath.Join(dir, "m3-f16.safetensors")
+	if out, err := run(t, "ckpt", "convert", "--in", ck, "--out", half); err != nil {
+		t.Fatalf("convert: %v\n%s", err, out)
+	}
+	a, _ := os.Stat(ck)
+	b, _ := os.Stat(half)
+	if b.Size() >= a.Size()*6/10 {
+		t.Errorf("F16 checkpoint %d bytes, F32 %d", b.Size(), a.Size())
+	}
+	if out, err := run(t, "ckpt", "export-m3", "--in", ck, "--llama", filepath.Join(dir, "l.bin"), "--mlp", filepath.Join(dir, "m.bin")); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	orig, _ := os.ReadFile(filepath.Join(fx, "m3_small_llama.bin"))
+	back, _ := os.ReadFile(filepath.Join(dir, "l.bin"))
+	if string(orig) != string(back) {
+		t.Error("import then export changed model_llama.bin")
+	}
+	out, err = run(t, "ckpt", "info")
+	if err != nil || !strings.Contains(out, "the default checkpoint") || !strings.Contains(out, `"name": "m3-path-v1"`) {
+		t.Errorf("info of the default checkpoint: %v\n%s", err, out)
+	}
+	if _, err := run(t, "ckpt", "convert", "--in", ck, "--out", filepath.Join(dir, "x"), "--dtype", "BF16"); err == nil {
+		t.Error("BF16 accepted")
+	}
+}
+
+// TestTrainOptions: m4's recipe by default, m3's setup with --m3, explicit
+// flags over either.
+func TestTrainOptions(t *testing.T) {
+	cmd := trainCommand()
+	var got []train.Options
+	cmd.Action = func(c *cli.Context) error {
+		got = append(got, trainOptions(c))
+		return nil
+	}
+	app := &cli.App{Commands: []*cli.Command{cmd}}
+	for _, args := range [][]string{
+		{"train", "--data", "x"},
+		{"train", "--data", "x", "--m3"},
+		{"train", "--data", "x", "--m3", "--dim", "64", "--normalize", "--resamples", "2"},
+		{"train", "--data", "x", "--flowsim-prior=false", "--ema", "0"},
+		{"train", "--data", "x", "--mlp-hidden", "32"},
+	} {
+		if err := app.Run(append([]string{"m4"}, args...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, m := train.Recipe(), train.Defaults()
+	want := []struct {
+		dim, resamples   int
+		normalize, prior bool
+		ema              float64
+	}{
+		{r.Config.Dim, 9, true, true, 0.998},
+		{m.Config.Dim, 0, false, false, 0},
+		{64, 2, true, false, 0},
+		{r.Config.Dim, 9, true, false, 0},
+		{r.Config.Dim, 9, true, false, 0.998}, // too narrow for the prior: off
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Config.Dim != w.dim || g.Resamples != w.resamples || g.Normalize != w.normalize || g.Prior != w.prior || g.EMA != w.ema {
+			t.Errorf("case %d: dim %d resamples %d normalize %v prior %v ema %g", i, g.Config.Dim, g.Resamples, g.Normalize, g.Prior, g.EMA)
+		}
+	}
+	if m.Config.Dim != 576 || m.Epochs != 500 || got[1].Config.Hidden != 1536 {
+		t.Errorf("--m3 is not m3's setup: %+v", got[1])
+	}
+}

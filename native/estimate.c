@@ -1,0 +1,94 @@
+/*
+ * estimate.c: the estimate of a path scenario end to end, for callers of
+ * libm4: flowsim -> feature map -> model (m4_estimate_path). It does what m4's
+ * Go pipeline does for `m4 predict` (pipeline/features.BuildInput,
+ * pipeline/model.EmptyBuckets, Estimator.Predict), through the same C code.
+ */
+#include "m4.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((format(printf, 4, 5))) static m4_status efail(char *err, size_t err_len, m4_status st,
+                                                             const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
+                           size_t err_len) {
+    if (err && err_len) err[0] = 0;
+    if (!m || !sc || !out) return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "NULL model, scenario or output");
+    m4_model_config c;
+    m4_model_get_config(m, &c);
+    if (c.feat_dim != M4_FEAT_ROW || c.n_buckets_in != M4_FEAT_BUCKETS || c.n_pct != M4_FEAT_PERCENTILES ||
+        c.out_dim != M4_FEAT_OUTPUTS)
+        return efail(err, err_len, M4_ERR_UNSUPPORTED,
+                     "the model reads rows of %d values into %d outputs, not m3-path-v1 feature maps (%d, %d)",
+                     c.feat_dim, c.out_dim, M4_FEAT_ROW, M4_FEAT_OUTPUTS);
+    const int H = sc->n_hosts;
+    if (H < 2 || H > c.max_seq + 1)
+        return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "%d hosts: the model reads paths of 2 to %d hosts", H,
+                     c.max_seq + 1);
+    const size_t n = sc->n_flows;
+    if (!sc->params || (n > 0 && (!sc->arrival_ns || !sc->size_bytes || !sc->src || !sc->dst)))
+        return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "a required array of the scenario is NULL");
+
+    m4_status st;
+    m4_flowsim *sim = NULL;
+    m4_features *feat = NULL;
+    double *fct = malloc((n ? n : 1) * sizeof(double));
+    float *res = malloc((size_t)H * M4_FEAT_ROW * sizeof(float));
+    double *share = malloc((size_t)H * M4_FEAT_CELLS * sizeof(double));
+    uint8_t *empty = malloc((size_t)H * M4_FEAT_BUCKETS);
+    if (!fct || !res || !share || !empty) {
+        st = efail(err, err_len, M4_ERR_NO_MEMORY, "out of memory for %zu flows", n);
+        goto done;
+    }
+    m4_path_config pc;
+    m4_path_config_default(&pc, H);
+    if ((st = m4_flowsim_create(&sim, &pc)) != M4_OK) {
+        efail(err, err_len, st, "flowsim: %s", m4_strerror(st));
+        goto done;
+    }
+    if (n > 0 && (st = m4_flowsim_run(sim, n, sc->arrival_ns, sc->size_bytes, sc->src, sc->dst, fct)) != M4_OK) {
+        efail(err, err_len, st, "flowsim: %s", st == M4_ERR_INVALID_INPUT ? m4_flowsim_error(sim, NULL, NULL) : m4_strerror(st));
+        goto done;
+    }
+    if ((st = m4_features_create(&feat)) != M4_OK) {
+        efail(err, err_len, st, "features: %s", m4_strerror(st));
+        goto done;
+    }
+    if ((st = m4_features_build(feat, H, n, sc->size_bytes, sc->src, sc->dst, fct, sc->params, res, share,
+                                NULL)) != M4_OK) {
+        efail(err, err_len, st, "features: %s", m4_features_error(feat, NULL, NULL));
+        goto done;
+    }
+    /* m3's rule (util/model.py): a bucket is empty when the mean of its
+     * num_flows_per_cell values is below 1e-12, i.e. it has no flows */
+    for (size_t i = 0; i < (size_t)H * M4_FEAT_BUCKETS; i++) {
+        double s = 0;
+        for (int k = 0; k < M4_FEAT_PERCENTILES; k++) s += share[i * M4_FEAT_PERCENTILES + (size_t)k];
+        empty[i] = s / M4_FEAT_PERCENTILES < 1e-12;
+    }
+    int32_t rows = H;
+    if ((st = m4_model_forward(m, 1, &rows, res, empty, 0, 0, out)) != M4_OK) {
+        efail(err, err_len, st, "model: %s", m4_model_error(m));
+        goto done;
+    }
+done:
+    m4_flowsim_destroy(sim);
+    m4_features_destroy(feat);
+    free(fct);
+    free(res);
+    free(share);
+    free(empty);
+    return st;
+}

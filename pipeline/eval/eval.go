@@ -1,0 +1,101 @@
+// Package eval measures estimates against packet-level ground truth: it runs
+// m4's packet simulator (a faithful re-implementation of the ns-3 fork that
+// produced m3's data) on a whole datacenter workload, turns its FCTs into
+// slowdown distributions per output size bucket, and compares estimated
+// quantiles with the true ones.
+package eval
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+
+	"m4/pipeline/aggregate"
+	"m4/pipeline/datagen"
+	"m4/pipeline/features"
+	"m4/pipeline/pktsim"
+	"m4/pipeline/workload"
+)
+
+// Truth is the packet-level outcome of a workload.
+type Truth struct {
+	Slowdown []float64 // per flow: FCT / the fork's ideal FCT
+	Bucket   []int     // per flow: output size bucket
+	Dist     *aggregate.Distribution
+	Events   uint64
+}
+
+// GroundTruth simulates w under cfg on its whole topology with the packet
+// simulator. maxEvents bounds the run (0: the simulator's default).
+func GroundTruth(w *workload.Workload, cfg features.Config, maxEvents uint64) (*Truth, error) {
+	var topoText bytes.Buffer
+	if err := w.Topo.WriteNS3(&topoText); err != nil {
+		return nil, err
+	}
+	topo, err := pktsim.ParseTopology("workload topology", &topoText)
+	if err != nil {
+		return nil, err
+	}
+	fl := &w.Flows
+	n := fl.Len()
+	if n == 0 {
+		return nil, fmt.Errorf("ground truth: the workload has no flows")
+	}
+	flows := &pktsim.Flows{Name: "workload flows"}
+	for i := 0; i < n; i++ {
+		flows.Add(uint32(i), fl.Src[i], fl.Dst[i], uint64(fl.Size[i]), fl.StartNs[i])
+	}
+	last := float64(fl.StartNs[n-1]) / 1e9
+	text := datagen.NS3Config(cfg, datagen.NS3Options{Hosts: 3, LinkGbps: 10, BaseRTTNs: 14400,
+		StopS: int(last+1) + 2, QlenMonStartNs: 100_000_000_000})
+	pc, err := pktsim.ParseConfig("ground-truth config", strings.NewReader(text))
+	if err != nil {
+		return nil, err
+	}
+	opt := pktsim.Options{MaxEvents: maxEvents}
+	res, err := pktsim.SimulateWith(pc, topo, flows, opt)
+	if err != nil {
+		return nil, fmt.Errorf("ground truth: %w", err)
+	}
+	t := &Truth{Slowdown: res.Slowdowns(), Bucket: make([]int, n), Events: res.Stats.Events}
+	for i := range t.Bucket {
+		t.Bucket[i] = features.OutputBucket(float64(fl.Size[i]))
+	}
+	if t.Dist, err = aggregate.FromSamples(t.Bucket, t.Slowdown); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Quantiles compared by default: median, p90, p99.
+var Quantiles = []float64{0.5, 0.9, 0.99}
+
+// Row is one bucket and quantile: the true value and each estimator's.
+type Row struct {
+	Bucket    int // aggregate.NumBuckets for all sizes
+	Q         float64
+	Truth     float64
+	Estimates []float64 // in the order of the estimators given to Compare
+}
+
+// RelErr is |est/truth - 1| of estimator i.
+func (r Row) RelErr(i int) float64 { return math.Abs(r.Estimates[i]/r.Truth - 1) }
+
+// Compare lines up estimators against the truth for every non-empty bucket.
+func Compare(truth *aggregate.Distribution, est []*aggregate.Distribution, qs []float64) []Row {
+	var rows []Row
+	for b := 0; b <= aggregate.NumBuckets; b++ {
+		if b < aggregate.NumBuckets && truth.Weight[b] == 0 {
+			continue
+		}
+		for _, q := range qs {
+			r := Row{Bucket: b, Q: q, Truth: truth.Quantile(b, q)}
+			for _, e := range est {
+				r.Estimates = append(r.Estimates, e.Quantile(b, q))
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}

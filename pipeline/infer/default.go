@@ -1,0 +1,16 @@
+package infer
+
+import (
+	_ "embed"
+
+	"m4/pipeline/workload"
+)
+
+//go:embed default.yaml
+var defaultSpec []byte
+
+// DefaultSpec returns the embedded default workload (default.yaml): the
+// 256-host fabric cluster at 50% load with WebServer sizes under DCTCP.
+func DefaultSpec() (*workload.Spec, error) {
+	return workload.ParseSpec("default.yaml (embedded)", defaultSpec)
+}

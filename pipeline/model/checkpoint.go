@@ -1,0 +1,584 @@
+package model
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"m4/bindings"
+	"m4/pipeline/atomicfile"
+)
+
+// FormatName and FormatVersion identify m4's checkpoint files (the
+// "format" and "format_version" metadata; see docs/checkpoint.md).
+const (
+	FormatName    = "m4-checkpoint"
+	FormatVersion = 1
+)
+
+// Optimizer-state tensor name prefixes in resume checkpoints, and the input
+// normalisation's tensors.
+const (
+	prefixExpAvg   = "adamw.exp_avg."
+	prefixExpAvgSq = "adamw.exp_avg_sq."
+	prefixEMA      = "ema."
+	normShift      = "input_norm.shift"
+	normScale      = "input_norm.scale"
+)
+
+// Dtype is a tensor storage type of a checkpoint file.
+type Dtype string
+
+// The storage types m4 reads and writes.
+const (
+	F32 Dtype = "F32"
+	F16 Dtype = "F16"
+)
+
+// Checkpoint is everything m4 keeps of a model: its configuration, its
+// parameters (in the order of Tensors(Config)), how its input features are
+// made, how it was trained, and for resuming, the optimizer's state.
+type Checkpoint struct {
+	Config    bindings.ModelConfig
+	Params    []float32
+	Features  FeatureSpec
+	Training  *TrainInfo  // nil if unknown (e.g. imported from m3)
+	Optim     *OptimState // only in resume checkpoints
+	InputNorm *InputNorm  // nil: the model reads the features as they are
+}
+
+// OptimState is AdamW's per-parameter state (first and second moments, in
+// parameter order; the step count is TrainInfo.Steps), and the running
+// exponential average of the parameters when training keeps one (nil if not).
+type OptimState struct {
+	ExpAvg, ExpAvgSq []float32
+	EMA              []float32
+}
+
+// FeatureSpec describes the model's input and output: how a path scenario
+// becomes feature rows and what the outputs mean. m4 checks it on load so a
+// model is never fed features of another kind.
+type FeatureSpec struct {
+	Name             string    `json:"name"`              // "m3-path-v1"
+	RowWidth         int       `json:"row_width"`         // values per input row
+	InputBuckets     int       `json:"input_buckets"`     // size buckets per row
+	Percentiles      int       `json:"percentiles"`       // per bucket: 1..100
+	Params           int       `json:"params"`            // configuration values per row
+	InputEdges       []float64 `json:"input_edges"`       // bucket edges, bytes (numpy.digitize)
+	OutputEdges      []float64 `json:"output_edges"`      // output bucket edges, bytes
+	PercentileMethod string    `json:"percentile_method"` // numpy's "nearest"
+	Normalisation    string    `json:"normalisation"`     // what is done to the values before the model
+	EmptyBuckets     string    `json:"empty_buckets"`     // how empty cells are filled
+	Output           string    `json:"output"`            // what the outputs are
+}
+
+// M3Features is the feature definition of m3's path model, as m3's
+// util/dataset.py builds it (and pipeline/features reproduces).
+func M3Features() FeatureSpec {
+	return FeatureSpec{
+		Name: "m3-path-v1", RowWidth: 1019, InputBuckets: 10, Percentiles: 100, Params: 19,
+		InputEdges:       []float64{250, 500, 750, 1000, 2000, 5000, 7500, 10000, 50000},
+		OutputEdges:      []float64{1000, 10000, 50000},
+		PercentileMethod: "nearest",
+		Normalisation: "none beyond m3's: slowdowns clipped below at 1; parameters scaled as in m3's " +
+			"param vector (buffer/10 KB, window/1000 B, thresholds and timers as m3 samples them)",
+		EmptyBuckets: "a bucket with no flows (num_flows_per_cell 0) is replaced by const_tensor",
+		Output:       "4 output size buckets x slowdown percentiles 1..100 of the foreground flows; estimate = MLP output + 1",
+	}
+}
+
+// TrainInfo records how a checkpoint was trained, and where a resumed run
+// carries on: counters, hyper-parameters, data, and per-epoch history.
+type TrainInfo struct {
+	Command        string      `json:"command,omitempty"`
+	Data           []string    `json:"data,omitempty"`
+	Date           string      `json:"date,omitempty"`
+	M4Version      string      `json:"m4_version,omitempty"`
+	Seed           uint64      `json:"seed"`
+	SplitSeed      uint64      `json:"split_seed"`
+	ValFrac        float64     `json:"val_frac"`
+	TrainScenarios int         `json:"train_scenarios"`
+	Resamples      int         `json:"resamples,omitempty"` // bootstrap resamples added per training scenario
+	ValScenarios   int         `json:"val_scenarios"`
+	Batch          int         `json:"batch"`
+	LR             float64     `json:"lr"`
+	Beta1          float64     `json:"beta1"`
+	Beta2          float64     `json:"beta2"`
+	Eps            float64     `json:"eps"`
+	WeightDecay    float64     `json:"weight_decay"`
+	MaxEpochs      int         `json:"max_epochs"`
+	Patience       int         `json:"patience"`
+	Warmup         int         `json:"warmup,omitempty"`      // learning-rate warm-up steps
+	EMA            float64     `json:"ema,omitempty"`         // decay of the parameter average the checkpoints hold (0: none)
+	PriorDecay     float64     `json:"prior_decay,omitempty"` // pull of the MLP toward its flowsim-prior start
+	Epochs         int         `json:"epochs"`                // epochs completed
+	Steps          int         `json:"steps"`                 // AdamW steps taken
+	BestEpoch      int         `json:"best_epoch"`
+	BestValLoss    float64     `json:"best_val_loss"`
+	FlowsimValLoss float64     `json:"flowsim_val_loss,omitempty"`
+	History        []EpochStat `json:"history,omitempty"`
+}
+
+// EpochStat is one epoch's losses.
+type EpochStat struct {
+	Epoch     int     `json:"epoch"`
+	TrainLoss float64 `json:"train_loss"`
+	ValLoss   float64 `json:"val_loss"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// jsonConfig is bindings.ModelConfig as stored in "model_config".
+type jsonConfig struct {
+	FeatDim    int     `json:"feat_dim"`
+	BucketsIn  int     `json:"n_buckets_in"`
+	Pct        int     `json:"n_pct"`
+	Dim        int     `json:"dim"`
+	Layers     int     `json:"n_layers"`
+	Heads      int     `json:"n_heads"`
+	Hidden     int     `json:"hidden_dim"`
+	MaxSeq     int     `json:"max_seq"`
+	MLPHidden1 int     `json:"mlp_hidden1"`
+	MLPHidden2 int     `json:"mlp_hidden2"`
+	OutDim     int     `json:"out_dim"`
+	NormEps    float32 `json:"norm_eps"`
+	RopeTheta  float32 `json:"rope_theta"`
+	Dropout    float32 `json:"dropout"`
+}
+
+func toJSONConfig(c bindings.ModelConfig) jsonConfig { return jsonConfig(c) }
+
+// ------------------------------------------------------------------------
+// writing
+
+// Save writes ck to path as an m4 safetensors checkpoint, atomically, with
+// the parameters stored as dtype (F32, or F16 to halve the size; optimizer
+// state is always F32). F16 fails if a parameter is beyond its range.
+func Save(path string, ck *Checkpoint, dtype Dtype) error {
+	b, err := Encode(ck, dtype)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return atomicfile.WriteBytes(path, b)
+}
+
+type headerEntry struct {
+	Dtype       Dtype    `json:"dtype"`
+	Shape       []int    `json:"shape"`
+	DataOffsets [2]int64 `json:"data_offsets"`
+}
+
+// Encode returns the bytes of ck as a checkpoint file (see Save).
+func Encode(ck *Checkpoint, dtype Dtype) ([]byte, error) {
+	if dtype != F32 && dtype != F16 {
+		return nil, fmt.Errorf("checkpoint dtype %q: want F32 or F16", dtype)
+	}
+	if err := ck.Config.Validate(); err != nil {
+		return nil, err
+	}
+	ts := Tensors(ck.Config)
+	np := NumParams(ck.Config)
+	if len(ck.Params) != np {
+		return nil, fmt.Errorf("checkpoint: %d parameters for a model of %d", len(ck.Params), np)
+	}
+	meta := map[string]string{"format": FormatName, "format_version": strconv.Itoa(FormatVersion)}
+	for k, v := range map[string]any{"model_config": toJSONConfig(ck.Config), "features": ck.Features} {
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		meta[k] = string(j)
+	}
+	if ck.Training != nil {
+		j, err := json.Marshal(ck.Training)
+		if err != nil {
+			return nil, err
+		}
+		meta["training"] = string(j)
+	}
+	type blob struct {
+		name  string
+		dtype Dtype
+		shape []int
+		vals  []float32
+	}
+	var blobs []blob
+	for _, t := range ts {
+		blobs = append(blobs, blob{t.Name, dtype, t.Shape, ck.Params[t.Offset : t.Offset+t.Size]})
+	}
+	if ck.InputNorm != nil {
+		if err := ck.InputNorm.Check(ck.Config.FeatDim); err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		blobs = append(blobs, blob{normShift, F32, []int{ck.Config.FeatDim}, ck.InputNorm.Shift},
+			blob{normScale, F32, []int{ck.Config.FeatDim}, ck.InputNorm.Scale})
+	}
+	if ck.Optim != nil {
+		if len(ck.Optim.ExpAvg) != np || len(ck.Optim.ExpAvgSq) != np {
+			return nil, fmt.Errorf("checkpoint: optimizer state of %d and %d values for %d parameters",
+				len(ck.Optim.ExpAvg), len(ck.Optim.ExpAvgSq), np)
+		}
+		for _, t := range ts {
+			blobs = append(blobs, blob{prefixExpAvg + t.Name, F32, t.Shape, ck.Optim.ExpAvg[t.Offset : t.Offset+t.Size]})
+		}
+		for _, t := range ts {
+			blobs = append(blobs, blob{prefixExpAvgSq + t.Name, F32, t.Shape, ck.Optim.ExpAvgSq[t.Offset : t.Offset+t.Size]})
+		}
+		if ck.Optim.EMA != nil {
+			if len(ck.Optim.EMA) != np {
+				return nil, fmt.Errorf("checkpoint: parameter average of %d values for %d parameters", len(ck.Optim.EMA), np)
+			}
+			for _, t := range ts {
+				blobs = append(blobs, blob{prefixEMA + t.Name, F32, t.Shape, ck.Optim.EMA[t.Offset : t.Offset+t.Size]})
+			}
+		}
+	}
+	header := map[string]any{"__metadata__": meta}
+	var data bytes.Buffer
+	for _, b := range blobs {
+		begin := int64(data.Len())
+		if err := writeValues(&data, b.dtype, b.vals, b.name); err != nil {
+			return nil, err
+		}
+		header[b.name] = headerEntry{b.dtype, b.shape, [2]int64{begin, int64(data.Len())}}
+	}
+	hj, err := json.Marshal(header)
+	if err != nil {
+		return nil, err
+	}
+	// pad the header with spaces so the data starts 8-byte aligned
+	for (8+len(hj))%8 != 0 {
+		hj = append(hj, ' ')
+	}
+	out := make([]byte, 8, 8+len(hj)+data.Len())
+	binary.LittleEndian.PutUint64(out, uint64(len(hj)))
+	out = append(out, hj...)
+	return append(out, data.Bytes()...), nil
+}
+
+func writeValues(w io.Writer, dt Dtype, vals []float32, name string) error {
+	if dt == F32 {
+		b := make([]byte, 4*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+		_, err := w.Write(b)
+		return err
+	}
+	b := make([]byte, 2*len(vals))
+	for i, v := range vals {
+		h, ok := f32ToF16(v)
+		if !ok {
+			return fmt.Errorf("checkpoint: tensor %s: element %d (%g) does not fit float16", name, i, v)
+		}
+		binary.LittleEndian.PutUint16(b[2*i:], h)
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// ------------------------------------------------------------------------
+// reading
+
+// maxHeader bounds the JSON header (m3's model's is ~20 KiB).
+const maxHeader = 64 << 20
+
+// Load reads and checks the checkpoint at path (memory-mapped where the
+// platform allows). Every problem is an error naming the file and, where it
+// applies, the tensor or metadata field.
+func Load(path string) (*Checkpoint, error) {
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unmap()
+	return Decode(path, data)
+}
+
+// Decode parses a checkpoint image; name is used in errors.
+func Decode(name string, b []byte) (*Checkpoint, error) {
+	fail := func(format string, a ...any) (*Checkpoint, error) {
+		return nil, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, a...))
+	}
+	if len(b) < 8 {
+		return fail("truncated: %d bytes, not a checkpoint", len(b))
+	}
+	hlen := binary.LittleEndian.Uint64(b)
+	if hlen > maxHeader || hlen > uint64(len(b)-8) {
+		return fail("header length %d does not fit the file's %d bytes (truncated or not a safetensors file)", hlen, len(b))
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b[8 : 8+hlen]))
+	if err := dec.Decode(&raw); err != nil {
+		return fail("header: %v", err)
+	}
+	data := b[8+hlen:]
+	var meta map[string]string
+	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta == nil {
+		return fail("header: __metadata__ missing or not a map of strings")
+	}
+	delete(raw, "__metadata__")
+	if meta["format"] != FormatName {
+		return fail("metadata format = %q, want %q (not an m4 checkpoint; m3's .bin files load with m4 ckpt import-m3)", meta["format"], FormatName)
+	}
+	if v, err := strconv.Atoi(meta["format_version"]); err != nil || v != FormatVersion {
+		return fail("metadata format_version = %q: unknown version (this m4 reads version %d)", meta["format_version"], FormatVersion)
+	}
+	ck := &Checkpoint{}
+	var jc jsonConfig
+	if err := strictJSON(meta["model_config"], &jc); err != nil {
+		return fail("metadata model_config: %v", err)
+	}
+	ck.Config = bindings.ModelConfig(jc)
+	if err := ck.Config.Validate(); err != nil {
+		return fail("metadata %v", err)
+	}
+	if err := strictJSON(meta["features"], &ck.Features); err != nil {
+		return fail("metadata features: %v", err)
+	}
+	if s, ok := meta["training"]; ok {
+		ck.Training = &TrainInfo{}
+		if err := strictJSON(s, ck.Training); err != nil {
+			return fail("metadata training: %v", err)
+		}
+	}
+	for k := range meta {
+		switch k {
+		case "format", "format_version", "model_config", "features", "training":
+		default:
+			return fail("metadata: unknown key %q", k)
+		}
+	}
+
+	ts := Tensors(ck.Config)
+	np := NumParams(ck.Config)
+	entries := map[string]headerEntry{}
+	for k, v := range raw {
+		var e headerEntry
+		if err := strictJSON(string(v), &e); err != nil {
+			return fail("tensor %s: header entry: %v", k, err)
+		}
+		entries[k] = e
+	}
+	_, hasOptim := entries[prefixExpAvg+ts[0].Name]
+	_, hasNorm := entries[normShift]
+	_, hasEMA := entries[prefixEMA+ts[0].Name]
+	if hasEMA && !hasOptim {
+		return fail("tensor %s: a parameter average without optimizer state", prefixEMA+ts[0].Name)
+	}
+	want := map[string]bool{normShift: hasNorm, normScale: hasNorm}
+	for _, t := range ts {
+		want[t.Name] = true
+		if hasOptim {
+			want[prefixExpAvg+t.Name], want[prefixExpAvgSq+t.Name] = true, true
+		}
+		if hasEMA {
+			want[prefixEMA+t.Name] = true
+		}
+	}
+	for k := range entries {
+		if !want[k] {
+			return fail("tensor %s: unknown to a model of this config", k)
+		}
+	}
+	// the tensors must tile the data area exactly, in some order
+	type span struct {
+		name       string
+		begin, end int64
+	}
+	var spans []span
+	for k, e := range entries {
+		spans = append(spans, span{k, e.DataOffsets[0], e.DataOffsets[1]})
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].begin < spans[j].begin })
+	pos := int64(0)
+	for _, s := range spans {
+		if s.begin != pos || s.end < s.begin {
+			return fail("tensor %s: data_offsets [%d, %d] leave a gap or overlap at byte %d", s.name, s.begin, s.end, pos)
+		}
+		pos = s.end
+	}
+	if pos != int64(len(data)) {
+		if pos > int64(len(data)) {
+			return fail("truncated: tensors need %d data bytes, the file has %d", pos, len(data))
+		}
+		return fail("%d bytes after the last tensor", int64(len(data))-pos)
+	}
+	read := func(name string, t Tensor, dst []float32, allowF16 bool) error {
+		e, ok := entries[name]
+		if !ok {
+			return fmt.Errorf("tensor %s: missing", name)
+		}
+		if !equalShape(e.Shape, t.Shape) {
+			return fmt.Errorf("tensor %s: shape %v, want %v", name, e.Shape, t.Shape)
+		}
+		size := int64(4)
+		switch {
+		case e.Dtype == F32:
+		case e.Dtype == F16 && allowF16:
+			size = 2
+		default:
+			return fmt.Errorf("tensor %s: dtype %q not allowed here (want F32%s)", name, e.Dtype, map[bool]string{true: " or F16"}[allowF16])
+		}
+		if e.DataOffsets[1]-e.DataOffsets[0] != size*int64(t.Size) {
+			return fmt.Errorf("tensor %s: %d bytes for %d %s values", name, e.DataOffsets[1]-e.DataOffsets[0], t.Size, e.Dtype)
+		}
+		src := data[e.DataOffsets[0]:e.DataOffsets[1]]
+		for i := range dst {
+			var v float32
+			if size == 4 {
+				v = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			} else {
+				v = f16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
+			}
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("tensor %s: element %d is %v", name, i, v)
+			}
+			dst[i] = v
+		}
+		return nil
+	}
+	// a parameter takes 2 bytes at least: check before allocating for them
+	if int64(np) > int64(len(data))/2 {
+		return fail("model config of %d parameters cannot fit the file's %d data bytes", np, len(data))
+	}
+	ck.Params = make([]float32, np)
+	for _, t := range ts {
+		if err := read(t.Name, t, ck.Params[t.Offset:t.Offset+t.Size], true); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if hasNorm {
+		nt := Tensor{Size: ck.Config.FeatDim, Shape: []int{ck.Config.FeatDim}}
+		ck.InputNorm = &InputNorm{Shift: make([]float32, nt.Size), Scale: make([]float32, nt.Size)}
+		if err := read(normShift, nt, ck.InputNorm.Shift, false); err != nil {
+			return fail("%v", err)
+		}
+		if err := read(normScale, nt, ck.InputNorm.Scale, false); err != nil {
+			return fail("%v", err)
+		}
+		if err := ck.InputNorm.Check(ck.Config.FeatDim); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if hasOptim {
+		ck.Optim = &OptimState{ExpAvg: make([]float32, np), ExpAvgSq: make([]float32, np)}
+		for _, t := range ts {
+			if err := read(prefixExpAvg+t.Name, t, ck.Optim.ExpAvg[t.Offset:t.Offset+t.Size], false); err != nil {
+				return fail("%v", err)
+			}
+			if err := read(prefixExpAvgSq+t.Name, t, ck.Optim.ExpAvgSq[t.Offset:t.Offset+t.Size], false); err != nil {
+				return fail("%v", err)
+			}
+		}
+		if hasEMA {
+			ck.Optim.EMA = make([]float32, np)
+			for _, t := range ts {
+				if err := read(prefixEMA+t.Name, t, ck.Optim.EMA[t.Offset:t.Offset+t.Size], false); err != nil {
+					return fail("%v", err)
+				}
+			}
+		}
+	}
+	return ck, nil
+}
+
+// strictJSON decodes s into v, rejecting unknown fields and trailing data.
+func strictJSON(s string, v any) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("missing")
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data")
+	}
+	return nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ------------------------------------------------------------------------
+// float16 (IEEE 754 binary16)
+
+// f32ToF16 rounds v to the nearest float16 (ties to even); ok is false if v
+// is NaN or beyond float16's range (65504).
+func f32ToF16(v float32) (h uint16, ok bool) {
+	bits := math.Float32bits(v)
+	sign := uint16(bits>>16) & 0x8000
+	exp := int32(bits>>23) & 0xff
+	mant := bits & 0x7fffff
+	if exp == 0xff {
+		return 0, false
+	}
+	e := exp - 127 + 15
+	switch {
+	case e >= 31:
+		return 0, false
+	case e <= 0:
+		// subnormal or zero: shift the implicit-1 mantissa into place
+		if e < -10 {
+			return sign, true
+		}
+		m := mant | 0x800000
+		shift := uint32(14 - e)
+		half := uint32(1) << (shift - 1)
+		r := m >> shift
+		rem := m & ((1 << shift) - 1)
+		if rem > half || (rem == half && r&1 == 1) {
+			r++
+		}
+		return sign | uint16(r), true
+	}
+	r := uint32(e)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && r&1 == 1) {
+		r++ // may carry into the exponent, which is right
+	}
+	if r >= 0x7c00 {
+		return 0, false
+	}
+	return sign | uint16(r), true
+}
+
+// f16ToF32 widens a float16 exactly.
+func f16ToF32(h uint16) float32 {
+	sign := uint32(h&0x8000) << 16
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h & 0x3ff)
+	switch {
+	case exp == 0x1f:
+		if mant == 0 {
+			return math.Float32frombits(sign | 0x7f800000)
+		}
+		return float32(math.NaN())
+	case exp == 0:
+		if mant == 0 {
+			return math.Float32frombits(sign)
+		}
+		v := float32(mant) / 1024 / 16384 // mant * 2^-24
+		if sign != 0 {
+			v = -v
+		}
+		return v
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
+}

@@ -1,0 +1,157 @@
+package model
+
+import (
+	"fmt"
+
+	"m4/bindings"
+)
+
+// Input is one path scenario's model input: Hosts feature rows of FeatDim
+// values (row 0 the foreground flows, row 1+l the flows crossing link l), and
+// one flag per row and input bucket, 1 where the bucket had no flows.
+type Input struct {
+	Hosts int
+	Res   []float32
+	Empty []uint8
+}
+
+// EmptyBuckets applies m3's rule to a num_flows_per_cell map (hosts rows of
+// buckets x pct values): a bucket is empty when the mean of its values is
+// below 1e-12 (util/model.py, EPS).
+func EmptyBuckets(numFlows []float64, hosts, buckets, pct int) ([]uint8, error) {
+	if len(numFlows) != hosts*buckets*pct {
+		return nil, fmt.Errorf("num_flows_per_cell has %d values, want %d x %d x %d", len(numFlows), hosts, buckets, pct)
+	}
+	out := make([]uint8, hosts*buckets)
+	for i := range out {
+		s := 0.0
+		for _, v := range numFlows[i*pct : (i+1)*pct] {
+			s += v
+		}
+		if s/float64(pct) < 1e-12 {
+			out[i] = 1
+		}
+	}
+	return out, nil
+}
+
+// Backend runs the model's forward pass for inference on one device: the
+// native CPU kernels (bindings.Model, through NewEstimator) or a GPU
+// (gpu.Model, chosen by the CLI's --gpu), with the same parameter layout,
+// inputs and outputs.
+type Backend interface {
+	SetParams(p []float32) error
+	SetInputNorm(shift, scale []float32) error
+	// Forward is bindings.Model.Forward with training off.
+	Forward(nRows []int32, feat []float32, empty []uint8, out []float32) error
+	Kernel() string
+	Close()
+}
+
+// cpuBackend is the native CPU model as a Backend.
+type cpuBackend struct{ *bindings.Model }
+
+func (b cpuBackend) Forward(nRows []int32, feat []float32, empty []uint8, out []float32) error {
+	return b.Model.Forward(nRows, feat, empty, false, 0, out)
+}
+
+// Estimator runs a checkpoint's model on path scenarios.
+type Estimator struct {
+	ck       *Checkpoint
+	m        Backend
+	maxBatch int
+}
+
+// NewEstimator loads ck into the native kernels for batches of up to
+// maxBatch scenarios on threads threads.
+func NewEstimator(ck *Checkpoint, maxBatch, threads int) (*Estimator, error) {
+	if maxBatch < 1 {
+		maxBatch = 1
+	}
+	m, err := bindings.NewModel(ck.Config, maxBatch, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	if threads > 1 {
+		if err := m.SetThreads(threads); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	return NewEstimatorOn(ck, cpuBackend{m}, maxBatch)
+}
+
+// NewEstimatorOn loads ck into b, a backend created for ck.Config and
+// batches of up to maxBatch scenarios, and returns an estimator running on
+// it. The estimator owns b: Close closes it, and so does a failure here.
+func NewEstimatorOn(ck *Checkpoint, b Backend, maxBatch int) (*Estimator, error) {
+	if maxBatch < 1 {
+		maxBatch = 1
+	}
+	if err := b.SetParams(ck.Params); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if ck.InputNorm != nil {
+		if err := b.SetInputNorm(ck.InputNorm.Shift, ck.InputNorm.Scale); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return &Estimator{ck: ck, m: b, maxBatch: maxBatch}, nil
+}
+
+// Close frees the model's native or device memory.
+func (e *Estimator) Close() { e.m.Close() }
+
+// Checkpoint returns the checkpoint the estimator runs.
+func (e *Estimator) Checkpoint() *Checkpoint { return e.ck }
+
+// Kernel names the matrix-multiply kernel in use (and the GPU, on one).
+func (e *Estimator) Kernel() string { return e.m.Kernel() }
+
+// Check reports whether in fits the model: row count and widths.
+func (e *Estimator) Check(in Input) error {
+	c := e.ck.Config
+	switch {
+	case in.Hosts < 2 || in.Hosts > c.MaxSeq+1:
+		return fmt.Errorf("%d hosts: the model reads paths of 2 to %d hosts", in.Hosts, c.MaxSeq+1)
+	case len(in.Res) != in.Hosts*c.FeatDim:
+		return fmt.Errorf("%d feature values, want %d rows of %d", len(in.Res), in.Hosts, c.FeatDim)
+	case in.Empty != nil && len(in.Empty) != in.Hosts*c.BucketsIn:
+		return fmt.Errorf("%d empty-bucket flags, want %d rows of %d", len(in.Empty), in.Hosts, c.BucketsIn)
+	}
+	return nil
+}
+
+// Predict returns each scenario's OutDim estimates (slowdown percentiles).
+func (e *Estimator) Predict(in []Input) ([][]float32, error) {
+	c := e.ck.Config
+	out := make([][]float32, len(in))
+	for lo := 0; lo < len(in); lo += e.maxBatch {
+		hi := min(lo+e.maxBatch, len(in))
+		var rows []int32
+		var feat []float32
+		var empty []uint8
+		for i := lo; i < hi; i++ {
+			if err := e.Check(in[i]); err != nil {
+				return nil, fmt.Errorf("scenario %d: %w", i, err)
+			}
+			rows = append(rows, int32(in[i].Hosts))
+			feat = append(feat, in[i].Res...)
+			if in[i].Empty != nil {
+				empty = append(empty, in[i].Empty...)
+			} else {
+				empty = append(empty, make([]uint8, in[i].Hosts*c.BucketsIn)...)
+			}
+		}
+		buf := make([]float32, len(rows)*c.OutDim)
+		if err := e.m.Forward(rows, feat, empty, buf); err != nil {
+			return nil, fmt.Errorf("scenarios %d..%d: %w", lo, hi-1, err)
+		}
+		for i := lo; i < hi; i++ {
+			out[i] = buf[(i-lo)*c.OutDim : (i-lo+1)*c.OutDim]
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,491 @@
+// Package train trains m4's model on path scenarios with ground truth, as m3
+// trains it: AdamW (lr 1e-4, betas 0.9/0.95, weight decay 0.02 on the
+// transformer's 2-D weights only), batches of 20, dropout 0.2 inside the
+// transformer, m3's masked relative L1 loss; with per-epoch validation,
+// early stopping, and an atomic checkpoint every epoch.
+//
+// Every random choice (initialisation, the order of each epoch, every
+// dropout mask) is a function of the seed and the epoch or step, and the
+// native kernels give the same results on any number of threads, so a run is
+// deterministic for a seed, and a run resumed from its last checkpoint goes
+// on bit for bit as if it had never stopped.
+//
+// Files: Options.Out holds the best model so far (by validation loss; F32
+// parameters and metadata, what m4 predict loads); Out + ".resume" holds the
+// last epoch's full state (parameters, AdamW moments, counters, history).
+package train
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"m4/bindings"
+	"m4/pipeline/dataset"
+	"m4/pipeline/model"
+)
+
+// Options configure a run; Defaults gives m3's.
+type Options struct {
+	Config      bindings.ModelConfig
+	Epochs      int     // most epochs
+	Batch       int     // scenarios per step
+	LR          float64 // AdamW learning rate
+	Beta1       float64
+	Beta2       float64
+	Eps         float64
+	WeightDecay float64           // on the tensors with Decay set
+	Patience    int               // stop after this many epochs without a better validation loss (0: never)
+	Warmup      int               // steps over which the learning rate ramps up linearly from 0 (0: none, as m3)
+	PriorDecay  float64           // with Prior: pull the MLP back toward its flowsim-prior start, p -= lr * PriorDecay * (p - p0), every step
+	Resamples   int               // add this many bootstrap resamples of every training scenario (dataset.Resamples; never of validation ones)
+	EMA         float64           // keep an exponential moving average of the parameters with this decay per step, validate and save it (0: none, as m3)
+	Seed        uint64            // initialisation, shuffling and dropout
+	Threads     int               // kernel threads (results do not depend on it)
+	Out         string            // checkpoint path ("" writes nothing)
+	Resume      bool              // carry on from Out + ".resume"
+	Features    model.FeatureSpec // stored in the checkpoints (zero: m3's)
+	Normalize   bool              // standardise the input columns (model.ComputeInputNorm on the training set)
+	Prior       bool              // start the MLP at flowsim's answer (see flowsimPrior)
+	Progress    io.Writer
+	Log         *slog.Logger
+	// Info is copied into the checkpoints' training metadata (command,
+	// data, split); counters and hyper-parameters are filled in here.
+	Info model.TrainInfo
+}
+
+// Defaults returns m3's training setup (config/train_config_path.yaml):
+// 500 epochs, batch 20, lr 1e-4, betas (0.9, 0.95), weight decay 0.02.
+func Defaults() Options {
+	return Options{Config: bindings.DefaultModelConfig(), Epochs: 500, Batch: 20, LR: 1e-4,
+		Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.02, Patience: 50, Seed: 1, Threads: 1}
+}
+
+// Recipe returns m4's default training: m3's model at width 128 (2 blocks,
+// SwiGLU 384, MLP 512-512: 1.6M parameters, as accurate on the validation
+// split as m3's 18.1M and four times faster to train), m3's optimiser, plus
+// input standardisation, the flowsim prior, a parameter average (EMA 0.998)
+// and 9 bootstrap resamples per training scenario; see docs/accuracy.md for
+// what each adds.
+func Recipe() Options {
+	o := Defaults()
+	o.Config.Dim, o.Config.Layers, o.Config.Hidden = 128, 2, 384
+	o.Epochs, o.Patience = 300, 15
+	o.Normalize, o.Prior, o.EMA, o.Resamples = true, true, 0.998, 9
+	return o
+}
+
+// ResumePath is where the state to resume from is written.
+func ResumePath(out string) string { return out + ".resume" }
+
+// Result is what a run ends with.
+type Result struct {
+	Best *model.Checkpoint // the best epoch's model (the last one without validation data)
+	Info model.TrainInfo   // counters and history of the whole run
+}
+
+// batchData is a batch flattened for the kernels.
+type batchData struct {
+	rows         []int32
+	feat         []float32
+	empty        []uint8
+	target, mask []float32
+}
+
+func assemble(samples []*dataset.Sample, idx []int, d *batchData) {
+	d.rows, d.feat, d.empty, d.target, d.mask = d.rows[:0], d.feat[:0], d.empty[:0], d.target[:0], d.mask[:0]
+	for _, i := range idx {
+		s := samples[i]
+		d.rows = append(d.rows, int32(s.Hosts))
+		d.feat = append(d.feat, s.Input.Res...)
+		d.empty = append(d.empty, s.Input.Empty...)
+		d.target = append(d.target, s.Target...)
+		d.mask = append(d.mask, s.Mask...)
+	}
+}
+
+// stepSeed is the dropout seed of one step.
+func stepSeed(seed uint64, step int) uint64 {
+	z := seed ^ (uint64(step)+1)*0x9E3779B97F4A7C15
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+func (o *Options) check(train []*dataset.Sample) error {
+	switch {
+	case len(train) == 0:
+		return fmt.Errorf("train: no training scenarios")
+	case o.Epochs < 1:
+		return fmt.Errorf("train: epochs = %d, want >= 1", o.Epochs)
+	case o.Batch < 1:
+		return fmt.Errorf("train: batch = %d, want >= 1", o.Batch)
+	case !(o.LR > 0) || !(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1) || !(o.Eps > 0) || !(o.WeightDecay >= 0):
+		return fmt.Errorf("train: bad AdamW settings lr %g betas %g %g eps %g weight decay %g", o.LR, o.Beta1, o.Beta2, o.Eps, o.WeightDecay)
+	case !(o.PriorDecay >= 0) || (o.PriorDecay > 0 && !o.Prior):
+		return fmt.Errorf("train: prior decay %g needs the flowsim prior and >= 0", o.PriorDecay)
+	case !(o.EMA >= 0 && o.EMA < 1):
+		return fmt.Errorf("train: ema = %g, want in [0, 1)", o.EMA)
+	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0:
+		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, want >= 0", o.Patience, o.Warmup, o.Resamples)
+	}
+	return o.Config.Validate()
+}
+
+// Run trains on train, validating on val after every epoch.
+func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
+	if err := o.check(train); err != nil {
+		return nil, err
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	c := o.Config
+	if o.Features.Name == "" {
+		o.Features = model.M3Features()
+	}
+	maxRows := 0
+	for _, set := range [][]*dataset.Sample{train, val} {
+		for _, s := range set {
+			if s.Hosts < 2 || s.Hosts > c.MaxSeq+1 {
+				return nil, fmt.Errorf("train: %s: %d hosts, the model reads 2 to %d", s.Dir, s.Hosts, c.MaxSeq+1)
+			}
+			if len(s.Input.Res) != s.Hosts*c.FeatDim || len(s.Target) != c.OutDim {
+				return nil, fmt.Errorf("train: %s: features of %d values and %d targets do not fit the model (%d x %d, %d)",
+					s.Dir, len(s.Input.Res), len(s.Target), s.Hosts, c.FeatDim, c.OutDim)
+			}
+			maxRows = max(maxRows, s.Hosts-1)
+		}
+	}
+	if o.Resamples > 0 {
+		aug, err := dataset.Resamples(train, o.Resamples, o.Seed)
+		if err != nil {
+			return nil, err
+		}
+		train = append(append([]*dataset.Sample(nil), train...), aug...)
+		log.Info("bootstrap resamples", "added", len(aug), "train", len(train))
+	}
+	m, err := bindings.NewModel(c, o.Batch, o.Batch*maxRows, true)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	if o.Threads > 1 {
+		if err := m.SetThreads(o.Threads); err != nil {
+			return nil, err
+		}
+	}
+
+	info := o.Info
+	info.Seed, info.Batch, info.LR, info.Beta1, info.Beta2, info.Eps = o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps
+	info.WeightDecay, info.MaxEpochs, info.Patience, info.Warmup, info.EMA = o.WeightDecay, o.Epochs, o.Patience, o.Warmup, o.EMA
+	info.PriorDecay, info.Resamples = o.PriorDecay, o.Resamples
+	info.TrainScenarios, info.ValScenarios = len(train), len(val)
+	info.BestValLoss, info.BestEpoch, info.Epochs, info.Steps, info.History = math.Inf(1), 0, 0, 0, nil
+	var best *model.Checkpoint
+	var norm *model.InputNorm
+	var ema []float32
+	if o.Resume {
+		if o.Out == "" {
+			return nil, fmt.Errorf("train: --resume needs the checkpoint path")
+		}
+		rp := ResumePath(o.Out)
+		ck, err := model.Load(rp)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("train: nothing to resume: %w", err)
+			}
+			return nil, err
+		}
+		if err := resumable(rp, ck, &o, len(train), len(val)); err != nil {
+			return nil, err
+		}
+		if err := m.SetParams(ck.Params); err != nil {
+			return nil, fmt.Errorf("%s: %w", rp, err)
+		}
+		if err := m.SetAdam(ck.Optim.ExpAvg, ck.Optim.ExpAvgSq); err != nil {
+			return nil, fmt.Errorf("%s: %w", rp, err)
+		}
+		norm = ck.InputNorm
+		if o.EMA > 0 {
+			if ema = ck.Optim.EMA; ema == nil {
+				return nil, fmt.Errorf("%s: no parameter average, but this run keeps one (--ema)", rp)
+			}
+		}
+		t := ck.Training
+		info.Epochs, info.Steps, info.BestEpoch, info.BestValLoss = t.Epochs, t.Steps, t.BestEpoch, t.BestValLoss
+		info.FlowsimValLoss, info.History = t.FlowsimValLoss, t.History
+		if info.BestEpoch > 0 {
+			if best, err = model.Load(o.Out); err != nil {
+				return nil, fmt.Errorf("train: resuming: the best model so far: %w", err)
+			}
+		}
+		log.Info("resuming", "from", rp, "epoch", info.Epochs, "step", info.Steps, "best_val_loss", info.BestValLoss)
+		if info.Epochs >= o.Epochs {
+			return &Result{Best: best, Info: info}, nil
+		}
+	} else {
+		if err := m.Init(o.Seed); err != nil {
+			return nil, err
+		}
+		if o.Normalize {
+			rows := make([][]float32, len(train))
+			empty := make([][]uint8, len(train))
+			for i, s := range train {
+				rows[i], empty[i] = s.Input.Res, s.Input.Empty
+			}
+			norm = model.ComputeInputNorm(c.FeatDim, c.BucketsIn, c.Pct, rows, empty)
+		}
+	}
+	if norm != nil {
+		if err := m.SetInputNorm(norm.Shift, norm.Scale); err != nil {
+			return nil, err
+		}
+		o.Features.Normalisation += "; then each column standardised, (x - input_norm.shift) * input_norm.scale, " +
+			"with the mean and standard deviation over the training set (one pair per percentile index in the slowdown cells)"
+	}
+	var p0 []float32 // the prior's MLP, for PriorDecay
+	if o.Prior {
+		p := m.Params()
+		if o.Resume { // rebuild the start the run began from
+			fresh, err := bindings.NewModel(c, 1, 0, false)
+			if err != nil {
+				return nil, err
+			}
+			fresh.Init(o.Seed)
+			p = fresh.Params()
+			fresh.Close()
+		}
+		if err := flowsimPrior(c, p, norm); err != nil {
+			return nil, err
+		}
+		if !o.Resume {
+			if err := m.SetParams(p); err != nil {
+				return nil, err
+			}
+		}
+		if o.PriorDecay > 0 {
+			p0 = p
+		}
+	}
+	mlpFrom := 0
+	for _, t := range model.Tensors(c) {
+		if t.Name == "model_mlp.0.weight" {
+			mlpFrom = t.Offset
+		}
+	}
+	if o.EMA > 0 && ema == nil {
+		ema = m.Params()
+	}
+	bad := 0
+	for _, h := range info.History {
+		if h.Epoch > info.BestEpoch {
+			bad++
+		}
+	}
+
+	var bd batchData
+	est := make([]float32, o.Batch*c.OutDim)
+	for epoch := info.Epochs + 1; epoch <= o.Epochs; epoch++ {
+		start := time.Now()
+		order := rand.New(rand.NewPCG(o.Seed, uint64(epoch))).Perm(len(train))
+		nb := (len(train) + o.Batch - 1) / o.Batch
+		var bar *progressbar.ProgressBar
+		if o.Progress != nil {
+			bar = progressbar.NewOptions(nb,
+				progressbar.OptionSetWriter(o.Progress),
+				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.Epochs)),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("steps"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(200*time.Millisecond),
+				progressbar.OptionSetWidth(25),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(o.Progress) }))
+		}
+		sum, n := 0.0, 0
+		for b := 0; b < nb; b++ {
+			idx := order[b*o.Batch : min((b+1)*o.Batch, len(order))]
+			assemble(train, idx, &bd)
+			if err := m.Forward(bd.rows, bd.feat, bd.empty, true, stepSeed(o.Seed, info.Steps), est[:len(idx)*c.OutDim]); err != nil {
+				return nil, err
+			}
+			l, err := m.Backward(bd.target, bd.mask)
+			if err != nil {
+				return nil, err
+			}
+			info.Steps++
+			lr := o.LR
+			if info.Steps < o.Warmup {
+				lr *= float64(info.Steps) / float64(o.Warmup)
+			}
+			if err := m.AdamW(float32(lr), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), float32(o.WeightDecay), info.Steps); err != nil {
+				return nil, err
+			}
+			if p0 != nil {
+				p := m.Params()
+				k := float32(lr * o.PriorDecay)
+				for i := mlpFrom; i < len(p); i++ {
+					p[i] -= k * (p[i] - p0[i])
+				}
+				if err := m.SetParams(p); err != nil {
+					return nil, err
+				}
+			}
+			if ema != nil {
+				d := float32(o.EMA)
+				for i, v := range m.ParamsView() {
+					ema[i] = d*ema[i] + (1-d)*v
+				}
+			}
+			sum += float64(l) * float64(len(idx))
+			n += len(idx)
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch, o.Epochs, sum/float64(n)))
+				bar.Add(1)
+			}
+		}
+		if bar != nil {
+			bar.Finish()
+		}
+		trainLoss := sum / float64(n)
+		if math.IsNaN(trainLoss) || math.IsInf(trainLoss, 0) {
+			return nil, fmt.Errorf("train: epoch %d: the training loss is %v (diverged; try a lower --lr)", epoch, trainLoss)
+		}
+		valLoss := math.NaN()
+		if len(val) > 0 {
+			var cur []float32
+			if ema != nil { // validate the average
+				cur = m.Params()
+				if err := m.SetParams(ema); err != nil {
+					return nil, err
+				}
+			}
+			if valLoss, err = evaluate(m, val, o.Batch, &bd, est); err != nil {
+				return nil, err
+			}
+			if cur != nil {
+				if err := m.SetParams(cur); err != nil {
+					return nil, err
+				}
+			}
+		}
+		info.Epochs = epoch
+		info.History = append(info.History, model.EpochStat{Epoch: epoch, TrainLoss: trainLoss, ValLoss: valLoss, Seconds: time.Since(start).Seconds()})
+		improved := len(val) == 0 || valLoss < info.BestValLoss || best == nil
+		if improved {
+			info.BestEpoch, bad = epoch, 0
+			if len(val) > 0 {
+				info.BestValLoss = valLoss
+			}
+			p := m.Params()
+			if ema != nil {
+				p = append([]float32(nil), ema...)
+			}
+			best = &model.Checkpoint{Config: c, Params: p, Features: o.Features, InputNorm: norm}
+		} else {
+			bad++
+		}
+		info.Date = time.Now().UTC().Format(time.RFC3339)
+		bi := info
+		best.Training = &bi
+		log.Info("epoch", "epoch", epoch, "train_loss", trainLoss, "val_loss", valLoss, "best_val_loss", info.BestValLoss,
+			"best_epoch", info.BestEpoch, "seconds", time.Since(start).Seconds())
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "epoch %d: train loss %.4f, validation loss %.4f (best %.4f at epoch %d)\n",
+				epoch, trainLoss, valLoss, info.BestValLoss, info.BestEpoch)
+		}
+		if o.Out != "" {
+			if improved {
+				if err := model.Save(o.Out, best, model.F32); err != nil {
+					return nil, err
+				}
+			}
+			mom1, mom2, err := m.Adam()
+			if err != nil {
+				return nil, err
+			}
+			ri := info
+			st := &model.Checkpoint{Config: c, Params: m.Params(), Features: o.Features, Training: &ri, InputNorm: norm,
+				Optim: &model.OptimState{ExpAvg: mom1, ExpAvgSq: mom2, EMA: ema}}
+			if err := model.Save(ResumePath(o.Out), st, model.F32); err != nil {
+				return nil, err
+			}
+		}
+		if o.Patience > 0 && bad >= o.Patience {
+			log.Info("early stop", "epoch", epoch, "epochs_without_improvement", bad)
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "early stop: no better validation loss for %d epochs\n", bad)
+			}
+			break
+		}
+	}
+	return &Result{Best: best, Info: info}, nil
+}
+
+// resumable checks that a resume checkpoint belongs to this run.
+func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) error {
+	t := ck.Training
+	switch {
+	case ck.Optim == nil || t == nil:
+		return fmt.Errorf("%s: not a resume checkpoint (no optimizer state or training metadata)", path)
+	case ck.Config != o.Config:
+		return fmt.Errorf("%s: model config %+v differs from this run's %+v", path, ck.Config, o.Config)
+	case (ck.InputNorm != nil) != o.Normalize:
+		return fmt.Errorf("%s: input normalisation %v, this run asks for %v", path, ck.InputNorm != nil, o.Normalize)
+	case t.Seed != o.Seed || t.Batch != o.Batch || t.LR != o.LR || t.Beta1 != o.Beta1 || t.Beta2 != o.Beta2 ||
+		t.Eps != o.Eps || t.WeightDecay != o.WeightDecay || t.Warmup != o.Warmup || t.EMA != o.EMA || t.PriorDecay != o.PriorDecay:
+		return fmt.Errorf("%s: trained with seed %d batch %d lr %g betas %g/%g eps %g weight decay %g; this run asks for seed %d batch %d lr %g betas %g/%g eps %g weight decay %g",
+			path, t.Seed, t.Batch, t.LR, t.Beta1, t.Beta2, t.Eps, t.WeightDecay, o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps, o.WeightDecay)
+	case t.Resamples != o.Resamples:
+		return fmt.Errorf("%s: trained with %d resamples per scenario, this run asks for %d", path, t.Resamples, o.Resamples)
+	case t.TrainScenarios != ntrain || t.ValScenarios != nval:
+		return fmt.Errorf("%s: trained on %d/%d train/validation scenarios, this run has %d/%d (other data or split)",
+			path, t.TrainScenarios, t.ValScenarios, ntrain, nval)
+	}
+	return nil
+}
+
+// evaluate returns the mean masked loss over samples (no dropout).
+func evaluate(m *bindings.Model, samples []*dataset.Sample, batch int, bd *batchData, est []float32) (float64, error) {
+	sum := 0.0
+	idx := make([]int, 0, batch)
+	for lo := 0; lo < len(samples); lo += batch {
+		idx = idx[:0]
+		for i := lo; i < min(lo+batch, len(samples)); i++ {
+			idx = append(idx, i)
+		}
+		assemble(samples, idx, bd)
+		if err := m.Forward(bd.rows, bd.feat, bd.empty, false, 0, est[:len(idx)*m.Config().OutDim]); err != nil {
+			return 0, err
+		}
+		l, err := m.Loss(bd.target, bd.mask)
+		if err != nil {
+			return 0, err
+		}
+		sum += float64(l) * float64(len(idx))
+	}
+	return sum / float64(len(samples)), nil
+}
+
+// Predict runs ck on samples and returns each one's estimate.
+func Predict(ck *model.Checkpoint, samples []*dataset.Sample, batch, threads int) ([][]float32, error) {
+	e, err := model.NewEstimator(ck, batch, threads)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	in := make([]model.Input, len(samples))
+	for i, s := range samples {
+		in[i] = s.Input
+	}
+	return e.Predict(in)
+}
