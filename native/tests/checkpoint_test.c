@@ -4,6 +4,7 @@
  * m4_estimate_path against the same chain run step by step. The Go side
  * checks the C reader on files Go's writer made (bindings/checkpoint_test.go). */
 #include "m4.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -11,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                       \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n");                                                \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
 
 /* a growable byte buffer */
 typedef struct {
@@ -388,10 +378,5 @@ int main(void) {
     test_broken(src);
     test_estimate(src);
     m4_model_destroy(src);
-    if (failures) {
-        fprintf(stderr, "checkpoint_test: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("checkpoint_test: ok\n");
-    return 0;
+    CHECK_DONE("checkpoint_test");
 }

@@ -2,23 +2,13 @@
  * by hand and values numpy gives. (Every reference scenario is checked from
  * Go: pipeline/features/reference_test.go.) */
 #include "m4.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                       \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n");                                                \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -253,10 +243,5 @@ int main(void) {
     test_sort_large(f);
     test_bad_input(f);
     m4_features_destroy(f);
-    if (failures) {
-        fprintf(stderr, "features_test: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("features_test: ok\n");
-    return 0;
+    CHECK_DONE("features_test");
 }

@@ -1,21 +1,11 @@
 /* flowsim_test.c: flowsim through m4.h on cases solvable by hand. */
 #include "m4.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                       \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n");                                                \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
 
 static double wire(double size) { return (size + ceil(size / 1000.0) * 48.0) * 8.0; }
 
@@ -68,10 +58,5 @@ int main(void) {
     CHECK(strcmp(m4_version(), M4_VERSION_STRING) == 0, "version %s", m4_version());
     CHECK(strcmp(m4_strerror(M4_ERR_NO_MEMORY), "out of memory") == 0, "strerror");
 
-    if (failures) {
-        fprintf(stderr, "flowsim_test: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("flowsim_test: ok\n");
-    return 0;
+    CHECK_DONE("flowsim_test");
 }

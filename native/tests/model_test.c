@@ -12,6 +12,7 @@
  * Fixtures are found through $M4_SOURCE_DIR (ctest sets it) or ../native/tests.
  */
 #include "m4.h"
+#include "check.h"
 #include "model_internal.h"
 
 #include <math.h>
@@ -19,17 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                       \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n");                                                \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* helpers                                                                  */

@@ -1,21 +1,11 @@
 /* pktsim_test.c: the packet simulator through m4.h on cases solvable by hand. */
 #include "m4.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                       \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n");                                                \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
 
 /* DCTCP as the m3 generator configures it, with marking at 12 KB (48 KB on
  * 40 Gbps links) and a 15 kB window (above the BDP of the paths below). */
@@ -218,10 +208,5 @@ int main(void) {
         CHECK(m4_pktsim_create(NULL, &cfg, &st.t) == M4_ERR_INVALID_ARGUMENT, "NULL out accepted");
     }
 
-    if (failures) {
-        fprintf(stderr, "pktsim_test: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("pktsim_test: ok\n");
-    return 0;
+    CHECK_DONE("pktsim_test");
 }
