@@ -83,7 +83,7 @@ func benchPktsimCommand() *cli.Command {
 			if n <= 0 {
 				return nil
 			}
-			topo, err := pktsim.Fabric(pktsim.DefaultFabric)
+			topo, err := pktsim.Fabric(pktsim.BenchFabric)
 			if err != nil {
 				return err
 			}
@@ -92,7 +92,7 @@ func benchPktsimCommand() *cli.Command {
 			fmt.Fprintln(w, "| CC | load | flows | simulated ms | events | events/flow | seconds | flows/s | events/s | PFC pauses | drops |")
 			fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 			for _, load := range c.Float64Slice("loads") {
-				fl, err := pktsim.PoissonWorkload(topo, n, load, c.Float64("mean-bytes"), pktsim.DefaultFabric.HostRate, 1)
+				fl, err := pktsim.PoissonWorkload(topo, n, load, c.Float64("mean-bytes"), pktsim.Rate(pktsim.BenchFabric.HostGbps*1e9), 1)
 				if err != nil {
 					return err
 				}
@@ -118,7 +118,7 @@ func benchPktsimCommand() *cli.Command {
 			for _, load := range c.Float64Slice("loads") {
 				var base float64
 				for _, m := range c.IntSlice("scale-flows") {
-					fl, err := pktsim.PoissonWorkload(topo, m, load, c.Float64("mean-bytes"), pktsim.DefaultFabric.HostRate, 1)
+					fl, err := pktsim.PoissonWorkload(topo, m, load, c.Float64("mean-bytes"), pktsim.Rate(pktsim.BenchFabric.HostGbps*1e9), 1)
 					if err != nil {
 						return err
 					}

@@ -6,7 +6,6 @@
 package eval
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strings"
@@ -29,11 +28,7 @@ type Truth struct {
 // GroundTruth simulates w under cfg on its whole topology with the packet
 // simulator. maxEvents bounds the run (0: the simulator's default).
 func GroundTruth(w *workload.Workload, cfg features.Config, maxEvents uint64) (*Truth, error) {
-	var topoText bytes.Buffer
-	if err := w.Topo.WriteNS3(&topoText); err != nil {
-		return nil, err
-	}
-	topo, err := pktsim.ParseTopology("workload topology", &topoText)
+	topo, err := pktsim.FromWorkload(w.Topo)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,14 @@
 package pktsim
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	"m4/bindings"
+	"m4/pipeline/workload"
 )
 
 // RepeatFlows returns k back-to-back copies of f (k >= 1): copy j starts
@@ -34,66 +36,33 @@ func RepeatFlows(f *Flows, k int) *Flows {
 	return out
 }
 
-// FabricSpec describes a Meta-style fabric cluster (the Parsimon/m3
-// evaluation topology): Pods pods of RacksPerPod racks (a ToR and
-// HostsPerRack hosts) and FabsPerPod fabric switches; every ToR links to
-// every fabric switch of its pod, fabric switch i of each pod to the
-// SpinesPerPlane spines of plane i.
-type FabricSpec struct {
-	Pods, FabsPerPod, RacksPerPod, HostsPerRack, SpinesPerPlane int
-	HostRate, FabricRate                                        Rate
-	DelayNs                                                     uint64
+// FromWorkload converts a workload topology (pipeline/workload: fabric
+// clusters, fat-trees, ns-3 files) into the simulator's form. It goes
+// through the ns-3 file format, so node ids, link order (and so ns-3's
+// device numbering and ECMP choices) are exactly what the fork would build
+// from the same topology file.
+func FromWorkload(t *workload.Topology) (*Topology, error) {
+	var b bytes.Buffer
+	if err := t.WriteNS3(&b); err != nil {
+		return nil, err
+	}
+	return ParseTopology(t.Name, &b)
 }
 
-// DefaultFabric is the 256-host cluster of the benchmarks: 2 pods x 2
-// fabric switches x 16 racks x 8 hosts, 16 spines per plane (1:1), 10 Gbps
-// host links, 40 Gbps elsewhere, 1 us per link.
-var DefaultFabric = FabricSpec{Pods: 2, FabsPerPod: 2, RacksPerPod: 16, HostsPerRack: 8, SpinesPerPlane: 16,
-	HostRate: 10e9, FabricRate: 40e9, DelayNs: 1000}
+// BenchFabric is the 256-host cluster of the benchmarks: 2 pods x 2 fabric
+// switches x 16 racks x 8 hosts, 16 spines per plane (1:1), 10 Gbps host
+// links, 40 Gbps elsewhere, 1 us per link.
+var BenchFabric = workload.FabricSpec{Pods: 2, FabsPerPod: 2, RacksPerPod: 16, HostsPerRack: 8, SpinesPerPlane: 16,
+	HostGbps: 10, FabricGbps: 40, DelayNs: 1000}
 
-// Fabric builds the cluster with Parsimon's node layout (hosts, ToRs,
-// fabric switches, spines) and link order (fabric-spine, then per pod
-// ToR-fabric and host-ToR), the layout pipeline/workload writes too.
-func Fabric(s FabricSpec) (*Topology, error) {
-	if s.Pods < 1 || s.FabsPerPod < 1 || s.RacksPerPod < 1 || s.HostsPerRack < 1 || s.SpinesPerPlane < 1 {
-		return nil, fmt.Errorf("fabric: every count must be >= 1: %+v", s)
+// Fabric builds a fabric cluster (pipeline/workload's, Parsimon's layout)
+// for the simulator.
+func Fabric(s workload.FabricSpec) (*Topology, error) {
+	t, err := workload.Fabric(s)
+	if err != nil {
+		return nil, err
 	}
-	nHosts := s.Pods * s.RacksPerPod * s.HostsPerRack
-	nTors := s.Pods * s.RacksPerPod
-	nFabs := s.Pods * s.FabsPerPod
-	nSpines := s.FabsPerPod * s.SpinesPerPlane
-	n := nHosts + nTors + nFabs + nSpines
-	if n > 1<<24 {
-		return nil, fmt.Errorf("fabric: %d nodes is too many", n)
-	}
-	torBase, fabBase, spineBase := nHosts, nHosts+nTors, nHosts+nTors+nFabs
-	t := &Topology{Nodes: n, Name: fmt.Sprintf("fabric-%dx%dx%dx%d-sp%d", s.Pods, s.FabsPerPod, s.RacksPerPod, s.HostsPerRack, s.SpinesPerPlane)}
-	for v := nHosts; v < n; v++ {
-		t.Switches = append(t.Switches, int32(v))
-	}
-	link := func(a, b int, r Rate) {
-		t.Links = append(t.Links, Link{A: int32(a), B: int32(b), Rate: r, DelayNs: s.DelayNs})
-	}
-	for p := 0; p < s.Pods; p++ {
-		for i := 0; i < s.FabsPerPod; i++ {
-			for j := 0; j < s.SpinesPerPlane; j++ {
-				link(fabBase+p*s.FabsPerPod+i, spineBase+i*s.SpinesPerPlane+j, s.FabricRate)
-			}
-		}
-	}
-	for p := 0; p < s.Pods; p++ {
-		for r := 0; r < s.RacksPerPod; r++ {
-			for i := 0; i < s.FabsPerPod; i++ {
-				link(torBase+p*s.RacksPerPod+r, fabBase+p*s.FabsPerPod+i, s.FabricRate)
-			}
-		}
-		for r := 0; r < s.RacksPerPod; r++ {
-			for h := 0; h < s.HostsPerRack; h++ {
-				link((p*s.RacksPerPod+r)*s.HostsPerRack+h, torBase+p*s.RacksPerPod+r, s.HostRate)
-			}
-		}
-	}
-	return t, nil
+	return FromWorkload(t)
 }
 
 // PoissonWorkload draws n flows between uniformly random distinct hosts of

@@ -38,12 +38,12 @@ func BenchmarkReference(b *testing.B) {
 // BenchmarkFabric runs 10^4 Poisson flows on the 256-host fabric cluster.
 func BenchmarkFabric(b *testing.B) {
 	needNative(b)
-	topo, err := Fabric(DefaultFabric)
+	topo, err := Fabric(BenchFabric)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, load := range []float64{0.3, 0.7} {
-		fl, err := PoissonWorkload(topo, 10000, load, 20000, DefaultFabric.HostRate, 1)
+		fl, err := PoissonWorkload(topo, 10000, load, 20000, Rate(BenchFabric.HostGbps*1e9), 1)
 		if err != nil {
 			b.Fatal(err)
 		}
