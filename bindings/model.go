@@ -23,6 +23,7 @@ type Model struct {
 	nparams  int
 	maxBatch int
 	training bool
+	batch    int // scenarios of the last Forward
 }
 
 func toC(c ModelConfig) C.m4_model_config {
@@ -250,6 +251,7 @@ func (m *Model) Forward(nRows []int32, feat []float32, empty []uint8, train bool
 	if st != C.M4_OK {
 		return m.err("model forward", st)
 	}
+	m.batch = b
 	return nil
 }
 
@@ -284,6 +286,21 @@ func (m *Model) Backward(target, mask []float32) (float32, error) {
 		return 0, m.err("model backward", st)
 	}
 	return float32(l), nil
+}
+
+// BackwardDout computes every parameter's gradient for the last Forward
+// from dout, the gradient of some loss with respect to its estimates
+// (batch x OutDim values): for losses other than m3's, computed by the caller.
+func (m *Model) BackwardDout(dout []float32) error {
+	if m.batch == 0 || len(dout) != m.batch*m.cfg.OutDim {
+		return fmt.Errorf("model: %d loss gradients, want the last batch (%d) x %d", len(dout), m.batch, m.cfg.OutDim)
+	}
+	st := C.m4_model_backward_dout(m.ptr, (*C.float)(unsafe.Pointer(&dout[0])))
+	runtime.KeepAlive(m)
+	if st != C.M4_OK {
+		return m.err("model backward", st)
+	}
+	return nil
 }
 
 // AdamW applies one step of PyTorch's AdamW with the current gradients;

@@ -67,6 +67,9 @@ func (*Model) Loss(_, _ []float32) (float32, error) { return 0, ErrNoNative }
 // Backward returns ErrNoNative.
 func (*Model) Backward(_, _ []float32) (float32, error) { return 0, ErrNoNative }
 
+// BackwardDout returns ErrNoNative.
+func (*Model) BackwardDout(_ []float32) error { return ErrNoNative }
+
 // AdamW returns ErrNoNative.
 func (*Model) AdamW(_, _, _, _, _ float32, _ int) error { return ErrNoNative }
 

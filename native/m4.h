@@ -558,6 +558,19 @@ typedef struct {
 M4_API m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
                                   size_t err_len);
 
+/* ------------------------------------------------------------------------ */
+/* Training with other losses                                               */
+/* ------------------------------------------------------------------------ */
+
+/* m4_model_backward_dout computes the gradients of all parameters
+ * (overwriting the previous ones) for the last forward, for a loss whose
+ * gradient with respect to the forward's batch x out_dim estimates is dout
+ * (finite values), computed by the caller: losses other than m3's (m4 train's
+ * quantile loss for paths with few foreground flows). With dout = the
+ * gradient of m3's loss it gives m4_model_backward's gradients. Needs
+ * training. */
+M4_API m4_status m4_model_backward_dout(m4_model *m, const float *dout);
+
 #ifdef __cplusplus
 }
 #endif

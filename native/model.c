@@ -802,12 +802,34 @@ static void cvec_backward(const m4_model *m, float *dcv, const float *drows, lon
             }
 }
 
+/* gradients of every parameter from the loss gradient in m->dout */
+static m4_status backward_from_dout(m4_model *m);
+
 m4_status m4_model_backward(m4_model *m, const float *target, const float *mask, float *loss) {
     if (!m || !target || !mask) return M4_ERR_INVALID_ARGUMENT;
     if (!m->training) return fail(m, M4_ERR_INVALID_ARGUMENT, "backward needs a model created for training");
     if (!m->has_forward) return fail(m, M4_ERR_INVALID_ARGUMENT, "backward needs a forward pass first");
     m4_status st = check_targets(m, target, mask);
     if (st != M4_OK) return st;
+    float lv = m4i_rel_l1_loss(m->dout, m->out, target, mask, (long)m->B * m->c.out_dim);
+    if (loss) *loss = lv;
+    return backward_from_dout(m);
+}
+
+m4_status m4_model_backward_dout(m4_model *m, const float *dout) {
+    if (!m || !dout) return M4_ERR_INVALID_ARGUMENT;
+    if (!m->training) return fail(m, M4_ERR_INVALID_ARGUMENT, "backward needs a model created for training");
+    if (!m->has_forward) return fail(m, M4_ERR_INVALID_ARGUMENT, "backward needs a forward pass first");
+    long n = (long)m->B * m->c.out_dim;
+    for (long i = 0; i < n; i++)
+        if (!isfinite(dout[i]))
+            return fail(m, M4_ERR_INVALID_INPUT, "loss gradient of scenario %ld, output %ld is not finite",
+                        i / m->c.out_dim, i % m->c.out_dim);
+    memcpy(m->dout, dout, sizeof(float) * (size_t)n);
+    return backward_from_dout(m);
+}
+
+static m4_status backward_from_dout(m4_model *m) {
     const m4_model_config *c = &m->c;
     const tensor_index *ti = &m->ti;
     int B = m->B, R = m->R, F = c->feat_dim, D = c->dim, Hd = c->hidden_dim, O = c->out_dim;
@@ -821,8 +843,6 @@ m4_status m4_model_backward(m4_model *m, const float *target, const float *mask,
     long RD = (long)R * D, RH = (long)R * Hd;
 
     memset(m->grads, 0, m->n_params * sizeof(float));
-    float lv = m4i_rel_l1_loss(m->dout, m->out, target, mask, (long)B * O);
-    if (loss) *loss = lv;
 
     /* MLP */
     memset(m->dh2, 0, sizeof(float) * (size_t)B * mh2);

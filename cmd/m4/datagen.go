@@ -11,13 +11,14 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"m4/pipeline/datagen"
+	"m4/pipeline/fabricgen"
 )
 
 func datagenCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "datagen",
 		Usage:     "make training scenarios: sample path scenarios from a spec, simulate them, write the reference layout",
-		UsageText: "m4 datagen --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen --example-spec   (print m3's default spec as YAML)",
+		UsageText: "m4 datagen --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen --from-workload --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen [--from-workload] --example-spec   (print the default spec as YAML)",
 		Description: `Samples parking-lot path scenarios as m3's data generator (the HPCC ns-3 fork's
 traffic_gen_synthetic.py and run_m3.py) does: per traffic draw S and path length H, a random
 set of host pairs including (0, H-1), one flow-size distribution (exp, gaussian, lognorm,
@@ -47,7 +48,19 @@ or M4_SHARD_COUNT). See docs/datagen.md.
 
 A scenario that fails (an error, a Go panic, or a simulation past --budget-seconds) is
 reported with its name and seed and the others go on; the command then exits non-zero,
-and a rerun retries just the failed ones.`,
+and a rerun retries just the failed ones.
+
+--from-workload makes paths as m4 run sees them instead (pipeline/fabricgen): per workload
+draw W of the spec (another format: --from-workload --example-spec), a whole datacenter
+workload (topology, flow sizes, arrivals, traffic matrix, load and CC configuration drawn
+from the spec's ranges, with a seed of its own), simulated packet by packet on its whole
+topology; its paths (m4 run's decomposition) drawn in proportion to their flows, each
+distinct one written as shard{W}_path{P}_nflows{F}_nhosts{H}_lr10Gbps in the reference
+layout: the parking lot's flows, flowsim's FCTs, the configuration, the whole-network
+ns-3 config, and as ground truth (fid/fct/fct_i) the FCTs of the path's own flows, with
+path.json and flow_ids.npy saying where it came from. DIR/workloads/wl{W}.json marks a
+finished workload (a rerun resumes); --shard splits the workloads. m4 train reads these
+folders (--train-only) and trains them with its quantile loss.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "spec `FILE` (.yaml, .yml or .json)"},
 			&cli.StringFlag{Name: "out", Usage: "output `DIR` (one folder per scenario)"},
@@ -58,9 +71,14 @@ and a rerun retries just the failed ones.`,
 			&cli.StringFlag{Name: "truth", Usage: "ground truth: `pktsim` (m4's packet-level simulator) or none (scenarios to estimate: no fid/fct/fct_i/pdrop, feature maps without a target)", Value: "pktsim"},
 			&cli.Float64Flag{Name: "budget-seconds", Usage: "fail a scenario whose packet-level simulation runs longer than `S` seconds (0: no limit)", Value: 600},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress bar"},
-			&cli.BoolFlag{Name: "example-spec", Usage: "print m3's default spec as YAML and exit"},
+			&cli.BoolFlag{Name: "example-spec", Usage: "print the default spec (m3's; with --from-workload, the workload family's) as YAML and exit"},
+			&cli.BoolFlag{Name: "from-workload", Usage: "make paths cut from whole datacenter workloads simulated packet by packet (the spec is a workload family)"},
+			&cli.Uint64Flag{Name: "max-events", Usage: "with --from-workload: fail a workload whose packet-level run takes more than `N` events (0: no limit)"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("from-workload") {
+				return datagenFromWorkload(c)
+			}
 			if c.Bool("example-spec") {
 				b, err := yaml.Marshal(datagen.DefaultSpec())
 				if err != nil {
@@ -76,12 +94,8 @@ and a rerun retries just the failed ones.`,
 			if err != nil {
 				return err
 			}
-			task := datagen.Whole()
-			if s := c.String("shard"); s != "" {
-				if task, err = datagen.ParseTask(s); err != nil {
-					return err
-				}
-			} else if task, err = datagen.TaskFromEnv(os.Getenv, c.Int("shard-count")); err != nil {
+			task, err := datagenTask(c)
+			if err != nil {
 				return err
 			}
 			sim, err := groundTruth(c.String("truth"), c.Float64("budget-seconds"))
@@ -117,6 +131,66 @@ and a rerun retries just the failed ones.`,
 			return nil
 		},
 	}
+}
+
+// datagenFromWorkload is m4 datagen --from-workload (pipeline/fabricgen).
+func datagenFromWorkload(c *cli.Context) error {
+	if c.Bool("example-spec") {
+		b, err := yaml.Marshal(fabricgen.DefaultSpec())
+		if err != nil {
+			return err
+		}
+		_, err = c.App.Writer.Write(b)
+		return err
+	}
+	if c.String("spec") == "" || c.String("out") == "" {
+		return fmt.Errorf("give --spec FILE and --out DIR (or --example-spec)")
+	}
+	if c.String("truth") != "pktsim" || c.IsSet("only") {
+		return fmt.Errorf("--from-workload: the ground truth is always pktsim on the whole workload, and --only names datagen's scenarios")
+	}
+	spec, err := fabricgen.LoadSpec(c.String("spec"))
+	if err != nil {
+		return err
+	}
+	task, err := datagenTask(c)
+	if err != nil {
+		return err
+	}
+	o := fabricgen.Options{Out: c.String("out"), Task: task, Workers: c.Int("workers"), MaxEvents: c.Uint64("max-events"), Log: slog.Default()}
+	if !c.Bool("no-progress") {
+		o.Progress = c.App.ErrWriter
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := fabricgen.Run(ctx, spec, o)
+	if r != nil {
+		fmt.Fprintf(c.App.Writer, "datagen --from-workload: task %s (%s): %d of %d workloads are this task's: %d made (%d unusable: flows left unfinished by drops without PFC), %d finished before, %d failed -> %s\n",
+			r.Task, r.Task.Source, r.Mine, r.Total, r.Done, r.Unusable, r.Skipped, len(r.Failed), o.Out)
+		if r.Done > 0 {
+			fmt.Fprintf(c.App.Writer, "datagen --from-workload: %d workloads of %d flows in all, %d path shards, in %.1f s (%.0f%% of the busy time in the packet simulator)\n",
+				r.Done, r.Flows, r.Shards, r.Elapsed.Seconds(), 100*r.TruthT.Seconds()/max(r.Busy.Seconds(), 1e-9))
+		}
+		for _, f := range r.Failed {
+			fmt.Fprintf(c.App.ErrWriter, "datagen: FAILED %v\n", f)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(r.Failed) > 0 {
+		return fmt.Errorf("%d workload(s) failed (listed above with their seeds); run the same command again to retry them", len(r.Failed))
+	}
+	return nil
+}
+
+// datagenTask is this process's part of the work: --shard i/N, else the
+// array-job environment (Slurm, Kubernetes, M4_SHARD_*), else all of it.
+func datagenTask(c *cli.Context) (datagen.Task, error) {
+	if s := c.String("shard"); s != "" {
+		return datagen.ParseTask(s)
+	}
+	return datagen.TaskFromEnv(os.Getenv, c.Int("shard-count"))
 }
 
 // groundTruth returns the packet-level simulator datagen runs, by name.

@@ -22,7 +22,7 @@ func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "train",
 		Usage:     "train the model on path scenarios with packet-level ground truth",
-		UsageText: "m4 train --data DIR [--data DIR...] --out CKPT [--epochs N] [--resume] [--m3]\n   m4 train --data DIR --eval-only [--ckpt CKPT] [--split val|train|all]",
+		UsageText: "m4 train --data DIR [--data DIR...] [--train-only DIR...] --out CKPT [--epochs N] [--resume] [--m3]\n   m4 train --data DIR --eval-only [--ckpt CKPT] [--split val|train|all]",
 		Description: `Trains m3's model (a transformer over the feature rows of a path's links, mean-pooled
 into a context, and an MLP over the foreground row and that context) with m4's native
 kernels, with m3's optimiser and loss: AdamW lr 1e-4, betas 0.9/0.95, weight decay 0.02
@@ -41,7 +41,16 @@ Data: every shard folder directly under each --data DIR (the reference layout; t
 examples are its feat_topo-pl-H_sS.npz files, or the flows, parameters and ground truth
 when those are missing). The traffic draws (shardNNN) are split into training and
 validation (--val-frac, --split-seed): all path lengths of a draw fall on one side, and
-training never sees the validation scenarios.
+training never sees the validation scenarios. Every scenario under a --train-only DIR
+(e.g. m4 datagen output) trains and never validates, so the validation split stays
+the one the --data folders define.
+
+Scenarios whose target summarises 1 to --quantile-below - 1 foreground flows (paths
+cut from datacenter workloads by m4 datagen --from-workload: a flow or a few each) learn
+with a quantile loss instead of m3's: the mean pinball loss of each output percentile k
+(quantile (k - 1/2)/100) against the target's values, whose minimum over many paths
+is the conditional distribution of a flow's slowdown (m3's loss would squeeze each
+path's estimate to its median); they are not resampled.
 
 Every epoch the validation loss is measured; CKPT gets the best model so far (what
 m4 predict loads) and CKPT.resume the full state of the last epoch, both written
@@ -54,6 +63,8 @@ model's loss and flowsim's own loss on the same cells, over the chosen --split, 
 length and per congestion-control algorithm (a markdown table; docs/accuracy.md).`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "data", Usage: "folder `DIR` of shard folders (repeatable)", Required: true},
+			&cli.StringSliceFlag{Name: "train-only", Usage: "folder `DIR` of shard folders used for training only, never for validation (repeatable)"},
+			&cli.IntFlag{Name: "quantile-below", Value: d.QuantileBelow, Usage: "train scenarios with fewer foreground flows than this with the quantile loss (0: never)"},
 			&cli.StringFlag{Name: "out", Usage: "checkpoint `CKPT` to write (.safetensors); CKPT.resume holds the resumable state"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "most epochs `N`"},
 			&cli.BoolFlag{Name: "resume", Usage: "carry on from CKPT.resume"},
@@ -89,6 +100,14 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 				return err
 			}
 			tr, val := dataset.Split(samples, c.Float64("val-frac"), c.Uint64("split-seed"))
+			if extra := c.StringSlice("train-only"); len(extra) > 0 {
+				more, err := dataset.Load(extra...)
+				if err != nil {
+					return err
+				}
+				tr = append(tr, more...)
+				samples = append(samples, more...)
+			}
 			slog.Info("data", "scenarios", len(samples), "train", len(tr), "validation", len(val))
 			if c.Bool("eval-only") {
 				return evalOnly(c, samples, tr, val)
@@ -101,7 +120,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			}
 			o := trainOptions(c)
 			o.Out, o.Resume, o.Progress, o.Log = c.String("out"), c.Bool("resume"), c.App.ErrWriter, slog.Default()
-			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data,
+			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data, TrainOnlyData: c.StringSlice("train-only"),
 				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version}
 			if len(val) > 0 {
 				fl := 0.0
@@ -146,6 +165,7 @@ func trainOptions(c *cli.Context) train.Options {
 	set("patience", func() { o.Patience = c.Int("patience") })
 	set("warmup", func() { o.Warmup = c.Int("warmup") })
 	set("resamples", func() { o.Resamples = c.Int("resamples") })
+	set("quantile-below", func() { o.QuantileBelow = c.Int("quantile-below") })
 	set("normalize", func() { o.Normalize = c.Bool("normalize") })
 	set("flowsim-prior", func() { o.Prior = c.Bool("flowsim-prior") })
 	set("prior-decay", func() { o.PriorDecay = c.Float64("prior-decay") })

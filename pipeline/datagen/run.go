@@ -16,8 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
+	"m4/internal/progress"
 	"m4/pipeline/atomicfile"
 	"m4/pipeline/flowsim"
 )
@@ -188,20 +187,9 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	log.Info("datagen plan", "task", o.Task.String(), "split_from", o.Task.Source, "scenarios", r.Total,
 		"mine", r.Mine, "finished_before", r.Skipped, "to_make", len(todo), "workers", o.Workers, "ground_truth", truthName(o.Sim))
 
-	var bar *progressbar.ProgressBar
-	if o.Progress != nil && len(todo) > 0 {
-		bar = progressbar.NewOptions(len(todo),
-			progressbar.OptionSetWriter(o.Progress),
-			progressbar.OptionSetDescription(fmt.Sprintf("datagen %s", o.Task)),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("shards"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(o.Progress) }),
-		)
+	var bar progress.Reporter
+	if o.Progress != nil && len(todo) > 0 { // a bar on a terminal, a line every 30 s in a log
+		bar = progress.New(o.Progress, len(todo), progress.Options{Desc: fmt.Sprintf("datagen %s", o.Task), Unit: "shards", Every: 30 * time.Second})
 	}
 
 	start := time.Now()
@@ -256,6 +244,9 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 		if bar != nil {
 			bar.Add(1)
 		}
+	}
+	if bar != nil {
+		bar.Finish()
 	}
 	r.Elapsed = time.Since(start)
 	if err := ctx.Err(); err != nil {

@@ -1,11 +1,8 @@
 package datagen
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"os"
@@ -14,8 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
+	"m4/internal/specfile"
 	"m4/pipeline/features"
 )
 
@@ -142,29 +138,9 @@ var parametricDists = map[string]bool{"exp": true, "gaussian": true, "lognorm": 
 // fills what it leaves out from DefaultSpec, and validates it. Unknown keys
 // are errors. CDF files are read relative to the spec's folder.
 func LoadSpec(path string) (*Spec, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	var s Spec
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".json":
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("%s: trailing data after the spec", path)
-		}
-	case ".yaml", ".yml":
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	default:
-		return nil, fmt.Errorf("%s: want a .yaml, .yml or .json spec", path)
+	if err := specfile.Read(path, &s); err != nil {
+		return nil, err
 	}
 	s.fillDefaults()
 	if err := s.resolveCDFs(filepath.Dir(path)); err != nil {
@@ -210,7 +186,17 @@ func (s *Spec) fillDefaults() {
 	def(&t.IASigma, dt.IASigma)
 	def(&t.Load, dt.Load)
 	def(&t.BottleneckLoad, dt.BottleneckLoad)
-	c, dc := &s.Config, d.Config
+	s.Config.FillDefaults()
+}
+
+// FillDefaults sets every field of c left empty to m3's range or choices.
+func (c *ConfigSpec) FillDefaults() {
+	dc := DefaultSpec().Config
+	def := func(v *[]float64, dv []float64) {
+		if *v == nil {
+			*v = dv
+		}
+	}
 	if c.CC == nil {
 		c.CC = dc.CC
 	}
@@ -342,22 +328,38 @@ func (s *Spec) Validate() error {
 		{"traffic.ias_sigma", t.IASigma, 1e-3, 10},
 		{"traffic.load", t.Load, 1e-6, 1},
 		{"traffic.bottleneck_load", t.BottleneckLoad, 1e-6, 1},
-		{"config.buffer_kb", s.Config.BufferKB, 1, 1e7},
-		{"config.window_bytes", s.Config.WindowBytes, 1, 1e9},
-		{"config.dctcp_k", s.Config.DCTCPK, 1, 1e6},
-		{"config.dcqcn_kmin", s.Config.DCQCNKmin, 1, 1e6},
-		{"config.dcqcn_kmax", s.Config.DCQCNKmax, 1, 1e6},
-		{"config.hpcc_u_target", s.Config.HPCCUTarget, 0.01, 1},
-		{"config.hpcc_ai", s.Config.HPCCAI, 1, 1e6},
-		{"config.timely_t_low_ns", s.Config.TimelyTLow, 1, 1e9},
-		{"config.timely_t_high_ns", s.Config.TimelyTHigh, 1, 1e9},
 	}
 	for _, r := range ranges {
 		if err := checkRange(r.v, r.lo, r.hi); err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
 	}
-	c := &s.Config
+	return s.Config.Validate()
+}
+
+// Validate checks c's ranges and choices and names the first bad field
+// (config.KEY).
+func (c *ConfigSpec) Validate() error {
+	ranges := []struct {
+		name   string
+		v      []float64
+		lo, hi float64 // allowed bounds, inclusive
+	}{
+		{"config.buffer_kb", c.BufferKB, 1, 1e7},
+		{"config.window_bytes", c.WindowBytes, 1, 1e9},
+		{"config.dctcp_k", c.DCTCPK, 1, 1e6},
+		{"config.dcqcn_kmin", c.DCQCNKmin, 1, 1e6},
+		{"config.dcqcn_kmax", c.DCQCNKmax, 1, 1e6},
+		{"config.hpcc_u_target", c.HPCCUTarget, 0.01, 1},
+		{"config.hpcc_ai", c.HPCCAI, 1, 1e6},
+		{"config.timely_t_low_ns", c.TimelyTLow, 1, 1e9},
+		{"config.timely_t_high_ns", c.TimelyTHigh, 1, 1e9},
+	}
+	for _, r := range ranges {
+		if err := checkRange(r.v, r.lo, r.hi); err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
+		}
+	}
 	if c.DCQCNKmin[1] > c.DCQCNKmax[0] {
 		return fmt.Errorf("config.dcqcn_kmin: up to %v, above the lowest config.dcqcn_kmax %v", c.DCQCNKmin[1], c.DCQCNKmax[0])
 	}

@@ -112,6 +112,13 @@ func subset(f *Flows, idx []int) (*Sample, error) {
 // Resamples returns k bootstrap resamples of every sample (in order, k per
 // sample), drawn with a PCG seeded by seed and the sample's index.
 func Resamples(samples []*Sample, k int, seed uint64) ([]*Sample, error) {
+	return ResamplesOf(samples, k, seed, nil)
+}
+
+// ResamplesOf is Resamples of the samples that keep accepts (all when keep
+// is nil); a sample's draws depend on its index in samples only, so leaving
+// some out does not change the others' resamples.
+func ResamplesOf(samples []*Sample, k int, seed uint64, keep func(*Sample) bool) ([]*Sample, error) {
 	res := make([][]*Sample, len(samples))
 	errs := make([]error, len(samples))
 	var wg sync.WaitGroup
@@ -121,6 +128,9 @@ func Resamples(samples []*Sample, k int, seed uint64) ([]*Sample, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				if keep != nil && !keep(samples[i]) {
+					continue
+				}
 				res[i], errs[i] = resample(samples[i], k, rand.New(rand.NewPCG(seed, uint64(i))))
 			}
 		}()
@@ -151,7 +161,7 @@ func resample(s *Sample, k int, r *rand.Rand) ([]*Sample, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.Dir, b.Group, b.File, b.CC = s.Dir, s.Group, s.File, s.CC
+		b.Dir, b.Group, b.File, b.CC, b.Foreground = s.Dir, s.Group, s.File, s.CC, s.Foreground
 		out = append(out, b)
 	}
 	return out, nil

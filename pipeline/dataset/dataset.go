@@ -48,6 +48,10 @@ type Sample struct {
 	Input  model.Input
 	Target []float32 // OutputLen ns-3 slowdown percentiles
 	Mask   []float32 // 1 where the target cell has flows
+	// Foreground is how many foreground flows (host 0 to host H-1) the
+	// target summarises: thousands on m3's parking lots, one or a few on a
+	// path cut from a datacenter workload; 0 when unknown.
+	Foreground int
 }
 
 // Name returns the sample's shard folder name.
@@ -157,6 +161,10 @@ func loadShard(root, dir string) ([]*Sample, error) {
 		if err != nil {
 			return nil, err
 		}
+		sample, _ := strconv.Atoi(m[2])
+		if s.Foreground, err = countForeground(dir, features.Tag(h, sample), h); err != nil {
+			return nil, err
+		}
 		s.Dir, s.Group = dir, groupOf(root, dir)
 		out = append(out, s)
 	}
@@ -175,8 +183,50 @@ func loadShard(root, dir string) ([]*Sample, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range mp.Output.Counts {
+		s.Foreground += c
+	}
 	s.Dir, s.Group = dir, groupOf(root, dir)
 	return []*Sample{s}, nil
+}
+
+// countForeground counts the flows of a shard's ground truth (fid_TAG.npy)
+// that go from host 0 to host hosts-1 (fsd.npy): the flows its target
+// summarises. A shard without ground-truth files gives 0.
+func countForeground(dir, tag string, hosts int) (int, error) {
+	fidPath := filepath.Join(dir, "fid_"+tag+".npy")
+	fa, err := npyfile.Read(fidPath)
+	if os.IsNotExist(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	fid, err := fa.Int64s()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", fidPath, err)
+	}
+	sdPath := filepath.Join(dir, "fsd.npy")
+	sa, err := npyfile.Read(sdPath)
+	if err != nil {
+		return 0, err
+	}
+	if len(sa.Shape) != 2 || sa.Shape[1] != 2 {
+		return 0, fmt.Errorf("%s: shape %v, want (n, 2)", sdPath, sa.Shape)
+	}
+	sd, err := sa.Int64s()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", sdPath, err)
+	}
+	n := 0
+	for i, id := range fid {
+		if id < 0 || 2*id+1 >= int64(len(sd)) {
+			return 0, fmt.Errorf("%s: entry %d: flow id %d outside the %d flows of %s", fidPath, i, id, len(sd)/2, sdPath)
+		}
+		if sd[2*id] == 0 && sd[2*id+1] == int64(hosts-1) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ReadFeat reads one feat_*.npz of a scenario with hosts hosts.

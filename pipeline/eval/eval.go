@@ -21,6 +21,9 @@ import (
 type Truth struct {
 	Slowdown []float64 // per flow: FCT / the fork's ideal FCT
 	Bucket   []int     // per flow: output size bucket
+	FCTNs    []int64   // per flow: FCT, ns (-1: unfinished)
+	IdealNs  []int64   // per flow: the fork's ideal FCT, ns
+	Config   string    // the ns-3 config text the simulator ran
 	Dist     *aggregate.Distribution
 	Events   uint64
 }
@@ -53,7 +56,7 @@ func GroundTruth(w *workload.Workload, cfg features.Config, maxEvents uint64) (*
 	if err != nil {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}
-	t := &Truth{Slowdown: res.Slowdowns(), Bucket: make([]int, n), Events: res.Stats.Events}
+	t := &Truth{Slowdown: res.Slowdowns(), Bucket: make([]int, n), FCTNs: res.FCTNs, IdealNs: res.IdealNs, Config: text, Events: res.Stats.Events}
 	for i := range t.Bucket {
 		t.Bucket[i] = features.OutputBucket(float64(fl.Size[i]))
 	}

@@ -89,9 +89,9 @@ func ConfigOf(cc workload.CCSpec) (features.Config, error) {
 	return c, nil
 }
 
-// pathConfig checks that a parking lot has the 10/40 Gbps shape the model
+// PathConfig checks that a parking lot has the 10/40 Gbps shape the model
 // and flowsim's features were made for, and returns flowsim's config.
-func pathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) {
+func PathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) {
 	h := sc.Hosts
 	cfg := bindings.DefaultPathConfig(h)
 	for l, g := range sc.LinkGbps {
@@ -245,7 +245,7 @@ func buildPath(d *decompose.Decomposition, path, draws int, vec [15]float64) (b 
 		b.err = err
 		return
 	}
-	cfg, err := pathConfig(sc)
+	cfg, err := PathConfig(sc)
 	if err != nil {
 		b.err = err
 		return

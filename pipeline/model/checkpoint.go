@@ -114,11 +114,13 @@ type TrainInfo struct {
 	WeightDecay    float64     `json:"weight_decay"`
 	MaxEpochs      int         `json:"max_epochs"`
 	Patience       int         `json:"patience"`
-	Warmup         int         `json:"warmup,omitempty"`      // learning-rate warm-up steps
-	EMA            float64     `json:"ema,omitempty"`         // decay of the parameter average the checkpoints hold (0: none)
-	PriorDecay     float64     `json:"prior_decay,omitempty"` // pull of the MLP toward its flowsim-prior start
-	Epochs         int         `json:"epochs"`                // epochs completed
-	Steps          int         `json:"steps"`                 // AdamW steps taken
+	Warmup         int         `json:"warmup,omitempty"`          // learning-rate warm-up steps
+	EMA            float64     `json:"ema,omitempty"`             // decay of the parameter average the checkpoints hold (0: none)
+	PriorDecay     float64     `json:"prior_decay,omitempty"`     // pull of the MLP toward its flowsim-prior start
+	QuantileBelow  int         `json:"quantile_below,omitempty"`  // scenarios with fewer foreground flows trained with the quantile loss
+	TrainOnlyData  []string    `json:"train_only_data,omitempty"` // folders used for training only (never validation)
+	Epochs         int         `json:"epochs"`                    // epochs completed
+	Steps          int         `json:"steps"`                     // AdamW steps taken
 	BestEpoch      int         `json:"best_epoch"`
 	BestValLoss    float64     `json:"best_val_loss"`
 	FlowsimValLoss float64     `json:"flowsim_val_loss,omitempty"`

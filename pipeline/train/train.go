@@ -25,37 +25,37 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"m4/bindings"
+	"m4/internal/progress"
 	"m4/pipeline/dataset"
 	"m4/pipeline/model"
 )
 
 // Options configure a run; Defaults gives m3's.
 type Options struct {
-	Config      bindings.ModelConfig
-	Epochs      int     // most epochs
-	Batch       int     // scenarios per step
-	LR          float64 // AdamW learning rate
-	Beta1       float64
-	Beta2       float64
-	Eps         float64
-	WeightDecay float64           // on the tensors with Decay set
-	Patience    int               // stop after this many epochs without a better validation loss (0: never)
-	Warmup      int               // steps over which the learning rate ramps up linearly from 0 (0: none, as m3)
-	PriorDecay  float64           // with Prior: pull the MLP back toward its flowsim-prior start, p -= lr * PriorDecay * (p - p0), every step
-	Resamples   int               // add this many bootstrap resamples of every training scenario (dataset.Resamples; never of validation ones)
-	EMA         float64           // keep an exponential moving average of the parameters with this decay per step, validate and save it (0: none, as m3)
-	Seed        uint64            // initialisation, shuffling and dropout
-	Threads     int               // kernel threads (results do not depend on it)
-	Out         string            // checkpoint path ("" writes nothing)
-	Resume      bool              // carry on from Out + ".resume"
-	Features    model.FeatureSpec // stored in the checkpoints (zero: m3's)
-	Normalize   bool              // standardise the input columns (model.ComputeInputNorm on the training set)
-	Prior       bool              // start the MLP at flowsim's answer (see flowsimPrior)
-	Progress    io.Writer
-	Log         *slog.Logger
+	Config        bindings.ModelConfig
+	Epochs        int     // most epochs
+	Batch         int     // scenarios per step
+	LR            float64 // AdamW learning rate
+	Beta1         float64
+	Beta2         float64
+	Eps           float64
+	WeightDecay   float64           // on the tensors with Decay set
+	Patience      int               // stop after this many epochs without a better validation loss (0: never)
+	Warmup        int               // steps over which the learning rate ramps up linearly from 0 (0: none, as m3)
+	PriorDecay    float64           // with Prior: pull the MLP back toward its flowsim-prior start, p -= lr * PriorDecay * (p - p0), every step
+	Resamples     int               // add this many bootstrap resamples of every training scenario (dataset.Resamples; never of validation ones, nor of quantile-loss ones)
+	QuantileBelow int               // training scenarios with 1 to QuantileBelow-1 foreground flows (paths cut from datacenter workloads) learn with QuantileLoss instead of m3's loss (0: never)
+	EMA           float64           // keep an exponential moving average of the parameters with this decay per step, validate and save it (0: none, as m3)
+	Seed          uint64            // initialisation, shuffling and dropout
+	Threads       int               // kernel threads (results do not depend on it)
+	Out           string            // checkpoint path ("" writes nothing)
+	Resume        bool              // carry on from Out + ".resume"
+	Features      model.FeatureSpec // stored in the checkpoints (zero: m3's)
+	Normalize     bool              // standardise the input columns (model.ComputeInputNorm on the training set)
+	Prior         bool              // start the MLP at flowsim's answer (see flowsimPrior)
+	Progress      io.Writer
+	Log           *slog.Logger
 	// Info is copied into the checkpoints' training metadata (command,
 	// data, split); counters and hyper-parameters are filled in here.
 	Info model.TrainInfo
@@ -79,6 +79,7 @@ func Recipe() Options {
 	o.Config.Dim, o.Config.Layers, o.Config.Hidden = 128, 2, 384
 	o.Epochs, o.Patience = 300, 15
 	o.Normalize, o.Prior, o.EMA, o.Resamples = true, true, 0.998, 9
+	o.QuantileBelow = 10
 	return o
 }
 
@@ -133,8 +134,9 @@ func (o *Options) check(train []*dataset.Sample) error {
 		return fmt.Errorf("train: prior decay %g needs the flowsim prior and >= 0", o.PriorDecay)
 	case !(o.EMA >= 0 && o.EMA < 1):
 		return fmt.Errorf("train: ema = %g, want in [0, 1)", o.EMA)
-	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0:
-		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, want >= 0", o.Patience, o.Warmup, o.Resamples)
+	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0 || o.QuantileBelow < 0:
+		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, quantile-below = %d, want >= 0",
+			o.Patience, o.Warmup, o.Resamples, o.QuantileBelow)
 	}
 	return o.Config.Validate()
 }
@@ -166,7 +168,7 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 		}
 	}
 	if o.Resamples > 0 {
-		aug, err := dataset.Resamples(train, o.Resamples, o.Seed)
+		aug, err := dataset.ResamplesOf(train, o.Resamples, o.Seed, func(s *dataset.Sample) bool { return !o.quantile(s) })
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +189,7 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 	info := o.Info
 	info.Seed, info.Batch, info.LR, info.Beta1, info.Beta2, info.Eps = o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps
 	info.WeightDecay, info.MaxEpochs, info.Patience, info.Warmup, info.EMA = o.WeightDecay, o.Epochs, o.Patience, o.Warmup, o.EMA
-	info.PriorDecay, info.Resamples = o.PriorDecay, o.Resamples
+	info.PriorDecay, info.Resamples, info.QuantileBelow = o.PriorDecay, o.Resamples, o.QuantileBelow
 	info.TrainScenarios, info.ValScenarios = len(train), len(val)
 	info.BestValLoss, info.BestEpoch, info.Epochs, info.Steps, info.History = math.Inf(1), 0, 0, 0, nil
 	var best *model.Checkpoint
@@ -292,24 +294,26 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 		}
 	}
 
+	nq := 0
+	for _, s := range train {
+		if o.quantile(s) {
+			nq++
+		}
+	}
+	if nq > 0 {
+		log.Info("quantile loss", "scenarios", nq, "foreground_flows_below", o.QuantileBelow)
+	}
 	var bd batchData
 	est := make([]float32, o.Batch*c.OutDim)
+	dout := make([]float32, o.Batch*c.OutDim)
+	quant := make([]bool, o.Batch)
 	for epoch := info.Epochs + 1; epoch <= o.Epochs; epoch++ {
 		start := time.Now()
 		order := rand.New(rand.NewPCG(o.Seed, uint64(epoch))).Perm(len(train))
 		nb := (len(train) + o.Batch - 1) / o.Batch
-		var bar *progressbar.ProgressBar
-		if o.Progress != nil {
-			bar = progressbar.NewOptions(nb,
-				progressbar.OptionSetWriter(o.Progress),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.Epochs)),
-				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("steps"),
-				progressbar.OptionSetPredictTime(true),
-				progressbar.OptionThrottle(200*time.Millisecond),
-				progressbar.OptionSetWidth(25),
-				progressbar.OptionOnCompletion(func() { fmt.Fprintln(o.Progress) }))
+		var bar progress.Reporter
+		if o.Progress != nil { // a bar on a terminal; in a log, only the epoch's line below
+			bar = progress.New(o.Progress, nb, progress.Options{Desc: fmt.Sprintf("epoch %d/%d", epoch, o.Epochs), Unit: "steps", Quiet: true})
 		}
 		sum, n := 0.0, 0
 		for b := 0; b < nb; b++ {
@@ -318,7 +322,19 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 			if err := m.Forward(bd.rows, bd.feat, bd.empty, true, stepSeed(o.Seed, info.Steps), est[:len(idx)*c.OutDim]); err != nil {
 				return nil, err
 			}
-			l, err := m.Backward(bd.target, bd.mask)
+			anyQ := false
+			for j, i := range idx {
+				quant[j] = o.quantile(train[i])
+				anyQ = anyQ || quant[j]
+			}
+			var l float32
+			if anyQ {
+				n := len(idx) * c.OutDim
+				l = mixedLossGrad(est[:n], bd.target, bd.mask, quant[:len(idx)], c.Pct, dout[:n])
+				err = m.BackwardDout(dout[:n])
+			} else {
+				l, err = m.Backward(bd.target, bd.mask)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -431,6 +447,86 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 	return &Result{Best: best, Info: info}, nil
 }
 
+// quantile tells whether s learns with the quantile loss: a target made of
+// a few flows' slowdowns (1 to QuantileBelow-1 foreground flows).
+func (o *Options) quantile(s *dataset.Sample) bool {
+	return o.QuantileBelow > 0 && s.Foreground > 0 && s.Foreground < o.QuantileBelow
+}
+
+// QuantileLoss is the loss of one output size bucket of a scenario whose
+// target summarises a few flows: the mean over the bucket's percentiles k
+// (tau = (k - 1/2) / P for k = 1..P) and over the target's P values t_j of
+// the pinball loss rho_tau(t_j - est_k), rho_tau(u) = u (tau - [u < 0]).
+// Over many scenarios with the same features its minimum is at the
+// conditional quantiles of a flow's slowdown, so mixing the per-path
+// estimates gives the right network-wide distribution even when each path
+// has one flow, where m3's loss (the median of each percentile) would
+// squeeze every path's estimate to a point. With many flows, the minimum is
+// the target's own percentiles, as with m3's loss. It returns the loss and,
+// in grad, its derivative by est.
+func QuantileLoss(est, target []float32, grad []float32) float64 {
+	p := len(est)
+	sum := 0.0
+	for k, e := range est {
+		tau := (float64(k) + 0.5) / float64(p)
+		below, l := 0.0, 0.0
+		for _, t := range target {
+			u := float64(t) - float64(e)
+			switch {
+			case u < 0:
+				below++
+				l += u * (tau - 1)
+			case u == 0:
+				below += 0.5
+			default:
+				l += u * tau
+			}
+		}
+		sum += l / float64(len(target))
+		if grad != nil {
+			grad[k] = float32(below/float64(len(target)) - tau)
+		}
+	}
+	return sum / float64(p)
+}
+
+// mixedLossGrad returns the mean loss over a batch's cells (m3's masked
+// relative L1 for most scenarios, QuantileLoss on the buckets of those with
+// quant set) and its gradient by the estimates in dout; both are means over
+// all batch x out cells, as the native m3 loss, whose gradient it
+// reproduces exactly for the other scenarios.
+func mixedLossGrad(est, target, mask []float32, quant []bool, pct int, dout []float32) float32 {
+	n := len(est)
+	out := n / len(quant)
+	sum := 0.0
+	for j, q := range quant {
+		lo := j * out
+		if !q {
+			for i := lo; i < lo+out; i++ {
+				r := est[i]/target[i] - 1
+				sum += float64(mask[i] * float32(math.Abs(float64(r))))
+				sg := float32(0)
+				if r > 0 {
+					sg = 1
+				} else if r < 0 {
+					sg = -1
+				}
+				dout[i] = mask[i] * sg / target[i] / float32(n)
+			}
+			continue
+		}
+		for b := lo; b < lo+out; b += pct {
+			w := mask[b] // a bucket's cells share their mask
+			l := QuantileLoss(est[b:b+pct], target[b:b+pct], dout[b:b+pct])
+			sum += float64(w) * l * float64(pct)
+			for i := b; i < b+pct; i++ {
+				dout[i] *= w / float32(n)
+			}
+		}
+	}
+	return float32(sum / float64(n))
+}
+
 // resumable checks that a resume checkpoint belongs to this run.
 func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) error {
 	t := ck.Training
@@ -447,6 +543,8 @@ func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) 
 			path, t.Seed, t.Batch, t.LR, t.Beta1, t.Beta2, t.Eps, t.WeightDecay, o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps, o.WeightDecay)
 	case t.Resamples != o.Resamples:
 		return fmt.Errorf("%s: trained with %d resamples per scenario, this run asks for %d", path, t.Resamples, o.Resamples)
+	case t.QuantileBelow != o.QuantileBelow:
+		return fmt.Errorf("%s: trained with the quantile loss below %d foreground flows, this run asks for %d", path, t.QuantileBelow, o.QuantileBelow)
 	case t.TrainScenarios != ntrain || t.ValScenarios != nval:
 		return fmt.Errorf("%s: trained on %d/%d train/validation scenarios, this run has %d/%d (other data or split)",
 			path, t.TrainScenarios, t.ValScenarios, ntrain, nval)

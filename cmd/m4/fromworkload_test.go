@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"m4/pipeline/model"
+)
+
+// TestDatagenFromWorkloadAndTrainOnly: m4 datagen --from-workload writes
+// path shards of simulated workloads, and m4 train --train-only trains on
+// them (with the quantile loss) while validating on the --data split alone.
+func TestDatagenFromWorkloadAndTrainOnly(t *testing.T) {
+	data := filepath.Join(reference(t), "m3-shards")
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "family.yaml")
+	os.WriteFile(spec, []byte(`seed: 2
+workloads: {count: 2}
+paths: 12
+topologies: [{kind: fabric, pods: 2, fabs_per_pod: 2, racks_per_pod: 16, hosts_per_rack: 2}]
+flows: [300, 400]
+matrices: [uniform]
+`), 0o644)
+	out := filepath.Join(dir, "paths")
+	msg, err := run(t, "datagen", "--from-workload", "--spec", spec, "--out", out, "--no-progress", "--workers", "2")
+	if err != nil || !strings.Contains(msg, "2 made") {
+		t.Fatalf("%q %v", msg, err)
+	}
+	shards, _ := filepath.Glob(filepath.Join(out, "shard*_path*_nhosts*"))
+	if len(shards) < 8 {
+		t.Fatalf("%d path shards", len(shards))
+	}
+	if msg, err = run(t, "datagen", "--from-workload", "--spec", spec, "--out", out, "--no-progress"); err != nil || !strings.Contains(msg, "0 made (0 unusable") || !strings.Contains(msg, "2 finished before") {
+		t.Errorf("rerun: %q %v", msg, err)
+	}
+	if msg, err = run(t, "datagen", "--from-workload", "--example-spec"); err != nil || !strings.Contains(msg, "matrices:") {
+		t.Errorf("--example-spec: %q %v", msg, err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("matrices: [cluster_q]\n"), 0o644)
+	if _, err := run(t, "datagen", "--from-workload", "--spec", bad, "--out", out); err == nil || !strings.Contains(err.Error(), "matrices[0]") {
+		t.Errorf("bad family: %v", err)
+	}
+	ck := filepath.Join(dir, "m.safetensors")
+	msg, err = run(t, "train", "--data", data, "--train-only", out, "--out", ck, "--epochs", "1", "--dim", "32", "--layers", "1",
+		"--heads", "2", "--hidden", "48", "--mlp-hidden", "400", "--batch", "10", "--resamples", "1", "--threads", "1", "--val-frac", "0.2")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, msg)
+	}
+	want := "(" + itoa(24+len(shards)) + " train, 6 validation"
+	if !strings.Contains(msg, want) {
+		t.Errorf("train output lacks %q:\n%s", want, msg)
+	}
+	c, err := model.Load(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 24 m3 shards resampled once (but the two with fewer than 10
+	// foreground flows, if they train); the path shards (a flow or a few
+	// each) not
+	if tr := c.Training; tr.TrainScenarios < 46+len(shards) || tr.TrainScenarios > 48+len(shards) || tr.QuantileBelow != 10 || len(tr.TrainOnlyData) != 1 {
+		t.Errorf("training record (%d shards): %d scenarios, quantile below %d, train-only %v", len(shards), tr.TrainScenarios, tr.QuantileBelow, tr.TrainOnlyData)
+	}
+}
+
+func itoa(n int) string {
+	b := []byte{}
+	for ; n > 0 || len(b) == 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
