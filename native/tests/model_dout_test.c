@@ -10,6 +10,7 @@
  */
 #include "m4.h"
 #include "check.h"
+#include "model_fd.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -88,6 +89,8 @@ static double sq_loss(ctx *s) {
     return sum / n;
 }
 
+static double sq_loss_of(void *s) { return sq_loss(s); }
+
 static void test_matches_m3_loss(void) {
     ctx s;
     setup(&s);
@@ -136,30 +139,7 @@ static void test_finite_differences(void) {
     CHECK(m4_model_backward_dout(s.m, dout) == M4_OK, "backward_dout: %s", m4_model_error(s.m));
     float *g = malloc(np * sizeof(float));
     memcpy(g, m4_model_grads(s.m), np * sizeof(float));
-    int nt = m4_model_num_tensors(s.m), checked = 0;
-    for (int t = 0; t < nt; t++) {
-        m4_tensor_info ti;
-        m4_model_tensor(s.m, t, &ti);
-        long k = ti.size < 5 ? (long)ti.size : 5;
-        int bad = 0;
-        for (long j = 0; j < k; j++) {
-            size_t i = ti.offset + (size_t)(urand() * ti.size);
-            float keep = s.params[i], h = 1e-2f * (fabsf(keep) > 0.1f ? fabsf(keep) : 0.1f);
-            s.params[i] = keep + h;
-            double up = sq_loss(&s);
-            s.params[i] = keep - h;
-            double dn = sq_loss(&s);
-            s.params[i] = keep;
-            double num = (up - dn) / (2.0 * h);
-            if (fabs(num - g[i]) > 2e-3 * fabs(g[i]) + 3e-5) {
-                bad++;
-                fprintf(stderr, "  %s[%zu]: analytic %.6g, numeric %.6g\n", ti.name, i - ti.offset, g[i], num);
-            }
-            checked++;
-        }
-        /* ReLU kinks may flip one element in a tensor; a wrong gradient fails many */
-        CHECK(bad <= (k > 2 ? 1 : 0), "gradient of %s: %d of %ld elements off", ti.name, bad, k);
-    }
+    int checked = check_model_gradient(s.m, s.params, g, 5, sq_loss_of, &s, urand);
     CHECK(checked > 40, "only %d elements checked", checked);
     free(g), free(dout);
     teardown(&s);

@@ -13,6 +13,7 @@
  */
 #include "m4.h"
 #include "check.h"
+#include "model_fd.h"
 #include "model_internal.h"
 
 #include <math.h>
@@ -457,30 +458,8 @@ static void test_model_fd(void) {
     float *grads = falloc((long)np);
     memcpy(grads, m4_model_grads(m), sizeof(float) * np);
     /* central differences on a sample of every tensor (the loss has kinks:
-     * |.| and ReLU; the tolerance absorbs a rare crossing, a systematic error
-     * does not pass) */
-    int nt = m4_model_num_tensors(m);
-    for (int t = 0; t < nt; t++) {
-        m4_tensor_info ti;
-        m4_model_tensor(m, t, &ti);
-        long k = ti.size < 6 ? (long)ti.size : 6;
-        int bad = 0;
-        for (long j = 0; j < k; j++) {
-            size_t i = ti.offset + (size_t)(urand() * ti.size);
-            float keep = s.params[i], h = 1e-2f * (fabsf(keep) > 0.1f ? fabsf(keep) : 0.1f);
-            s.params[i] = keep + h;
-            double up = model_loss(&s);
-            s.params[i] = keep - h;
-            double dn = model_loss(&s);
-            s.params[i] = keep;
-            double num = (up - dn) / (2.0 * h);
-            if (fabs(num - grads[i]) > 2e-3 * fabs(grads[i]) + 3e-5) {
-                bad++;
-                fprintf(stderr, "  %s[%zu]: analytic %.6g, numeric %.6g\n", ti.name, i - ti.offset, grads[i], num);
-            }
-        }
-        CHECK(bad <= (k > 2 ? 1 : 0), "model gradient of %s: %d of %ld elements off", ti.name, bad, k);
-    }
+     * |.| and ReLU) */
+    check_model_gradient(m, s.params, grads, 6, model_loss, &s, urand);
     /* gradients do not depend on the thread count */
     m4_model_set_threads(m, 3);
     model_loss(&s);
