@@ -118,17 +118,9 @@ folders (--train-only) and trains them with its quantile loss.`,
 					fmt.Fprintf(w, "datagen: %d flows in %.1f s on %d workers: %.0f shards per core-hour (%.0f%% of the busy time in the packet simulator)\n",
 						r.FlowsMade, r.Elapsed.Seconds(), r.Workers, r.ShardsPerCoreHour(), 100*r.SimTime.Seconds()/max(r.BusyTime.Seconds(), 1e-9))
 				}
-				for _, f := range r.Failed {
-					fmt.Fprintf(c.App.ErrWriter, "datagen: FAILED %v\n", f)
-				}
+				return datagenOutcome(c, r.Failed, "scenario", err)
 			}
-			if err != nil {
-				return err
-			}
-			if len(r.Failed) > 0 {
-				return fmt.Errorf("%d scenario(s) failed (listed above with their seeds); run the same command again to retry them", len(r.Failed))
-			}
-			return nil
+			return err
 		},
 	}
 }
@@ -171,15 +163,22 @@ func datagenFromWorkload(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "datagen --from-workload: %d workloads of %d flows in all, %d path shards, in %.1f s (%.0f%% of the busy time in the packet simulator)\n",
 				r.Done, r.Flows, r.Shards, r.Elapsed.Seconds(), 100*r.TruthT.Seconds()/max(r.Busy.Seconds(), 1e-9))
 		}
-		for _, f := range r.Failed {
-			fmt.Fprintf(c.App.ErrWriter, "datagen: FAILED %v\n", f)
-		}
+		return datagenOutcome(c, r.Failed, "workload", err)
+	}
+	return err
+}
+
+// datagenOutcome lists the failures (each names its seed) and makes them
+// the command's error unless err, the run's own, comes first.
+func datagenOutcome[F any](c *cli.Context, failed []F, what string, err error) error {
+	for _, f := range failed {
+		fmt.Fprintf(c.App.ErrWriter, "datagen: FAILED %v\n", f)
 	}
 	if err != nil {
 		return err
 	}
-	if len(r.Failed) > 0 {
-		return fmt.Errorf("%d workload(s) failed (listed above with their seeds); run the same command again to retry them", len(r.Failed))
+	if len(failed) > 0 {
+		return fmt.Errorf("%d %s(s) failed (listed above with their seeds); run the same command again to retry them", len(failed), what)
 	}
 	return nil
 }

@@ -50,6 +50,17 @@ func TestDatagenCommand(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// A scenario that fails is listed with its seed; the others go on, and the
+	// command fails naming how many to retry.
+	// (the wall-clock budget is checked every 65536 events: a scenario of
+	// 300 flows per host pair has more)
+	longer := filepath.Join(dir, "longer.yaml")
+	os.WriteFile(longer, []byte("seed: 5\nshards: {count: 2}\nhosts: [5]\nflows_per_pair: 300\n"), 0o644)
+	msg, err = run(t, "datagen", "--spec", longer, "--out", filepath.Join(dir, "budget"), "--no-progress", "--shard", "0/1", "--budget-seconds", "1e-9")
+	if err == nil || !strings.Contains(err.Error(), "scenario(s) failed (listed above with their seeds)") ||
+		!strings.Contains(msg, "datagen: FAILED") || !strings.Contains(msg, "seed") {
+		t.Errorf("failing scenarios: %q %v", msg, err)
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("traffic:\n  size_dists: [zipf]\n"), 0o644)
 	cases := []struct {
