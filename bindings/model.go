@@ -220,23 +220,10 @@ func (m *Model) SetKernel(name string) error {
 // row and input bucket) marks buckets without flows. out (len(nRows) *
 // OutDim) receives the estimates. train applies dropout drawn from seed.
 func (m *Model) Forward(nRows []int32, feat []float32, empty []uint8, train bool, seed uint64, out []float32) error {
+	if err := m.cfg.CheckBatch(nRows, feat, empty, out); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
 	b := len(nRows)
-	if b == 0 {
-		return fmt.Errorf("model: empty batch")
-	}
-	rows := 0
-	for _, h := range nRows {
-		rows += int(h)
-	}
-	if len(feat) != rows*m.cfg.FeatDim {
-		return fmt.Errorf("model: %d feature values for %d rows of %d", len(feat), rows, m.cfg.FeatDim)
-	}
-	if empty != nil && len(empty) != rows*m.cfg.BucketsIn {
-		return fmt.Errorf("model: %d empty flags for %d rows of %d buckets", len(empty), rows, m.cfg.BucketsIn)
-	}
-	if len(out) != b*m.cfg.OutDim {
-		return fmt.Errorf("model: output of %d values for %d scenarios of %d", len(out), b, m.cfg.OutDim)
-	}
 	var ep *C.uint8_t
 	if empty != nil {
 		ep = (*C.uint8_t)(unsafe.Pointer(&empty[0]))

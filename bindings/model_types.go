@@ -67,6 +67,30 @@ func (c ModelConfig) Validate() error {
 	return nil
 }
 
+// CheckBatch checks a forward batch's slices against c (the layout Forward
+// documents: nRows[b] = H of scenario b, feat and empty per row, out per
+// scenario); the CPU and GPU models both run it before calling C.
+func (c ModelConfig) CheckBatch(nRows []int32, feat []float32, empty []uint8, out []float32) error {
+	b := len(nRows)
+	if b == 0 {
+		return fmt.Errorf("empty batch")
+	}
+	rows := 0
+	for _, h := range nRows {
+		rows += int(h)
+	}
+	if len(feat) != rows*c.FeatDim {
+		return fmt.Errorf("%d feature values for %d rows of %d", len(feat), rows, c.FeatDim)
+	}
+	if empty != nil && len(empty) != rows*c.BucketsIn {
+		return fmt.Errorf("%d empty flags for %d rows of %d buckets", len(empty), rows, c.BucketsIn)
+	}
+	if len(out) != b*c.OutDim {
+		return fmt.Errorf("output of %d values for %d scenarios of %d", len(out), b, c.OutDim)
+	}
+	return nil
+}
+
 // TensorInfo describes one named parameter tensor: Params()[Offset :
 // Offset+Size], row-major Shape as PyTorch stores it, Decay if m3 applies
 // weight decay to it.

@@ -285,24 +285,10 @@ func (m *Model) SetInputNorm(shift, scale []float32) error {
 // scenario's, empty (nil or one flag per row and input bucket) marks buckets
 // without flows; out (len(nRows) * OutDim) receives the estimates.
 func (m *Model) Forward(nRows []int32, feat []float32, empty []uint8, out []float32) error {
-	b := len(nRows)
-	if b == 0 {
-		return fmt.Errorf("gpu model: empty batch")
+	if err := m.cfg.CheckBatch(nRows, feat, empty, out); err != nil {
+		return fmt.Errorf("gpu model: %w", err)
 	}
-	rows := 0
-	for _, h := range nRows {
-		rows += int(h)
-	}
-	if len(feat) != rows*m.cfg.FeatDim {
-		return fmt.Errorf("gpu model: %d feature values for %d rows of %d", len(feat), rows, m.cfg.FeatDim)
-	}
-	if empty != nil && len(empty) != rows*m.cfg.BucketsIn {
-		return fmt.Errorf("gpu model: %d empty flags for %d rows of %d buckets", len(empty), rows, m.cfg.BucketsIn)
-	}
-	if len(out) != b*m.cfg.OutDim {
-		return fmt.Errorf("gpu model: output of %d values for %d scenarios of %d", len(out), b, m.cfg.OutDim)
-	}
-	if st := m.lib.api.forward(m.ptr, int32(b), nRows, feat, empty, out); st != stOK {
+	if st := m.lib.api.forward(m.ptr, int32(len(nRows)), nRows, feat, empty, out); st != stOK {
 		return m.err("gpu model forward", st)
 	}
 	runtime.KeepAlive(m)
