@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -80,12 +81,7 @@ folders (--train-only) and trains them with its quantile loss.`,
 				return datagenFromWorkload(c)
 			}
 			if c.Bool("example-spec") {
-				b, err := yaml.Marshal(datagen.DefaultSpec())
-				if err != nil {
-					return err
-				}
-				_, err = c.App.Writer.Write(b)
-				return err
+				return writeYAML(c.App.Writer, datagen.DefaultSpec())
 			}
 			if c.String("spec") == "" || c.String("out") == "" {
 				return fmt.Errorf("give --spec FILE and --out DIR (or --example-spec)")
@@ -128,12 +124,7 @@ folders (--train-only) and trains them with its quantile loss.`,
 // datagenFromWorkload is m4 datagen --from-workload (pipeline/fabricgen).
 func datagenFromWorkload(c *cli.Context) error {
 	if c.Bool("example-spec") {
-		b, err := yaml.Marshal(fabricgen.DefaultSpec())
-		if err != nil {
-			return err
-		}
-		_, err = c.App.Writer.Write(b)
-		return err
+		return writeYAML(c.App.Writer, fabricgen.DefaultSpec())
 	}
 	if c.String("spec") == "" || c.String("out") == "" {
 		return fmt.Errorf("give --spec FILE and --out DIR (or --example-spec)")
@@ -181,6 +172,16 @@ func datagenOutcome[F any](c *cli.Context, failed []F, what string, err error) e
 		return fmt.Errorf("%d %s(s) failed (listed above with their seeds); run the same command again to retry them", len(failed), what)
 	}
 	return nil
+}
+
+// writeYAML writes v as YAML (--example-spec).
+func writeYAML(w io.Writer, v any) error {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // datagenTask is this process's part of the work: --shard i/N, else the
