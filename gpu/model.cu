@@ -18,6 +18,7 @@
  */
 #include "m4cuda.h"
 #include "m4cuda_internal.cuh"
+#include "model_layout.h" /* native/: the config check and tensor layout model.c uses */
 
 #include <math.h>
 #include <stdarg.h>
@@ -25,20 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { L_ATT_NORM, L_WQ, L_WK, L_WV, L_WO, L_FFN_NORM, L_W1, L_W2, L_W3, L_COUNT };
-
-typedef struct {
-    char name[64];
-    size_t offset, size;
-} tensor;
-
 struct m4cuda_model {
     m4_model_config c;
     int dev, max_batch, max_rows, hd, sms;
     size_t n_params;
     int n_tensors;
-    tensor *tensors;
-    int t_emb_w, t_emb_b, t_layer0, t_norm_w, t_out_w, t_mlp_w[3], t_mlp_b[3], t_cvec;
+    m4i_tensor_def *tensors;
+    m4i_tensor_index ti;
 
     /* device */
     float *params; /* n_params, m4_model_params' layout */
@@ -164,83 +158,20 @@ int m4cuda_device_info(int32_t dev, m4cuda_device *info, char *err, size_t err_l
 }
 
 /* ------------------------------------------------------------------------ */
-/* tensor table: the layout native/model.c's build_tensors makes            */
+/* tensor table: model_layout.h's, the one native/model.c uses              */
 /* ------------------------------------------------------------------------ */
 
-static int config_ok(const m4_model_config *c) {
-    if (c->feat_dim < 1 || c->n_buckets_in < 0 || c->n_pct < 1 || c->dim < 2 || c->n_layers < 0 ||
-        c->n_heads < 1 || c->hidden_dim < 1 || c->max_seq < 1 || c->mlp_hidden1 < 1 ||
-        c->mlp_hidden2 < 1 || c->out_dim < 1)
-        return 0;
-    if ((long)c->n_buckets_in * c->n_pct > c->feat_dim) return 0;
-    if (c->dim % c->n_heads != 0 || (c->dim / c->n_heads) % 2 != 0) return 0;
-    if (!(c->norm_eps > 0.0f) || !(c->rope_theta > 0.0f)) return 0;
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return 0;
-    if ((long)c->feat_dim * c->dim > (1L << 30) || (long)c->hidden_dim * c->dim > (1L << 30) ||
-        (long)(c->feat_dim + c->dim) * c->mlp_hidden1 > (1L << 30) || c->max_seq > 4096)
-        return 0;
-    return 1;
-}
-
-static const char *layer_names[L_COUNT] = {
-    "attention_norm.weight",  "attention.wq.weight",    "attention.wk.weight",
-    "attention.wv.weight",    "attention.wo.weight",    "ffn_norm.weight",
-    "feed_forward.w1.weight", "feed_forward.w2.weight", "feed_forward.w3.weight"};
-
 static int build_tensors(m4cuda_model *m) {
-    const m4_model_config *c = &m->c;
-    int L = c->n_layers;
-    m->tensors = (tensor *)calloc((size_t)(2 + L * L_COUNT + 2 + 6 + 1), sizeof(tensor));
+    int n = m4i_num_tensors(&m->c);
+    m->tensors = (m4i_tensor_def *)calloc((size_t)n, sizeof(m4i_tensor_def));
     if (!m->tensors) return 0;
-    int i = 0;
-    size_t off = 0;
-    char buf[64];
-#define ADD(label, r, cdim)                                                             \
-    do {                                                                                \
-        snprintf(m->tensors[i].name, sizeof m->tensors[i].name, "%s", label);           \
-        m->tensors[i].offset = off;                                                     \
-        m->tensors[i].size = (size_t)(r) * (size_t)((cdim) > 0 ? (cdim) : 1);           \
-        off += m->tensors[i].size;                                                      \
-        i++;                                                                            \
-    } while (0)
-    m->t_emb_w = i;
-    ADD("model_transformer.tok_embeddings.weight", c->dim, c->feat_dim);
-    m->t_emb_b = i;
-    ADD("model_transformer.tok_embeddings.bias", c->dim, 0);
-    m->t_layer0 = i;
-    for (int l = 0; l < L; l++) {
-        int shp[L_COUNT][2] = {{c->dim, 0},        {c->dim, c->dim},        {c->dim, c->dim},
-                               {c->dim, c->dim},   {c->dim, c->dim},        {c->dim, 0},
-                               {c->hidden_dim, c->dim}, {c->dim, c->hidden_dim}, {c->hidden_dim, c->dim}};
-        for (int j = 0; j < L_COUNT; j++) {
-            snprintf(buf, sizeof buf, "model_transformer.layers.%d.%s", l, layer_names[j]);
-            ADD(buf, shp[j][0], shp[j][1]);
-        }
-    }
-    m->t_norm_w = i;
-    ADD("model_transformer.norm.weight", c->dim, 0);
-    m->t_out_w = i;
-    ADD("model_transformer.output.weight", c->dim, c->dim);
-    int ins[3] = {c->feat_dim + c->dim, c->mlp_hidden1, c->mlp_hidden2};
-    int outs[3] = {c->mlp_hidden1, c->mlp_hidden2, c->out_dim};
-    for (int j = 0; j < 3; j++) {
-        m->t_mlp_w[j] = i;
-        snprintf(buf, sizeof buf, "model_mlp.%d.weight", 2 * j);
-        ADD(buf, outs[j], ins[j]);
-        m->t_mlp_b[j] = i;
-        snprintf(buf, sizeof buf, "model_mlp.%d.bias", 2 * j);
-        ADD(buf, outs[j], 0);
-    }
-    m->t_cvec = i;
-    ADD("const_tensor", c->n_pct, 0);
-#undef ADD
-    m->n_tensors = i;
-    m->n_params = off;
+    m->n_params = m4i_layout(&m->c, m->tensors, &m->ti);
+    m->n_tensors = n;
     return 1;
 }
 
 static float *P(const m4cuda_model *m, int t) { return m->params + m->tensors[t].offset; }
-static int LT(const m4cuda_model *m, int l, int j) { return m->t_layer0 + l * L_COUNT + j; }
+static int LT(const m4cuda_model *m, int l, int j) { return m->ti.layer0 + l * L_COUNT + j; }
 
 size_t m4cuda_model_num_params(const m4cuda_model *m) { return m ? m->n_params : 0; }
 int32_t m4cuda_model_num_tensors(const m4cuda_model *m) { return m ? m->n_tensors : 0; }
@@ -373,7 +304,7 @@ static int setup(m4cuda_model *m) {
     /* run one kernel now, so that a build without code for this device fails
      * here (M4CUDA_ERR_UNSUPPORTED) rather than at the first forward */
     CK(m, cudaMemset(m->x, 0, sizeof(float) * D));
-    CK(m, m4c_rmsnorm(m->st, m->xn, m->x, P(m, m->t_norm_w), 1, c->dim, c->norm_eps));
+    CK(m, m4c_rmsnorm(m->st, m->xn, m->x, P(m, m->ti.norm_w), 1, c->dim, c->norm_eps));
     CK(m, cudaStreamSynchronize(m->st));
     return M4CUDA_OK;
 }
@@ -382,7 +313,7 @@ int m4cuda_model_create(m4cuda_model **out, const m4_model_config *cfg, int32_t 
                         int32_t max_batch, int32_t max_rows, char *err, size_t err_len) {
     if (!out || !cfg) return M4CUDA_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (!config_ok(cfg)) {
+    if (!m4i_config_ok(cfg)) {
         put_err(err, err_len, "invalid model config");
         return M4CUDA_ERR_INVALID_ARGUMENT;
     }
@@ -484,8 +415,8 @@ static int enqueue(m4cuda_model *m, int B, int R, int in_rows, const int *tstart
     const float *cos_t = m->rope, *sin_t = m->rope + (size_t)S * (m->hd / 2);
     CK(m, m4c_load_rows(m->st, m->xin, m->mlpin, F + D, m->feat, empty, dst, in_rows, F,
                         c->n_buckets_in, c->n_pct, m->has_norm ? m->norm : NULL,
-                        m->has_norm ? m->norm + F : NULL, P(m, m->t_cvec), m->bad));
-    CK(m, gemm(m, R, D, F, m->xin, F, P(m, m->t_emb_w), m->x, D, P(m, m->t_emb_b), NULL, 0, 0.0f));
+                        m->has_norm ? m->norm + F : NULL, P(m, m->ti.cvec), m->bad));
+    CK(m, gemm(m, R, D, F, m->xin, F, P(m, m->ti.emb_w), m->x, D, P(m, m->ti.emb_b), NULL, 0, 0.0f));
     for (int l = 0; l < c->n_layers; l++) {
         CK(m, m4c_rmsnorm(m->st, m->xn, m->x, P(m, LT(m, l, L_ATT_NORM)), R, D, c->norm_eps));
         /* Wq, Wk, Wv are one (3D, D) matrix in the flat layout */
@@ -498,15 +429,15 @@ static int enqueue(m4cuda_model *m, int B, int R, int in_rows, const int *tstart
         CK(m, m4c_swiglu(m->st, m->g, m->a13, R, Hd));
         CK(m, gemm(m, R, D, Hd, m->g, Hd, P(m, LT(m, l, L_W2)), m->x, D, NULL, m->h, 0, 0.0f));
     }
-    CK(m, m4c_rmsnorm(m->st, m->xn, m->x, P(m, m->t_norm_w), R, D, c->norm_eps));
-    CK(m, gemm(m, R, D, D, m->xn, D, P(m, m->t_out_w), m->y, D, NULL, NULL, 0, 0.0f));
+    CK(m, m4c_rmsnorm(m->st, m->xn, m->x, P(m, m->ti.norm_w), R, D, c->norm_eps));
+    CK(m, gemm(m, R, D, D, m->xn, D, P(m, m->ti.out_w), m->y, D, NULL, NULL, 0, 0.0f));
     CK(m, m4c_meanpool(m->st, m->mlpin + F, F + D, m->y, tstart, B, D));
-    CK(m, gemm(m, B, c->mlp_hidden1, F + D, m->mlpin, F + D, P(m, m->t_mlp_w[0]), m->h1,
-               c->mlp_hidden1, P(m, m->t_mlp_b[0]), NULL, 1, 0.0f));
-    CK(m, gemm(m, B, c->mlp_hidden2, c->mlp_hidden1, m->h1, c->mlp_hidden1, P(m, m->t_mlp_w[1]),
-               m->h2, c->mlp_hidden2, P(m, m->t_mlp_b[1]), NULL, 1, 0.0f));
-    CK(m, gemm(m, B, c->out_dim, c->mlp_hidden2, m->h2, c->mlp_hidden2, P(m, m->t_mlp_w[2]), m->out,
-               c->out_dim, P(m, m->t_mlp_b[2]), NULL, 0, 1.0f));
+    CK(m, gemm(m, B, c->mlp_hidden1, F + D, m->mlpin, F + D, P(m, m->ti.mlp_w[0]), m->h1,
+               c->mlp_hidden1, P(m, m->ti.mlp_b[0]), NULL, 1, 0.0f));
+    CK(m, gemm(m, B, c->mlp_hidden2, c->mlp_hidden1, m->h1, c->mlp_hidden1, P(m, m->ti.mlp_w[1]),
+               m->h2, c->mlp_hidden2, P(m, m->ti.mlp_b[1]), NULL, 1, 0.0f));
+    CK(m, gemm(m, B, c->out_dim, c->mlp_hidden2, m->h2, c->mlp_hidden2, P(m, m->ti.mlp_w[2]), m->out,
+               c->out_dim, P(m, m->ti.mlp_b[2]), NULL, 0, 1.0f));
     return M4CUDA_OK;
 }
 

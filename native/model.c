@@ -14,6 +14,7 @@
  */
 #include "m4.h"
 #include "model_internal.h"
+#include "model_layout.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -26,13 +27,7 @@
 #include <omp.h>
 #endif
 
-enum { L_ATT_NORM, L_WQ, L_WK, L_WV, L_WO, L_FFN_NORM, L_W1, L_W2, L_W3, L_COUNT };
 enum { SITE_EMB = 0, SITE_ATT = 1, SITE_RESID_ATT = 2, SITE_RESID_FFN = 3 };
-
-/* indices into the tensor table */
-typedef struct {
-    int emb_w, emb_b, layer0, norm_w, out_w, mlp_w[3], mlp_b[3], cvec;
-} tensor_index;
 
 struct m4_model {
     m4_model_config c;
@@ -47,8 +42,8 @@ struct m4_model {
     float *params, *grads, *mom1, *mom2;
     int n_tensors;
     m4_tensor_info *tensors;
-    char *names;
-    tensor_index ti;
+    m4i_tensor_def *defs; /* the layout; tensors[i].name points into defs[i] */
+    m4i_tensor_index ti;
 
     /* W^T of every forward matrix packed for the gemm; stale after updates */
     float *packed;
@@ -94,89 +89,28 @@ void m4_model_config_default(m4_model_config *c) {
     c->dropout = 0.2f;
 }
 
-static int config_ok(const m4_model_config *c) {
-    if (c->feat_dim < 1 || c->n_buckets_in < 0 || c->n_pct < 1 || c->dim < 2 || c->n_layers < 0 ||
-        c->n_heads < 1 || c->hidden_dim < 1 || c->max_seq < 1 || c->mlp_hidden1 < 1 ||
-        c->mlp_hidden2 < 1 || c->out_dim < 1)
-        return 0;
-    if ((long)c->n_buckets_in * c->n_pct > c->feat_dim) return 0;
-    if (c->dim % c->n_heads != 0 || (c->dim / c->n_heads) % 2 != 0) return 0;
-    if (!(c->norm_eps > 0.0f) || !(c->rope_theta > 0.0f)) return 0;
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return 0;
-    /* keep every size well inside int */
-    if ((long)c->feat_dim * c->dim > (1L << 30) || (long)c->hidden_dim * c->dim > (1L << 30) ||
-        (long)(c->feat_dim + c->dim) * c->mlp_hidden1 > (1L << 30) || c->max_seq > 4096)
-        return 0;
-    return 1;
-}
-
 /* ------------------------------------------------------------------------ */
-/* tensor table                                                             */
+/* tensor table (model_layout.h, shared with gpu/model.cu)                  */
 /* ------------------------------------------------------------------------ */
-
-static const char *layer_names[L_COUNT] = {
-    "attention_norm.weight",  "attention.wq.weight",    "attention.wk.weight",
-    "attention.wv.weight",    "attention.wo.weight",    "ffn_norm.weight",
-    "feed_forward.w1.weight", "feed_forward.w2.weight", "feed_forward.w3.weight"};
 
 static int build_tensors(m4_model *m) {
-    const m4_model_config *c = &m->c;
-    int L = c->n_layers;
-    int n = 2 + L * L_COUNT + 2 + 6 + 1;
+    int n = m4i_num_tensors(&m->c);
     m->tensors = calloc((size_t)n, sizeof(m4_tensor_info));
-    m->names = calloc((size_t)n, 64);
-    if (!m->tensors || !m->names) return 0;
-    int i = 0;
-    size_t off = 0;
-#define ADD(label, r, cdim, dec)                                                          \
-    do {                                                                                  \
-        m4_tensor_info *t = &m->tensors[i];                                               \
-        char *nm = m->names + (size_t)i * 64;                                             \
-        snprintf(nm, 64, "%s", label);                                                    \
-        t->name = nm;                                                                     \
-        t->offset = off;                                                                  \
-        t->ndim = (cdim) > 0 ? 2 : 1;                                                     \
-        t->shape[0] = (r);                                                                \
-        t->shape[1] = (cdim) > 0 ? (cdim) : 0;                                            \
-        t->size = (size_t)(r) * (size_t)((cdim) > 0 ? (cdim) : 1);                        \
-        t->decay = (dec);                                                                 \
-        off += t->size;                                                                   \
-        i++;                                                                              \
-    } while (0)
-    char buf[64];
-    m->ti.emb_w = i;
-    ADD("model_transformer.tok_embeddings.weight", c->dim, c->feat_dim, 1);
-    m->ti.emb_b = i;
-    ADD("model_transformer.tok_embeddings.bias", c->dim, 0, 0);
-    m->ti.layer0 = i;
-    for (int l = 0; l < L; l++) {
-        int shp[L_COUNT][2] = {{c->dim, 0},        {c->dim, c->dim},        {c->dim, c->dim},
-                               {c->dim, c->dim},   {c->dim, c->dim},        {c->dim, 0},
-                               {c->hidden_dim, c->dim}, {c->dim, c->hidden_dim}, {c->hidden_dim, c->dim}};
-        for (int j = 0; j < L_COUNT; j++) {
-            snprintf(buf, sizeof buf, "model_transformer.layers.%d.%s", l, layer_names[j]);
-            ADD(buf, shp[j][0], shp[j][1], shp[j][1] > 0);
-        }
+    m->defs = calloc((size_t)n, sizeof(m4i_tensor_def));
+    if (!m->tensors || !m->defs) return 0;
+    m->n_params = m4i_layout(&m->c, m->defs, &m->ti);
+    for (int i = 0; i < n; i++) {
+        const m4i_tensor_def *d = &m->defs[i];
+        m4_tensor_info *t = &m->tensors[i];
+        t->name = d->name;
+        t->offset = d->offset;
+        t->size = d->size;
+        t->ndim = d->cols > 0 ? 2 : 1;
+        t->shape[0] = d->rows;
+        t->shape[1] = d->cols;
+        t->decay = d->decay;
     }
-    m->ti.norm_w = i;
-    ADD("model_transformer.norm.weight", c->dim, 0, 0);
-    m->ti.out_w = i;
-    ADD("model_transformer.output.weight", c->dim, c->dim, 1);
-    int ins[3] = {c->feat_dim + c->dim, c->mlp_hidden1, c->mlp_hidden2};
-    int outs[3] = {c->mlp_hidden1, c->mlp_hidden2, c->out_dim};
-    for (int j = 0; j < 3; j++) {
-        m->ti.mlp_w[j] = i;
-        snprintf(buf, sizeof buf, "model_mlp.%d.weight", 2 * j);
-        ADD(buf, outs[j], ins[j], 0);
-        m->ti.mlp_b[j] = i;
-        snprintf(buf, sizeof buf, "model_mlp.%d.bias", 2 * j);
-        ADD(buf, outs[j], 0, 0);
-    }
-    m->ti.cvec = i;
-    ADD("const_tensor", c->n_pct, 0, 0);
-#undef ADD
-    m->n_tensors = i;
-    m->n_params = off;
+    m->n_tensors = n;
     return 1;
 }
 
@@ -307,7 +241,7 @@ m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_ba
                           int training) {
     if (!out || !cfg) return M4_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (!config_ok(cfg) || max_batch < 1 || max_rows < 0) return M4_ERR_INVALID_ARGUMENT;
+    if (!m4i_config_ok(cfg) || max_batch < 1 || max_rows < 0) return M4_ERR_INVALID_ARGUMENT;
     if (max_rows == 0) max_rows = max_batch * cfg->max_seq;
     if (max_rows < max_batch || (long)max_rows * (cfg->hidden_dim + cfg->feat_dim) > (1L << 31))
         return M4_ERR_INVALID_ARGUMENT;
@@ -364,7 +298,7 @@ void m4_model_destroy(m4_model *m) {
     aligned_free(m->arena);
     free(m->scratch);
     free(m->tensors);
-    free(m->names);
+    free(m->defs);
     free(m->pk_off);
     free(m->rope_cos);
     free(m->rope_sin);
@@ -697,7 +631,7 @@ m4_status m4_model_forward(m4_model *m, int batch, const int32_t *n_rows, const 
     m4i_ctx cx = {&m->gemm, m->nthreads, m->ws};
     int nt = m->nthreads;
     (void)nt;
-    const tensor_index *ti = &m->ti;
+    const m4i_tensor_index *ti = &m->ti;
 
     float *x0 = m->x;
     m4i_linear_forward(&cx, x0, m->xin, P(m, ti->emb_w), PK(m, ti->emb_w), P(m, ti->emb_b), m->R, F, D);
@@ -831,7 +765,7 @@ m4_status m4_model_backward_dout(m4_model *m, const float *dout) {
 
 static m4_status backward_from_dout(m4_model *m) {
     const m4_model_config *c = &m->c;
-    const tensor_index *ti = &m->ti;
+    const m4i_tensor_index *ti = &m->ti;
     int B = m->B, R = m->R, F = c->feat_dim, D = c->dim, Hd = c->hidden_dim, O = c->out_dim;
     int mh1 = c->mlp_hidden1, mh2 = c->mlp_hidden2, nh = c->n_heads, hd = m->hd, S = c->max_seq;
     int L = c->n_layers, nb = c->n_buckets_in;

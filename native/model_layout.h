@@ -1,0 +1,109 @@
+/*
+ * model_layout.h: the model's configuration check and parameter layout, the
+ * one definition the CPU model (model.c) and its CUDA twin (gpu/model.cu)
+ * both use, so they accept the same configs and read a checkpoint's tensors
+ * at the same offsets. Header-only; valid C99 and C++ (nvcc).
+ */
+#ifndef M4_MODEL_LAYOUT_H
+#define M4_MODEL_LAYOUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "m4.h"
+
+/* the tensors of one transformer block, in layout order */
+enum { L_ATT_NORM, L_WQ, L_WK, L_WV, L_WO, L_FFN_NORM, L_W1, L_W2, L_W3, L_COUNT };
+
+/* where the named tensors are in the table; block l's tensor j is at
+ * layer0 + l * L_COUNT + j */
+typedef struct {
+    int emb_w, emb_b, layer0, norm_w, out_w, mlp_w[3], mlp_b[3], cvec;
+} m4i_tensor_index;
+
+/* one tensor: PyTorch's name, its floats at params[offset, offset + size),
+ * shape (rows, cols) or (rows) when cols is 0, and whether m3 decays it */
+typedef struct {
+    char name[64];
+    size_t offset, size;
+    int rows, cols, decay;
+} m4i_tensor_def;
+
+/* m4i_config_ok: every size positive and well inside int, heads dividing
+ * dim into even head widths (RoPE pairs), eps and theta positive, dropout in
+ * [0, 1). */
+static inline int m4i_config_ok(const m4_model_config *c) {
+    if (c->feat_dim < 1 || c->n_buckets_in < 0 || c->n_pct < 1 || c->dim < 2 || c->n_layers < 0 ||
+        c->n_heads < 1 || c->hidden_dim < 1 || c->max_seq < 1 || c->mlp_hidden1 < 1 ||
+        c->mlp_hidden2 < 1 || c->out_dim < 1)
+        return 0;
+    if ((long)c->n_buckets_in * c->n_pct > c->feat_dim) return 0;
+    if (c->dim % c->n_heads != 0 || (c->dim / c->n_heads) % 2 != 0) return 0;
+    if (!(c->norm_eps > 0.0f) || !(c->rope_theta > 0.0f)) return 0;
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return 0;
+    /* keep every size well inside int */
+    if ((long)c->feat_dim * c->dim > (1L << 30) || (long)c->hidden_dim * c->dim > (1L << 30) ||
+        (long)(c->feat_dim + c->dim) * c->mlp_hidden1 > (1L << 30) || c->max_seq > 4096)
+        return 0;
+    return 1;
+}
+
+/* m4i_num_tensors: the table's length for c */
+static inline int m4i_num_tensors(const m4_model_config *c) { return 2 + c->n_layers * L_COUNT + 2 + 6 + 1; }
+
+/* m4i_layout fills t (m4i_num_tensors(c) entries) and ti with the tensors
+ * in checkpoint order and returns the number of parameters. */
+static inline size_t m4i_layout(const m4_model_config *c, m4i_tensor_def *t, m4i_tensor_index *ti) {
+    static const char *const layer_names[L_COUNT] = {
+        "attention_norm.weight",  "attention.wq.weight",    "attention.wk.weight",
+        "attention.wv.weight",    "attention.wo.weight",    "ffn_norm.weight",
+        "feed_forward.w1.weight", "feed_forward.w2.weight", "feed_forward.w3.weight"};
+    int i = 0;
+    size_t off = 0;
+    char buf[64];
+#define M4I_ADD(label, r, cdim, dec)                                                      \
+    do {                                                                                  \
+        snprintf(t[i].name, sizeof t[i].name, "%s", label);                               \
+        t[i].offset = off;                                                                \
+        t[i].rows = (r);                                                                  \
+        t[i].cols = (cdim) > 0 ? (cdim) : 0;                                              \
+        t[i].size = (size_t)(r) * (size_t)((cdim) > 0 ? (cdim) : 1);                      \
+        t[i].decay = (dec);                                                               \
+        off += t[i].size;                                                                 \
+        i++;                                                                              \
+    } while (0)
+    ti->emb_w = i;
+    M4I_ADD("model_transformer.tok_embeddings.weight", c->dim, c->feat_dim, 1);
+    ti->emb_b = i;
+    M4I_ADD("model_transformer.tok_embeddings.bias", c->dim, 0, 0);
+    ti->layer0 = i;
+    for (int l = 0; l < c->n_layers; l++) {
+        int shp[L_COUNT][2] = {{c->dim, 0},        {c->dim, c->dim},        {c->dim, c->dim},
+                               {c->dim, c->dim},   {c->dim, c->dim},        {c->dim, 0},
+                               {c->hidden_dim, c->dim}, {c->dim, c->hidden_dim}, {c->hidden_dim, c->dim}};
+        for (int j = 0; j < L_COUNT; j++) {
+            snprintf(buf, sizeof buf, "model_transformer.layers.%d.%s", l, layer_names[j]);
+            M4I_ADD(buf, shp[j][0], shp[j][1], shp[j][1] > 0);
+        }
+    }
+    ti->norm_w = i;
+    M4I_ADD("model_transformer.norm.weight", c->dim, 0, 0);
+    ti->out_w = i;
+    M4I_ADD("model_transformer.output.weight", c->dim, c->dim, 1);
+    int ins[3] = {c->feat_dim + c->dim, c->mlp_hidden1, c->mlp_hidden2};
+    int outs[3] = {c->mlp_hidden1, c->mlp_hidden2, c->out_dim};
+    for (int j = 0; j < 3; j++) {
+        ti->mlp_w[j] = i;
+        snprintf(buf, sizeof buf, "model_mlp.%d.weight", 2 * j);
+        M4I_ADD(buf, outs[j], ins[j], 0);
+        ti->mlp_b[j] = i;
+        snprintf(buf, sizeof buf, "model_mlp.%d.bias", 2 * j);
+        M4I_ADD(buf, outs[j], 0, 0);
+    }
+    ti->cvec = i;
+    M4I_ADD("const_tensor", c->n_pct, 0, 0);
+#undef M4I_ADD
+    return off;
+}
+
+#endif
