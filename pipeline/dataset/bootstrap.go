@@ -119,8 +119,20 @@ func Resamples(samples []*Sample, k int, seed uint64) ([]*Sample, error) {
 // is nil); a sample's draws depend on its index in samples only, so leaving
 // some out does not change the others' resamples.
 func ResamplesOf(samples []*Sample, k int, seed uint64, keep func(*Sample) bool) ([]*Sample, error) {
-	res := make([][]*Sample, len(samples))
-	errs := make([]error, len(samples))
+	return gather(len(samples), func(i int) ([]*Sample, error) {
+		if keep != nil && !keep(samples[i]) {
+			return nil, nil
+		}
+		return resample(samples[i], k, rand.New(rand.NewPCG(seed, uint64(i))))
+	})
+}
+
+// gather runs f(0), ..., f(n-1) on GOMAXPROCS goroutines and concatenates
+// their samples in index order, so the result does not depend on the
+// scheduling; it returns the error of the lowest index that failed.
+func gather(n int, f func(i int) ([]*Sample, error)) ([]*Sample, error) {
+	res := make([][]*Sample, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -128,20 +140,17 @@ func ResamplesOf(samples []*Sample, k int, seed uint64, keep func(*Sample) bool)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if keep != nil && !keep(samples[i]) {
-					continue
-				}
-				res[i], errs[i] = resample(samples[i], k, rand.New(rand.NewPCG(seed, uint64(i))))
+				res[i], errs[i] = f(i)
 			}
 		}()
 	}
-	for i := range samples {
+	for i := 0; i < n; i++ {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	out := make([]*Sample, 0, k*len(samples))
-	for i := range samples {
+	var out []*Sample
+	for i := range res {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}

@@ -25,11 +25,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 
 	"m4/pipeline/features"
 	"m4/pipeline/flowsim"
@@ -97,30 +95,9 @@ func Load(roots ...string) ([]*Sample, error) {
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("dataset %v: no shard folders (folders with feat_topo-pl-H_sS.npz, or fat.npy with ground truth)", roots)
 	}
-	results := make([][]*Sample, len(jobs))
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = loadShard(jobs[i].root, jobs[i].dir)
-			}
-		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	var out []*Sample
-	for i := range jobs {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		out = append(out, results[i]...)
+	out, err := gather(len(jobs), func(i int) ([]*Sample, error) { return loadShard(jobs[i].root, jobs[i].dir) })
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Dir != out[j].Dir {

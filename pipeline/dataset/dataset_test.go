@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,21 +121,10 @@ func TestSplitKeepsTrafficDrawsTogether(t *testing.T) {
 	}
 	tr2, val2 := Split(samples, 0.1, 7)
 	_, val3 := Split(samples, 0.1, 8)
-	same := func(a, b []*Sample) bool {
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
-	}
-	if !same(tr, tr2) || !same(val, val2) {
+	if !slices.Equal(tr, tr2) || !slices.Equal(val, val2) {
 		t.Error("the same seed gives another split")
 	}
-	if same(val, val3) {
+	if slices.Equal(val, val3) {
 		t.Error("another seed gives the same split")
 	}
 }

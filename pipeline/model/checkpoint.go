@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -416,7 +417,7 @@ func Decode(name string, b []byte) (*Checkpoint, error) {
 		if !ok {
 			return fmt.Errorf("tensor %s: missing", name)
 		}
-		if !equalShape(e.Shape, t.Shape) {
+		if !slices.Equal(e.Shape, t.Shape) {
 			return fmt.Errorf("tensor %s: shape %v, want %v", name, e.Shape, t.Shape)
 		}
 		size := int64(4)
@@ -504,18 +505,6 @@ func strictJSON(s string, v any) error {
 		return fmt.Errorf("trailing data")
 	}
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // ------------------------------------------------------------------------
