@@ -192,20 +192,6 @@ const char *m4cuda_model_kernel(const m4cuda_model *m) { return m ? m->kernel : 
 /* create / destroy                                                         */
 /* ------------------------------------------------------------------------ */
 
-/* RoPE tables exactly as m4i_rope_tables computes them (on the host, in
- * fp32, with the same libm calls) */
-static void rope_tables(float *cos_t, float *sin_t, int max_seq, int hd, float theta) {
-    int half = hd / 2;
-    for (int i = 0; i < half; i++) {
-        float freq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
-        for (int t = 0; t < max_seq; t++) {
-            float a = (float)t * freq;
-            cos_t[t * half + i] = cosf(a);
-            sin_t[t * half + i] = sinf(a);
-        }
-    }
-}
-
 void m4cuda_model_destroy(m4cuda_model *m) {
     if (!m) return;
     cudaSetDevice(m->dev);
@@ -294,7 +280,7 @@ static int setup(m4cuda_model *m) {
         return fail(m, M4CUDA_ERR_NO_MEMORY, "out of host memory");
     }
     size_t half = (size_t)m->hd / 2;
-    rope_tables(rt, rt + S * half, c->max_seq, m->hd, c->rope_theta);
+    m4i_rope_tables(rt, rt + S * half, c->max_seq, m->hd, c->rope_theta);
     cudaError_t e = cudaMemcpy(m->rope, rt, sizeof(float) * S * (size_t)m->hd, cudaMemcpyHostToDevice);
     free(rt);
     if (e != cudaSuccess) return cuda_err(m->err, sizeof m->err, e, "cudaMemcpy (RoPE tables)");

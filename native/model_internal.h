@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model_layout.h"
+
 /* ------------------------------------------------------------------------ */
 /* GEMM (model_gemm.c): C (M,N) = [C +] A (M,K) @ B (K,N), fp32, row-major C. */
 /* ------------------------------------------------------------------------ */
@@ -90,8 +92,7 @@ void m4i_rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, 
 void m4i_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                           const float *rstd, int R, int n);
 
-/* RoPE tables: cos/sin (max_seq, hd/2) of pos * theta^(-2i/hd). */
-void m4i_rope_tables(float *cos_t, float *sin_t, int max_seq, int hd, float theta);
+/* RoPE tables: m4i_rope_tables in model_layout.h. */
 /* rope: rotate, in place, the pairs (2i, 2i+1) of every head of T rows
  * (row t at position t, row stride ld); backward rotates the gradient back. */
 void m4i_rope_forward(float *x, int T, int n_heads, int hd, long ld, const float *cos_t,

@@ -1,12 +1,14 @@
 /*
- * model_layout.h: the model's configuration check and parameter layout, the
- * one definition the CPU model (model.c) and its CUDA twin (gpu/model.cu)
- * both use, so they accept the same configs and read a checkpoint's tensors
- * at the same offsets. Header-only; valid C99 and C++ (nvcc).
+ * model_layout.h: the model's configuration check, parameter layout and
+ * RoPE tables, the one definition the CPU model (model.c) and its CUDA twin
+ * (gpu/model.cu) both use, so they accept the same configs, read a
+ * checkpoint's tensors at the same offsets and rotate by the same angles.
+ * Header-only; valid C99 and C++ (nvcc).
  */
 #ifndef M4_MODEL_LAYOUT_H
 #define M4_MODEL_LAYOUT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -104,6 +106,20 @@ static inline size_t m4i_layout(const m4_model_config *c, m4i_tensor_def *t, m4i
     M4I_ADD("const_tensor", c->n_pct, 0, 0);
 #undef M4I_ADD
     return off;
+}
+
+/* m4i_rope_tables: cos/sin (max_seq, hd/2) of pos * theta^(-2i/hd), on the
+ * host in fp32 as PyTorch computes them: 1 / theta^(2i/hd), then pos * freq. */
+static inline void m4i_rope_tables(float *cos_t, float *sin_t, int max_seq, int hd, float theta) {
+    int half = hd / 2;
+    for (int i = 0; i < half; i++) {
+        float freq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+        for (int t = 0; t < max_seq; t++) {
+            float a = (float)t * freq;
+            cos_t[t * half + i] = cosf(a);
+            sin_t[t * half + i] = sinf(a);
+        }
+    }
 }
 
 #endif

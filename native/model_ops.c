@@ -81,18 +81,7 @@ void m4i_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
 /* RoPE                                                                     */
 /* ------------------------------------------------------------------------ */
 
-void m4i_rope_tables(float *cos_t, float *sin_t, int max_seq, int hd, float theta) {
-    int half = hd / 2;
-    for (int i = 0; i < half; i++) {
-        /* as PyTorch computes it in fp32: 1 / theta^(2i/hd), then pos * freq */
-        float freq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
-        for (int t = 0; t < max_seq; t++) {
-            float a = (float)t * freq;
-            cos_t[t * half + i] = cosf(a);
-            sin_t[t * half + i] = sinf(a);
-        }
-    }
-}
+/* m4i_rope_tables is in model_layout.h (the GPU model builds the same tables) */
 
 static void rope_apply(float *x, int T, int n_heads, int hd, long ld, const float *cos_t,
                        const float *sin_t, float dir) {
