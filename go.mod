@@ -1,4 +1,4 @@
-module m4
+module github.com/m4sim/m4
 
 go 1.26
 

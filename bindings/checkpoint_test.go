@@ -10,12 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/internal/refdata"
-	"m4/pipeline/features"
-	"m4/pipeline/flowsim"
-	"m4/pipeline/model"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // m3Small is a small model over m3's feature maps (1019-value rows, 400

@@ -14,7 +14,7 @@ import (
 	"runtime"
 	"unsafe"
 
-	_ "m4/native" // compiles the C sources this file calls
+	_ "github.com/m4sim/m4/native" // compiles the C sources this file calls
 )
 
 // Version returns the native library's version string.

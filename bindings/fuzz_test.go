@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // FuzzCheckpointNative runs the C checkpoint reader (m4_model_load_buffer)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/ebitengine/purego"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 // Status codes of m4cuda.h.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"unsafe"
 
-	"m4/bindings"
-	"m4/ckpts"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // The GPU and the CPU compute the same fp32 functions; only the order of

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/pipeline/pktsim"
+	"github.com/m4sim/m4/pipeline/pktsim"
 )
 
 // ns-3's flows/s on the reference path scenarios repeated 10-100x, one core

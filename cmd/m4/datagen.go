@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 
-	"m4/pipeline/datagen"
-	"m4/pipeline/fabricgen"
+	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/fabricgen"
 )
 
 func datagenCommand() *cli.Command {

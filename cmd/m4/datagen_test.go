@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 func TestDatagenCommand(t *testing.T) {

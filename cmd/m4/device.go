@@ -5,8 +5,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/gpu"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/gpu"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // gpuChoice is what --gpu resolved to, kept in the app's Metadata so that

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"m4/gpu"
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/gpu"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // TestPredictGPU: `m4 --gpu predict` gives the CPU's estimate, within the

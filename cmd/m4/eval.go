@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/pipeline/eval"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 func evalCommand() *cli.Command {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 func TestFeaturesCommandMatchesReference(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/pipeline/flowsim"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 func flowsimCommand() *cli.Command {

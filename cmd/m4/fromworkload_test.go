@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // TestDatagenFromWorkloadAndTrainOnly: m4 datagen --from-workload writes

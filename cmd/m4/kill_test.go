@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"m4/bindings"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // TestKilledRunsResume kills `m4 datagen` and `m4 train` (built with go build,

@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 // version is the m4 release; the native library reports its own.

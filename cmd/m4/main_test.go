@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/internal/refdata"
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // run runs the CLI in-process and returns its stdout and error.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/pipeline/pktsim"
+	"github.com/m4sim/m4/pipeline/pktsim"
 )
 
 func pktsimCommand() *cli.Command {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"m4/pipeline/npyfile"
-	"m4/pipeline/pktsim"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/pktsim"
 )
 
 // --shard writes the reference's fct_*.npy values in fsize.npy order.

@@ -10,10 +10,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/ckpts"
-	"m4/pipeline/features"
-	"m4/pipeline/model"
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 func predictCommand() *cli.Command {

@@ -10,9 +10,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
-	"m4/pipeline/eval"
-	"m4/pipeline/infer"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 func runCommand() *cli.Command {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 func TestRunCommandWithTruth(t *testing.T) {

@@ -10,10 +10,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/bindings"
-	"m4/pipeline/dataset"
-	"m4/pipeline/model"
-	"m4/pipeline/train"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/train"
 )
 
 func trainCommand() *cli.Command {

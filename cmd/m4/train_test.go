@@ -9,9 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/pipeline/model"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/train"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/train"
 )
 
 // TestTrainResumeEvalPredict drives the model commands end to end on the

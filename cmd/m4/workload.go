@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 func workloadCommand() *cli.Command {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 // BenchmarkDatagen makes scenarios of the default spec (3-, 5- and 7-host

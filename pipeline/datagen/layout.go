@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"sort"
 
-	"m4/pipeline/atomicfile"
-	"m4/pipeline/features"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // GroundTruth is a packet-level simulator's result for a scenario: per flow,

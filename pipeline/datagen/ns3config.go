@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 // SampleConfig draws a congestion-control configuration from c as the fork's

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"m4/pipeline/pktsim"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/pktsim"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Pktsim is m4's packet-level simulator (pipeline/pktsim, a re-implementation

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"m4/internal/refdata"
-	"m4/pipeline/features"
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // referenceRoot returns the reference data folder, or skips.

@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"m4/internal/progress"
-	"m4/pipeline/atomicfile"
-	"m4/pipeline/flowsim"
+	"github.com/m4sim/m4/internal/progress"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/flowsim"
 )
 
 // ManifestName is the file in the output folder that records what defines a

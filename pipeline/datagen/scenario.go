@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 // Scenario is one sampled path scenario: flows, what was drawn for them, the

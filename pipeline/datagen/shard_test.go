@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // TestTruthArraysKnown: with Known set, only the flows that have a result

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/internal/specfile"
-	"m4/pipeline/features"
+	"github.com/m4sim/m4/internal/specfile"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 // Spec is the distribution datagen samples path scenarios from. Every range

@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Traffic generation after the HPCC fork's traffic_gen_synthetic.py (the

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 func TestSampleIsDeterministic(t *testing.T) {

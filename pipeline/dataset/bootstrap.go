@@ -9,10 +9,10 @@ import (
 	"slices"
 	"sync"
 
-	"m4/pipeline/features"
-	"m4/pipeline/flowsim"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Flows is a scenario's per-flow data: what its feature map summarises.

@@ -29,11 +29,11 @@ import (
 	"sort"
 	"strconv"
 
-	"m4/pipeline/features"
-	"m4/pipeline/flowsim"
-	"m4/pipeline/model"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Sample is one example: a path scenario's model input and its target.

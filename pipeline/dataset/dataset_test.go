@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/features"
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 func referenceRoot(t testing.TB) string {

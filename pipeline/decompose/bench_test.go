@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // benchWorkload is the 6144-host fabric (8 pods x 4 fabs x 48 racks x 16

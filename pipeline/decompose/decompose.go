@@ -28,8 +28,8 @@ import (
 	"sort"
 	"sync"
 
-	"m4/pipeline/scenario"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // MaxPathLen is the most channels a path may have.

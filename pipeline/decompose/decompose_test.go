@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 func route(t *testing.T, topo *workload.Topology) *workload.Routing {

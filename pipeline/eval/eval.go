@@ -10,11 +10,11 @@ import (
 	"math"
 	"strings"
 
-	"m4/pipeline/aggregate"
-	"m4/pipeline/datagen"
-	"m4/pipeline/features"
-	"m4/pipeline/pktsim"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/pktsim"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // Truth is the packet-level outcome of a workload.

@@ -4,10 +4,10 @@ import (
 	"math"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/aggregate"
-	"m4/pipeline/features"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 func generate(t *testing.T, spec string) (*workload.Workload, features.Config) {

@@ -5,10 +5,10 @@ import (
 	"io"
 	"time"
 
-	"m4/pipeline/aggregate"
-	"m4/pipeline/infer"
-	"m4/pipeline/model"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // Case is one workload of an evaluation suite.

@@ -12,16 +12,16 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/datagen"
-	"m4/pipeline/dataset"
-	"m4/pipeline/eval"
-	"m4/pipeline/features"
-	"m4/pipeline/flowsim"
-	"m4/pipeline/infer"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // tinySpec: a 64-host fabric and a few hundred flows per workload.

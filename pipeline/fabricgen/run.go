@@ -17,17 +17,17 @@ import (
 	"strings"
 	"time"
 
-	"m4/bindings"
-	"m4/internal/progress"
-	"m4/pipeline/atomicfile"
-	"m4/pipeline/datagen"
-	"m4/pipeline/decompose"
-	"m4/pipeline/eval"
-	"m4/pipeline/features"
-	"m4/pipeline/flowsim"
-	"m4/pipeline/infer"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/progress"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/decompose"
+	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // ManifestName is the file in the output folder that records the spec (less

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strings"
 
-	"m4/internal/specfile"
-	"m4/pipeline/datagen"
-	"m4/pipeline/features"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/internal/specfile"
+	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // Spec is the family of workloads to draw from. Ranges are [lo, hi], drawn

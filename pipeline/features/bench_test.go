@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/flowsim"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // BenchmarkBuildInput times the input feature map of generated paths (flowsim

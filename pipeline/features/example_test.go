@@ -5,8 +5,8 @@ package features_test
 import (
 	"fmt"
 
-	"m4/pipeline/features"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // The input feature map at inference time: a path scenario, its flowsim FCTs

@@ -40,8 +40,8 @@ import (
 	"math"
 	"slices"
 
-	"m4/bindings"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Shapes of m3's feature maps.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 func TestPercentilesMatchNumpyNearest(t *testing.T) {

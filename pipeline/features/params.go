@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 // CC names a congestion-control algorithm as the parameter vectors encode it.

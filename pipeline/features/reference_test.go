@@ -8,9 +8,9 @@ import (
 	"slices"
 	"testing"
 
-	"m4/bindings"
-	"m4/internal/refdata"
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // referenceRoot returns the reference data folder, or skips.

@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"m4/pipeline/flowsim"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Tag is the suffix of a shard's per-configuration files, as in

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // BenchRow is one measured flowsim run.

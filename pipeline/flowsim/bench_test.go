@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // BenchmarkFlowsim runs flowsim on generated 3-host paths at load 0.6 with

@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/bindings"
-	"m4/pipeline/atomicfile"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Result is the FCT estimate of every flow of a path, in the path's order.

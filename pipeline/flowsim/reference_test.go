@@ -5,10 +5,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"m4/bindings"
-	"m4/internal/refdata"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // referenceRoot returns the reference data folder, or skips.

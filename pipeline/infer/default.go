@@ -3,7 +3,7 @@ package infer
 import (
 	_ "embed"
 
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 //go:embed default.yaml

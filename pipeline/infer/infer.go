@@ -18,13 +18,13 @@ import (
 	"slices"
 	"sync"
 
-	"m4/bindings"
-	"m4/pipeline/aggregate"
-	"m4/pipeline/decompose"
-	"m4/pipeline/features"
-	"m4/pipeline/flowsim"
-	"m4/pipeline/model"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/decompose"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // Options tune an estimate.

@@ -7,9 +7,9 @@ import (
 	"math"
 	"path/filepath"
 
-	"m4/pipeline/aggregate"
-	"m4/pipeline/atomicfile"
-	"m4/pipeline/plot"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/plot"
 )
 
 // Named is an estimator's network-wide distribution with its label.

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 // BenchSpec sets up a model benchmark: a model of Config, path scenarios of

@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/bindings"
-	"m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 // FormatName and FormatVersion identify m4's checkpoint files (the

@@ -3,7 +3,7 @@ package model
 import (
 	"fmt"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 // Input is one path scenario's model input: Hosts feature rows of FeatDim

@@ -9,8 +9,8 @@ import (
 	"os"
 	"strings"
 
-	"m4/bindings"
-	"m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 // m3's exported C checkpoints (util/model.py export_to_bin_llama_v0 and

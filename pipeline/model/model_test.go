@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 func smallConfig() bindings.ModelConfig {

@@ -14,7 +14,7 @@ package model
 import (
 	"fmt"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 // Tensor is one named parameter tensor of the model's flat parameter array:

@@ -19,7 +19,7 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 var magic = []byte("\x93NUMPY")

@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"m4/bindings"
-	"m4/pipeline/workload"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // RepeatFlows returns k back-to-back copies of f (k >= 1): copy j starts

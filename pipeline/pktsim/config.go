@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/bindings"
-	"m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 // Rate is a link or sending rate in bit/s, written in config files as the

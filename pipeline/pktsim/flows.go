@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/bindings"
-	"m4/pipeline/atomicfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Flows are the flows of a run in ns-3 flow-file order (start ascending).

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
+	"github.com/m4sim/m4/bindings"
 )
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

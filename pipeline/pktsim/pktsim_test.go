@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"m4/bindings"
-	"m4/internal/refdata"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/refdata"
 )
 
 // referenceDir returns the reference data folder, or skips.

@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/bindings"
-	"m4/pipeline/atomicfile"
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // Options are run controls that are not part of the fork's config.

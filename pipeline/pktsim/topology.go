@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/bindings"
-	"m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 // Link is one line of a topology file: a full-duplex link between nodes A

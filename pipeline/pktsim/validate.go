@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // Reference is the ns-3 ground truth stored in a shard folder: per flow in

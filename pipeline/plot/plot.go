@@ -19,7 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 // Series is one estimator's CDF in one panel: X are slowdowns, Y cumulative

@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // Path is the flows of one parking-lot path scenario.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // writeShard writes a shard folder with the given arrays.

@@ -5,8 +5,8 @@ import (
 	"io"
 	"sort"
 
-	"m4/pipeline/dataset"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // ReportRow is the mean loss of the model and of flowsim over a group of

@@ -3,8 +3,8 @@ package train
 import (
 	"fmt"
 
-	"m4/bindings"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // outputBucketInputs maps each output size bucket of m3's features to the

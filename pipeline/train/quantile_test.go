@@ -6,9 +6,9 @@ import (
 	"slices"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/dataset"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // TestQuantileLossValues checks the loss and gradient by hand on a target of

@@ -25,10 +25,10 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"m4/bindings"
-	"m4/internal/progress"
-	"m4/pipeline/dataset"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/progress"
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 // Options configure a run; Defaults gives m3's.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"m4/bindings"
-	"m4/pipeline/dataset"
-	"m4/pipeline/model"
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/model"
 )
 
 func tinyConfig() bindings.ModelConfig {

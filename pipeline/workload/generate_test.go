@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"m4/pipeline/npyfile"
-	"m4/pipeline/scenario"
+	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 func mustSpec(t *testing.T, text string) *Spec {

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 // WriteNS3 writes t in the ns-3 topology format the HPCC fork's third.cc

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"m4/internal/refdata"
+	"github.com/m4sim/m4/internal/refdata"
 )
 
 // Hash values printed by the HPCC fork's own SwitchNode::EcmpHash

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 // Summary describes a generated workload and the load it offers.
