@@ -144,10 +144,22 @@ func ParseFlows(name string, r io.Reader) (*Flows, error) {
 		f.StartNs = append(f.StartNs, start)
 		f.StartText = append(f.StartText, st)
 	}
-	if tok, err := tk.next(); err != nil {
+	// The fork reads only the announced flows; its generator ends the file
+	// with one number (the last start + 1 s), which is accepted. Anything
+	// more is an error: most likely a flow count that is too small.
+	tok, err := tk.next()
+	if err != nil {
 		return nil, err
-	} else if tok != "" {
-		return nil, tk.errf("trailing data", "unexpected %q after %d flows (flow count too small?)", tok, n)
+	}
+	if tok != "" {
+		if _, perr := strconv.ParseFloat(tok, 64); perr != nil {
+			return nil, tk.errf("trailing data", "unexpected %q after %d flows (flow count too small?)", tok, n)
+		}
+		if more, err := tk.next(); err != nil {
+			return nil, err
+		} else if more != "" {
+			return nil, tk.errf("trailing data", "unexpected %q %q after %d flows (flow count too small?)", tok, more, n)
+		}
 	}
 	return f, nil
 }

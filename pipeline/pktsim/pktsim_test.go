@@ -227,12 +227,18 @@ func TestFlowsParse(t *testing.T) {
 	if !reflect.DeepEqual(f, back) {
 		t.Errorf("round trip: %+v vs %+v", f, back)
 	}
+	// the fork's generator ends the file with the last start + 1 s
+	if g, err := ParseFlows("gen", strings.NewReader(f.Format()+"2.000001152\n")); err != nil || !reflect.DeepEqual(f, g) {
+		t.Errorf("flow file with the generator's trailing line: %v", err)
+	}
 	for i, c := range []struct{ text, want string }{
 		{"2\n0 0 2 3 100 1000 1.0\n", "f:2: flow 2 id: unexpected end of file"},
 		{"2\n0 0 2 3 100 1000 1.0\n1 0 2 3 100 1000 0.5\n", "f:3: flow 2 start: 0.5 s is before the previous flow's start"},
 		{"1\n0 0 2 9 100 1000 1.0\n", "f:2: flow 1 pg: \"9\" is not an integer in 1..7"},
 		{"1\n0 0 2 3 100 0 1.0\n", "f:2: flow 1 size: \"0\" is not an integer in 1..4294967295"},
 		{"1\n0 0 2 3 100 10 1.0\n1 0 2 3 100 10 1.0\n", "f:3: trailing data"},
+		{"1\n0 0 2 3 100 10 1.0\n2.0 3\n", "f:3: trailing data"},
+		{"1\n0 0 2 3 100 10 1.0\nx\n", "f:3: trailing data: unexpected \"x\""},
 		{"1\n0 0 2 3 100 10 abc\n", "f:2: flow 1 start: \"abc\" is not a start time"},
 	} {
 		_, err := ParseFlows("f", strings.NewReader(c.text))
