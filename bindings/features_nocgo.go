@@ -32,3 +32,12 @@ func (*Features) Slowdowns(int, []float64, []int32, []int32, []float64, []float6
 
 // FeatureParams returns ErrNoNative.
 func FeatureParams(int, []float64) ([]float64, error) { return nil, ErrNoNative }
+
+// Feature definitions by name.
+const (
+	FeaturesV1 = "m3-path-v1"
+	FeaturesV2 = "m4-path-v2"
+)
+
+// FeatureParamsFor returns ErrNoNative.
+func FeatureParamsFor(string, int, bool, []float64) ([]float64, error) { return nil, ErrNoNative }

@@ -461,6 +461,26 @@ M4_API m4_status m4_cc_config_vector(const m4_cc_config *cfg, double *vec15);
  * NaN or Inf value. */
 M4_API m4_status m4_features_params(int n_hosts, const double *vec15, double *out19);
 
+/* Feature definitions by name (a checkpoint's m4_checkpoint_info.features):
+ * m3's, and m4's second, which differs only in the 19 parameters. */
+#define M4_FEATURES_V1 "m3-path-v1"
+#define M4_FEATURES_V2 "m4-path-v2"
+
+/* m4_features_params_v2 is m4-path-v2's parameter encoding: [H==3, H==5,
+ * H==7, network, log2 buffer_KB, log2 window_B, pfc, 1-pfc, one-hot dctcp
+ * dcqcn hpcc timely, log2 dctcp_K, log2 dcqcn_Kmin, log2 dcqcn_Kmax,
+ * hpcc_eta*100, log2 hpcc_AI (Mb/s), T_low (us), T_high (us)], the CC values
+ * 0 for the CCs not in use. network is 1 for a path cut from a network whose
+ * switches share BUFFER_SIZE over all their ports (m4 run), 0 for m3's
+ * parking lots (a shard folder). Errors as m4_features_params, and
+ * M4_ERR_INVALID_INPUT for a negative value or a buffer or window <= 0. */
+M4_API m4_status m4_features_params_v2(int n_hosts, int network, const double *vec15, double *out19);
+
+/* m4_features_params_for encodes with the definition named features
+ * (M4_FEATURES_V1 ignores network); M4_ERR_UNSUPPORTED for another name. */
+M4_API m4_status m4_features_params_for(const char *features, int n_hosts, int network, const double *vec15,
+                                        double *out19);
+
 typedef struct m4_features m4_features;
 
 M4_API m4_status m4_features_create(m4_features **out);

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,10 @@ checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
 			if err != nil {
 				return err
 			}
+			// a shard is one of m3's parking lots, not a path cut from a network
+			if err := features.Reencode(mp.Input.Res, mp.Input.Hosts, ck.Features.Name, false); err != nil {
+				return fmt.Errorf("%s: %w", c.String("shard"), err)
+			}
 			empty := make([]uint8, len(mp.Input.Counts))
 			for i, n := range mp.Input.Counts {
 				if n == 0 {
@@ -98,15 +103,15 @@ func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 	return ck, path, err
 }
 
-// featuresFit checks that ck reads the feature maps pipeline/features makes.
+// featuresFit checks that ck reads feature maps pipeline/features makes.
 func featuresFit(ck *model.Checkpoint, name string) error {
-	want := model.M3Features()
 	f := ck.Features
-	if f.Name != want.Name || f.RowWidth != features.RowWidth || ck.Config.FeatDim != features.RowWidth ||
+	known := slices.ContainsFunc(model.FeatureSpecs(), func(s model.FeatureSpec) bool { return s.Name == f.Name })
+	if !known || f.RowWidth != features.RowWidth || ck.Config.FeatDim != features.RowWidth ||
 		ck.Config.BucketsIn != features.NumInputBuckets || ck.Config.Pct != features.NumPercentiles ||
 		ck.Config.OutDim != features.OutputLen {
-		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %q (%d per row, %d outputs)",
-			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, want.Name, features.RowWidth, features.OutputLen)
+		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %s or %s (%d per row, %d outputs)",
+			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, features.V1, features.V2, features.RowWidth, features.OutputLen)
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ type Distribution struct {
 	// values/weights per bucket (and for all sizes at index NumBuckets), sorted by value.
 	values  [NumBuckets + 1][]float64
 	weights [NumBuckets + 1][]float64
+	// samples: every value is one flow (FromSamples); quantiles then
+	// interpolate linearly between order statistics, numpy's default.
+	samples bool
 }
 
 // Combine mixes path estimates into one distribution. Paths with zero weight
@@ -83,12 +86,22 @@ func Combine(paths []PathEstimate) (*Distribution, error) {
 }
 
 // Quantile returns the q-quantile (0 < q <= 1) of slowdown in bucket b, or of
-// all flows when b == NumBuckets: the smallest value whose cumulative weight
-// reaches q of the total. It returns NaN for an empty bucket.
+// all flows when b == NumBuckets: for a mixture of path estimates, the
+// smallest value whose cumulative weight reaches q of the total; for
+// per-flow samples (FromSamples), numpy's default (linear) percentile, as
+// ns-3 results are summarised. It returns NaN for an empty bucket.
 func (d *Distribution) Quantile(b int, q float64) float64 {
 	vals, ws := d.values[b], d.weights[b]
 	if len(vals) == 0 {
 		return math.NaN()
+	}
+	if d.samples {
+		k := q * float64(len(vals)-1)
+		i := int(k)
+		if i+1 >= len(vals) {
+			return vals[len(vals)-1]
+		}
+		return vals[i] + (vals[i+1]-vals[i])*(k-float64(i))
 	}
 	total := 0.0
 	for _, w := range ws {
@@ -128,7 +141,7 @@ func FromSamples(bucket []int, slowdown []float64) (*Distribution, error) {
 	if len(bucket) != len(slowdown) {
 		return nil, fmt.Errorf("aggregate: %d buckets for %d slowdowns", len(bucket), len(slowdown))
 	}
-	d := &Distribution{}
+	d := &Distribution{samples: true}
 	var all [NumBuckets + 1][]float64
 	for i, v := range slowdown {
 		b := bucket[i]

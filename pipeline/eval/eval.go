@@ -66,6 +66,24 @@ func GroundTruth(w *workload.Workload, cfg features.Config, maxEvents uint64) (*
 	return t, nil
 }
 
+// TruthOf is the slowdown distribution of w's flows given each flow's FCT
+// and ideal FCT (ns): max(fct, ideal) / ideal per flow, bucketed by size.
+func TruthOf(w *workload.Workload, fctNs, idealNs []int64) (*aggregate.Distribution, error) {
+	n := w.Flows.Len()
+	if len(fctNs) != n || len(idealNs) != n {
+		return nil, fmt.Errorf("truth: %d FCTs and %d ideal FCTs for %d flows", len(fctNs), len(idealNs), n)
+	}
+	bucket, sl := make([]int, n), make([]float64, n)
+	for i := range n {
+		if fctNs[i] < 0 || idealNs[i] <= 0 {
+			return nil, fmt.Errorf("truth: flow %d: FCT %d ns, ideal %d ns", i, fctNs[i], idealNs[i])
+		}
+		bucket[i] = features.OutputBucket(float64(w.Flows.Size[i]))
+		sl[i] = float64(max(fctNs[i], idealNs[i])) / float64(idealNs[i])
+	}
+	return aggregate.FromSamples(bucket, sl)
+}
+
 // Quantiles compared by default: median, p90, p99.
 var Quantiles = []float64{0.5, 0.9, 0.99}
 

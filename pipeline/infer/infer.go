@@ -15,14 +15,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
-	"github.com/m4sim/m4/pipeline/flowsim"
+	"github.com/m4sim/m4/pipeline/pathfeat"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/workload"
 )
@@ -91,21 +90,7 @@ func ConfigOf(cc workload.CCSpec) (features.Config, error) {
 
 // PathConfig checks that a parking lot has the 10/40 Gbps shape the model
 // and flowsim's features were made for, and returns flowsim's config.
-func PathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) {
-	h := sc.Hosts
-	cfg := bindings.DefaultPathConfig(h)
-	for l, g := range sc.LinkGbps {
-		want := cfg.CoreGbps
-		if l == 0 || l == len(sc.LinkGbps)-1 {
-			want = cfg.EdgeGbps
-		}
-		if g != want {
-			return cfg, fmt.Errorf("path %d: link %d runs at %g Gbps; m4's flowsim features and model are for paths with %g Gbps host links and %g Gbps fabric links",
-				sc.PathID, l, g, cfg.EdgeGbps, cfg.CoreGbps)
-		}
-	}
-	return cfg, nil
-}
+func PathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) { return pathfeat.Config(sc) }
 
 // built is one path's features and flowsim estimate, from a worker.
 type built struct {
@@ -129,6 +114,11 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		}
 	}
 	vec := cfg.Vector()
+	def := features.V1
+	if est != nil {
+		def = est.Checkpoint().Features.Name
+	}
+	params := func(hosts int) ([features.NumParams]float64, error) { return features.ParamsFor(def, hosts, true, vec[:]) }
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
@@ -143,7 +133,7 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = buildPath(d, paths[i], draws[i], vec)
+				out[i] = buildPath(d, paths[i], draws[i], params)
 				if opt.Progress != nil {
 					mu.Lock()
 					done++
@@ -239,66 +229,24 @@ func Mix(paths []PathResult, scale float64, pick func(*PathResult) *[aggregate.N
 	return aggregate.Combine(est)
 }
 
-func buildPath(d *decompose.Decomposition, path, draws int, vec [15]float64) (b built) {
+func buildPath(d *decompose.Decomposition, path, draws int, params func(hosts int) ([features.NumParams]float64, error)) (b built) {
 	sc, err := d.Scenario(path)
 	if err != nil {
 		b.err = err
 		return
 	}
-	cfg, err := PathConfig(sc)
-	if err != nil {
-		b.err = err
-		return
-	}
-	fs, err := flowsim.RunConfig(sc.Path, cfg)
-	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
-		return
-	}
-	params, err := features.ParamVector(sc.Hosts, vec[:])
+	pp, err := params(sc.Hosts)
 	if err != nil {
 		b.err = fmt.Errorf("path %d (%d hosts): %w", path, sc.Hosts, err)
 		return
 	}
-	in, err := features.BuildInput(sc.Path, fs.FCTNs, params)
+	p, err := pathfeat.Build(sc, pp)
 	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
+		b.err = err
 		return
 	}
-	empty, err := model.EmptyBuckets(in.NumFlowsPerCell, in.Hosts, features.NumInputBuckets, features.NumPercentiles)
-	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
-		return
-	}
-	b.input = model.Input{Hosts: in.Hosts, Res: in.Res, Empty: empty}
-
-	// flowsim's own estimate of the foreground flows, per output bucket
-	sl, err := features.Slowdowns(sc.Path, fs.FCTNs)
-	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
-		return
-	}
-	var per [aggregate.NumBuckets][]float64
-	for i, fg := range sc.Foreground {
-		if fg {
-			k := features.OutputBucket(sc.SizeBytes[i])
-			per[k] = append(per[k], sl[i])
-		}
-	}
-	var q [aggregate.NumBuckets][aggregate.NumPercentiles]float64
-	b.res = PathResult{Path: path, Hosts: sc.Hosts, Draws: draws, Flowsim: &q}
-	for k := range per {
-		b.res.Flows[k] = len(per[k])
-		if len(per[k]) == 0 {
-			for j := range q[k] {
-				q[k][j] = 1
-			}
-			continue
-		}
-		slices.Sort(per[k])
-		var pct [features.NumPercentiles]float64
-		features.Percentiles(per[k], &pct)
-		q[k] = pct
-	}
+	b.input = p.Input
+	q := p.Flowsim
+	b.res = PathResult{Path: path, Hosts: sc.Hosts, Draws: draws, Flows: p.Flows, Flowsim: &q}
 	return b
 }
