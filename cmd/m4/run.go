@@ -11,7 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/ns3"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -19,7 +21,7 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "estimate a datacenter workload's FCT slowdown distribution (workload -> paths -> flowsim -> model -> network-wide)",
-		UsageText: "m4 run [--spec FILE] [--ckpt CKPT] [--paths N] [--truth] [--out DIR]",
+		UsageText: "m4 run [--spec FILE | --ns3 CONFIG] [--ckpt CKPT] [--paths N] [--truth] [--out DIR]",
 		Description: `Generates the workload of a spec (m4 workload's YAML/JSON; without --spec the embedded
 default: a 256-host fabric cluster, WebServer sizes, 50% load, DCTCP), splits it into
 path-level scenarios, draws --paths of them weighted by their flows (as m3 does; 0 = all),
@@ -33,6 +35,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 1..100 per bucket and estimator) and DIR/slowdown_cdf.png and .svg.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (default: the embedded scenario)"},
+			&cli.StringFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE`: its TOPOLOGY_FILE and FLOW_FILE (beside it) are the workload, its CC, buffer, window and PFC the configuration"},
 			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
 			&cli.IntFlag{Name: "paths", Value: 500, Usage: "paths to draw, weighted by flows (0: every path)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
@@ -42,14 +45,11 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
 		},
 		Action: func(c *cli.Context) error {
-			spec, err := loadSpec(c.String("spec"))
+			in, err := loadRunInput(c.String("spec"), c.String("ns3"))
 			if err != nil {
 				return err
 			}
-			cfg, err := infer.ConfigOf(spec.CC)
-			if err != nil {
-				return fmt.Errorf("%s: cc: %w", spec.File, err)
-			}
+			cfg := in.cfg
 			ck, ckName, err := loadCheckpoint(c.String("ckpt"))
 			if err != nil {
 				return err
@@ -64,7 +64,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			defer est.Close()
 
 			start := time.Now()
-			w, err := workload.Generate(spec)
+			w, err := in.workload()
 			if err != nil {
 				return err
 			}
@@ -84,12 +84,12 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			}
 			elapsed := time.Since(t0)
 			ests := []infer.Named{{Name: "m4", Dist: res.Model}, {Name: "flowsim", Dist: res.Flowsim}}
-			meta := map[string]any{"spec": spec, "checkpoint": ckName, "flows": res.Flows,
+			meta := map[string]any{"input": in.name, "checkpoint": ckName, "flows": res.Flows, "config": cfg,
 				"paths_total": res.PathsTotal, "paths_estimated": len(res.Paths), "paths_drawn": c.Int("paths"),
 				"seed": c.Uint64("seed"), "estimate_seconds": elapsed.Seconds()}
 			if c.Bool("truth") {
 				t1 := time.Now()
-				tr, err := eval.GroundTruth(w, cfg, c.Uint64("max-events"))
+				tr, err := in.truth(w, c.Uint64("max-events"))
 				if err != nil {
 					return err
 				}
@@ -105,7 +105,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			if err := infer.WriteJSON(jsonPath, meta, ests); err != nil {
 				return err
 			}
-			title := fmt.Sprintf("%s: %d flows, %d of %d paths", spec.File, res.Flows, len(res.Paths), res.PathsTotal)
+			title := fmt.Sprintf("%s: %d flows, %d of %d paths", in.name, res.Flows, len(res.Paths), res.PathsTotal)
 			for _, p := range []string{pngPath, svgPath} {
 				if err := infer.Plot(p, title, ests); err != nil {
 					return err
@@ -113,13 +113,68 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			}
 			wr := c.App.Writer
 			fmt.Fprintf(wr, "m4 run: %s: %d flows on %d hosts, %d paths (%d estimated) in %.2f s; checkpoint %s\n\n",
-				spec.File, res.Flows, len(w.Topo.Hosts()), res.PathsTotal, len(res.Paths), elapsed.Seconds(), ckName)
+				in.name, res.Flows, len(w.Topo.Hosts()), res.PathsTotal, len(res.Paths), elapsed.Seconds(), ckName)
 			fmt.Fprintln(wr, "FCT slowdown percentiles per flow size:")
 			infer.WriteTable(wr, ests)
 			fmt.Fprintf(wr, "\nwrote %s, %s, %s\n", jsonPath, pngPath, svgPath)
 			return nil
 		},
 	}
+}
+
+// runInput is m4 run's workload: a spec (generated here), or a fork run
+// (--ns3); cfg is the model's configuration record of it.
+type runInput struct {
+	name string
+	spec *workload.Spec
+	ns3  *ns3.Run
+	cfg  features.Config
+}
+
+// loadRunInput reads --spec or --ns3 (the embedded default spec when
+// neither is given).
+func loadRunInput(specPath, ns3Path string) (*runInput, error) {
+	if ns3Path != "" {
+		if specPath != "" {
+			return nil, fmt.Errorf("give --spec or --ns3, not both")
+		}
+		r, err := ns3.Load(ns3Path)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := r.ModelConfig()
+		if err != nil {
+			return nil, err
+		}
+		return &runInput{name: ns3Path, ns3: r, cfg: cfg}, nil
+	}
+	spec, err := loadSpec(specPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := infer.ConfigOf(spec.CC)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cc: %w", spec.File, err)
+	}
+	return &runInput{name: spec.File, spec: spec, cfg: cfg}, nil
+}
+
+// workload returns the workload (generating a spec's).
+func (in *runInput) workload() (*workload.Workload, error) {
+	if in.ns3 != nil {
+		return in.ns3.Workload, nil
+	}
+	return workload.Generate(in.spec)
+}
+
+// truth simulates w packet by packet: a fork run with its own config,
+// topology and flows, a spec's workload with the config m4's training data
+// writes for it.
+func (in *runInput) truth(w *workload.Workload, maxEvents uint64) (*eval.Truth, error) {
+	if r := in.ns3; r != nil {
+		return eval.Simulate(r.Config, r.Topo, r.Flows, maxEvents)
+	}
+	return eval.GroundTruth(w, in.cfg, maxEvents)
 }
 
 // loadSpec reads a workload spec, or the embedded default for "".

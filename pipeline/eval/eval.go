@@ -51,14 +51,20 @@ func GroundTruth(w *workload.Workload, cfg features.Config, maxEvents uint64) (*
 	if err != nil {
 		return nil, err
 	}
-	opt := pktsim.Options{MaxEvents: maxEvents}
-	res, err := pktsim.SimulateWith(pc, topo, flows, opt)
+	return Simulate(pc, topo, flows, maxEvents)
+}
+
+// Simulate runs the packet simulator on flows (in workload order) over topo
+// under cfg and summarises the outcome as ground truth.
+func Simulate(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, maxEvents uint64) (*Truth, error) {
+	res, err := pktsim.SimulateWith(cfg, topo, flows, pktsim.Options{MaxEvents: maxEvents})
 	if err != nil {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}
-	t := &Truth{Slowdown: res.Slowdowns(), Bucket: make([]int, n), FCTNs: res.FCTNs, IdealNs: res.IdealNs, Config: text, Events: res.Stats.Events}
+	n := flows.Len()
+	t := &Truth{Slowdown: res.Slowdowns(), Bucket: make([]int, n), FCTNs: res.FCTNs, IdealNs: res.IdealNs, Config: cfg.Format(), Events: res.Stats.Events}
 	for i := range t.Bucket {
-		t.Bucket[i] = features.OutputBucket(float64(fl.Size[i]))
+		t.Bucket[i] = features.OutputBucket(float64(flows.SizeBytes[i]))
 	}
 	if t.Dist, err = aggregate.FromSamples(t.Bucket, t.Slowdown); err != nil {
 		return nil, err
