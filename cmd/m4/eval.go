@@ -66,6 +66,9 @@ flowsim alone. docs/accuracy.md records its output.`,
 				if err != nil {
 					return err
 				}
+				if err := reportRanges(c, r.OutOfRange, name, cs.Name); err != nil {
+					return err
+				}
 				fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: m4 %.1f%%, flowsim %.1f%%\n", i+1, len(cases), cs.Name, 100*r.MeanErrM4, 100*r.MeanErrFlowsim)
 				rs = append(rs, r)
 			}

@@ -57,6 +57,9 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			if err := featuresFit(ck, ckName); err != nil {
 				return err
 			}
+			if err := checkRanges(c, ck, ckName, in.name, cfg, true); err != nil {
+				return err
+			}
 			est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
 			if err != nil {
 				return err
@@ -85,7 +88,8 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			elapsed := time.Since(t0)
 			ests := []infer.Named{{Name: "m4", Dist: res.Model}, {Name: "flowsim", Dist: res.Flowsim}}
 			meta := map[string]any{"input": in.name, "checkpoint": ckName, "flows": res.Flows, "config": cfg,
-				"paths_total": res.PathsTotal, "paths_estimated": len(res.Paths), "paths_drawn": c.Int("paths"),
+				"out_of_range": ck.OutOfRange(cfg, true),
+				"paths_total":  res.PathsTotal, "paths_estimated": len(res.Paths), "paths_drawn": c.Int("paths"),
 				"seed": c.Uint64("seed"), "estimate_seconds": elapsed.Seconds()}
 			if c.Bool("truth") {
 				t1 := time.Now()

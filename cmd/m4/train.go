@@ -107,13 +107,14 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 				return fmt.Errorf("--paths-per-workload %d: want >= 0", c.Int("paths-per-workload"))
 			}
 			wo := dataset.WorkloadOptions{Paths: c.Int("paths-per-workload"), Seed: c.Uint64("split-seed")}
-			samples, err := loadTrainingData(data, wo, def)
+			var ranges features.Ranges
+			samples, err := loadTrainingData(data, wo, def, &ranges)
 			if err != nil {
 				return err
 			}
 			tr, val := dataset.Split(samples, c.Float64("val-frac"), c.Uint64("split-seed"))
 			if extra := c.StringSlice("train-only"); len(extra) > 0 {
-				more, err := loadTrainingData(extra, wo, def)
+				more, err := loadTrainingData(extra, wo, def, &ranges)
 				if err != nil {
 					return err
 				}
@@ -137,6 +138,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			if def == features.V2 {
 				o.Features = model.M4Features()
 			}
+			o.Info.Ranges = &ranges
 			if len(val) > 0 {
 				fl := make([]float64, len(val))
 				for i, s := range val {
@@ -251,8 +253,9 @@ func evalOnly(c *cli.Context, all, tr, val []*dataset.Sample) error {
 
 // loadTrainingData reads the folders in dirs: shard folders (dataset.Load)
 // or whole-workload folders (dataset.LoadWorkloads, paths cut by wo), each
-// dir holding one kind; the parameter blocks are then encoded in def.
-func loadTrainingData(dirs []string, wo dataset.WorkloadOptions, def string) ([]*dataset.Sample, error) {
+// dir holding one kind; ranges is widened to cover them; the parameter
+// blocks are then encoded in def.
+func loadTrainingData(dirs []string, wo dataset.WorkloadOptions, def string, ranges *features.Ranges) ([]*dataset.Sample, error) {
 	var shards, wls []string
 	for _, d := range dirs {
 		if dataset.IsWorkload(d) || slices.ContainsFunc(listDirs(d), dataset.IsWorkload) {
@@ -275,6 +278,13 @@ func loadTrainingData(dirs []string, wo dataset.WorkloadOptions, def string) ([]
 			return nil, err
 		}
 		out = append(out, s...)
+	}
+	for _, s := range out {
+		c, err := features.ConfigOfV1(s.Input.Res[features.CellsPerRow:features.RowWidth])
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", s.Dir, s.File, err)
+		}
+		ranges.Add(c, s.Hosts, s.Network)
 	}
 	return out, dataset.Reencode(out, def)
 }

@@ -64,6 +64,9 @@ type CaseResult struct {
 	// CellErrM4, CellErrFlowsim: the mean over every cell, the size
 	// buckets and all sizes x quantiles (15 cells with every bucket).
 	CellErrM4, CellErrFlowsim float64
+	// OutOfRange lists the workload's inputs outside the checkpoint's
+	// trained ranges.
+	OutOfRange []features.OutOfRange
 }
 
 // RunCase estimates one workload with est and checks it against its ground
@@ -117,6 +120,9 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}
 	res := &CaseResult{Case: c, Flows: w.Flows.Len(), CC: string(cfg.CC), EstimateSec: t1.Sub(t0).Seconds(), TruthSec: time.Since(t1).Seconds()}
+	if est != nil {
+		res.OutOfRange = est.Checkpoint().OutOfRange(cfg, true)
+	}
 	res.Rows = Compare(td, []*aggregate.Distribution{r.Model, r.Flowsim}, Quantiles)
 	res.MeanErrM4, res.MeanErrFlowsim = meanErr(res.Rows, false)
 	res.CellErrM4, res.CellErrFlowsim = meanErr(res.Rows, true)

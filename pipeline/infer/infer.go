@@ -21,8 +21,8 @@ import (
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
-	"github.com/m4sim/m4/pipeline/pathfeat"
 	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/pathfeat"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -118,7 +118,9 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if est != nil {
 		def = est.Checkpoint().Features.Name
 	}
-	params := func(hosts int) ([features.NumParams]float64, error) { return features.ParamsFor(def, hosts, true, vec[:]) }
+	params := func(hosts int) ([features.NumParams]float64, error) {
+		return features.ParamsFor(def, hosts, true, vec[:])
+	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()

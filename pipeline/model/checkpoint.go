@@ -14,6 +14,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 // FormatName and FormatVersion identify m4's checkpoint files (the
@@ -141,6 +142,18 @@ type TrainInfo struct {
 	BestValLoss    float64     `json:"best_val_loss"`
 	FlowsimValLoss float64     `json:"flowsim_val_loss,omitempty"`
 	History        []EpochStat `json:"history,omitempty"`
+	// Ranges are the inputs the training data covered; m4 reports inputs
+	// outside them (nil: not recorded, nothing is checked).
+	Ranges *features.Ranges `json:"trained_ranges,omitempty"`
+}
+
+// OutOfRange lists the inputs of a configuration outside what ck was
+// trained on (nothing when ck does not record its ranges).
+func (ck *Checkpoint) OutOfRange(c features.Config, network bool) []features.OutOfRange {
+	if ck.Training == nil {
+		return nil
+	}
+	return ck.Training.Ranges.Check(c, network)
 }
 
 // EpochStat is one epoch's losses.
