@@ -19,6 +19,7 @@ const (
 	FeatBuckets     = C.M4_FEAT_BUCKETS     // input size buckets per row
 	FeatPercentiles = C.M4_FEAT_PERCENTILES // percentiles 1..100 per bucket
 	FeatParams      = C.M4_FEAT_PARAMS      // parameters appended to each row
+	FeatOutputs     = C.M4_FEAT_OUTPUTS     // estimates per scenario: 4 buckets x 100 percentiles
 	FeatCells       = C.M4_FEAT_CELLS       // buckets x percentiles
 	FeatRow         = C.M4_FEAT_ROW         // values per row
 )

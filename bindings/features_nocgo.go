@@ -7,6 +7,7 @@ const (
 	FeatBuckets     = 10
 	FeatPercentiles = 100
 	FeatParams      = 19
+	FeatOutputs     = 400
 	FeatCells       = FeatBuckets * FeatPercentiles
 	FeatRow         = FeatCells + FeatParams
 )

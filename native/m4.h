@@ -568,13 +568,21 @@ typedef struct {
     const double *params;
 } m4_path_scenario;
 
+/* m4_estimates_valid makes n estimates (n x M4_FEAT_OUTPUTS values, as the
+ * model writes them) valid distributions, in place: per output bucket, each
+ * percentile is at least 1 (a slowdown is FCT / ideal FCT) and at least the
+ * one before it (a running maximum). m4 applies it to every estimate it
+ * reports (m4_estimate_path, and the Go estimator); training does not. */
+M4_API void m4_estimates_valid(float *out, size_t n);
+
 /* m4_estimate_path estimates sc end to end: flowsim on m3's parking-lot
  * constants (m4_path_config_default), m4_features_build, empty buckets where a
- * cell has no flows, and m4_model_forward on a model loaded by m4_model_load.
- * out receives M4_FEAT_OUTPUTS slowdowns: per output size bucket (< 1 kB, <
- * 10 kB, < 50 kB, larger) the percentiles 1..100 of the foreground flows'
- * slowdown. On failure err (may be NULL) says which input and flow. Works
- * in buffers it allocates and frees (flowsim, features: O(flows)). */
+ * cell has no flows, m4_model_forward on a model loaded by m4_model_load, and
+ * m4_estimates_valid. out receives M4_FEAT_OUTPUTS slowdowns: per output size
+ * bucket (< 1 kB, < 10 kB, < 50 kB, larger) the percentiles 1..100 of the
+ * foreground flows' slowdown. On failure err (may be NULL) says which input
+ * and flow. Works in buffers it allocates and frees (flowsim, features:
+ * O(flows)). */
 M4_API m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
                                   size_t err_len);
 
