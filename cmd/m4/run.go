@@ -39,6 +39,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
 			&cli.IntFlag{Name: "paths", Value: 500, Usage: "paths to draw, weighted by flows (0: every path)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
+			&cli.IntFlag{Name: "bootstrap", Value: 200, Usage: "bootstrap replicates of the path sample for each estimate's 90% interval (slowdown_lo, slowdown_hi in estimate.json; 0: none)"},
 			&cli.BoolFlag{Name: "truth", Usage: "also simulate the whole workload packet by packet and report errors"},
 			&cli.Uint64Flag{Name: "max-events", Usage: "event budget of the --truth run (0: the simulator's default)"},
 			&cli.StringFlag{Name: "out", Value: "m4-out", Usage: "output `DIR`"},
@@ -77,7 +78,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 				progressbar.OptionSetVisibility(c.Bool("verbose")))
 			t0 := time.Now()
 			res, err := infer.Run(w, cfg, est, infer.Options{Paths: c.Int("paths"), Seed: c.Uint64("seed"),
-				Workers: c.Int("threads"), Progress: func(done, total int) {
+				Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: func(done, total int) {
 					bar.ChangeMax(total)
 					bar.Set(done)
 				}})
@@ -86,7 +87,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 				return err
 			}
 			elapsed := time.Since(t0)
-			ests := []infer.Named{{Name: "m4", Dist: res.Model}, {Name: "flowsim", Dist: res.Flowsim}}
+			ests := []infer.Named{{Name: "m4", Dist: res.Model, CI: res.ModelCI}, {Name: "flowsim", Dist: res.Flowsim, CI: res.FlowsimCI}}
 			meta := map[string]any{"input": in.name, "checkpoint": ckName, "flows": res.Flows, "config": cfg,
 				"out_of_range": ck.OutOfRange(cfg, true),
 				"paths_total":  res.PathsTotal, "paths_estimated": len(res.Paths), "paths_drawn": c.Int("paths"),

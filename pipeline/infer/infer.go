@@ -39,6 +39,10 @@ type Options struct {
 	Batch int
 	// Progress, if set, is called after each path's features are built.
 	Progress func(done, total int)
+	// Bootstrap is how many bootstrap replicates of a path sample give
+	// each estimate's 90% interval (Result.ModelCI, FlowsimCI; 0: none;
+	// never when every path is estimated).
+	Bootstrap int
 }
 
 // PathResult is one path's estimate.
@@ -61,6 +65,10 @@ type Result struct {
 	// Model and Flowsim are the network-wide distributions (Model is nil
 	// without a model).
 	Model, Flowsim *aggregate.Distribution
+	// ModelCI and FlowsimCI are their bootstrap intervals over the path
+	// sample (nil when every path was estimated, or without
+	// Options.Bootstrap).
+	ModelCI, FlowsimCI *Interval
 }
 
 // ConfigOf maps a workload's congestion-control spec to the configuration
@@ -193,6 +201,14 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if est != nil {
 		if r.Model, err = Mix(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model }); err != nil {
 			return nil, err
+		}
+	}
+	if scale > 0 && opt.Bootstrap > 0 {
+		r.FlowsimCI = Bootstrap(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim },
+			opt.Bootstrap, 0.9, opt.Seed)
+		if est != nil {
+			r.ModelCI = Bootstrap(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model },
+				opt.Bootstrap, 0.9, opt.Seed)
 		}
 	}
 	return r, nil

@@ -12,17 +12,21 @@ import (
 	"github.com/m4sim/m4/pipeline/plot"
 )
 
-// Named is an estimator's network-wide distribution with its label.
+// Named is an estimator's network-wide distribution with its label, and
+// its bootstrap interval over the path sample (nil: none).
 type Named struct {
 	Name string
 	Dist *aggregate.Distribution
+	CI   *Interval
 }
 
 // bucketJSON is one bucket of one estimator in estimate.json.
 type bucketJSON struct {
 	Bucket      string    `json:"bucket"`
 	Weight      float64   `json:"flows"`
-	Percentiles []float64 `json:"slowdown_percentiles"` // p1..p100
+	Percentiles []float64 `json:"slowdown_percentiles"`  // p1..p100
+	Lo          []float64 `json:"slowdown_lo,omitempty"` // the interval's bounds, p1..p100
+	Hi          []float64 `json:"slowdown_hi,omitempty"`
 }
 
 // WriteJSON writes every estimator's percentiles 1..100 per bucket (and for
@@ -43,6 +47,9 @@ func WriteJSON(path string, meta any, ests []Named) error {
 			bj := bucketJSON{Bucket: aggregate.BucketName(b), Weight: w}
 			for k := 1; k <= aggregate.NumPercentiles; k++ {
 				bj.Percentiles = append(bj.Percentiles, e.Dist.Quantile(b, float64(k)/100))
+			}
+			if e.CI != nil {
+				bj.Lo, bj.Hi = e.CI.Lo[b][:], e.CI.Hi[b][:]
 			}
 			bs = append(bs, bj)
 		}
