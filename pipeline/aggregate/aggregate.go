@@ -186,7 +186,7 @@ func BucketName(b int) string {
 // that the mixture's quantiles under other path weights (a bootstrap
 // replicate of a path sample) cost one pass over the values.
 type Mixture struct {
-	n      int                      // paths
+	n      int                       // paths
 	values [NumBuckets + 1][]float64 // sorted; index NumBuckets: all sizes
 	path   [NumBuckets + 1][]int32   // the path behind each value
 	bucket [NumBuckets + 1][]int8    // its bucket (differs only in the all-sizes list)
