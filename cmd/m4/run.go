@@ -58,7 +58,8 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			if err := featuresFit(ck, ckName); err != nil {
 				return err
 			}
-			if err := checkRanges(c, ck, ckName, in.name, cfg, true); err != nil {
+			oor := append(ck.OutOfRange(cfg, true), in.untrained...)
+			if err := reportRanges(c, oor, ckName, in.name); err != nil {
 				return err
 			}
 			est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
@@ -89,7 +90,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			elapsed := time.Since(t0)
 			ests := []infer.Named{{Name: "m4", Dist: res.Model, CI: res.ModelCI}, {Name: "flowsim", Dist: res.Flowsim, CI: res.FlowsimCI}}
 			meta := map[string]any{"input": in.name, "checkpoint": ckName, "flows": res.Flows, "config": cfg,
-				"out_of_range": ck.OutOfRange(cfg, true),
+				"out_of_range": oor,
 				"paths_total":  res.PathsTotal, "paths_estimated": len(res.Paths), "paths_drawn": c.Int("paths"),
 				"seed": c.Uint64("seed"), "estimate_seconds": elapsed.Seconds()}
 			if c.Bool("truth") {
@@ -134,6 +135,9 @@ type runInput struct {
 	spec *workload.Spec
 	ns3  *ns3.Run
 	cfg  features.Config
+	// untrained lists the fork config's settings that m4's training data
+	// never varied (ns3.Untrained)
+	untrained []features.OutOfRange
 }
 
 // loadRunInput reads --spec or --ns3 (the embedded default spec when
@@ -151,7 +155,11 @@ func loadRunInput(specPath, ns3Path string) (*runInput, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &runInput{name: ns3Path, ns3: r, cfg: cfg}, nil
+		un, err := ns3.Untrained(r.Config, cfg, r.HostGbps)
+		if err != nil {
+			return nil, err
+		}
+		return &runInput{name: ns3Path, ns3: r, cfg: cfg, untrained: un}, nil
 	}
 	spec, err := loadSpec(specPath)
 	if err != nil {

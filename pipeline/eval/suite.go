@@ -73,10 +73,11 @@ type CaseResult struct {
 // truth: the fork's FCT output for an ns-3 case, else m4's packet simulator.
 func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) (*CaseResult, error) {
 	var (
-		w     *workload.Workload
-		cfg   features.Config
-		truth func() (*aggregate.Distribution, error)
-		err   error
+		w         *workload.Workload
+		cfg       features.Config
+		truth     func() (*aggregate.Distribution, error)
+		untrained []features.OutOfRange
+		err       error
 	)
 	if c.NS3 != "" {
 		run, err := ns3.Load(c.NS3)
@@ -84,6 +85,9 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 			return nil, err
 		}
 		if cfg, err = run.ModelConfig(); err != nil {
+			return nil, err
+		}
+		if untrained, err = ns3.Untrained(run.Config, cfg, run.HostGbps); err != nil {
 			return nil, err
 		}
 		w = run.Workload
@@ -123,6 +127,7 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 	if est != nil {
 		res.OutOfRange = est.Checkpoint().OutOfRange(cfg, true)
 	}
+	res.OutOfRange = append(res.OutOfRange, untrained...)
 	res.Rows = Compare(td, []*aggregate.Distribution{r.Model, r.Flowsim}, Quantiles)
 	res.MeanErrM4, res.MeanErrFlowsim = meanErr(res.Rows, false)
 	res.CellErrM4, res.CellErrFlowsim = meanErr(res.Rows, true)
