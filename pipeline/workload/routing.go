@@ -21,13 +21,16 @@ const (
 // equal-cost next hops toward a destination picks one by hashing the flow's
 // 5-tuple as the HPCC ns-3 fork's switches do (Murmur3 of source IP,
 // destination IP and ports, seeded with the switch's node id, modulo the
-// number of next hops). Next hops are taken in ascending node id, the order
-// the fork builds its routing tables in when nodes are created in id order.
-// So each flow of a flow file has one path, the one ns-3 would give it.
+// number of next hops). Next hops are listed in the order the fork's
+// routing setup (a breadth-first search from each destination host)
+// reaches them, which visits a node's neighbouring switches in descending
+// id (their objects' memory order; docs/pktsim.md, "Routing"). So each flow
+// of a flow file has one path, the one ns-3 gives it.
 type Routing struct {
 	t       *Topology
 	swIndex []int32  // node -> switch index, -1 for hosts
 	dist    []uint16 // dist[r*nSw + swIndex[v]]: hops from switch v to rack r's switch
+	rank    []int32  // rank[r*nSw + swIndex[v]]: v's place in the search from rack r
 	nSw     int
 }
 
@@ -48,9 +51,11 @@ func NewRouting(t *Topology) (*Routing, error) {
 		return nil, fmt.Errorf("topology %s: %d racks x %d switches is too large to route", t.Name, len(t.Racks), rt.nSw)
 	}
 	rt.dist = make([]uint16, len(t.Racks)*rt.nSw)
+	rt.rank = make([]int32, len(t.Racks)*rt.nSw)
 	queue := make([]int32, 0, rt.nSw)
 	for r, rk := range t.Racks {
 		d := rt.dist[r*rt.nSw : (r+1)*rt.nSw]
+		rank := rt.rank[r*rt.nSw : (r+1)*rt.nSw]
 		for i := range d {
 			d[i] = unreachable
 		}
@@ -58,9 +63,12 @@ func NewRouting(t *Topology) (*Routing, error) {
 		queue = append(queue[:0], rk.Switch)
 		for i := 0; i < len(queue); i++ {
 			v := queue[i]
+			rank[rt.swIndex[v]] = int32(i)
 			dv := d[rt.swIndex[v]]
 			nodes, _ := t.neighbours(v)
-			for _, u := range nodes {
+			// the fork's order: neighbouring switches by descending id
+			for k := len(nodes) - 1; k >= 0; k-- {
+				u := nodes[k]
 				su := rt.swIndex[u]
 				if su < 0 || d[su] != unreachable {
 					continue
@@ -86,7 +94,7 @@ func NewRouting(t *Topology) (*Routing, error) {
 func (rt *Routing) Topology() *Topology { return rt.t }
 
 // AppendNextHops appends to buf the next hops from node v toward host dst
-// (ascending node id) and returns it; none when v == dst.
+// (in the fork's order, see Routing) and returns it; none when v == dst.
 func (rt *Routing) AppendNextHops(buf []int32, v, dst int32) []int32 {
 	t := rt.t
 	if v == dst {
@@ -100,11 +108,17 @@ func (rt *Routing) AppendNextHops(buf []int32, v, dst int32) []int32 {
 		return append(buf, dst)
 	}
 	d := rt.dist[int(r)*rt.nSw : (int(r)+1)*rt.nSw]
+	rank := rt.rank[int(r)*rt.nSw : (int(r)+1)*rt.nSw]
 	want := d[rt.swIndex[v]] - 1
 	nodes, _ := t.neighbours(v)
+	lo := len(buf)
 	for _, u := range nodes {
 		if su := rt.swIndex[u]; su >= 0 && d[su] == want {
+			// insert in the order the search from dst's rack reached them
 			buf = append(buf, u)
+			for j := len(buf) - 1; j > lo && rank[rt.swIndex[buf[j-1]]] > rank[su]; j-- {
+				buf[j], buf[j-1] = buf[j-1], buf[j]
+			}
 		}
 	}
 	return buf
@@ -144,7 +158,7 @@ func (rt *Routing) AppendRoute(buf []int32, src, dst int32, sport uint16) []int3
 }
 
 // AllPaths returns every equal-cost shortest path from host src to host dst
-// as channel lists, in lexicographic order of next-hop ids; at most limit
+// as channel lists, in the order of the next-hop lists; at most limit
 // paths (an error beyond).
 func (rt *Routing) AllPaths(src, dst int32, limit int) ([][]int32, error) {
 	var out [][]int32
