@@ -103,7 +103,7 @@ func TestLoadModelMatchesGo(t *testing.T) {
 			in.Res[j] = 1 + float32(math.Abs(math.Sin(float64(j)*0.1)))
 		}
 		in.Empty[3], in.Empty[17] = 1, 1
-		wantOut, err := est.Predict([]model.Input{in})
+		wantOut, err := est.Raw([]model.Input{in})
 		est.Close()
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ package bindings
 
 /*
 #include "m4.h"
+#include <stdlib.h>
 */
 import "C"
 
@@ -18,6 +19,7 @@ const (
 	FeatBuckets     = C.M4_FEAT_BUCKETS     // input size buckets per row
 	FeatPercentiles = C.M4_FEAT_PERCENTILES // percentiles 1..100 per bucket
 	FeatParams      = C.M4_FEAT_PARAMS      // parameters appended to each row
+	FeatOutputs     = C.M4_FEAT_OUTPUTS     // estimates per scenario: 4 buckets x 100 percentiles
 	FeatCells       = C.M4_FEAT_CELLS       // buckets x percentiles
 	FeatRow         = C.M4_FEAT_ROW         // values per row
 )
@@ -145,18 +147,41 @@ func (f *Features) Slowdowns(hosts int, size []float64, src, dst []int32, fct []
 // FeatureParams turns a 15-value configuration vector (param_*.npy) into the
 // FeatParams parameters of an hosts-host path (m4_features_params).
 func FeatureParams(hosts int, vec []float64) ([]float64, error) {
+	return FeatureParamsFor(FeaturesV1, hosts, false, vec)
+}
+
+// Feature definitions by name (M4_FEATURES_V1, M4_FEATURES_V2).
+const (
+	FeaturesV1 = C.M4_FEATURES_V1
+	FeaturesV2 = C.M4_FEATURES_V2
+)
+
+// FeatureParamsFor turns a 15-value configuration vector into the
+// FeatParams parameters of an hosts-host path under the feature definition
+// named features; network tells a path cut from a network from m3's parking
+// lots (m4_features_params_for).
+func FeatureParamsFor(features string, hosts int, network bool, vec []float64) ([]float64, error) {
 	if len(vec) != 15 {
 		return nil, fmt.Errorf("configuration vector has %d values, want 15", len(vec))
 	}
+	if features != FeaturesV1 && features != FeaturesV2 {
+		return nil, fmt.Errorf("feature definition %q: m4 builds %s and %s", features, FeaturesV1, FeaturesV2)
+	}
+	cs := C.CString(features)
+	defer C.free(unsafe.Pointer(cs))
+	nw := C.int(0)
+	if network {
+		nw = 1
+	}
 	out := make([]float64, FeatParams)
-	switch st := C.m4_features_params(C.int(hosts), (*C.double)(unsafe.Pointer(&vec[0])), (*C.double)(unsafe.Pointer(&out[0]))); st {
+	switch st := C.m4_features_params_for(cs, C.int(hosts), nw, (*C.double)(unsafe.Pointer(&vec[0])), (*C.double)(unsafe.Pointer(&out[0]))); st {
 	case C.M4_OK:
 		return out, nil
 	case C.M4_ERR_UNSUPPORTED:
-		return nil, fmt.Errorf("m3's parameter encoding is defined for 3-, 5- and 7-host paths, not %d", hosts)
+		return nil, fmt.Errorf("the parameter encoding %s is defined for 3-, 5- and 7-host paths, not %d", features, hosts)
 	case C.M4_ERR_INVALID_INPUT:
-		return nil, fmt.Errorf("configuration vector %v has a NaN or Inf value", vec)
+		return nil, fmt.Errorf("configuration vector %v has a NaN or Inf value (or, for %s, a negative value or a buffer or window <= 0)", vec, FeaturesV2)
 	default:
-		return nil, statusError("m4_features_params", st)
+		return nil, statusError("m4_features_params_for", st)
 	}
 }

@@ -7,6 +7,7 @@ const (
 	FeatBuckets     = 10
 	FeatPercentiles = 100
 	FeatParams      = 19
+	FeatOutputs     = 400
 	FeatCells       = FeatBuckets * FeatPercentiles
 	FeatRow         = FeatCells + FeatParams
 )
@@ -32,3 +33,12 @@ func (*Features) Slowdowns(int, []float64, []int32, []int32, []float64, []float6
 
 // FeatureParams returns ErrNoNative.
 func FeatureParams(int, []float64) ([]float64, error) { return nil, ErrNoNative }
+
+// Feature definitions by name.
+const (
+	FeaturesV1 = "m3-path-v1"
+	FeaturesV2 = "m4-path-v2"
+)
+
+// FeatureParamsFor returns ErrNoNative.
+func FeatureParamsFor(string, int, bool, []float64) ([]float64, error) { return nil, ErrNoNative }

@@ -307,3 +307,14 @@ func BenchFMAPeak(seconds float64) float64 { return float64(C.m4_bench_fma_peak(
 func BenchSgemm(M, N, K, threads, reps int) float64 {
 	return float64(C.m4_bench_sgemm(C.int(M), C.int(N), C.int(K), C.int(threads), C.int(reps)))
 }
+
+// EstimatesValid makes estimates (n x OutDim values, OutDim = 400) valid
+// slowdown distributions in place: every percentile >= 1 and >= the one
+// before it in its bucket (m4_estimates_valid).
+func EstimatesValid(out []float32) {
+	const per = C.M4_FEAT_OUTPUTS
+	n := len(out) / per
+	if n > 0 {
+		C.m4_estimates_valid((*C.float)(unsafe.Pointer(&out[0])), C.size_t(n))
+	}
+}

@@ -211,17 +211,21 @@ int main(int argc, char **argv) {
     } else {
         snprintf(path, sizeof path, "%s/param_topo-pl-%d_s%d.npy", dir, hosts, sample);
         if (read_npy(path, &param)) return 1;
-        double params[M4_FEAT_PARAMS];
-        m4_status st = param.n == 15 ? m4_features_params(hosts, param.data, params) : M4_ERR_INVALID_INPUT;
-        if (st != M4_OK) {
-            fprintf(stderr, "%s: want 15 finite values for a 3-, 5- or 7-host path (%s)\n", path, m4_strerror(st));
-            return 1;
-        }
         char err[512];
         m4_model *model = NULL;
         m4_checkpoint_info info;
+        m4_status st;
         if ((st = m4_model_load(&model, ckpt, 1, &info, err, sizeof err)) != M4_OK) {
             fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        /* the parameters as the checkpoint's feature definition encodes them;
+         * a shard folder is one of m3's parking lots (network = 0) */
+        double params[M4_FEAT_PARAMS];
+        st = param.n == 15 ? m4_features_params_for(info.features, hosts, 0, param.data, params) : M4_ERR_INVALID_INPUT;
+        if (st != M4_OK) {
+            fprintf(stderr, "%s: want 15 finite values for a 3-, 5- or 7-host path (%s)\n", path, m4_strerror(st));
+            m4_model_destroy(model);
             return 1;
         }
         fprintf(stderr, "%s: %s features, %d layers of width %d%s\n", ckpt, info.features, info.config.n_layers,

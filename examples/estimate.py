@@ -62,7 +62,8 @@ def load_library(path):
                                   ctypes.POINTER(CheckpointInfo), ctypes.c_char_p, ctypes.c_size_t]
     lib.m4_model_destroy.argtypes = [ctypes.c_void_p]
     lib.m4_model_destroy.restype = None
-    lib.m4_features_params.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]
+    lib.m4_features_params_for.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_double),
+                                           ctypes.POINTER(ctypes.c_double)]
     lib.m4_estimate_path.argtypes = [ctypes.c_void_p, ctypes.POINTER(PathScenario), ctypes.POINTER(ctypes.c_float),
                                      ctypes.c_char_p, ctypes.c_size_t]
     return lib
@@ -102,19 +103,22 @@ def main():
     if fsize.shape != (n,) or fsd.shape != (n, 2) or vec.shape != (15,):
         sys.exit(f"{d}: shapes {fat.shape} {fsize.shape} {fsd.shape} {vec.shape}: want (n,) (n,) (n, 2) (15,)")
 
-    vec_c, vec_p = c_array(vec, np.float64, ctypes.c_double)
-    params = np.zeros(M4_FEAT_PARAMS)
-    params_p = params.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-    st = lib.m4_features_params(hosts, vec_p, params_p)
-    if st != M4_OK:
-        sys.exit(f"{d}: configuration vector: {lib.m4_strerror(st).decode()}")
-
     err = ctypes.create_string_buffer(512)
     model = ctypes.c_void_p()
     info = CheckpointInfo()
     st = lib.m4_model_load(ctypes.byref(model), args.ckpt.encode(), 1, ctypes.byref(info), err, len(err))
     if st != M4_OK:
         sys.exit(err.value.decode())
+
+    # the parameters as the checkpoint's feature definition encodes them; a
+    # shard folder is one of m3's parking lots (network = 0)
+    vec_c, vec_p = c_array(vec, np.float64, ctypes.c_double)
+    params = np.zeros(M4_FEAT_PARAMS)
+    params_p = params.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    st = lib.m4_features_params_for(info.features, hosts, 0, vec_p, params_p)
+    if st != M4_OK:
+        lib.m4_model_destroy(model)
+        sys.exit(f"{d}: configuration vector: {lib.m4_strerror(st).decode()}")
     print(f"{args.ckpt}: {info.features.decode()} features, {info.config.n_layers} layers of width {info.config.dim}",
           file=sys.stderr)
     try:

@@ -590,7 +590,10 @@ static m4_status read_features(errbuf *e, const char *text, size_t len, m4_check
     if (kn >= 0) snprintf(info->features, sizeof info->features, "%s", p.nodes[kn].str);
     static const char *const ints[] = {"row_width", "input_buckets", "percentiles", "params"};
     const long long want[] = {M4_FEAT_ROW, M4_FEAT_BUCKETS, M4_FEAT_PERCENTILES, M4_FEAT_PARAMS};
-    int same = jstr_eq(&p, kn, "m3-path-v1") && jstr_eq(&p, jget(&p, root, "percentile_method"), "nearest") &&
+    /* m4-path-v2 is m3-path-v1 with another parameter encoding
+     * (m4_features_params_for): the same maps for libm4 */
+    int same = (jstr_eq(&p, kn, M4_FEATURES_V1) || jstr_eq(&p, kn, M4_FEATURES_V2)) &&
+               jstr_eq(&p, jget(&p, root, "percentile_method"), "nearest") &&
                edges_eq(&p, jget(&p, root, "input_edges"), m3_input_edges, 9) &&
                edges_eq(&p, jget(&p, root, "output_edges"), m3_output_edges, 3);
     for (int i = 0; i < 4; i++) {
@@ -1026,7 +1029,7 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
     }
     if (!ci.m3_features) {
         st = efail(e, M4_ERR_UNSUPPORTED,
-                   "features \"%.40s\" (feat_dim %d, out_dim %d): libm4 builds m3-path-v1 feature maps only (%d values a row, %d outputs)",
+                   "features \"%.40s\" (feat_dim %d, out_dim %d): libm4 builds " M4_FEATURES_V1 " and " M4_FEATURES_V2 " feature maps only (%d values a row, %d outputs)",
                    ci.features, ci.config.feat_dim, ci.config.out_dim, M4_FEAT_ROW, M4_FEAT_OUTPUTS);
         goto done;
     }

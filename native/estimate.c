@@ -22,6 +22,18 @@ __attribute__((format(printf, 4, 5))) static m4_status efail(char *err, size_t e
     return st;
 }
 
+void m4_estimates_valid(float *out, size_t n) {
+    if (!out) return;
+    for (size_t b = 0; b < n * (M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES); b++) {
+        float *q = out + b * M4_FEAT_PERCENTILES, lo = 1;
+        for (int k = 0; k < M4_FEAT_PERCENTILES; k++) {
+            /* NaN compares false: it becomes the running maximum too */
+            if (!(q[k] >= lo)) q[k] = lo;
+            lo = q[k];
+        }
+    }
+}
+
 m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
                            size_t err_len) {
     if (err && err_len) err[0] = 0;
@@ -83,6 +95,7 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         efail(err, err_len, st, "model: %s", m4_model_error(m));
         goto done;
     }
+    m4_estimates_valid(out, 1);
 done:
     m4_flowsim_destroy(sim);
     m4_features_destroy(feat);

@@ -233,6 +233,41 @@ m4_status m4_features_params(int n_hosts, const double *vec15, double *out19) {
     return M4_OK;
 }
 
+/* log2 of a positive parameter, 0 for a parameter of a CC not in use */
+static double lg(double x) { return x > 0 ? log2(x) : 0; }
+
+m4_status m4_features_params_v2(int n_hosts, int network, const double *vec15, double *out19) {
+    if (!vec15 || !out19) return M4_ERR_INVALID_ARGUMENT;
+    for (int i = 0; i < 15; i++)
+        if (!isfinite(vec15[i]) || (i > 0 && vec15[i] < 0)) return M4_ERR_INVALID_INPUT;
+    if (n_hosts != 3 && n_hosts != 5 && n_hosts != 7) return M4_ERR_UNSUPPORTED;
+    if (vec15[1] <= 0 || vec15[2] <= 0) return M4_ERR_INVALID_INPUT; /* buffer, window */
+    memset(out19, 0, M4_FEAT_PARAMS * sizeof(double));
+    out19[n_hosts / 2 - 1] = 1;
+    out19[3] = network ? 1 : 0;
+    out19[4] = log2(vec15[1] * 10);   /* buffer, KB */
+    out19[5] = log2(vec15[2] * 1000); /* window, bytes */
+    out19[6] = vec15[3];
+    out19[7] = vec15[3] == 1 ? 0 : 1;
+    for (int i = 4; i < 8; i++) out19[i + 4] = vec15[i]; /* CC one-hot */
+    out19[12] = lg(vec15[8]);                          /* DCTCP K, KB */
+    out19[13] = lg(vec15[9]);                          /* DCQCN Kmin */
+    out19[14] = lg(vec15[10]);                         /* DCQCN Kmax */
+    out19[15] = vec15[11];                             /* HPCC eta x 100 */
+    out19[16] = lg(vec15[12] * 10);                    /* HPCC AI, Mb/s */
+    out19[17] = vec15[13];                             /* TIMELY T_low, us */
+    out19[18] = vec15[14];                             /* TIMELY T_high, us */
+    return M4_OK;
+}
+
+m4_status m4_features_params_for(const char *features, int n_hosts, int network, const double *vec15,
+                                 double *out19) {
+    if (!features) return M4_ERR_INVALID_ARGUMENT;
+    if (strcmp(features, M4_FEATURES_V1) == 0) return m4_features_params(n_hosts, vec15, out19);
+    if (strcmp(features, M4_FEATURES_V2) == 0) return m4_features_params_v2(n_hosts, network, vec15, out19);
+    return M4_ERR_UNSUPPORTED;
+}
+
 m4_status m4_cc_config_vector(const m4_cc_config *c, double *vec15) {
     if (!c || !vec15) return M4_ERR_INVALID_ARGUMENT;
     memset(vec15, 0, 15 * sizeof(double));

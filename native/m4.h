@@ -474,6 +474,26 @@ M4_API m4_status m4_cc_config_vector(const m4_cc_config *cfg, double *vec15);
  * NaN or Inf value. */
 M4_API m4_status m4_features_params(int n_hosts, const double *vec15, double *out19);
 
+/* Feature definitions by name (a checkpoint's m4_checkpoint_info.features):
+ * m3's, and m4's second, which differs only in the 19 parameters. */
+#define M4_FEATURES_V1 "m3-path-v1"
+#define M4_FEATURES_V2 "m4-path-v2"
+
+/* m4_features_params_v2 is m4-path-v2's parameter encoding: [H==3, H==5,
+ * H==7, network, log2 buffer_KB, log2 window_B, pfc, 1-pfc, one-hot dctcp
+ * dcqcn hpcc timely, log2 dctcp_K, log2 dcqcn_Kmin, log2 dcqcn_Kmax,
+ * hpcc_eta*100, log2 hpcc_AI (Mb/s), T_low (us), T_high (us)], the CC values
+ * 0 for the CCs not in use. network is 1 for a path cut from a network whose
+ * switches share BUFFER_SIZE over all their ports (m4 run), 0 for m3's
+ * parking lots (a shard folder). Errors as m4_features_params, and
+ * M4_ERR_INVALID_INPUT for a negative value or a buffer or window <= 0. */
+M4_API m4_status m4_features_params_v2(int n_hosts, int network, const double *vec15, double *out19);
+
+/* m4_features_params_for encodes with the definition named features
+ * (M4_FEATURES_V1 ignores network); M4_ERR_UNSUPPORTED for another name. */
+M4_API m4_status m4_features_params_for(const char *features, int n_hosts, int network, const double *vec15,
+                                        double *out19);
+
 typedef struct m4_features m4_features;
 
 M4_API m4_status m4_features_create(m4_features **out);
@@ -561,13 +581,21 @@ typedef struct {
     const double *params;
 } m4_path_scenario;
 
+/* m4_estimates_valid makes n estimates (n x M4_FEAT_OUTPUTS values, as the
+ * model writes them) valid distributions, in place: per output bucket, each
+ * percentile is at least 1 (a slowdown is FCT / ideal FCT) and at least the
+ * one before it (a running maximum). m4 applies it to every estimate it
+ * reports (m4_estimate_path, and the Go estimator); training does not. */
+M4_API void m4_estimates_valid(float *out, size_t n);
+
 /* m4_estimate_path estimates sc end to end: flowsim on m3's parking-lot
  * constants (m4_path_config_default), m4_features_build, empty buckets where a
- * cell has no flows, and m4_model_forward on a model loaded by m4_model_load.
- * out receives M4_FEAT_OUTPUTS slowdowns: per output size bucket (< 1 kB, <
- * 10 kB, < 50 kB, larger) the percentiles 1..100 of the foreground flows'
- * slowdown. On failure err (may be NULL) says which input and flow. Works
- * in buffers it allocates and frees (flowsim, features: O(flows)). */
+ * cell has no flows, m4_model_forward on a model loaded by m4_model_load, and
+ * m4_estimates_valid. out receives M4_FEAT_OUTPUTS slowdowns: per output size
+ * bucket (< 1 kB, < 10 kB, < 50 kB, larger) the percentiles 1..100 of the
+ * foreground flows' slowdown. On failure err (may be NULL) says which input
+ * and flow. Works in buffers it allocates and frees (flowsim, features:
+ * O(flows)). */
 M4_API m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
                                   size_t err_len);
 

@@ -151,8 +151,8 @@ func datagenFromWorkload(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "datagen --from-workload: task %s (%s): %d of %d workloads are this task's: %d made (%d unusable: flows left unfinished by drops without PFC), %d finished before, %d failed -> %s\n",
 			r.Task, r.Task.Source, r.Mine, r.Total, r.Done, r.Unusable, r.Skipped, len(r.Failed), o.Out)
 		if r.Done > 0 {
-			fmt.Fprintf(c.App.Writer, "datagen --from-workload: %d workloads of %d flows in all, %d path shards, in %.1f s (%.0f%% of the busy time in the packet simulator)\n",
-				r.Done, r.Flows, r.Shards, r.Elapsed.Seconds(), 100*r.TruthT.Seconds()/max(r.Busy.Seconds(), 1e-9))
+			fmt.Fprintf(c.App.Writer, "datagen --from-workload: %d workloads of %d flows in all, in %.1f s (%.0f%% of the busy time in the packet simulator)\n",
+				r.Done, r.Flows, r.Elapsed.Seconds(), 100*r.TruthT.Seconds()/max(r.Busy.Seconds(), 1e-9))
 		}
 		return datagenOutcome(c, r.Failed, "workload", err)
 	}

@@ -23,6 +23,7 @@ p50/p90/p99 slowdown over the flow-size buckets, and of the all-size p99, for m4
 flowsim alone. docs/accuracy.md records its output.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "spec", Usage: "workload spec `FILE` (repeatable; default: the built-in suite)"},
+			&cli.StringSliceFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE` (repeatable): its topology and flows, with FCT_OUTPUT_FILE as the truth"},
 			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
 			&cli.IntFlag{Name: "paths", Value: 500, Usage: "paths drawn per workload (0: all)"},
 			&cli.IntFlag{Name: "flows", Usage: "flows per suite workload (default: the default spec's)"},
@@ -37,6 +38,9 @@ flowsim alone. docs/accuracy.md records its output.`,
 					return err
 				}
 				cases = append(cases, eval.Case{Name: f, Spec: s})
+			}
+			for _, f := range c.StringSlice("ns3") {
+				cases = append(cases, eval.Case{Name: f, NS3: f})
 			}
 			if len(cases) == 0 {
 				var err error
@@ -62,11 +66,16 @@ flowsim alone. docs/accuracy.md records its output.`,
 				if err != nil {
 					return err
 				}
+				if err := reportRanges(c, r.OutOfRange, name, cs.Name); err != nil {
+					return err
+				}
 				fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: m4 %.1f%%, flowsim %.1f%%\n", i+1, len(cases), cs.Name, 100*r.MeanErrM4, 100*r.MeanErrFlowsim)
 				rs = append(rs, r)
 			}
 			fmt.Fprintf(c.App.Writer, "checkpoint: %s; %d paths drawn per workload\n\n", name, c.Int("paths"))
 			eval.WriteSuiteTable(c.App.Writer, rs)
+			fmt.Fprintln(c.App.Writer)
+			eval.WriteBucketTable(c.App.Writer, rs)
 			return nil
 		},
 	}

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 )
 
 // TestDatagenFromWorkloadAndTrainOnly: m4 datagen --from-workload writes
-// path shards of simulated workloads, and m4 train --train-only trains on
+// simulated workloads, and m4 train --train-only trains on paths cut from
 // them (with the quantile loss) while validating on the --data split alone.
 func TestDatagenFromWorkloadAndTrainOnly(t *testing.T) {
 	data := filepath.Join(reference(t), "m3-shards")
@@ -18,7 +20,6 @@ func TestDatagenFromWorkloadAndTrainOnly(t *testing.T) {
 	spec := filepath.Join(dir, "family.yaml")
 	os.WriteFile(spec, []byte(`seed: 2
 workloads: {count: 2}
-paths: 12
 topologies: [{kind: fabric, pods: 2, fabs_per_pod: 2, racks_per_pod: 16, hosts_per_rack: 2}]
 flows: [300, 400]
 matrices: [uniform]
@@ -28,9 +29,13 @@ matrices: [uniform]
 	if err != nil || !strings.Contains(msg, "2 made") {
 		t.Fatalf("%q %v", msg, err)
 	}
-	shards, _ := filepath.Glob(filepath.Join(out, "shard*_path*_nhosts*"))
-	if len(shards) < 8 {
-		t.Fatalf("%d path shards", len(shards))
+	wls, _ := filepath.Glob(filepath.Join(out, "wl*", "truth.npz"))
+	if len(wls) != 2 {
+		t.Fatalf("%d workload folders with truth", len(wls))
+	}
+	paths, err := dataset.LoadWorkloads(dataset.WorkloadOptions{Paths: 12, Seed: 1}, out)
+	if err != nil || len(paths) < 8 {
+		t.Fatalf("%d paths cut from the workloads: %v", len(paths), err)
 	}
 	if msg, err = run(t, "datagen", "--from-workload", "--spec", spec, "--out", out, "--no-progress"); err != nil || !strings.Contains(msg, "0 made (0 unusable") || !strings.Contains(msg, "2 finished before") {
 		t.Errorf("rerun: %q %v", msg, err)
@@ -44,12 +49,12 @@ matrices: [uniform]
 		t.Errorf("bad family: %v", err)
 	}
 	ck := filepath.Join(dir, "m.safetensors")
-	msg, err = run(t, "train", "--data", data, "--train-only", out, "--out", ck, "--epochs", "1", "--dim", "32", "--layers", "1",
+	msg, err = run(t, "train", "--data", data, "--train-only", out, "--paths-per-workload", "12", "--out", ck, "--epochs", "1", "--dim", "32", "--layers", "1",
 		"--heads", "2", "--hidden", "48", "--mlp-hidden", "400", "--batch", "10", "--resamples", "1", "--threads", "1", "--val-frac", "0.2")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, msg)
 	}
-	want := "(" + itoa(24+len(shards)) + " train, 6 validation"
+	want := "(" + itoa(24+len(paths)) + " train, 6 validation"
 	if !strings.Contains(msg, want) {
 		t.Errorf("train output lacks %q:\n%s", want, msg)
 	}
@@ -58,10 +63,13 @@ matrices: [uniform]
 		t.Fatal(err)
 	}
 	// 24 m3 shards resampled once (but the two with fewer than 10
-	// foreground flows, if they train); the path shards (a flow or a few
+	// foreground flows, if they train); the workload paths (a flow or a few
 	// each) not
-	if tr := c.Training; tr.TrainScenarios < 46+len(shards) || tr.TrainScenarios > 48+len(shards) || tr.QuantileBelow != 10 || len(tr.TrainOnlyData) != 1 {
-		t.Errorf("training record (%d shards): %d scenarios, quantile below %d, train-only %v", len(shards), tr.TrainScenarios, tr.QuantileBelow, tr.TrainOnlyData)
+	if tr := c.Training; tr.TrainScenarios < 46+len(paths) || tr.TrainScenarios > 48+len(paths) || tr.QuantileBelow != 10 || len(tr.TrainOnlyData) != 1 {
+		t.Errorf("training record (%d paths): %d scenarios, quantile below %d, train-only %v", len(paths), tr.TrainScenarios, tr.QuantileBelow, tr.TrainOnlyData)
+	}
+	if c.Features.Name != features.V2 {
+		t.Errorf("trained on %q features, want %s by default", c.Features.Name, features.V2)
 	}
 }
 

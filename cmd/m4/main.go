@@ -44,6 +44,7 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 			&cli.BoolFlag{Name: "cpu", Usage: "run model kernels on the CPU (the default)"},
 			&cli.BoolFlag{Name: "gpu", Usage: "run model kernels on an NVIDIA GPU through libm4cuda.so; falls back to the CPU, saying why, when none is usable"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress and details to stderr"},
+			&cli.BoolFlag{Name: "strict", Usage: "fail, instead of warning, when an input is outside the checkpoint's trained range (run, eval, predict)"},
 		},
 		Before: func(c *cli.Context) error {
 			level := slog.LevelWarn

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,17 @@ checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
 			if err != nil {
 				return err
 			}
+			// a shard is one of m3's parking lots, not a path cut from a network
+			pc, err := features.ConfigOfV1(mp.Input.Res[features.CellsPerRow:features.RowWidth])
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.String("shard"), err)
+			}
+			if err := checkRanges(c, ck, name, c.String("shard"), pc, false); err != nil {
+				return err
+			}
+			if err := features.Reencode(mp.Input.Res, mp.Input.Hosts, ck.Features.Name, false); err != nil {
+				return fmt.Errorf("%s: %w", c.String("shard"), err)
+			}
 			empty := make([]uint8, len(mp.Input.Counts))
 			for i, n := range mp.Input.Counts {
 				if n == 0 {
@@ -98,15 +110,40 @@ func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 	return ck, path, err
 }
 
-// featuresFit checks that ck reads the feature maps pipeline/features makes.
+// featuresFit checks that ck reads feature maps pipeline/features makes.
 func featuresFit(ck *model.Checkpoint, name string) error {
-	want := model.M3Features()
 	f := ck.Features
-	if f.Name != want.Name || f.RowWidth != features.RowWidth || ck.Config.FeatDim != features.RowWidth ||
+	known := slices.ContainsFunc(model.FeatureSpecs(), func(s model.FeatureSpec) bool { return s.Name == f.Name })
+	if !known || f.RowWidth != features.RowWidth || ck.Config.FeatDim != features.RowWidth ||
 		ck.Config.BucketsIn != features.NumInputBuckets || ck.Config.Pct != features.NumPercentiles ||
 		ck.Config.OutDim != features.OutputLen {
-		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %q (%d per row, %d outputs)",
-			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, want.Name, features.RowWidth, features.OutputLen)
+		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %s or %s (%d per row, %d outputs)",
+			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, features.V1, features.V2, features.RowWidth, features.OutputLen)
+	}
+	return nil
+}
+
+// checkRanges reports the inputs of cfg outside what ck was trained on (on
+// paths cut from a network, or m3's parking lots); see reportRanges.
+func checkRanges(c *cli.Context, ck *model.Checkpoint, ckName, input string, cfg features.Config, network bool) error {
+	return reportRanges(c, ck.OutOfRange(cfg, network), ckName, input)
+}
+
+// reportRanges prints one warning line on stderr per input outside the
+// trained range, or, with --strict, returns an error naming them.
+func reportRanges(c *cli.Context, oor []features.OutOfRange, ckName, input string) error {
+	if len(oor) == 0 {
+		return nil
+	}
+	if c.Bool("strict") {
+		var msgs []string
+		for _, o := range oor {
+			msgs = append(msgs, o.String())
+		}
+		return fmt.Errorf("%s: %s (checkpoint %s; without --strict this is a warning)", input, strings.Join(msgs, "; "), ckName)
+	}
+	for _, o := range oor {
+		fmt.Fprintf(c.App.ErrWriter, "m4: warning: %s: %s (checkpoint %s): the estimate extrapolates\n", input, o, ckName)
 	}
 	return nil
 }

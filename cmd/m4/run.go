@@ -13,6 +13,7 @@ import (
 	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/ns3"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -20,13 +21,14 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "estimate a datacenter workload's FCT slowdown distribution (workload -> paths -> flowsim -> model -> network-wide)",
-		UsageText: "m4 run [--spec FILE] [--ckpt CKPT] [--paths N | --per-flow] [--truth] [--out DIR]\n   m4 run --example-spec",
+		UsageText: "m4 run [--spec FILE | --ns3 CONFIG] [--ckpt CKPT] [--paths N | --per-flow] [--truth] [--out DIR]\n   m4 run --example-spec",
 		Description: `Generates the workload of a spec (m4 workload's YAML/JSON; without --spec the embedded
 default, which --example-spec prints: a 256-host fabric cluster, WebServer sizes, 50% load,
-DCTCP), splits it into path-level scenarios, draws --paths of them weighted by their flows
-(as m3 does; 0 = all), runs flowsim and builds the feature map of each, corrects them with
-the model, and mixes the per-path estimates into network-wide FCT slowdown percentiles per
-flow-size bucket.
+DCTCP), or reads a run of the ns-3 fork (--ns3: its config file, with the topology and flow
+files it names), splits it into path-level scenarios, draws --paths of them weighted by
+their flows (as m3 does; 0 = all), runs flowsim and builds the feature map of each,
+corrects them with the model, and mixes the per-path estimates into network-wide FCT
+slowdown percentiles per flow-size bucket, with a bootstrap interval over the path sample.
 
 It first names the workload: hosts, flows, sizes, CC, the target load and the load the
 busiest link really gets, with a warning when a link is offered more than its capacity.
@@ -42,11 +44,13 @@ Prints a table of p50/p90/p99 per bucket and writes into DIR, replacing it as on
 Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (default: the embedded scenario)"},
+			&cli.StringFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE`: its TOPOLOGY_FILE and FLOW_FILE (beside it) are the workload, its CC, buffer, window and PFC the configuration"},
 			&cli.BoolFlag{Name: "example-spec", Usage: "print the embedded default spec and exit"},
 			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
 			&cli.IntFlag{Name: "paths", Value: 500, Usage: "paths to draw, weighted by flows (0: every path)"},
 			&cli.BoolFlag{Name: "per-flow", Usage: "estimate every path and write each flow's FCTs to DIR/flows.csv"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
+			&cli.IntFlag{Name: "bootstrap", Value: 200, Usage: "bootstrap replicates of the path sample for each estimate's 90% interval (slowdown_lo, slowdown_hi in estimate.json and .csv; 0: none)"},
 			&cli.BoolFlag{Name: "truth", Usage: "also simulate the whole workload packet by packet and report errors"},
 			&cli.Uint64Flag{Name: "max-events", Usage: "event budget of the --truth run (0: the simulator's default)"},
 			&cli.StringFlag{Name: "out", Value: "m4-out", Usage: "output `DIR`"},
@@ -65,7 +69,7 @@ Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 				}
 				paths = 0
 			}
-			in, err := specInput(c.String("spec"))
+			in, err := loadRunInput(c.String("spec"), c.String("ns3"))
 			if err != nil {
 				return err
 			}
@@ -77,6 +81,7 @@ Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 // runInput is a workload to estimate, whatever it came from (a spec; the
 // fork's files): everything that writes outputs reads it from here.
 type runInput struct {
+	Name string // the spec or config file
 	W    *workload.Workload
 	CC   features.Config
 	Desc *infer.Description
@@ -88,6 +93,34 @@ type runInput struct {
 	Sim func() (*eval.SimCase, error)
 	// Truth makes the ground truth.
 	Truth func(o eval.TruthOptions) (*eval.Truth, error)
+}
+
+// loadRunInput reads --spec or --ns3 (the embedded default spec when
+// neither is given).
+func loadRunInput(specPath, ns3Path string) (*runInput, error) {
+	if ns3Path == "" {
+		return specInput(specPath)
+	}
+	if specPath != "" {
+		return nil, fmt.Errorf("give --spec or --ns3, not both")
+	}
+	r, err := ns3.Load(ns3Path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := r.ModelConfig()
+	if err != nil {
+		return nil, err
+	}
+	w := r.Workload
+	return &runInput{Name: ns3Path, W: w, CC: cfg, Desc: infer.Describe(ns3Path, w, cfg), IDs: r.Flows.ID,
+		Meta: map[string]any{"ns3_config": ns3Path},
+		Sim: func() (*eval.SimCase, error) {
+			return &eval.SimCase{Config: r.Config, Topo: r.Topo, Flows: r.Flows}, nil
+		},
+		// the fork's own config, topology and flows
+		Truth: func(o eval.TruthOptions) (*eval.Truth, error) { return eval.SimulateWith(r.Config, r.Topo, r.Flows, o) },
+	}, nil
 }
 
 // specInput generates the workload of a spec file ("" the embedded one).
@@ -106,7 +139,7 @@ func specInput(path string) (*runInput, error) {
 		return nil, err
 	}
 	slog.Info("workload", "flows", w.Flows.Len(), "hosts", len(w.Topo.Hosts()), "seconds", time.Since(start).Seconds())
-	return &runInput{W: w, CC: cfg, Desc: infer.Describe(spec.File, w, cfg), Meta: map[string]any{"spec": spec},
+	return &runInput{Name: spec.File, W: w, CC: cfg, Desc: infer.Describe(spec.File, w, cfg), Meta: map[string]any{"spec": spec},
 		Sim:   func() (*eval.SimCase, error) { return eval.SimInput(w, cfg) },
 		Truth: func(o eval.TruthOptions) (*eval.Truth, error) { return eval.GroundTruthWith(w, cfg, o) },
 	}, nil
@@ -127,6 +160,9 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if err := featuresFit(ck, ckName); err != nil {
 		return err
 	}
+	if err := checkRanges(c, ck, ckName, in.Name, in.CC, true); err != nil {
+		return err
+	}
 	est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
 	if err != nil {
 		return err
@@ -139,14 +175,15 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	prog := newProgress(c, "paths", "paths")
 	t0 := time.Now()
 	res, err := infer.Run(in.W, in.CC, est, infer.Options{Paths: paths, Seed: c.Uint64("seed"),
-		Workers: c.Int("threads"), Progress: prog.update, PerFlow: perFlow})
+		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow})
 	prog.finish()
 	if err != nil {
 		return err
 	}
 	elapsed := time.Since(t0)
-	ests := []infer.Named{{Name: infer.M4, Dist: res.Model}, {Name: infer.Flowsim, Dist: res.Flowsim}}
-	meta := map[string]any{"workload": in.Desc, "checkpoint": ckName, "paths_total": res.PathsTotal,
+	ests := []infer.Named{{Name: infer.M4, Dist: res.Model, CI: res.ModelCI}, {Name: infer.Flowsim, Dist: res.Flowsim, CI: res.FlowsimCI}}
+	meta := map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": ckName, "config": in.CC,
+		"out_of_range": ck.OutOfRange(in.CC, true), "paths_total": res.PathsTotal,
 		"paths_estimated": len(res.Paths), "paths_drawn": paths, "seed": c.Uint64("seed"), "per_flow": perFlow,
 		"estimate_seconds": elapsed.Seconds()}
 	for k, v := range in.Meta {

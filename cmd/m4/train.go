@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/train"
 )
@@ -92,16 +94,27 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			&cli.BoolFlag{Name: "eval-only", Usage: "evaluate a checkpoint instead of training"},
 			&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` to evaluate (--eval-only)"},
 			&cli.StringFlag{Name: "split", Value: "val", Usage: "scenarios to evaluate: val, train or all (--eval-only)"},
+			&cli.IntFlag{Name: "paths-per-workload", Value: 150, Usage: "paths cut from each whole-workload folder (m4 datagen --from-workload), drawn by flows as m4 run draws them (0: every path)"},
+			&cli.StringFlag{Name: "features", Value: features.V2, Usage: "feature definition to train on: " + features.V1 + " (m3's) or " + features.V2},
 		},
 		Action: func(c *cli.Context) error {
 			data := c.StringSlice("data")
-			samples, err := dataset.Load(data...)
+			def := c.String("features")
+			if def != features.V1 && def != features.V2 {
+				return fmt.Errorf("--features %q: want %s or %s", def, features.V1, features.V2)
+			}
+			if c.Int("paths-per-workload") < 0 {
+				return fmt.Errorf("--paths-per-workload %d: want >= 0", c.Int("paths-per-workload"))
+			}
+			wo := dataset.WorkloadOptions{Paths: c.Int("paths-per-workload"), Seed: c.Uint64("split-seed")}
+			var ranges features.Ranges
+			samples, err := loadTrainingData(data, wo, def, &ranges)
 			if err != nil {
 				return err
 			}
 			tr, val := dataset.Split(samples, c.Float64("val-frac"), c.Uint64("split-seed"))
 			if extra := c.StringSlice("train-only"); len(extra) > 0 {
-				more, err := dataset.Load(extra...)
+				more, err := loadTrainingData(extra, wo, def, &ranges)
 				if err != nil {
 					return err
 				}
@@ -122,16 +135,22 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			o.Out, o.Resume, o.Progress, o.Log = c.String("out"), c.Bool("resume"), c.App.ErrWriter, slog.Default()
 			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data, TrainOnlyData: c.StringSlice("train-only"),
 				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version}
+			if def == features.V2 {
+				o.Features = model.M4Features()
+			}
+			o.Info.Ranges = &ranges
 			if len(val) > 0 {
-				fl := 0.0
-				for _, s := range val {
-					fe, err := dataset.FlowsimEstimate(s.Dir, s.Hosts)
-					if err != nil {
-						return err
+				fl := make([]float64, len(val))
+				for i, s := range val {
+					fe := s.Flowsim
+					if fe == nil {
+						if fe, err = dataset.FlowsimEstimate(s.Dir, s.Hosts); err != nil {
+							return err
+						}
 					}
-					fl += dataset.Loss(fe, s.Target, s.Mask)
+					fl[i] = train.SampleLoss(fe, s, o.QuantileBelow)
 				}
-				o.Info.FlowsimValLoss = fl / float64(len(val))
+				o.Info.FlowsimValLoss = train.CombinedLoss(val, fl)
 			}
 			fmt.Fprintf(c.App.Writer, "train: %d scenarios (%d train, %d validation; flowsim's validation loss %.4f), %d parameters, %s kernels\n",
 				len(samples), len(tr), len(val), o.Info.FlowsimValLoss, model.NumParams(o.Config), kernelName(o.Config))
@@ -219,7 +238,10 @@ func evalOnly(c *cli.Context, all, tr, val []*dataset.Sample) error {
 	if err != nil {
 		return err
 	}
-	rep, err := train.Evaluate(ck, set, 64, c.Int("threads"))
+	if err := dataset.Reencode(set, ck.Features.Name); err != nil {
+		return err
+	}
+	rep, err := train.Evaluate(ck, set, 64, c.Int("threads"), trainOptions(c).QuantileBelow)
 	if err != nil {
 		return err
 	}
@@ -227,4 +249,54 @@ func evalOnly(c *cli.Context, all, tr, val []*dataset.Sample) error {
 		name, len(set), c.String("split"), strings.Join(c.StringSlice("data"), ", "), c.Uint64("split-seed"), c.Float64("val-frac"))
 	rep.WriteMarkdown(c.App.Writer)
 	return nil
+}
+
+// loadTrainingData reads the folders in dirs: shard folders (dataset.Load)
+// or whole-workload folders (dataset.LoadWorkloads, paths cut by wo), each
+// dir holding one kind; ranges is widened to cover them; the parameter
+// blocks are then encoded in def.
+func loadTrainingData(dirs []string, wo dataset.WorkloadOptions, def string, ranges *features.Ranges) ([]*dataset.Sample, error) {
+	var shards, wls []string
+	for _, d := range dirs {
+		if dataset.IsWorkload(d) || slices.ContainsFunc(listDirs(d), dataset.IsWorkload) {
+			wls = append(wls, d)
+		} else {
+			shards = append(shards, d)
+		}
+	}
+	var out []*dataset.Sample
+	if len(shards) > 0 {
+		s, err := dataset.Load(shards...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	}
+	if len(wls) > 0 {
+		s, err := dataset.LoadWorkloads(wo, wls...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	}
+	for _, s := range out {
+		c, err := features.ConfigOfV1(s.Input.Res[features.CellsPerRow:features.RowWidth])
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", s.Dir, s.File, err)
+		}
+		ranges.Add(c, s.Hosts, s.Network)
+	}
+	return out, dataset.Reencode(out, def)
+}
+
+// listDirs returns the folders directly under dir.
+func listDirs(dir string) []string {
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }

@@ -278,7 +278,7 @@ static void test_broken(const m4_model *src) {
          o.rename_to = "const_tensorX");
     CASE("gap", M4_ERR_FORMAT, "gap or overlap", o.gap = 1);
     CASE("duplicate tensor", M4_ERR_FORMAT, "duplicate key", o.dup = 1);
-    CASE("other features", M4_ERR_UNSUPPORTED, "m3-path-v1 feature maps only",
+    CASE("other features", M4_ERR_UNSUPPORTED, "m4-path-v2 feature maps only",
          o.features = "{\\\"name\\\":\\\"synthetic\\\",\\\"row_width\\\":1019}");
     CASE("features field", M4_ERR_FORMAT, "unknown field \"colour\"",
          o.features = "{\\\"name\\\":\\\"m3-path-v1\\\",\\\"colour\\\":1}");
@@ -353,7 +353,12 @@ static void test_estimate(m4_model *m) {
     }
     int32_t rows = H;
     CHECK(m4_model_forward(m, 1, &rows, res, empty, 0, 0, want) == M4_OK, "forward");
+    m4_estimates_valid(want, 1);
     CHECK(memcmp(got, want, sizeof got) == 0, "m4_estimate_path differs from the chain by hand");
+    for (int b = 0; b < M4_FEAT_OUTPUTS; b += M4_FEAT_PERCENTILES)
+        for (int k = 0; k < M4_FEAT_PERCENTILES; k++)
+            CHECK(got[b + k] >= 1 && (k == 0 || got[b + k] >= got[b + k - 1]), "estimate %d = %g: not a valid distribution",
+                  b + k, got[b + k]);
     CHECK(n_empty > 0 && n_empty < H * M4_FEAT_BUCKETS, "test scenario should have some empty cells: %d", n_empty);
     for (int k = 0; k < M4_FEAT_OUTPUTS; k++) CHECK(isfinite(got[k]), "estimate %d = %g", k, got[k]);
     m4_flowsim_destroy(sim);
@@ -369,7 +374,21 @@ static void test_estimate(m4_model *m) {
           "too many hosts: %s", err);
 }
 
+/* m4_estimates_valid: at least 1 and non-decreasing per bucket, NaN replaced */
+static void test_valid(void) {
+    float v[2 * M4_FEAT_OUTPUTS];
+    for (int i = 0; i < 2 * M4_FEAT_OUTPUTS; i++) v[i] = i < M4_FEAT_PERCENTILES ? 0 : 5;
+    const float in[6] = {0.5f, 2, 1.5f, NAN, 3, 1}, want[6] = {1, 2, 2, 2, 3, 3};
+    memcpy(v, in, sizeof in);
+    m4_estimates_valid(v, 2);
+    for (int k = 0; k < 6; k++) CHECK(v[k] == want[k], "bucket 0, percentile %d: %g, want %g", k + 1, v[k], want[k]);
+    for (int k = 6; k < M4_FEAT_PERCENTILES; k++) CHECK(v[k] == 3, "bucket 0, percentile %d: %g, want 3", k + 1, v[k]);
+    for (int i = M4_FEAT_PERCENTILES; i < 2 * M4_FEAT_OUTPUTS; i++) CHECK(v[i] == 5, "v[%d] = %g, want 5 (unchanged)", i, v[i]);
+    m4_estimates_valid(NULL, 3); /* no-op */
+}
+
 int main(void) {
+    test_valid();
     m4_model *src = new_model();
     CHECK(src != NULL, "create");
     if (!src) return 1;

@@ -87,6 +87,26 @@ static void test_params(void) {
     for (int j = 0; j < M4_FEAT_PARAMS; j++)
         CHECK(p[j] == want[j], "param %d = %.17g, want %.17g", j, p[j], want[j]);
     CHECK(m4_features_params(4, vec, p) == M4_ERR_UNSUPPORTED, "4 hosts accepted");
+
+    /* m4-path-v2: the same configuration, log scales, as a network path */
+    double q[M4_FEAT_PARAMS];
+    CHECK(m4_features_params_for(M4_FEATURES_V2, 5, 1, vec, q) == M4_OK, "v2 params");
+    double want2[M4_FEAT_PARAMS] = {0, 1, 0, 1, log2(371), log2(19113), 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 46.729, 118.793};
+    for (int j = 0; j < M4_FEAT_PARAMS; j++)
+        CHECK(fabs(q[j] - want2[j]) < 1e-12, "v2 param %d = %.17g, want %.17g", j, q[j], want2[j]);
+    CHECK(m4_features_params_for(M4_FEATURES_V1, 5, 1, vec, q) == M4_OK && memcmp(p, q, sizeof p) == 0,
+          "m4_features_params_for(v1) differs from m4_features_params");
+    CHECK(m4_features_params_for("m3-path-v9", 5, 0, vec, q) == M4_ERR_UNSUPPORTED, "unknown definition accepted");
+    m4_cc_config h = {0};
+    h.buffer_kb = 3072, h.window_bytes = 18000, h.pfc = 1, h.cc = M4_CC_HPCC, h.hpcc_u_target = 0.95, h.hpcc_ai = 50;
+    CHECK(m4_cc_config_vector(&h, vec) == M4_OK, "hpcc vector");
+    CHECK(m4_features_params_v2(7, 0, vec, q) == M4_OK, "hpcc v2");
+    CHECK(q[2] == 1 && q[3] == 0 && fabs(q[4] - log2(3072)) < 1e-12 && q[6] == 1 && q[7] == 0 && q[10] == 1 &&
+              fabs(q[15] - 95) < 1e-12 && fabs(q[16] - log2(50)) < 1e-12 && q[12] == 0 && q[17] == 0,
+          "hpcc v2 params: %g %g %g %g %g", q[4], q[15], q[16], q[12], q[17]);
+    vec[1] = 0; /* no buffer */
+    CHECK(m4_features_params_v2(7, 0, vec, q) == M4_ERR_INVALID_INPUT, "zero buffer accepted by v2");
+    CHECK(m4_cc_config_vector(&c, vec) == M4_OK, "vector");
     vec[5] = NAN;
     CHECK(m4_features_params(3, vec, p) == M4_ERR_INVALID_INPUT, "NaN accepted");
     c.cc = 2;

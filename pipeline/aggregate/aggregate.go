@@ -41,6 +41,9 @@ type Distribution struct {
 	// and their cumulative weights (cum[b][i]: the weight of values[b][:i+1])
 	values [NumBuckets + 1][]float64
 	cum    [NumBuckets + 1][]float64
+	// samples: every value is one flow (FromSamples); quantiles then
+	// interpolate linearly between order statistics, numpy's default.
+	samples bool
 }
 
 // Combine mixes path estimates into one distribution. Paths with zero weight
@@ -86,12 +89,22 @@ func Combine(paths []PathEstimate) (*Distribution, error) {
 }
 
 // Quantile returns the q-quantile (0 < q <= 1) of slowdown in bucket b, or of
-// all flows when b == NumBuckets: the smallest value whose cumulative weight
-// reaches q of the total. It returns NaN for an empty bucket.
+// all flows when b == NumBuckets: for a mixture of path estimates, the
+// smallest value whose cumulative weight reaches q of the total; for
+// per-flow samples (FromSamples), numpy's default (linear) percentile, as
+// ns-3 results are summarised. It returns NaN for an empty bucket.
 func (d *Distribution) Quantile(b int, q float64) float64 {
 	vals, cum := d.values[b], d.cum[b]
 	if len(vals) == 0 {
 		return math.NaN()
+	}
+	if d.samples {
+		k := q * float64(len(vals)-1)
+		i := int(k)
+		if i+1 >= len(vals) {
+			return vals[len(vals)-1]
+		}
+		return vals[i] + (vals[i+1]-vals[i])*(k-float64(i))
 	}
 	target := q * cum[len(cum)-1] * (1 - 1e-12)
 	i := sort.SearchFloat64s(cum, target)
@@ -143,7 +156,7 @@ func FromSamples(bucket []int, slowdown []float64) (*Distribution, error) {
 	if len(bucket) != len(slowdown) {
 		return nil, fmt.Errorf("aggregate: %d buckets for %d slowdowns", len(bucket), len(slowdown))
 	}
-	d := &Distribution{}
+	d := &Distribution{samples: true}
 	var all [NumBuckets + 1][]float64
 	for i, v := range slowdown {
 		b := bucket[i]
@@ -182,4 +195,78 @@ func BucketName(b int) string {
 		return ">=50KB"
 	}
 	return "all"
+}
+
+// Mixture holds path estimates with each bucket's values sorted once, so
+// that the mixture's quantiles under other path weights (a bootstrap
+// replicate of a path sample) cost one pass over the values.
+type Mixture struct {
+	n      int                       // paths
+	values [NumBuckets + 1][]float64 // sorted; index NumBuckets: all sizes
+	path   [NumBuckets + 1][]int32   // the path behind each value
+	bucket [NumBuckets + 1][]int8    // its bucket (differs only in the all-sizes list)
+}
+
+// NewMixture prepares paths' percentiles (their weights are not used).
+func NewMixture(paths []PathEstimate) *Mixture {
+	m := &Mixture{n: len(paths)}
+	type entry struct {
+		v float64
+		p int32
+		b int8
+	}
+	var all [NumBuckets + 1][]entry
+	for i, p := range paths {
+		for b := 0; b < NumBuckets; b++ {
+			if p.Weight[b] == 0 {
+				continue
+			}
+			for _, v := range p.Percentiles[b] {
+				e := entry{v, int32(i), int8(b)}
+				all[b] = append(all[b], e)
+				all[NumBuckets] = append(all[NumBuckets], e)
+			}
+		}
+	}
+	for b := range all {
+		sort.Slice(all[b], func(i, j int) bool { return all[b][i].v < all[b][j].v })
+		for _, e := range all[b] {
+			m.values[b] = append(m.values[b], e.v)
+			m.path[b] = append(m.path[b], e.p)
+			m.bucket[b] = append(m.bucket[b], e.b)
+		}
+	}
+	return m
+}
+
+// Quantiles writes into out[b][k] the qs[k]-quantile of bucket b (and of
+// all sizes at b = NumBuckets) of the mixture with path i weighted by
+// weight[i] (per bucket), by Distribution.Quantile's rule; NaN for a bucket
+// of no weight. qs must ascend.
+func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[NumBuckets + 1][]float64) {
+	for b := range m.values {
+		o := out[b][:0]
+		total := 0.0
+		for i, p := range m.path[b] {
+			total += weight[p][m.bucket[b][i]]
+		}
+		if total == 0 {
+			for range qs {
+				o = append(o, math.NaN())
+			}
+			out[b] = o
+			continue
+		}
+		cum, i := 0.0, 0
+		vals := m.values[b]
+		for _, q := range qs {
+			target := q * total * (1 - 1e-12)
+			for i < len(vals)-1 && cum+weight[m.path[b][i]][m.bucket[b][i]] < target {
+				cum += weight[m.path[b][i]][m.bucket[b][i]]
+				i++
+			}
+			o = append(o, vals[i])
+		}
+		out[b] = o
+	}
 }

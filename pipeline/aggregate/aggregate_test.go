@@ -20,14 +20,17 @@ func linear(lo, hi float64) (p [NumPercentiles]float64) {
 	return p
 }
 
-func TestFromSamplesMatchesNearestRank(t *testing.T) {
+// Per-flow samples are summarised as numpy.percentile does by default:
+// linear interpolation between order statistics, index q (n-1).
+func TestFromSamplesMatchesNumpyLinear(t *testing.T) {
 	slow := []float64{5, 1, 3, 2, 4}
 	d, err := FromSamples([]int{0, 0, 0, 0, 0}, slow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ q, want float64 }{{0.2, 1}, {0.5, 3}, {0.6, 3}, {0.61, 4}, {1, 5}} {
-		if got := d.Quantile(0, c.q); got != c.want {
+	// numpy.percentile([5, 1, 3, 2, 4], [20, 50, 60, 61, 99, 100])
+	for _, c := range []struct{ q, want float64 }{{0.2, 1.8}, {0.5, 3}, {0.6, 3.4}, {0.61, 3.44}, {0.99, 4.96}, {1, 5}} {
+		if got := d.Quantile(0, c.q); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("q%.2f = %v, want %v", c.q, got, c.want)
 		}
 	}
@@ -167,6 +170,54 @@ func TestQuantileMatchesScan(t *testing.T) {
 			}
 			if got := d.Quantile(b, q); got != want {
 				t.Errorf("bucket %d q %v: %v, want %v", b, q, got, want)
+			}
+		}
+	}
+}
+
+// TestMixtureMatchesCombine: re-weighting a Mixture with the paths' own
+// weights gives Combine's quantiles exactly, and other weights give the
+// quantiles of Combine on those weights.
+func TestMixtureMatchesCombine(t *testing.T) {
+	var paths []PathEstimate
+	for i := 0; i < 7; i++ {
+		var p PathEstimate
+		for b := 0; b < NumBuckets; b++ {
+			if (i+b)%3 == 0 {
+				continue // some paths have no flows in some buckets
+			}
+			p.Percentiles[b] = linear(1+float64(i)*0.3, 2+float64(i*b)*0.7)
+			p.Weight[b] = float64(1 + (i*5+b)%4)
+		}
+		paths = append(paths, p)
+	}
+	m := NewMixture(paths)
+	qs := make([]float64, NumPercentiles)
+	for k := range qs {
+		qs[k] = float64(k+1) / NumPercentiles
+	}
+	for trial, scale := range [][]float64{{1, 1, 1, 1, 1, 1, 1}, {0, 2, 0, 1, 3, 0, 1}} {
+		w := make([][NumBuckets]float64, len(paths))
+		ps := make([]PathEstimate, len(paths))
+		for i, p := range paths {
+			ps[i] = p
+			for b := range w[i] {
+				w[i][b] = p.Weight[b] * scale[i]
+				ps[i].Weight[b] = w[i][b]
+			}
+		}
+		d, err := Combine(ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [NumBuckets + 1][]float64
+		m.Quantiles(w, qs, &out)
+		for b := 0; b <= NumBuckets; b++ {
+			for k, q := range qs {
+				want := d.Quantile(b, q)
+				if got := out[b][k]; got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+					t.Fatalf("trial %d bucket %d q%.2f: mixture %v, Combine %v", trial, b, q, got, want)
+				}
 			}
 		}
 	}

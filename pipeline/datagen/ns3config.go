@@ -13,8 +13,8 @@ import (
 // its own parameters (the others keep run_m3.py's defaults). DCQCN always
 // runs with PFC on. Integer parameters are truncated draws, as int() does.
 func SampleConfig(rng *rand.Rand, c *ConfigSpec) (features.Config, error) {
-	buf := int(uniform(rng, c.BufferKB))
-	win := int(uniform(rng, c.WindowBytes))
+	buf := int(c.draw(rng, "buffer_kb", c.BufferKB))
+	win := int(c.draw(rng, "window_bytes", c.WindowBytes))
 	pfc := c.PFC[rng.IntN(len(c.PFC))]
 	cc, err := parseCCName(c.CC[rng.IntN(len(c.CC))])
 	if err != nil {
@@ -23,17 +23,17 @@ func SampleConfig(rng *rand.Rand, c *ConfigSpec) (features.Config, error) {
 	cfg := features.DefaultConfig(cc, buf, win, pfc)
 	switch cc {
 	case features.DCTCP:
-		cfg.DCTCPK = int(uniform(rng, c.DCTCPK))
+		cfg.DCTCPK = int(c.draw(rng, "dctcp_k", c.DCTCPK))
 	case features.DCQCN:
-		cfg.DCQCNKmin = int(uniform(rng, c.DCQCNKmin))
-		cfg.DCQCNKmax = int(uniform(rng, c.DCQCNKmax))
+		cfg.DCQCNKmin = int(c.draw(rng, "dcqcn_kmin", c.DCQCNKmin))
+		cfg.DCQCNKmax = int(c.draw(rng, "dcqcn_kmax", c.DCQCNKmax))
 		cfg.PFC = true
 	case features.HPCC:
 		cfg.HPCCUTarget = uniform(rng, c.HPCCUTarget)
-		cfg.HPCCAI = int(uniform(rng, c.HPCCAI))
+		cfg.HPCCAI = int(c.draw(rng, "hpcc_ai", c.HPCCAI))
 	case features.TIMELY:
-		cfg.TimelyTLow = int(uniform(rng, c.TimelyTLow))
-		cfg.TimelyTHigh = int(uniform(rng, c.TimelyTHigh))
+		cfg.TimelyTLow = int(c.draw(rng, "timely_t_low_ns", c.TimelyTLow))
+		cfg.TimelyTHigh = int(c.draw(rng, "timely_t_high_ns", c.TimelyTHigh))
 	}
 	cfg.CCName = cfg.ForkName()
 	if err := cfg.Validate(); err != nil {

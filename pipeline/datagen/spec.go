@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,6 +97,22 @@ type ConfigSpec struct {
 	HPCCAI      []float64 `json:"hpcc_ai" yaml:"hpcc_ai,flow"`             // [500, 1000] Mb/s
 	TimelyTLow  []float64 `json:"timely_t_low_ns" yaml:"timely_t_low_ns,flow"`
 	TimelyTHigh []float64 `json:"timely_t_high_ns" yaml:"timely_t_high_ns,flow"`
+	// LogUniform names the ranges above drawn log-uniformly (by their
+	// keys, e.g. buffer_kb, dctcp_k, hpcc_ai); the others are uniform.
+	LogUniform []string `json:"log_uniform,omitempty" yaml:"log_uniform,flow,omitempty"`
+}
+
+// logUniformKeys are the ranges that may be drawn log-uniformly.
+var logUniformKeys = []string{"buffer_kb", "window_bytes", "dctcp_k", "dcqcn_kmin", "dcqcn_kmax", "hpcc_ai",
+	"timely_t_low_ns", "timely_t_high_ns"}
+
+// draw returns a value of the range named key: log-uniform if the spec
+// says so, else uniform (the draw m3's generator makes).
+func (c *ConfigSpec) draw(rng *rand.Rand, key string, r []float64) float64 {
+	if slices.Contains(c.LogUniform, key) {
+		return math.Exp(uniform(rng, []float64{math.Log(r[0]), math.Log(r[1])}))
+	}
+	return uniform(rng, r)
 }
 
 // DefaultSpec returns m3's distribution: the fork's traffic_gen consts and
@@ -376,6 +393,11 @@ func (c *ConfigSpec) Validate() error {
 	}
 	if len(c.PFC) == 0 {
 		return fmt.Errorf("config.pfc: empty (want a list of true/false to choose from)")
+	}
+	for i, k := range c.LogUniform {
+		if !slices.Contains(logUniformKeys, k) {
+			return fmt.Errorf("config.log_uniform[%d]: %q is not a range that can be drawn log-uniformly (%s)", i, k, strings.Join(logUniformKeys, ", "))
+		}
 	}
 	return nil
 }

@@ -50,6 +50,12 @@ type Sample struct {
 	// target summarises: thousands on m3's parking lots, one or a few on a
 	// path cut from a datacenter workload; 0 when unknown.
 	Foreground int
+	// Network marks a path cut from a whole workload (LoadWorkloads), as
+	// opposed to one of m3's parking lots (a shard folder).
+	Network bool
+	// Flowsim is flowsim's own answer (OutputLen percentiles) when known
+	// at load (workload paths); else FlowsimEstimate computes it.
+	Flowsim []float32
 }
 
 // Name returns the sample's shard folder name.

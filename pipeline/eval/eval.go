@@ -43,10 +43,9 @@ type TruthOptions struct {
 
 // SimCase is a workload as the packet simulator takes it.
 type SimCase struct {
-	Config     *pktsim.Config
-	ConfigText string // the ns-3 config text behind Config
-	Topo       *pktsim.Topology
-	Flows      *pktsim.Flows
+	Config *pktsim.Config
+	Topo   *pktsim.Topology
+	Flows  *pktsim.Flows
 }
 
 // SimInput converts w under cfg for the packet simulator: the fork's
@@ -73,7 +72,7 @@ func SimInput(w *workload.Workload, cfg features.Config) (*SimCase, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SimCase{Config: pc, ConfigText: text, Topo: topo, Flows: flows}, nil
+	return &SimCase{Config: pc, Topo: topo, Flows: flows}, nil
 }
 
 // IdealFCTs returns the fork's ideal FCT of each flow of c (ns), without
@@ -88,15 +87,25 @@ func GroundTruthWith(w *workload.Workload, cfg features.Config, o TruthOptions) 
 	if err != nil {
 		return nil, err
 	}
-	res, err := pktsim.SimulateWith(sc.Config, sc.Topo, sc.Flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress})
+	return SimulateWith(sc.Config, sc.Topo, sc.Flows, o)
+}
+
+// Simulate runs the packet simulator on flows (in workload order) over topo
+// under cfg and summarises the outcome as ground truth.
+func Simulate(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, maxEvents uint64) (*Truth, error) {
+	return SimulateWith(cfg, topo, flows, TruthOptions{MaxEvents: maxEvents})
+}
+
+// SimulateWith is Simulate with options.
+func SimulateWith(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, o TruthOptions) (*Truth, error) {
+	res, err := pktsim.SimulateWith(cfg, topo, flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress})
 	if err != nil {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}
-	fl := &w.Flows
-	n := fl.Len()
-	t := &Truth{Slowdown: res.Slowdowns(), Bucket: make([]int, n), FCTNs: res.FCTNs, IdealNs: res.IdealNs, Config: sc.ConfigText, Events: res.Stats.Events}
+	n := flows.Len()
+	t := &Truth{Slowdown: res.Slowdowns(), Bucket: make([]int, n), FCTNs: res.FCTNs, IdealNs: res.IdealNs, Config: cfg.Format(), Events: res.Stats.Events}
 	for i := range t.Bucket {
-		t.Bucket[i] = features.OutputBucket(float64(fl.Size[i]))
+		t.Bucket[i] = features.OutputBucket(float64(flows.SizeBytes[i]))
 	}
 	if t.Dist, err = aggregate.FromSamples(t.Bucket, t.Slowdown); err != nil {
 		return nil, err
@@ -120,6 +129,24 @@ func PerFlowError(est, fct, ideal []int64) (float64, error) {
 		sum += math.Abs(math.Max(float64(est[i])/id, 1)/(math.Max(float64(fct[i]), id)/id) - 1)
 	}
 	return sum / float64(len(fct)), nil
+}
+
+// TruthOf is the slowdown distribution of w's flows given each flow's FCT
+// and ideal FCT (ns): max(fct, ideal) / ideal per flow, bucketed by size.
+func TruthOf(w *workload.Workload, fctNs, idealNs []int64) (*aggregate.Distribution, error) {
+	n := w.Flows.Len()
+	if len(fctNs) != n || len(idealNs) != n {
+		return nil, fmt.Errorf("truth: %d FCTs and %d ideal FCTs for %d flows", len(fctNs), len(idealNs), n)
+	}
+	bucket, sl := make([]int, n), make([]float64, n)
+	for i := range n {
+		if fctNs[i] < 0 || idealNs[i] <= 0 {
+			return nil, fmt.Errorf("truth: flow %d: FCT %d ns, ideal %d ns", i, fctNs[i], idealNs[i])
+		}
+		bucket[i] = features.OutputBucket(float64(w.Flows.Size[i]))
+		sl[i] = float64(max(fctNs[i], idealNs[i])) / float64(idealNs[i])
+	}
+	return aggregate.FromSamples(bucket, sl)
 }
 
 // Quantiles compared by default: median, p90, p99.

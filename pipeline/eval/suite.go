@@ -3,18 +3,24 @@ package eval
 import (
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
 	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/ns3"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
-// Case is one workload of an evaluation suite.
+// Case is one workload of an evaluation suite: a spec, whose truth m4's
+// packet simulator makes, or a run of the ns-3 fork (its config file), whose
+// truth is the fork's own FCT output.
 type Case struct {
 	Name string
 	Spec *workload.Spec
+	NS3  string // the fork's config file
 }
 
 // DefaultSuite varies the embedded default workload (256-host fabric,
@@ -51,21 +57,57 @@ func DefaultSuite(flows int) ([]Case, error) {
 type CaseResult struct {
 	Case                      Case
 	Flows                     int
+	CC                        string
 	Rows                      []Row // estimators: 0 = m4, 1 = flowsim
 	EstimateSec, TruthSec     float64
-	MeanErrM4, MeanErrFlowsim float64 // over buckets x quantiles
+	MeanErrM4, MeanErrFlowsim float64 // over the size buckets x quantiles
+	// CellErrM4, CellErrFlowsim: the mean over every cell, the size
+	// buckets and all sizes x quantiles (15 cells with every bucket).
+	CellErrM4, CellErrFlowsim float64
+	// OutOfRange lists the workload's inputs outside the checkpoint's
+	// trained ranges.
+	OutOfRange []features.OutOfRange
 }
 
-// RunCase estimates one workload with est and checks it against the packet
-// simulator's ground truth.
+// RunCase estimates one workload with est and checks it against its ground
+// truth: the fork's FCT output for an ns-3 case, else m4's packet simulator.
 func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) (*CaseResult, error) {
-	w, err := workload.Generate(c.Spec)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := infer.ConfigOf(c.Spec.CC)
-	if err != nil {
-		return nil, err
+	var (
+		w     *workload.Workload
+		cfg   features.Config
+		truth func() (*aggregate.Distribution, error)
+		err   error
+	)
+	if c.NS3 != "" {
+		run, err := ns3.Load(c.NS3)
+		if err != nil {
+			return nil, err
+		}
+		if cfg, err = run.ModelConfig(); err != nil {
+			return nil, err
+		}
+		w = run.Workload
+		truth = func() (*aggregate.Distribution, error) {
+			fct, err := run.ReadFCT(run.FCTFile)
+			if err != nil {
+				return nil, fmt.Errorf("%s: FCT_OUTPUT_FILE: %w", c.NS3, err)
+			}
+			return TruthOf(w, fct.FCTNs, fct.IdealNs)
+		}
+	} else {
+		if w, err = workload.Generate(c.Spec); err != nil {
+			return nil, err
+		}
+		if cfg, err = infer.ConfigOf(c.Spec.CC); err != nil {
+			return nil, err
+		}
+		truth = func() (*aggregate.Distribution, error) {
+			tr, err := GroundTruth(w, cfg, 0)
+			if err != nil {
+				return nil, err
+			}
+			return tr.Dist, nil
+		}
 	}
 	t0 := time.Now()
 	r, err := infer.Run(w, cfg, est, infer.Options{Paths: paths, Seed: seed, Workers: threads})
@@ -73,34 +115,44 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}
 	t1 := time.Now()
-	tr, err := GroundTruth(w, cfg, 0)
+	td, err := truth()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}
-	res := &CaseResult{Case: c, Flows: w.Flows.Len(), EstimateSec: t1.Sub(t0).Seconds(), TruthSec: time.Since(t1).Seconds()}
-	res.Rows = Compare(tr.Dist, []*aggregate.Distribution{r.Model, r.Flowsim}, Quantiles)
+	res := &CaseResult{Case: c, Flows: w.Flows.Len(), CC: string(cfg.CC), EstimateSec: t1.Sub(t0).Seconds(), TruthSec: time.Since(t1).Seconds()}
+	if est != nil {
+		res.OutOfRange = est.Checkpoint().OutOfRange(cfg, true)
+	}
+	res.Rows = Compare(td, []*aggregate.Distribution{r.Model, r.Flowsim}, Quantiles)
+	res.MeanErrM4, res.MeanErrFlowsim = meanErr(res.Rows, false)
+	res.CellErrM4, res.CellErrFlowsim = meanErr(res.Rows, true)
+	return res, nil
+}
+
+// meanErr is the mean relative error of estimators 0 and 1 over the rows of
+// the size buckets, and of all sizes too when withAll.
+func meanErr(rows []Row, withAll bool) (e0, e1 float64) {
 	n := 0
-	for _, row := range res.Rows {
-		if row.Bucket == aggregate.NumBuckets {
+	for _, row := range rows {
+		if row.Bucket == aggregate.NumBuckets && !withAll {
 			continue
 		}
-		res.MeanErrM4 += row.RelErr(0)
-		res.MeanErrFlowsim += row.RelErr(1)
+		e0 += row.RelErr(0)
+		e1 += row.RelErr(1)
 		n++
 	}
-	if n > 0 {
-		res.MeanErrM4 /= float64(n)
-		res.MeanErrFlowsim /= float64(n)
+	if n == 0 {
+		return math.NaN(), math.NaN()
 	}
-	return res, nil
+	return e0 / float64(n), e1 / float64(n)
 }
 
 // WriteSuiteTable prints one line per workload: the mean relative error of
 // p50/p90/p99 over size buckets, and the all-size p99 error, for m4 and flowsim.
 func WriteSuiteTable(w io.Writer, rs []*CaseResult) {
-	fmt.Fprintln(w, "| workload | flows | m4 mean err | flowsim mean err | m4 p99 err (all) | flowsim p99 err (all) | estimate s | truth s |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
-	var m4, fs, m4p99, fsp99 float64
+	fmt.Fprintln(w, "| workload | flows | m4 mean err | flowsim mean err | m4 15-cell err | flowsim 15-cell err | m4 p99 err (all) | flowsim p99 err (all) | estimate s | truth s |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	var m4, fs, m4c, fsc, m4p99, fsp99 float64
 	for _, r := range rs {
 		var e0, e1 float64
 		for _, row := range r.Rows {
@@ -108,15 +160,47 @@ func WriteSuiteTable(w io.Writer, rs []*CaseResult) {
 				e0, e1 = row.RelErr(0), row.RelErr(1)
 			}
 		}
-		fmt.Fprintf(w, "| %s | %d | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f | %.1f |\n", r.Case.Name, r.Flows,
-			100*r.MeanErrM4, 100*r.MeanErrFlowsim, 100*e0, 100*e1, r.EstimateSec, r.TruthSec)
+		fmt.Fprintf(w, "| %s | %d | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f | %.1f |\n", r.Case.Name, r.Flows,
+			100*r.MeanErrM4, 100*r.MeanErrFlowsim, 100*r.CellErrM4, 100*r.CellErrFlowsim, 100*e0, 100*e1, r.EstimateSec, r.TruthSec)
 		m4 += r.MeanErrM4
 		fs += r.MeanErrFlowsim
+		m4c += r.CellErrM4
+		fsc += r.CellErrFlowsim
 		m4p99 += e0
 		fsp99 += e1
 	}
 	if n := float64(len(rs)); n > 0 {
-		fmt.Fprintf(w, "| **mean of %d** | | **%.1f%%** | **%.1f%%** | **%.1f%%** | **%.1f%%** | | |\n", len(rs),
-			100*m4/n, 100*fs/n, 100*m4p99/n, 100*fsp99/n)
+		fmt.Fprintf(w, "| **mean of %d** | | **%.1f%%** | **%.1f%%** | **%.1f%%** | **%.1f%%** | **%.1f%%** | **%.1f%%** | | |\n", len(rs),
+			100*m4/n, 100*fs/n, 100*m4c/n, 100*fsc/n, 100*m4p99/n, 100*fsp99/n)
+	}
+}
+
+// WriteBucketTable prints, per workload and size bucket (and all sizes), the
+// true p50/p90/p99 slowdowns and the relative error of m4 and flowsim on each.
+func WriteBucketTable(w io.Writer, rs []*CaseResult) {
+	fmt.Fprintln(w, "| workload | cc | bucket | truth p50 | p90 | p99 | m4 err p50 | p90 | p99 | flowsim err p50 | p90 | p99 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		for b := 0; b <= aggregate.NumBuckets; b++ {
+			var cells []Row
+			for _, row := range r.Rows {
+				if row.Bucket == b {
+					cells = append(cells, row)
+				}
+			}
+			if len(cells) != len(Quantiles) {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %s |", r.Case.Name, r.CC, aggregate.BucketName(b))
+			for _, c := range cells {
+				fmt.Fprintf(w, " %.3f |", c.Truth)
+			}
+			for e := 0; e < 2; e++ {
+				for _, c := range cells {
+					fmt.Fprintf(w, " %.1f%% |", 100*c.RelErr(e))
+				}
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }

@@ -1,26 +1,22 @@
 package fabricgen
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"github.com/m4sim/m4/pipeline/infer"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/datagen"
-	"github.com/m4sim/m4/pipeline/dataset"
 	"github.com/m4sim/m4/pipeline/eval"
-	"github.com/m4sim/m4/pipeline/features"
-	"github.com/m4sim/m4/pipeline/flowsim"
-	"github.com/m4sim/m4/pipeline/infer"
-	"github.com/m4sim/m4/pipeline/npyfile"
-	"github.com/m4sim/m4/pipeline/scenario"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -29,7 +25,6 @@ func tinySpec() *Spec {
 	s := DefaultSpec()
 	s.Seed = 5
 	s.Workloads = datagen.ShardRange{First: 0, Count: 2}
-	s.Paths = 25
 	s.Topologies = []workload.TopologySpec{{Kind: "fabric", Pods: 2, FabsPerPod: 2, RacksPerPod: 16, HostsPerRack: 2, Oversubscription: 2}}
 	s.Flows = []float64{300, 500}
 	s.Matrices = []string{"uniform", "cluster_b"}
@@ -51,7 +46,7 @@ func TestLoadSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := DefaultSpec()
-	if s.Seed != 4 || s.Workloads.Count != 3 || !slices.Equal(s.Matrices, []string{"uniform"}) || s.Paths != d.Paths ||
+	if s.Seed != 4 || s.Workloads.Count != 3 || !slices.Equal(s.Matrices, []string{"uniform"}) ||
 		!slices.Equal(s.Config.CC, d.Config.CC) || !slices.Equal(s.Sizes, workload.EmpiricalNames) {
 		t.Errorf("defaults not filled: %+v", s)
 	}
@@ -64,7 +59,7 @@ func TestLoadSpec(t *testing.T) {
 		{"arrivals: [bursty]\n", `arrivals[0]: unknown arrival process "bursty"`},
 		{"topologies: [{kind: fabric, host_gbps: 25}]\n", "topologies[0]: host links 25 Gbps"},
 		{"topologies: [{kind: fattree, k: 3}]\n", "topologies[0]"},
-		{"paths: -1\n", "paths: -1"},
+		{"max_bytes: -1\n", "max_bytes: -1"},
 		{"topologies: [{kind: fabric, racks_per_pod: 4}]\nmatrices: [cluster_b]\n", "matrices[0] on topologies[0]"},
 		{"config: {cc: [reno]}\n", `config.cc[0]: unknown congestion control "reno"`},
 		{"config: {buffer_kb: [500, 200]}\n", "config.buffer_kb: lo 500 > hi 200"},
@@ -120,23 +115,18 @@ func TestDraw(t *testing.T) {
 	}
 }
 
-// TestBuild: every shard is a path of the workload whose target is its own
-// flows' whole-network packet-level slowdowns, read back by the reference
-// loaders exactly as written.
+// TestBuild: a workload folder holds the workload's flows and the packet
+// simulator's FCT of every one, read back exactly as written.
 func TestBuild(t *testing.T) {
 	if !bindings.Native {
 		t.Skip(bindings.ErrNoNative)
 	}
 	spec := tinySpec()
 	dir := t.TempDir()
-	sum, shards, err := Build(spec, 1, 0, dir)
+	sum, err := Build(spec, 1, 0, dir, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(shards) < 10 || len(shards) > spec.Paths || sum.Foreground < len(shards) {
-		t.Fatalf("%d shards, %d foreground flows from %d draws", len(shards), sum.Foreground, spec.Paths)
-	}
-	// the ground truth the shards were cut from
 	dr, _ := spec.Draw(1)
 	wl, err := workload.Generate(dr.Spec)
 	if err != nil {
@@ -146,83 +136,29 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples, err := dataset.Load(dir)
+	if sum.Flows != wl.Flows.Len() || sum.Events != tr.Events || sum.Unusable != "" {
+		t.Fatalf("summary %+v; %d flows, %d events", sum, wl.Flows.Len(), tr.Events)
+	}
+	back, err := ReadWorkload(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(samples) != len(shards) {
-		t.Fatalf("dataset.Load read %d of %d shards", len(samples), len(shards))
+	f, g := &wl.Flows, &back.W.Flows
+	if !slices.Equal(f.Src, g.Src) || !slices.Equal(f.Dst, g.Dst) || !slices.Equal(f.Size, g.Size) || !slices.Equal(f.StartNs, g.StartNs) {
+		t.Fatal("flows read back differ from the generated ones")
 	}
-	fgTotal := 0
-	for _, s := range samples {
-		p, err := scenario.LoadShard(s.Dir, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := npyfile.Read(filepath.Join(s.Dir, "flow_ids.npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		flow, _ := ids.Int64s()
-		var want []float64 // the foreground flows' true slowdowns
-		for i := range flow {
-			f := flow[i]
-			if p.ArrivalNs[i] != float64(wl.Flows.StartNs[f]) || p.SizeBytes[i] != float64(wl.Flows.Size[f]) {
-				t.Fatalf("%s: flow %d is not workload flow %d", s.Name(), i, f)
-			}
-			if p.Src[i] == 0 && int(p.Dst[i]) == p.Hosts-1 {
-				want = append(want, tr.Slowdown[f])
-			}
-		}
-		if s.Foreground != len(want) || s.Foreground == 0 {
-			t.Fatalf("%s: %d foreground flows counted, %d in the flows", s.Name(), s.Foreground, len(want))
-		}
-		fgTotal += len(want)
-		// every target value is one of the foreground flows' slowdowns, and
-		// the smallest and largest are there
-		slices.Sort(want)
-		var got []float64
-		for i, v := range s.Target {
-			if s.Mask[i] > 0 {
-				got = append(got, float64(v))
-			}
-		}
-		for _, v := range got {
-			k, _ := slices.BinarySearchFunc(want, v, func(a, b float64) int {
-				if math.Abs(a-b) <= 1e-6*b {
-					return 0
-				}
-				if a < b {
-					return -1
-				}
-				return 1
-			})
-			if k >= len(want) || math.Abs(want[k]-v) > 1e-6*v {
-				t.Fatalf("%s: target %v is no foreground flow's slowdown %v", s.Name(), v, want)
-			}
-		}
-		// the stored flowsim FCTs and feature map are what the loaders make
-		fs, err := flowsim.Run(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := npyfile.Read(filepath.Join(s.Dir, "fct_flowsim.npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(a.Float64s(), fs.FCTNs) {
-			t.Fatalf("%s: stored flowsim FCTs differ from a flowsim run on the shard", s.Name())
-		}
-		mp, err := features.FromShard(s.Dir, 0, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(mp.Input.Res, s.Input.Res) || !slices.Equal(mp.Output.ResOutput, s.Target) {
-			t.Fatalf("%s: the feature map on disk differs from one built from the shard", s.Name())
-		}
+	if !slices.Equal(back.FCTNs, tr.FCTNs) || !slices.Equal(back.IdealNs, tr.IdealNs) {
+		t.Fatal("FCTs read back differ from the packet simulator's")
 	}
-	if fgTotal != sum.Foreground {
-		t.Errorf("foreground flows: %d in the shards, %d in the summary", fgTotal, sum.Foreground)
+	if back.Config != dr.Config || back.W.Topo.NumNodes() != wl.Topo.NumNodes() || len(back.W.Topo.Links) != len(wl.Topo.Links) {
+		t.Fatalf("config %+v vs %+v, or another topology", back.Config, dr.Config)
+	}
+	// a truncated truth file is an error naming it
+	tp := filepath.Join(dir, TruthFile)
+	b, _ := os.ReadFile(tp)
+	os.WriteFile(tp, b[:len(b)/2], 0o644)
+	if _, err := ReadWorkload(dir); err == nil || !strings.Contains(err.Error(), TruthFile) {
+		t.Errorf("truncated truth: %v", err)
 	}
 }
 
@@ -239,19 +175,12 @@ func TestRunResume(t *testing.T) {
 	if err != nil || r.Done != 2 || len(r.Failed) != 0 {
 		t.Fatalf("first run: %+v, %v", r, err)
 	}
-	names := func() []string {
-		m, _ := filepath.Glob(filepath.Join(out, "shard*"))
-		return m
-	}
-	first := names()
-	if len(first) != r.Shards {
-		t.Fatalf("%d folders for %d shards", len(first), r.Shards)
-	}
-	// workload 1 half-finished: its summary gone, a stray folder of it left
+	first, _ := os.ReadFile(filepath.Join(WorkloadDir(out, 0), TruthFile))
+	// workload 1 half-finished: its summary gone; a stray partial folder
 	if err := os.Remove(summaryPath(out, 1)); err != nil {
 		t.Fatal(err)
 	}
-	stray := filepath.Join(out, "shard1_path999999_nflows1_nhosts3_lr10Gbps")
+	stray := filepath.Join(out, ".partial-wl1-123")
 	if err := os.Mkdir(stray, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -263,14 +192,14 @@ func TestRunResume(t *testing.T) {
 	if _, err := os.Stat(stray); err == nil {
 		t.Error("the leftover folder of an unfinished workload was kept")
 	}
-	again := names()
-	for _, n := range first {
-		if !slices.Contains(again, n) {
-			t.Errorf("%s gone after the rerun", n)
-		}
+	again, _ := os.ReadFile(filepath.Join(WorkloadDir(out, 0), TruthFile))
+	if len(first) == 0 || !bytes.Equal(first, again) {
+		t.Error("a finished workload changed on the rerun")
 	}
-	if left, _ := filepath.Glob(filepath.Join(out, ".partial-*")); len(left) > 0 {
-		t.Errorf("partial folders left: %v", left)
+	for w := range 3 {
+		if _, err := ReadWorkload(WorkloadDir(out, w)); err != nil {
+			t.Errorf("workload %d: %v", w, err)
+		}
 	}
 	other := tinySpec()
 	other.Seed = 6

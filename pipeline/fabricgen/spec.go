@@ -23,10 +23,6 @@ type Spec struct {
 	Seed uint64 `json:"seed" yaml:"seed"`
 	// Workloads are the draws W = First .. First+Count-1.
 	Workloads datagen.ShardRange `json:"workloads" yaml:"workloads"`
-	// Paths is how many paths are drawn per workload, with replacement and
-	// in proportion to their flows as m4 run draws them; each distinct
-	// path drawn becomes one shard.
-	Paths int `json:"paths" yaml:"paths"`
 	// Topologies to choose from (m4 workload's topology section; 10 Gbps
 	// host links, 40 Gbps between switches and 1 us links only: the
 	// features' and flowsim's parking lot). Default: m4 eval's 256-host
@@ -34,6 +30,10 @@ type Spec struct {
 	Topologies []workload.TopologySpec `json:"topologies" yaml:"topologies"`
 	// Flows per workload, [lo, hi].
 	Flows []float64 `json:"flows" yaml:"flows,flow"`
+	// MaxBytes, if set, caps a workload's expected payload: its flows are
+	// cut to MaxBytes / the size distribution's mean (heavy-tailed
+	// distributions otherwise cost the packet simulator the most).
+	MaxBytes float64 `json:"max_bytes,omitempty" yaml:"max_bytes,omitempty"`
 	// Sizes: flow-size distributions by name (m4 workload's embedded CDFs,
 	// or m3's parametric ones with a sigma from SizeSigma).
 	Sizes     []string  `json:"sizes" yaml:"sizes,flow"`
@@ -54,11 +54,10 @@ type Spec struct {
 // DefaultSpec is m4 eval's fabric with the rest drawn widely: 2000 to
 // 20000 flows, every embedded size distribution, lognormal arrivals of
 // burstiness 1 to 2, every traffic matrix, 20% to 80% load, m3's CC ranges;
-// 200 path draws per workload, 10 workloads.
+// 10 workloads.
 func DefaultSpec() Spec {
 	s := Spec{
 		Workloads: datagen.ShardRange{First: 0, Count: 10},
-		Paths:     200,
 		Topologies: []workload.TopologySpec{{Kind: "fabric", Pods: 2, FabsPerPod: 2, RacksPerPod: 16, HostsPerRack: 8,
 			Oversubscription: 2}},
 		Flows:        []float64{2000, 20000},
@@ -92,9 +91,6 @@ func (s *Spec) fillDefaults() {
 	if s.Workloads.Count == 0 && s.Workloads.First == 0 {
 		s.Workloads = d.Workloads
 	}
-	if s.Paths == 0 {
-		s.Paths = d.Paths
-	}
 	if s.Topologies == nil {
 		s.Topologies = d.Topologies
 	}
@@ -126,8 +122,8 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("workloads.count: %d, want >= 1", s.Workloads.Count)
 	case s.Workloads.First < 0:
 		return fmt.Errorf("workloads.first: %d, want >= 0", s.Workloads.First)
-	case s.Paths < 1:
-		return fmt.Errorf("paths: %d, want >= 1", s.Paths)
+	case s.MaxBytes < 0 || math.IsNaN(s.MaxBytes) || math.IsInf(s.MaxBytes, 0):
+		return fmt.Errorf("max_bytes: %v, want >= 0 (0: no cap)", s.MaxBytes)
 	case len(s.Topologies) == 0:
 		return fmt.Errorf("topologies: empty")
 	case len(s.Sizes) == 0:
@@ -244,6 +240,9 @@ func nodesOf(t workload.TopologySpec) float64 {
 	return pods*racks*float64(t.HostsPerRack) + pods*racks + pods*fabs + fabs*max(racks, float64(t.SpinesPerPlane))
 }
 
+// minFlows is the fewest flows MaxBytes leaves a workload.
+const minFlows = 1000
+
 // Draw is one workload of the family.
 type Draw struct {
 	W      int
@@ -289,6 +288,13 @@ func (s *Spec) Draw(w int) (*Draw, error) {
 	ws.File = fmt.Sprintf("workload %d", w)
 	if err := ws.Validate(); err != nil {
 		return nil, err
+	}
+	if s.MaxBytes > 0 {
+		sizes, err := workload.SizeDistOf(ws)
+		if err != nil {
+			return nil, err
+		}
+		ws.Flows = max(min(ws.Flows, int(s.MaxBytes/sizes.Mean())), minFlows)
 	}
 	return &Draw{W: w, Seed: seed, Spec: ws, Config: cfg}, nil
 }

@@ -291,3 +291,60 @@ func ParamVector(hosts int, vec []float64) ([NumParams]float64, error) {
 	copy(p[:], v)
 	return p, nil
 }
+
+// The feature definitions m4 builds: m3's (V1), and m4's second (V2), which
+// differs only in the NumParams parameters appended to each row (log scales
+// for buffers, windows, thresholds and HPCC's AI, and a flag for paths cut
+// from a network; native/m4.h, m4_features_params_v2).
+const (
+	V1 = bindings.FeaturesV1
+	V2 = bindings.FeaturesV2
+)
+
+// ParamsFor turns a configuration vector into the parameter block of the
+// feature definition named def for a hosts-host path. network marks a path
+// cut from a network (m4 run, whole-workload training data), as opposed to
+// one of m3's parking lots (V1 ignores it).
+func ParamsFor(def string, hosts int, network bool, vec []float64) ([NumParams]float64, error) {
+	if def == V1 {
+		return ParamVector(hosts, vec)
+	}
+	var p [NumParams]float64
+	v, err := bindings.FeatureParamsFor(def, hosts, network, vec)
+	if err != nil {
+		return p, err
+	}
+	copy(p[:], v)
+	return p, nil
+}
+
+// Reencode rewrites the parameter block of each of the hosts rows of a V1
+// feature map (res, as BuildInput or m3 make it) in definition def. A V1
+// block holds the whole configuration vector but its sample index, so no
+// other input is needed.
+func Reencode(res []float32, hosts int, def string, network bool) error {
+	if len(res) != hosts*RowWidth {
+		return fmt.Errorf("feature map of %d values, want %d rows of %d", len(res), hosts, RowWidth)
+	}
+	if def == V1 {
+		return nil
+	}
+	blk := res[CellsPerRow:RowWidth]
+	vec := make([]float64, 15)
+	for i := 1; i < 4; i++ {
+		vec[i] = float64(blk[i+3]) // buffer/10, window/1000, pfc
+	}
+	for i := 4; i < 15; i++ {
+		vec[i] = float64(blk[i+4])
+	}
+	p, err := ParamsFor(def, hosts, network, vec)
+	if err != nil {
+		return err
+	}
+	for r := 0; r < hosts; r++ {
+		for k, x := range p {
+			res[r*RowWidth+CellsPerRow+k] = float32(x)
+		}
+	}
+	return nil
+}

@@ -15,15 +15,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
-	"github.com/m4sim/m4/pipeline/flowsim"
 	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/pathfeat"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -40,6 +39,10 @@ type Options struct {
 	Batch int
 	// Progress, if set, is called after each path's features are built.
 	Progress func(done, total int)
+	// Bootstrap is how many bootstrap replicates of a path sample give
+	// each estimate's 90% interval (Result.ModelCI, FlowsimCI; 0: none;
+	// never when every path is estimated).
+	Bootstrap int
 	// PerFlow estimates every path and each flow's slowdown (Result.PerFlow);
 	// Paths must then be 0.
 	PerFlow bool
@@ -72,6 +75,10 @@ type Result struct {
 	// Model and Flowsim are the network-wide distributions (Model is nil
 	// without a model).
 	Model, Flowsim *aggregate.Distribution
+	// ModelCI and FlowsimCI are their bootstrap intervals over the path
+	// sample (nil when every path was estimated, or without
+	// Options.Bootstrap).
+	ModelCI, FlowsimCI *Interval
 	// PerFlow is each flow's estimate, with Options.PerFlow (else nil).
 	PerFlow *PerFlow
 }
@@ -103,21 +110,7 @@ func ConfigOf(cc workload.CCSpec) (features.Config, error) {
 
 // PathConfig checks that a parking lot has the 10/40 Gbps shape the model
 // and flowsim's features were made for, and returns flowsim's config.
-func PathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) {
-	h := sc.Hosts
-	cfg := bindings.DefaultPathConfig(h)
-	for l, g := range sc.LinkGbps {
-		want := cfg.CoreGbps
-		if l == 0 || l == len(sc.LinkGbps)-1 {
-			want = cfg.EdgeGbps
-		}
-		if g != want {
-			return cfg, fmt.Errorf("path %d: link %d runs at %g Gbps; m4's flowsim features and model are for paths with %g Gbps host links and %g Gbps fabric links",
-				sc.PathID, l, g, cfg.EdgeGbps, cfg.CoreGbps)
-		}
-	}
-	return cfg, nil
-}
+func PathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) { return pathfeat.Config(sc) }
 
 // built is one path's features and flowsim estimate, from a worker.
 type built struct {
@@ -144,6 +137,13 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		}
 	}
 	vec := cfg.Vector()
+	def := features.V1
+	if est != nil {
+		def = est.Checkpoint().Features.Name
+	}
+	params := func(hosts int) ([features.NumParams]float64, error) {
+		return features.ParamsFor(def, hosts, true, vec[:])
+	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
@@ -158,7 +158,7 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = buildPath(d, paths[i], draws[i], vec, opt.PerFlow)
+				out[i] = buildPath(d, paths[i], draws[i], params, opt.PerFlow)
 				if opt.Progress != nil {
 					mu.Lock()
 					done++
@@ -199,9 +199,8 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 					return nil, fmt.Errorf("model: %d outputs per path, want %d", len(p), aggregate.NumBuckets*aggregate.NumPercentiles)
 				}
 				var m [aggregate.NumBuckets][aggregate.NumPercentiles]float64
-				for k, v := range p {
-					// a slowdown is at least 1 by definition
-					m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = math.Max(1, float64(v))
+				for k, v := range p { // valid distributions (model.Estimator.Predict)
+					m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = float64(v)
 				}
 				r.Paths[lo+i].Model = &m
 			}
@@ -217,6 +216,14 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if est != nil {
 		if r.Model, err = Mix(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model }); err != nil {
 			return nil, err
+		}
+	}
+	if scale > 0 && opt.Bootstrap > 0 {
+		r.FlowsimCI = Bootstrap(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim },
+			opt.Bootstrap, 0.9, opt.Seed)
+		if est != nil {
+			r.ModelCI = Bootstrap(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model },
+				opt.Bootstrap, 0.9, opt.Seed)
 		}
 	}
 	if opt.PerFlow {
@@ -269,70 +276,30 @@ func Mix(paths []PathResult, scale float64, pick func(*PathResult) *[aggregate.N
 	return aggregate.Combine(est)
 }
 
-func buildPath(d *decompose.Decomposition, path, draws int, vec [15]float64, perFlow bool) (b built) {
+func buildPath(d *decompose.Decomposition, path, draws int, params func(hosts int) ([features.NumParams]float64, error), perFlow bool) (b built) {
 	sc, err := d.Scenario(path)
 	if err != nil {
 		b.err = err
 		return
 	}
-	cfg, err := PathConfig(sc)
-	if err != nil {
-		b.err = err
-		return
-	}
-	fs, err := flowsim.RunConfig(sc.Path, cfg)
-	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
-		return
-	}
-	params, err := features.ParamVector(sc.Hosts, vec[:])
+	pp, err := params(sc.Hosts)
 	if err != nil {
 		b.err = fmt.Errorf("path %d (%d hosts): %w", path, sc.Hosts, err)
 		return
 	}
-	in, err := features.BuildInput(sc.Path, fs.FCTNs, params)
+	p, err := pathfeat.Build(sc, pp)
 	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
+		b.err = err
 		return
 	}
-	empty, err := model.EmptyBuckets(in.NumFlowsPerCell, in.Hosts, features.NumInputBuckets, features.NumPercentiles)
-	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
-		return
-	}
-	b.input = model.Input{Hosts: in.Hosts, Res: in.Res, Empty: empty}
-
-	// flowsim's own estimate of the foreground flows, per output bucket
-	sl, err := features.Slowdowns(sc.Path, fs.FCTNs)
-	if err != nil {
-		b.err = fmt.Errorf("path %d: %w", path, err)
-		return
-	}
-	var per [aggregate.NumBuckets][]float64
-	var q [aggregate.NumBuckets][aggregate.NumPercentiles]float64
-	b.res = PathResult{Path: path, Hosts: sc.Hosts, Draws: draws, Flowsim: &q}
-	for i, fg := range sc.Foreground {
-		if fg {
-			k := features.OutputBucket(sc.SizeBytes[i])
-			per[k] = append(per[k], sl[i])
-			if perFlow {
-				b.res.FlowIDs = append(b.res.FlowIDs, sc.Flow[i])
-				b.res.FlowsimSlowdown = append(b.res.FlowsimSlowdown, sl[i])
-			}
+	b.input = p.Input
+	q := p.Flowsim
+	b.res = PathResult{Path: path, Hosts: sc.Hosts, Draws: draws, Flows: p.Flows, Flowsim: &q}
+	if perFlow {
+		for _, i := range p.Foreground {
+			b.res.FlowIDs = append(b.res.FlowIDs, sc.Flow[i])
 		}
-	}
-	for k := range per {
-		b.res.Flows[k] = len(per[k])
-		if len(per[k]) == 0 {
-			for j := range q[k] {
-				q[k][j] = 1
-			}
-			continue
-		}
-		slices.Sort(per[k])
-		var pct [features.NumPercentiles]float64
-		features.Percentiles(per[k], &pct)
-		q[k] = pct
+		b.res.FlowsimSlowdown = p.FGSlowdown
 	}
 	return b
 }

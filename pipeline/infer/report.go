@@ -35,13 +35,26 @@ const (
 // OutputFiles lists every file a run may write into its output folder.
 var OutputFiles = []string{FileEstimateJSON, FileEstimateCSV, FileFlowsCSV, FilePlotPNG, FilePlotSVG}
 
-// Named is an estimator's network-wide distribution with its label.
+// Named is an estimator's network-wide distribution with its label, and
+// its bootstrap interval over the path sample (nil: none).
 type Named struct {
 	Name string
 	Dist *aggregate.Distribution
-	// Lo and Hi, when set, bound each cell's slowdown (an interval, e.g.
-	// from a bootstrap); nil: no interval.
-	Lo, Hi *Cells
+	CI   *Interval
+}
+
+// interval returns e's interval bounds for bucket b, p1..p100, if it has
+// finite ones.
+func (e *Named) interval(b int) (lo, hi []float64, ok bool) {
+	if e.CI == nil {
+		return nil, nil, false
+	}
+	for k := range e.CI.Lo[b] {
+		if math.IsNaN(e.CI.Lo[b][k]) || math.IsNaN(e.CI.Hi[b][k]) || math.IsInf(e.CI.Lo[b][k], 0) || math.IsInf(e.CI.Hi[b][k], 0) {
+			return nil, nil, false
+		}
+	}
+	return e.CI.Lo[b][:], e.CI.Hi[b][:], true
 }
 
 // Cells are slowdown percentiles 1..100 per output bucket, all sizes last.
@@ -69,9 +82,9 @@ func Percentiles(d *aggregate.Distribution) (c Cells, has [aggregate.NumBuckets 
 // bucketJSON is one bucket of one estimator in estimate.json.
 type bucketJSON struct {
 	Bucket      string    `json:"bucket"`
-	Flows       int       `json:"flows"`                // the workload's flows in the bucket
-	Percentiles []float64 `json:"slowdown_percentiles"` // p1..p100
-	Lo          []float64 `json:"slowdown_lo,omitempty"`
+	Flows       int       `json:"flows"`                 // the workload's flows in the bucket
+	Percentiles []float64 `json:"slowdown_percentiles"`  // p1..p100
+	Lo          []float64 `json:"slowdown_lo,omitempty"` // the interval's bounds, p1..p100
 	Hi          []float64 `json:"slowdown_hi,omitempty"`
 }
 
@@ -90,8 +103,8 @@ func WriteJSON(path string, meta any, ests []Named, counts [aggregate.NumBuckets
 				continue
 			}
 			bj := bucketJSON{Bucket: aggregate.BucketName(b), Flows: counts[b], Percentiles: c[b][:]}
-			if e.Lo != nil && e.Hi != nil {
-				bj.Lo, bj.Hi = e.Lo[b][:], e.Hi[b][:]
+			if lo, hi, ok := e.interval(b); ok {
+				bj.Lo, bj.Hi = lo, hi
 			}
 			bs = append(bs, bj)
 		}
@@ -127,6 +140,7 @@ func WriteCSV(path string, ests []Named, counts [aggregate.NumBuckets + 1]int) e
 				if counts[b] == 0 || !has[i][b] {
 					continue
 				}
+				lo, hi, ok := e.interval(b)
 				for k := range aggregate.NumPercentiles {
 					line = append(line[:0], aggregate.BucketName(b)...)
 					line = append(line, ',')
@@ -136,10 +150,10 @@ func WriteCSV(path string, ests []Named, counts [aggregate.NumBuckets + 1]int) e
 					line = append(line, ',')
 					line = strconv.AppendFloat(line, cells[i][b][k], 'g', -1, 64)
 					line = append(line, ',')
-					if e.Lo != nil && e.Hi != nil {
-						line = strconv.AppendFloat(line, e.Lo[b][k], 'g', -1, 64)
+					if ok {
+						line = strconv.AppendFloat(line, lo[k], 'g', -1, 64)
 						line = append(line, ',')
-						line = strconv.AppendFloat(line, e.Hi[b][k], 'g', -1, 64)
+						line = strconv.AppendFloat(line, hi[k], 'g', -1, 64)
 					} else {
 						line = append(line, ',')
 					}

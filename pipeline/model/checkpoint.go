@@ -14,6 +14,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 // FormatName and FormatVersion identify m4's checkpoint files (the
@@ -94,6 +95,21 @@ func M3Features() FeatureSpec {
 	}
 }
 
+// M4Features is m4's second feature definition: m3's feature maps with the
+// parameter block of features.V2 (log-scaled buffer, window, thresholds and
+// HPCC AI; a flag for paths cut from a network).
+func M4Features() FeatureSpec {
+	f := M3Features()
+	f.Name = "m4-path-v2"
+	f.Normalisation = "slowdowns as m3's (clipped below at 1); parameters: [H==3, H==5, H==7, network, log2 buffer_KB, " +
+		"log2 window_B, pfc, 1-pfc, CC one-hot, log2 dctcp_K, log2 dcqcn_Kmin, log2 dcqcn_Kmax, hpcc_eta*100, " +
+		"log2 hpcc_AI_Mbps, T_low_us, T_high_us] (m4_features_params_v2)"
+	return f
+}
+
+// FeatureSpecs lists the feature definitions m4 builds, by name.
+func FeatureSpecs() []FeatureSpec { return []FeatureSpec{M3Features(), M4Features()} }
+
 // TrainInfo records how a checkpoint was trained, and where a resumed run
 // carries on: counters, hyper-parameters, data, and per-epoch history.
 type TrainInfo struct {
@@ -126,6 +142,18 @@ type TrainInfo struct {
 	BestValLoss    float64     `json:"best_val_loss"`
 	FlowsimValLoss float64     `json:"flowsim_val_loss,omitempty"`
 	History        []EpochStat `json:"history,omitempty"`
+	// Ranges are the inputs the training data covered; m4 reports inputs
+	// outside them (nil: not recorded, nothing is checked).
+	Ranges *features.Ranges `json:"trained_ranges,omitempty"`
+}
+
+// OutOfRange lists the inputs of a configuration outside what ck was
+// trained on (nothing when ck does not record its ranges).
+func (ck *Checkpoint) OutOfRange(c features.Config, network bool) []features.OutOfRange {
+	if ck.Training == nil {
+		return nil
+	}
+	return ck.Training.Ranges.Check(c, network)
 }
 
 // EpochStat is one epoch's losses.

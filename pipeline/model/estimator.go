@@ -124,8 +124,23 @@ func (e *Estimator) Check(in Input) error {
 	return nil
 }
 
-// Predict returns each scenario's OutDim estimates (slowdown percentiles).
+// Predict returns each scenario's OutDim estimates (slowdown percentiles):
+// the model's outputs (Raw) made valid distributions, every percentile >= 1
+// and >= the one before it (bindings.EstimatesValid), when OutDim is m3's 400.
 func (e *Estimator) Predict(in []Input) ([][]float32, error) {
+	out, err := e.Raw(in)
+	if err != nil || e.ck.Config.OutDim != bindings.FeatOutputs {
+		return out, err
+	}
+	for _, o := range out {
+		bindings.EstimatesValid(o)
+	}
+	return out, nil
+}
+
+// Raw returns each scenario's OutDim model outputs as the forward pass
+// gives them.
+func (e *Estimator) Raw(in []Input) ([][]float32, error) {
 	c := e.ck.Config
 	out := make([][]float32, len(in))
 	for lo := 0; lo < len(in); lo += e.maxBatch {

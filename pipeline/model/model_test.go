@@ -277,7 +277,7 @@ func TestImportM3MatchesRunC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer est.Close()
-	out, err := est.Predict([]Input{{Hosts: 7, Res: res.Data.([]float32), Empty: empty}})
+	out, err := est.Raw([]Input{{Hosts: 7, Res: res.Data.([]float32), Empty: empty}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestImportM3MatchesRunC(t *testing.T) {
 	}
 	t.Logf("largest relative difference from run.c: %.2g", worst)
 	// a context that matters: without the link rows the estimate changes
-	if out2, _ := est.Predict([]Input{{Hosts: 2, Res: res.Data.([]float32)[:2*1019], Empty: empty[:20]}}); out2[0][0] == out[0][0] {
+	if out2, _ := est.Raw([]Input{{Hosts: 2, Res: res.Data.([]float32)[:2*1019], Empty: empty[:20]}}); out2[0][0] == out[0][0] {
 		t.Error("the transformer rows do not change the estimate")
 	}
 }
@@ -460,4 +460,50 @@ func maxRel(got, want []float32) (float64, int) {
 		}
 	}
 	return worst, at
+}
+
+// TestPredictValid: whatever the weights, Predict's estimates are valid
+// distributions (every percentile >= 1, non-decreasing within a bucket),
+// while the raw outputs of these weights are not.
+func TestPredictValid(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	cfg := smallConfig()
+	cfg.OutDim = bindings.FeatOutputs // 4 buckets x 100 percentiles
+	ck := &Checkpoint{Config: cfg, Params: make([]float32, NumParams(cfg)), Features: M3Features()}
+	for i := range ck.Params {
+		ck.Params[i] = float32(math.Sin(float64(i)*1.7)) * 0.5
+	}
+	e, err := NewEstimator(ck, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	in := []Input{{Hosts: 3, Res: make([]float32, 3*ck.Config.FeatDim)}}
+	for i := range in[0].Res {
+		in[0].Res[i] = 1 + float32(i%11)/3
+	}
+	raw, err := e.Raw(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for k, v := range raw[0] {
+		if v < 1 || (k%100 > 0 && v < raw[0][k-1]) {
+			bad++
+		}
+	}
+	if bad == 0 {
+		t.Fatal("the raw outputs are already valid: the test checks nothing")
+	}
+	got, err := e.Predict(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range got[0] {
+		if v < 1 || (k%100 > 0 && v < got[0][k-1]) {
+			t.Fatalf("estimate %d = %g (the one before %g): not a valid distribution", k, v, got[0][max(k-1, 0)])
+		}
+	}
 }

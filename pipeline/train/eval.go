@@ -31,9 +31,10 @@ type Report struct {
 	Flow  []float64
 }
 
-// Evaluate runs ck on samples and compares its masked loss with flowsim's
-// own estimate's (dataset.FlowsimEstimate) on the same cells.
-func Evaluate(ck *model.Checkpoint, samples []*dataset.Sample, batch, threads int) (*Report, error) {
+// Evaluate runs ck on samples and compares its loss (SampleLoss with
+// qBelow) with flowsim's own estimate's (dataset.FlowsimEstimate, or the
+// sample's Flowsim) on the same cells.
+func Evaluate(ck *model.Checkpoint, samples []*dataset.Sample, batch, threads, qBelow int) (*Report, error) {
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("evaluate: no scenarios")
 	}
@@ -45,17 +46,23 @@ func Evaluate(ck *model.Checkpoint, samples []*dataset.Sample, batch, threads in
 	byH, byCC := map[string]*acc{}, map[string]*acc{}
 	all := &acc{}
 	for i, s := range samples {
-		fe, err := dataset.FlowsimEstimate(s.Dir, s.Hosts)
-		if err != nil {
-			return nil, err
+		fe := s.Flowsim
+		if fe == nil {
+			if fe, err = dataset.FlowsimEstimate(s.Dir, s.Hosts); err != nil {
+				return nil, err
+			}
 		}
-		r.Model[i] = dataset.Loss(est[i], s.Target, s.Mask)
-		r.Flow[i] = dataset.Loss(fe, s.Target, s.Mask)
+		r.Model[i] = SampleLoss(est[i], s, qBelow)
+		r.Flow[i] = SampleLoss(fe, s, qBelow)
 		cc := s.CC
 		if cc == "" {
 			cc = "unknown"
 		}
-		for _, a := range []*acc{all, get(byH, fmt.Sprintf("H=%d", s.Hosts)), get(byCC, cc)} {
+		kind := "" // m3's parking lots
+		if s.Network {
+			kind = "network paths "
+		}
+		for _, a := range []*acc{all, get(byH, kind+"H="+fmt.Sprint(s.Hosts)), get(byCC, kind+cc)} {
 			a.n++
 			a.m += r.Model[i]
 			a.f += r.Flow[i]

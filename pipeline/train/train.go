@@ -28,6 +28,7 @@ import (
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/internal/progress"
 	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 )
 
@@ -385,7 +386,7 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 					return nil, err
 				}
 			}
-			if valLoss, err = evaluate(m, val, o.Batch, &bd, est); err != nil {
+			if valLoss, err = evaluate(m, val, o.Batch, &bd, est, o.QuantileBelow); err != nil {
 				return nil, err
 			}
 			if cur != nil {
@@ -553,8 +554,9 @@ func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) 
 }
 
 // evaluate returns the mean masked loss over samples (no dropout).
-func evaluate(m *bindings.Model, samples []*dataset.Sample, batch int, bd *batchData, est []float32) (float64, error) {
-	sum := 0.0
+func evaluate(m *bindings.Model, samples []*dataset.Sample, batch int, bd *batchData, est []float32, qBelow int) (float64, error) {
+	out := m.Config().OutDim
+	losses := make([]float64, len(samples))
 	idx := make([]int, 0, batch)
 	for lo := 0; lo < len(samples); lo += batch {
 		idx = idx[:0]
@@ -562,16 +564,60 @@ func evaluate(m *bindings.Model, samples []*dataset.Sample, batch int, bd *batch
 			idx = append(idx, i)
 		}
 		assemble(samples, idx, bd)
-		if err := m.Forward(bd.rows, bd.feat, bd.empty, false, 0, est[:len(idx)*m.Config().OutDim]); err != nil {
+		if err := m.Forward(bd.rows, bd.feat, bd.empty, false, 0, est[:len(idx)*out]); err != nil {
 			return 0, err
 		}
-		l, err := m.Loss(bd.target, bd.mask)
-		if err != nil {
-			return 0, err
+		for j, i := range idx {
+			losses[i] = SampleLoss(est[j*out:(j+1)*out], samples[i], qBelow)
 		}
-		sum += float64(l) * float64(len(idx))
 	}
-	return sum / float64(len(samples)), nil
+	return CombinedLoss(samples, losses), nil
+}
+
+// SampleLoss is the loss of one estimate of s: QuantileLoss, averaged over
+// the output buckets that have flows, for a scenario with 1 to qBelow-1
+// foreground flows (a path cut from a workload), else m3's masked relative
+// L1 loss (dataset.Loss).
+func SampleLoss(est []float32, s *dataset.Sample, qBelow int) float64 {
+	if !(qBelow > 0 && s.Foreground > 0 && s.Foreground < qBelow) {
+		return dataset.Loss(est, s.Target, s.Mask)
+	}
+	pct := len(est) / features.NumOutputBuckets
+	sum, n := 0.0, 0
+	for b := 0; b < len(est); b += pct {
+		if s.Mask[b] > 0 {
+			sum += QuantileLoss(est[b:b+pct], s.Target[b:b+pct], nil)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// CombinedLoss is the validation loss of a set mixing m3's parking lots and
+// paths cut from workloads: the mean of each kind's mean loss, so that
+// neither outweighs the other by its count.
+func CombinedLoss(samples []*dataset.Sample, losses []float64) float64 {
+	var sum [2]float64
+	var n [2]int
+	for i, s := range samples {
+		k := 0
+		if s.Network {
+			k = 1
+		}
+		sum[k] += losses[i]
+		n[k]++
+	}
+	total, kinds := 0.0, 0
+	for k := range sum {
+		if n[k] > 0 {
+			total += sum[k] / float64(n[k])
+			kinds++
+		}
+	}
+	return total / float64(max(kinds, 1))
 }
 
 // Predict runs ck on samples and returns each one's estimate.

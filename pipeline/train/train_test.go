@@ -221,7 +221,7 @@ func TestEvaluateReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Evaluate(res.Best, samples, 16, 2)
+	rep, err := Evaluate(res.Best, samples, 16, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,109 @@
+package dataset
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/decompose"
+	"github.com/m4sim/m4/pipeline/fabricgen"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/workload"
+)
+
+// TestLoadWorkloads: every path cut from a simulated workload has, as its
+// target, the percentiles of its own flows' packet-level slowdowns, and the
+// sample's flowsim answer and inputs are the path's; V2 re-encoding changes
+// only the parameter block.
+func TestLoadWorkloads(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	spec := fabricgen.DefaultSpec()
+	spec.Seed, spec.Workloads = 3, datagen.ShardRange{Count: 2}
+	spec.Topologies = []workload.TopologySpec{{Kind: "fabric", Pods: 2, FabsPerPod: 2, RacksPerPod: 16, HostsPerRack: 2, Oversubscription: 2}}
+	spec.Flows, spec.Matrices = []float64{300, 500}, []string{"uniform"}
+	spec.Config.PFC = []bool{true}
+	out := t.TempDir()
+	if r, err := fabricgen.Run(context.Background(), &spec, fabricgen.Options{Out: out, Workers: 2}); err != nil || r.Done != 2 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	samples, err := LoadWorkloads(WorkloadOptions{Paths: 40, Seed: 1}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]bool{}
+	for _, s := range samples {
+		groups[s.Group] = true
+	}
+	if len(groups) != 2 || len(samples) < 20 {
+		t.Fatalf("%d samples from %d workloads", len(samples), len(groups))
+	}
+	wl, err := fabricgen.ReadWorkload(fabricgen.WorkloadDir(out, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := decompose.New(wl.W.Routing, &wl.W.Flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, s := range samples {
+		if s.Dir != fabricgen.WorkloadDir(out, 0) {
+			continue
+		}
+		var p int
+		if _, err := fmt.Sscanf(s.File, "path%d", &p); err != nil {
+			t.Fatal(err)
+		}
+		fg := d.Foreground(p)
+		if s.Foreground != len(fg) || !s.Network || s.Hosts != len(d.PathChannels(p))+1 {
+			t.Fatalf("%s: %d foreground flows (path has %d), network %v, %d hosts", s.File, s.Foreground, len(fg), s.Network, s.Hosts)
+		}
+		var per [features.NumOutputBuckets][]float64
+		for _, f := range fg {
+			b := features.OutputBucket(float64(wl.W.Flows.Size[f]))
+			per[b] = append(per[b], float64(max(wl.FCTNs[f], wl.IdealNs[f]))/float64(wl.IdealNs[f]))
+		}
+		for b, v := range per {
+			row := s.Target[b*features.NumPercentiles : (b+1)*features.NumPercentiles]
+			mask := s.Mask[b*features.NumPercentiles : (b+1)*features.NumPercentiles]
+			if len(v) == 0 {
+				if slices.ContainsFunc(mask, func(m float32) bool { return m != 0 }) {
+					t.Fatalf("%s: bucket %d has no flows but is unmasked", s.File, b)
+				}
+				continue
+			}
+			slices.Sort(v)
+			if math.Abs(float64(row[0])-v[0]) > 1e-6*v[0] || math.Abs(float64(row[99])-v[len(v)-1]) > 1e-6*v[len(v)-1] {
+				t.Fatalf("%s: bucket %d: target p1/p100 %v/%v, flows' slowdowns %v", s.File, b, row[0], row[99], v)
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no sample of workload 0 checked")
+	}
+	// V2: the same rows but for the parameter block, flagged as a network path
+	before := slices.Clone(samples[0].Input.Res)
+	if err := Reencode(samples[:1], features.V2); err != nil {
+		t.Fatal(err)
+	}
+	after := samples[0].Input.Res
+	for r := 0; r < samples[0].Hosts; r++ {
+		row := r * features.RowWidth
+		if !slices.Equal(before[row:row+features.CellsPerRow], after[row:row+features.CellsPerRow]) {
+			t.Fatalf("row %d: re-encoding changed the slowdown cells", r)
+		}
+		if after[row+features.CellsPerRow+3] != 1 {
+			t.Fatalf("row %d: network flag %v, want 1", r, after[row+features.CellsPerRow+3])
+		}
+		if got, want := after[row+features.CellsPerRow+4], float32(math.Log2(float64(wl.Config.BufferKB))); samples[0].Dir == fabricgen.WorkloadDir(out, 0) && math.Abs(float64(got-want)) > 1e-5 {
+			t.Fatalf("row %d: log2 buffer %v, want %v", r, got, want)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// ConfigOfV1 reads the configuration back from a V1 parameter block (the
+// NumParams values after a row's slowdown cells), the inverse of
+// ParamVector but for the sample index.
+func ConfigOfV1(block []float32) (Config, error) {
+	if len(block) != NumParams {
+		return Config{}, fmt.Errorf("parameter block of %d values, want %d", len(block), NumParams)
+	}
+	v := func(i int) float64 { return float64(block[i]) }
+	ri := func(x float64) int { return int(math.Round(x)) }
+	var cc CC
+	for k, c := range CCs() {
+		if block[8+k] == 1 {
+			cc = c
+		}
+	}
+	if cc == "" {
+		return Config{}, fmt.Errorf("parameter block names no congestion control")
+	}
+	c := DefaultConfig(cc, ri(v(4)*10), ri(v(5)*1000), block[6] == 1)
+	switch cc {
+	case DCTCP:
+		c.DCTCPK = ri(v(12))
+	case DCQCN:
+		c.DCQCNKmin, c.DCQCNKmax = ri(v(13)), ri(v(14))
+	case HPCC:
+		c.HPCCUTarget, c.HPCCAI = math.Round(v(15)*1e4)/1e6, ri(v(16)*10)
+	case TIMELY:
+		c.TimelyTLow, c.TimelyTHigh = ri(v(17)*1000), ri(v(18)*1000)
+	}
+	c.CCName = c.ForkName()
+	return c, nil
+}
+
+// Ranges are the inputs a model was trained on: the congestion-control
+// algorithms, PFC settings and kinds of path seen, and the range of every
+// numeric configuration value (a CC's parameters over the scenarios that
+// ran it). Nil ranges (Lo > Hi) were never seen.
+type Ranges struct {
+	CC      []CC   `json:"cc"`
+	PFC     []bool `json:"pfc"`
+	Network []bool `json:"network"` // paths cut from a network (true) or m3's parking lots (false)
+	Hosts   []int  `json:"hosts"`
+	// Numeric values by the keys of the configuration record
+	// (buffer_kb, window_bytes, dctcp_k, ...): [lo, hi].
+	Values map[string][2]float64 `json:"values"`
+}
+
+// values lists the numeric inputs of c that its algorithm reads.
+func values(c Config) map[string]float64 {
+	m := map[string]float64{"buffer_kb": float64(c.BufferKB), "window_bytes": float64(c.WindowBytes)}
+	switch c.CC {
+	case DCTCP:
+		m["dctcp_k"] = float64(c.DCTCPK)
+	case DCQCN:
+		m["dcqcn_kmin"], m["dcqcn_kmax"] = float64(c.DCQCNKmin), float64(c.DCQCNKmax)
+	case HPCC:
+		m["hpcc_u_target"], m["hpcc_ai"] = c.HPCCUTarget, float64(c.HPCCAI)
+	case TIMELY:
+		m["timely_t_low_ns"], m["timely_t_high_ns"] = float64(c.TimelyTLow), float64(c.TimelyTHigh)
+	}
+	return m
+}
+
+// Add widens r to cover a scenario of c on a hosts-host path.
+func (r *Ranges) Add(c Config, hosts int, network bool) {
+	if !slices.Contains(r.CC, c.CC) {
+		r.CC = append(r.CC, c.CC)
+		slices.Sort(r.CC)
+	}
+	if !slices.Contains(r.PFC, c.PFC) {
+		r.PFC = append(r.PFC, c.PFC)
+	}
+	if !slices.Contains(r.Network, network) {
+		r.Network = append(r.Network, network)
+	}
+	if !slices.Contains(r.Hosts, hosts) {
+		r.Hosts = append(r.Hosts, hosts)
+		slices.Sort(r.Hosts)
+	}
+	if r.Values == nil {
+		r.Values = map[string][2]float64{}
+	}
+	for k, v := range values(c) {
+		lh, ok := r.Values[k]
+		if !ok {
+			lh = [2]float64{v, v}
+		}
+		r.Values[k] = [2]float64{min(lh[0], v), max(lh[1], v)}
+	}
+}
+
+// OutOfRange is one input outside the trained range.
+type OutOfRange struct {
+	Name  string // the configuration key ("buffer_kb", "cc", ...)
+	Value string
+	Range string // what was trained on
+}
+
+func (o OutOfRange) String() string {
+	return fmt.Sprintf("%s = %s is outside the trained range %s", o.Name, o.Value, o.Range)
+}
+
+// Check lists the inputs of c (on network paths when network is set)
+// outside r, in a fixed order. A nil r (a checkpoint that does not record
+// its ranges) checks nothing.
+func (r *Ranges) Check(c Config, network bool) []OutOfRange {
+	if r == nil {
+		return nil
+	}
+	var out []OutOfRange
+	if !slices.Contains(r.CC, c.CC) {
+		var names []string
+		for _, x := range r.CC {
+			names = append(names, string(x))
+		}
+		return []OutOfRange{{"cc", string(c.CC), "{" + strings.Join(names, ", ") + "}"}}
+	}
+	if !slices.Contains(r.PFC, c.PFC) {
+		out = append(out, OutOfRange{"pfc", fmt.Sprint(c.PFC), fmt.Sprint(r.PFC)})
+	}
+	if !slices.Contains(r.Network, network) {
+		kind := "paths of m3's parking lots"
+		if network {
+			kind = "paths cut from a network"
+		}
+		out = append(out, OutOfRange{"path kind", kind, "the other kind only"})
+	}
+	vals := values(c)
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := vals[k]
+		lh, ok := r.Values[k]
+		if !ok {
+			out = append(out, OutOfRange{k, fmt.Sprint(v), "none (never trained on)"})
+		} else if v < lh[0] || v > lh[1] {
+			out = append(out, OutOfRange{k, fmt.Sprint(v), fmt.Sprintf("[%g, %g]", lh[0], lh[1])})
+		}
+	}
+	return out
+}

@@ -1,0 +1,99 @@
+package ns3
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/pktsim"
+)
+
+// ModelConfig maps the fork config onto the configuration record the model
+// reads, with the meaning m4's training data gives each field (the values
+// m4 datagen would have drawn to write this config; docs/inputs.md):
+//
+//   - buffer_KB: BUFFER_SIZE, the shared buffer of every switch in KiB.
+//   - window_B: FIXED_WIN when HAS_WIN is 1.
+//   - pfc: ENABLE_PFC.
+//   - the algorithm: CC_MODE 1 DCQCN, 3 HPCC, 7 TIMELY, 8 DCTCP.
+//   - DCTCP K: the KMAX_MAP threshold at the host link rate R, in KB, scaled
+//     to 10 Gbps (x 10/R); m4's generator writes K x R/10 there.
+//   - DCQCN Kmin, Kmax: the KMIN_MAP and KMAX_MAP thresholds at R, in KB,
+//     x 25/R (the generator writes K x R/25).
+//   - HPCC eta and AI: U_TARGET and RATE_AI in Mb/s.
+//   - TIMELY: TIMELY_T_LOW and TIMELY_T_HIGH in ns.
+//
+// Integer fields are rounded. An error names the config key that has no
+// value the model can read.
+func (r *Run) ModelConfig() (features.Config, error) {
+	return ModelConfig(r.Config, r.HostGbps)
+}
+
+// ModelConfig is Run.ModelConfig for a config on a network whose host links
+// run at hostGbps.
+func ModelConfig(c *pktsim.Config, hostGbps float64) (features.Config, error) {
+	src := c.Source
+	if src == "" {
+		src = "config"
+	}
+	var cc features.CC
+	switch c.CCMode {
+	case 1:
+		cc = features.DCQCN
+	case 3:
+		cc = features.HPCC
+	case 7:
+		cc = features.TIMELY
+	case 8:
+		cc = features.DCTCP
+	default:
+		return features.Config{}, fmt.Errorf("%s: CC_MODE %d: m4's model knows 1 (DCQCN), 3 (HPCC), 7 (TIMELY) and 8 (DCTCP)", src, c.CCMode)
+	}
+	win := int(c.FixedWin)
+	if c.HasWin == 0 || c.FixedWin == 0 {
+		// no window: as large as the model's inputs allow (out of the
+		// trained range, which the range check reports)
+		win = NoWindowBytes
+	}
+	out := features.DefaultConfig(cc, int(c.BufferSize), win, c.EnablePFC)
+	rate := pktsim.Rate(math.Round(hostGbps * 1e9))
+	at := func(key string, m []pktsim.KMapEntry) (float64, error) {
+		for _, e := range m {
+			if e.Rate == rate {
+				return float64(e.KB), nil
+			}
+		}
+		return 0, fmt.Errorf("%s: %s has no threshold for the host link rate %s (the fork then reads 0: every queued packet is marked)", src, key, rate)
+	}
+	switch cc {
+	case features.DCTCP:
+		k, err := at("KMAX_MAP", c.KmaxMap)
+		if err != nil {
+			return out, err
+		}
+		out.DCTCPK = int(math.Round(k * 10 / hostGbps))
+	case features.DCQCN:
+		kmin, err := at("KMIN_MAP", c.KminMap)
+		if err != nil {
+			return out, err
+		}
+		kmax, err := at("KMAX_MAP", c.KmaxMap)
+		if err != nil {
+			return out, err
+		}
+		out.DCQCNKmin, out.DCQCNKmax = int(math.Round(kmin*25/hostGbps)), int(math.Round(kmax*25/hostGbps))
+	case features.HPCC:
+		out.HPCCUTarget = c.UTarget
+		out.HPCCAI = int(math.Round(float64(c.RateAI) / 1e6))
+	case features.TIMELY:
+		out.TimelyTLow, out.TimelyTHigh = int(c.TimelyTLow), int(c.TimelyTHigh)
+	}
+	out.CCName = out.ForkName()
+	if err := out.Validate(); err != nil {
+		return out, fmt.Errorf("%s: %w", src, err)
+	}
+	return out, nil
+}
+
+// NoWindowBytes stands for "no window" (HAS_WIN 0) in the model's inputs.
+const NoWindowBytes = 1 << 20
