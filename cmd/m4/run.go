@@ -252,10 +252,8 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 		return err
 	}
 	t2 := time.Now()
-	for _, f := range []string{infer.FilePlotPNG, infer.FilePlotSVG} {
-		if err := infer.Plot(out.Path(f), in.Desc.Title(), ests); err != nil {
-			return err
-		}
+	if err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG)); err != nil {
+		return err
 	}
 	slog.Info("plots", "seconds", time.Since(t2).Seconds())
 	if table != nil {

@@ -122,28 +122,24 @@ func (d *Distribution) CDF(b, maxPoints int) (x, y []float64) {
 		return nil, nil
 	}
 	total := cum[len(cum)-1]
-	stepY, stepX := 0.0, 0.0
+	stepY, stepX := 0.0, math.Inf(1) // stepX: a factor in value
 	if maxPoints > 0 {
 		stepY = 2 / float64(maxPoints)
 		if lo, hi := vals[0], vals[len(vals)-1]; lo > 0 && hi > lo {
-			stepX = stepY * math.Log(hi/lo)
+			stepX = math.Pow(hi/lo, stepY)
 		}
 	}
-	lastY, lastX := math.Inf(-1), math.Inf(-1)
+	nextY, nextX := math.Inf(-1), math.Inf(-1)
 	for i, v := range vals {
 		if i+1 < len(vals) && vals[i+1] == v {
 			continue // the end of a run of equal values carries its weight
 		}
 		cy := cum[i] / total
-		keep := maxPoints <= 0 || i == len(vals)-1 || len(x) == 0 || cy-lastY >= stepY
-		if !keep && v > 0 && lastX > math.Inf(-1) && stepX > 0 {
-			keep = math.Log(v)-lastX >= stepX
-		}
-		if keep {
+		if maxPoints <= 0 || i == len(vals)-1 || cy >= nextY || v >= nextX {
 			x, y = append(x, v), append(y, cy)
-			lastY = cy
-			if v > 0 {
-				lastX = math.Log(v)
+			nextY, nextX = cy+stepY, v*stepX
+			if v <= 0 {
+				nextX = math.Inf(1)
 			}
 		}
 	}

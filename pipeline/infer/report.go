@@ -246,9 +246,9 @@ var styles = map[string]struct {
 // it), which bounds the SVG's size whatever the number of paths.
 const plotPoints = 300
 
-// Plot draws every estimator's CDF per bucket into path (.png or .svg), each
-// estimator in its own colour.
-func Plot(path, title string, ests []Named) error {
+// Plot draws every estimator's CDF per bucket, each estimator in its own
+// colour, into each of paths (.png or .svg).
+func Plot(title string, ests []Named, paths ...string) error {
 	var panels []plot.Panel
 	for b := 0; b <= aggregate.NumBuckets; b++ {
 		pn := plot.Panel{Title: "flows " + aggregate.BucketName(b)}
@@ -263,7 +263,12 @@ func Plot(path, title string, ests []Named) error {
 			panels = append(panels, pn)
 		}
 	}
-	return plot.CDFs(path, title, panels)
+	for _, p := range paths {
+		if err := plot.CDFs(p, title, panels); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteTable prints p50/p90/p99 per bucket for each estimator, with the
