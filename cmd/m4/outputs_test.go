@@ -140,7 +140,7 @@ func TestRunPerFlow(t *testing.T) {
 	}
 	var doc struct {
 		Run struct {
-			Workload infer.Description `json:"workload"`
+			Workload infer.Description  `json:"workload"`
 			PerFlow  map[string]float64 `json:"per_flow_error"`
 		} `json:"run"`
 	}
