@@ -284,3 +284,58 @@ func sameSet(t *testing.T, dir string, want map[string]string) {
 		}
 	}
 }
+
+// m4 eval --per-flow --out: per-flow errors in the table and both files,
+// one CSV row per bucket and quantile.
+func TestEvalOut(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "w.yaml")
+	os.WriteFile(spec, []byte(smallRunSpec), 0o644)
+	out := filepath.Join(dir, "ev")
+	if _, _, err := runSplit(t, "eval", "--spec", spec, "--per-flow", "--paths", "5", "--out", out); err == nil {
+		t.Fatal("--per-flow with --paths accepted")
+	}
+	stdout, _, err := runSplit(t, "eval", "--spec", spec, "--per-flow", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "| m4 per-flow err | flowsim per-flow err |") || !strings.Contains(stdout, "every path estimated") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	var doc struct {
+		Workloads []struct {
+			Workload string   `json:"workload"`
+			Flows    int      `json:"flows"`
+			PerFlow  *float64 `json:"per_flow_err_m4"`
+			Rows     []struct {
+				Bucket string  `json:"bucket"`
+				Truth  float64 `json:"truth"`
+			} `json:"rows"`
+		} `json:"workloads"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Workloads) != 1 || doc.Workloads[0].Flows != 1500 || doc.Workloads[0].PerFlow == nil || *doc.Workloads[0].PerFlow <= 0 {
+		t.Fatalf("eval.json: %+v", doc)
+	}
+	rows := doc.Workloads[0].Rows
+	c, _ := os.ReadFile(filepath.Join(out, "eval.csv"))
+	lines := strings.Split(strings.TrimSuffix(string(c), "\n"), "\n")
+	if lines[0] != "workload,cc,flows,bucket,quantile,truth,m4,flowsim,m4_rel_err,flowsim_rel_err" || len(lines) != 1+len(rows) {
+		t.Fatalf("eval.csv: header %q, %d lines for %d rows", lines[0], len(lines), len(rows))
+	}
+	for i, r := range rows {
+		f := strings.Split(lines[i+1], ",")
+		if f[0] != spec || f[1] != "dctcp" || f[3] != r.Bucket || f[5] != strconv.FormatFloat(r.Truth, 'g', -1, 64) {
+			t.Fatalf("eval.csv line %d: %q, JSON row %+v", i+2, lines[i+1], r)
+		}
+	}
+}
