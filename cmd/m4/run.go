@@ -93,6 +93,9 @@ type runInput struct {
 	Sim func() (*eval.SimCase, error)
 	// Truth makes the ground truth.
 	Truth func(o eval.TruthOptions) (*eval.Truth, error)
+	// Untrained lists the input's settings that m4's training data never
+	// varied (ns3.Untrained), reported with the trained ranges.
+	Untrained []features.OutOfRange
 }
 
 // loadRunInput reads --spec or --ns3 (the embedded default spec when
@@ -112,8 +115,12 @@ func loadRunInput(specPath, ns3Path string) (*runInput, error) {
 	if err != nil {
 		return nil, err
 	}
+	un, err := ns3.Untrained(r.Config, cfg, r.HostGbps)
+	if err != nil {
+		return nil, err
+	}
 	w := r.Workload
-	return &runInput{Name: ns3Path, W: w, CC: cfg, Desc: infer.Describe(ns3Path, w, cfg), IDs: r.Flows.ID,
+	return &runInput{Name: ns3Path, W: w, CC: cfg, Desc: infer.Describe(ns3Path, w, cfg), IDs: r.Flows.ID, Untrained: un,
 		Meta: map[string]any{"ns3_config": ns3Path},
 		Sim: func() (*eval.SimCase, error) {
 			return &eval.SimCase{Config: r.Config, Topo: r.Topo, Flows: r.Flows}, nil
@@ -160,7 +167,8 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if err := featuresFit(ck, ckName); err != nil {
 		return err
 	}
-	if err := checkRanges(c, ck, ckName, in.Name, in.CC, true); err != nil {
+	oor := append(ck.OutOfRange(in.CC, true), in.Untrained...)
+	if err := reportRanges(c, oor, ckName, in.Name); err != nil {
 		return err
 	}
 	est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
@@ -183,7 +191,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	elapsed := time.Since(t0)
 	ests := []infer.Named{{Name: infer.M4, Dist: res.Model, CI: res.ModelCI}, {Name: infer.Flowsim, Dist: res.Flowsim, CI: res.FlowsimCI}}
 	meta := map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": ckName, "config": in.CC,
-		"out_of_range": ck.OutOfRange(in.CC, true), "paths_total": res.PathsTotal,
+		"out_of_range": oor, "paths_total": res.PathsTotal,
 		"paths_estimated": len(res.Paths), "paths_drawn": paths, "seed": c.Uint64("seed"), "per_flow": perFlow,
 		"estimate_seconds": elapsed.Seconds()}
 	for k, v := range in.Meta {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/fabricgen"
@@ -59,7 +60,8 @@ func LoadWorkloads(o WorkloadOptions, roots ...string) ([]*Sample, error) {
 		n := len(dirs)
 		for _, e := range ents {
 			d := filepath.Join(root, e.Name())
-			if e.IsDir() && IsWorkload(d) {
+			// a dot folder is one datagen is still writing
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && IsWorkload(d) {
 				dirs = append(dirs, d)
 			}
 		}

@@ -92,10 +92,11 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 // RunCaseWith is RunCase with options.
 func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, error) {
 	var (
-		w     *workload.Workload
-		cfg   features.Config
-		truth func() (td *aggregate.Distribution, fct, ideal []int64, err error)
-		err   error
+		w         *workload.Workload
+		cfg       features.Config
+		truth     func() (td *aggregate.Distribution, fct, ideal []int64, err error)
+		untrained []features.OutOfRange
+		err       error
 	)
 	if c.NS3 != "" {
 		run, err := ns3.Load(c.NS3)
@@ -103,6 +104,9 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 			return nil, err
 		}
 		if cfg, err = run.ModelConfig(); err != nil {
+			return nil, err
+		}
+		if untrained, err = ns3.Untrained(run.Config, cfg, run.HostGbps); err != nil {
 			return nil, err
 		}
 		w = run.Workload
@@ -147,6 +151,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 	if est != nil {
 		res.OutOfRange = est.Checkpoint().OutOfRange(cfg, true)
 	}
+	res.OutOfRange = append(res.OutOfRange, untrained...)
 	res.Rows = Compare(td, []*aggregate.Distribution{r.Model, r.Flowsim}, Quantiles)
 	res.MeanErrM4, res.MeanErrFlowsim = meanErr(res.Rows, false)
 	res.CellErrM4, res.CellErrFlowsim = meanErr(res.Rows, true)

@@ -3,7 +3,10 @@ package ns3
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
+	"github.com/m4sim/m4/pipeline/datagen"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/pktsim"
 )
@@ -97,3 +100,72 @@ func ModelConfig(c *pktsim.Config, hostGbps float64) (features.Config, error) {
 
 // NoWindowBytes stands for "no window" (HAS_WIN 0) in the model's inputs.
 const NoWindowBytes = 1 << 20
+
+// notModelled are config keys whose value the model does not need to have
+// seen: file names, the stop time, monitors and traces, keys without effect
+// in the fork, and the keys the model reads (ModelConfig).
+var notModelled = map[string]bool{
+	"TOPOLOGY_FILE": true, "FLOW_FILE": true, "FLOW_ON_PATH_FILE": true, "FLOW_PATH_MAP_FILE": true,
+	"TRACE_FILE": true, "TRACE_OUTPUT_FILE": true, "FCT_OUTPUT_FILE": true, "PFC_OUTPUT_FILE": true,
+	"QLEN_MON_FILE": true, "QLEN_MON_START": true, "QLEN_MON_END": true, "SIMULATOR_STOP_TIME": true,
+	"ENABLE_TRACE": true, "ENABLE_QCN": true, "USE_DYNAMIC_PFC_THRESHOLD": true, "GLOBAL_T": true,
+	"PINT_LOG_BASE": true, "PINT_PROB": true, "DATA_RATE": true, "LINK_DELAY": true,
+	"BUFFER_SIZE": true, "FIXED_WIN": true, "ENABLE_PFC": true, "CC_MODE": true,
+}
+
+// Untrained lists the keys of c whose values differ from what m4's training
+// data runs with m's configuration (the config m4 datagen writes for it on
+// a network of hostGbps host links; datagen.NS3Config): settings the model
+// never saw vary, such as another EWMA_GAIN, MIN_RATE or marking
+// probability. Keys the model reads, and keys without effect, are not
+// compared; for CC-specific keys only those of c's algorithm count.
+func Untrained(c *pktsim.Config, m features.Config, hostGbps float64) ([]features.OutOfRange, error) {
+	tmpl, err := pktsim.ParseConfig("m4's training config", strings.NewReader(datagen.NS3Config(m,
+		datagen.NS3Options{Hosts: 3, LinkGbps: int(math.Round(hostGbps)), BaseRTTNs: 14400, StopS: 4, QlenMonStartNs: 1})))
+	if err != nil {
+		return nil, err
+	}
+	lines := func(c *pktsim.Config) map[string]string {
+		out := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(c.Format()), "\n") {
+			k, v, _ := strings.Cut(l, " ")
+			out[k] = v
+		}
+		return out
+	}
+	have, want := lines(c), lines(tmpl)
+	keys := make([]string, 0, len(have))
+	for k := range have {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []features.OutOfRange
+	for _, k := range keys {
+		if notModelled[k] || have[k] == want[k] || !ccKey(k, c.CCMode) {
+			continue
+		}
+		out = append(out, features.OutOfRange{Name: k, Value: have[k], Range: want[k] + " (m4's training data)"})
+	}
+	return out, nil
+}
+
+// ccKey tells whether config key k matters under CC_MODE mode (keys of the
+// other algorithms are ignored by the fork).
+func ccKey(k string, mode int) bool {
+	switch k {
+	case "TIMELY_T_HIGH", "TIMELY_T_LOW", "TIMELY_BETA":
+		return mode == 7
+	case "DCTCP_RATE_AI":
+		return mode == 8
+	case "U_TARGET", "MI_THRESH", "INT_MULTI", "MULTI_RATE", "SAMPLE_FEEDBACK", "FAST_REACT":
+		return mode == 3
+	case "ALPHA_RESUME_INTERVAL", "RATE_DECREASE_INTERVAL", "CLAMP_TARGET_RATE", "RP_TIMER", "EWMA_GAIN",
+		"FAST_RECOVERY_TIMES", "RATE_HAI":
+		return mode == 1 || mode == 8
+	case "KMAX_MAP", "KMIN_MAP", "PMAX_MAP":
+		// switches mark under every mode, but only DCQCN and DCTCP
+		// senders react to the marks
+		return mode == 1 || mode == 8
+	}
+	return true
+}
