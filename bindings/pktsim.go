@@ -4,8 +4,21 @@ package bindings
 
 /*
 #cgo CFLAGS: -std=c99 -I${SRCDIR}/../native
+#include <stdint.h>
 #include <stdlib.h>
 #include "m4.h"
+
+// m4goPktsimProgress is in pktsim_progress.go (a file with //export may
+// declare C functions but not define them).
+extern void m4goPktsimProgress(uintptr_t h, size_t done, size_t total, int64_t now_ns);
+static void m4go_pktsim_progress(void *ctx, size_t done, size_t total, int64_t now_ns) {
+	m4goPktsimProgress((uintptr_t)ctx, done, total, now_ns);
+}
+static void m4go_pktsim_set_progress(m4_pktsim_config *c, uintptr_t h, uint64_t every) {
+	c->progress = m4go_pktsim_progress;
+	c->progress_ctx = (void *)h;
+	c->progress_every_events = every;
+}
 */
 import "C"
 
@@ -13,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/cgo"
 	"unsafe"
 )
 
@@ -118,7 +132,8 @@ func nativeDefaultPktsimConfig() C.m4_pktsim_config {
 // is not safe for concurrent use; create one per goroutine (objects share
 // nothing, so several run in parallel).
 type Pktsim struct {
-	ptr *C.m4_pktsim
+	ptr      *C.m4_pktsim
+	progress cgo.Handle // of cfg.Progress, 0 without
 }
 
 // NewPktsim checks cfg and topo and computes routes.
@@ -127,6 +142,17 @@ func NewPktsim(cfg PktsimConfig, topo PktsimTopology) (*Pktsim, error) {
 	if err != nil {
 		return nil, err
 	}
+	var progress cgo.Handle
+	if cfg.Progress != nil {
+		progress = cgo.NewHandle(cfg.Progress)
+		C.m4go_pktsim_set_progress(&ccfg, C.uintptr_t(progress), C.uint64_t(cfg.ProgressEveryEvents))
+	}
+	created := false
+	defer func() {
+		if !created && progress != 0 {
+			progress.Delete()
+		}
+	}()
 	n := len(topo.IsSwitch)
 	l := len(topo.LinkA)
 	if len(topo.LinkB) != l || len(topo.RateBps) != l || len(topo.DelayNs) != l || (topo.ErrorRate != nil && len(topo.ErrorRate) != l) {
@@ -172,7 +198,8 @@ func NewPktsim(cfg PktsimConfig, topo PktsimTopology) (*Pktsim, error) {
 		}
 		return nil, pktsimErr(st, msg)
 	}
-	s := &Pktsim{ptr: p}
+	s := &Pktsim{ptr: p, progress: progress}
+	created = true
 	runtime.SetFinalizer(s, (*Pktsim).Close)
 	return s, nil
 }
@@ -195,6 +222,63 @@ func (s *Pktsim) Close() {
 		C.m4_pktsim_destroy(s.ptr)
 		s.ptr = nil
 	}
+	if s.progress != 0 {
+		s.progress.Delete()
+		s.progress = 0
+	}
+}
+
+// pinFlows returns f as C flows, its arrays pinned by pin (n > 0).
+func pinFlows(f *PktsimFlows, pin *runtime.Pinner) C.m4_pktsim_flows {
+	for _, p := range []unsafe.Pointer{unsafe.Pointer(&f.ID[0]), unsafe.Pointer(&f.Src[0]), unsafe.Pointer(&f.Dst[0]),
+		unsafe.Pointer(&f.PG[0]), unsafe.Pointer(&f.DPort[0]), unsafe.Pointer(&f.SizeBytes[0]), unsafe.Pointer(&f.StartNs[0])} {
+		pin.Pin(p)
+	}
+	return C.m4_pktsim_flows{
+		n:          C.size_t(len(f.ID)),
+		id:         (*C.uint32_t)(unsafe.Pointer(&f.ID[0])),
+		src:        (*C.int32_t)(unsafe.Pointer(&f.Src[0])),
+		dst:        (*C.int32_t)(unsafe.Pointer(&f.Dst[0])),
+		pg:         (*C.uint16_t)(unsafe.Pointer(&f.PG[0])),
+		dport:      (*C.uint16_t)(unsafe.Pointer(&f.DPort[0])),
+		size_bytes: (*C.uint64_t)(unsafe.Pointer(&f.SizeBytes[0])),
+		start_ns:   (*C.uint64_t)(unsafe.Pointer(&f.StartNs[0])),
+	}
+}
+
+// checkFlowArrays checks that f's arrays have one length.
+func checkFlowArrays(f *PktsimFlows) error {
+	n := len(f.ID)
+	if len(f.Src) != n || len(f.Dst) != n || len(f.PG) != n || len(f.DPort) != n || len(f.SizeBytes) != n || len(f.StartNs) != n {
+		return fmt.Errorf("pktsim: flow arrays have different lengths")
+	}
+	return nil
+}
+
+// Ideal returns each flow's ideal FCT (ns): the fork's standalone FCT, the
+// value Run reports in IdealNs, computed without simulating.
+func (s *Pktsim) Ideal(f *PktsimFlows) ([]int64, error) {
+	if s.ptr == nil {
+		return nil, fmt.Errorf("pktsim: used after Close")
+	}
+	if err := checkFlowArrays(f); err != nil {
+		return nil, err
+	}
+	n := len(f.ID)
+	out := make([]int64, n)
+	if n == 0 {
+		return out, nil
+	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	cf := pinFlows(f, &pin)
+	pin.Pin(&out[0])
+	st := C.m4_pktsim_ideal(s.ptr, &cf, (*C.int64_t)(unsafe.Pointer(&out[0])))
+	runtime.KeepAlive(s)
+	if st != C.M4_OK {
+		return nil, pktsimErr(st, C.GoString(C.m4_pktsim_error(s.ptr)))
+	}
+	return out, nil
 }
 
 // Run simulates the flows from an empty network. On a budget error the
@@ -204,10 +288,10 @@ func (s *Pktsim) Run(f *PktsimFlows) (*PktsimResult, error) {
 	if s.ptr == nil {
 		return nil, fmt.Errorf("pktsim: used after Close")
 	}
-	n := len(f.ID)
-	if len(f.Src) != n || len(f.Dst) != n || len(f.PG) != n || len(f.DPort) != n || len(f.SizeBytes) != n || len(f.StartNs) != n {
-		return nil, fmt.Errorf("pktsim: flow arrays have different lengths")
+	if err := checkFlowArrays(f); err != nil {
+		return nil, err
 	}
+	n := len(f.ID)
 	res := &PktsimResult{
 		FCTNs:   make([]int64, n),
 		IdealNs: make([]int64, n),
@@ -221,18 +305,11 @@ func (s *Pktsim) Run(f *PktsimFlows) (*PktsimResult, error) {
 	cf.n = C.size_t(n)
 	var cr C.m4_pktsim_result
 	if n > 0 {
-		for _, p := range []unsafe.Pointer{unsafe.Pointer(&f.ID[0]), unsafe.Pointer(&f.Src[0]), unsafe.Pointer(&f.Dst[0]),
-			unsafe.Pointer(&f.PG[0]), unsafe.Pointer(&f.DPort[0]), unsafe.Pointer(&f.SizeBytes[0]), unsafe.Pointer(&f.StartNs[0]),
-			unsafe.Pointer(&res.FCTNs[0]), unsafe.Pointer(&res.IdealNs[0]), unsafe.Pointer(&res.SPort[0]), unsafe.Pointer(&res.Order[0])} {
+		cf = pinFlows(f, &pin)
+		for _, p := range []unsafe.Pointer{unsafe.Pointer(&res.FCTNs[0]), unsafe.Pointer(&res.IdealNs[0]),
+			unsafe.Pointer(&res.SPort[0]), unsafe.Pointer(&res.Order[0])} {
 			pin.Pin(p)
 		}
-		cf.id = (*C.uint32_t)(unsafe.Pointer(&f.ID[0]))
-		cf.src = (*C.int32_t)(unsafe.Pointer(&f.Src[0]))
-		cf.dst = (*C.int32_t)(unsafe.Pointer(&f.Dst[0]))
-		cf.pg = (*C.uint16_t)(unsafe.Pointer(&f.PG[0]))
-		cf.dport = (*C.uint16_t)(unsafe.Pointer(&f.DPort[0]))
-		cf.size_bytes = (*C.uint64_t)(unsafe.Pointer(&f.SizeBytes[0]))
-		cf.start_ns = (*C.uint64_t)(unsafe.Pointer(&f.StartNs[0]))
 		cr.fct_ns = (*C.int64_t)(unsafe.Pointer(&res.FCTNs[0]))
 		cr.ideal_ns = (*C.int64_t)(unsafe.Pointer(&res.IdealNs[0]))
 		cr.sport = (*C.uint16_t)(unsafe.Pointer(&res.SPort[0]))

@@ -27,3 +27,6 @@ func (*Pktsim) Close() {}
 
 // Run returns ErrNoNative.
 func (*Pktsim) Run(*PktsimFlows) (*PktsimResult, error) { return nil, ErrNoNative }
+
+// Ideal returns ErrNoNative.
+func (*Pktsim) Ideal(*PktsimFlows) ([]int64, error) { return nil, ErrNoNative }

@@ -49,3 +49,57 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// Ideal gives the run's ideal FCTs without running, and the progress hook
+// sees the run's flows finish.
+func TestPktsimIdealAndProgress(t *testing.T) {
+	cfg := DefaultPktsimConfig()
+	cfg.CCMode = 8
+	cfg.ECN = []ECNEntry{{RateBps: 1e10, KminKB: 12, KmaxKB: 12, Pmax: 1}, {RateBps: 4e10, KminKB: 48, KmaxKB: 48, Pmax: 1}}
+	cfg.FixedWinBytes = 18000
+	cfg.BufferSizeKB = 300
+	cfg.AckHighPrio, cfg.VarWin, cfg.BaseRTTNs = true, true, 14400
+	cfg.L2ChunkSize, cfg.L2AckInterval = 4000, 1
+	cfg.EWMAGain, cfg.MinRateBps, cfg.DCTCPRateAIBps = 0.0625, 1e9, 615e6
+	var calls, lastDone, total int
+	cfg.Progress = func(done, n int, nowNs int64) {
+		calls++
+		lastDone, total = done, n
+	}
+	cfg.ProgressEveryEvents = 100
+	// hosts 0, 1, 2 on switch 3; host 2's link at 40 Gbps
+	topo := PktsimTopology{IsSwitch: []bool{false, false, false, true}, LinkA: []int32{0, 1, 2}, LinkB: []int32{3, 3, 3},
+		RateBps: []uint64{1e10, 1e10, 4e10}, DelayNs: []uint64{1000, 1000, 1000}}
+	sim, err := NewPktsim(cfg, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	f := &PktsimFlows{ID: []uint32{7, 8, 9}, Src: []int32{0, 1, 2}, Dst: []int32{2, 2, 0}, PG: []uint16{3, 3, 3},
+		DPort: []uint16{100, 100, 100}, SizeBytes: []uint64{100000, 300000, 1}, StartNs: []uint64{1e9, 1e9, 1e9 + 10}}
+	ideal, err := sim.Ideal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flow 0 by hand: 2 us, the first 1048 B packet at 10 and 40 Gbps
+	// (838 + 209 ns), 99 000 B + 99 headers at 10 Gbps (79 200 + 99 * 38 ns)
+	if want := int64(2000 + 838 + 209 + 79200 + 99*38); ideal[0] != want {
+		t.Errorf("ideal of flow 0: %d ns, want %d", ideal[0], want)
+	}
+	res, err := sim.Run(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ideal {
+		if ideal[i] != res.IdealNs[i] {
+			t.Errorf("flow %d: Ideal %d ns, Run's %d", i, ideal[i], res.IdealNs[i])
+		}
+	}
+	if want := int(res.Stats.Events / 100); calls != want || total != 3 || lastDone > 3 {
+		t.Errorf("progress: %d calls (want %d), total %d, last done %d", calls, want, total, lastDone)
+	}
+	f.Dst[2] = 3
+	if _, err := sim.Ideal(f); err == nil || !contains(err.Error(), "dst 3 is not a host") {
+		t.Errorf("a flow to a switch: %v", err)
+	}
+}

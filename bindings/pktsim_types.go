@@ -56,6 +56,11 @@ type PktsimConfig struct {
 	QlenIntervalNs  uint64  // queue-length sampling period, 0 = no trace
 	QlenStartNs     uint64
 	QlenEndNs       uint64
+	// Progress, when set, is called during Run about every
+	// ProgressEveryEvents events (0: 2^20) with the flows finished so far,
+	// the flows of the run and the simulated time, on Run's goroutine.
+	Progress            func(done, total int, nowNs int64)
+	ProgressEveryEvents uint64
 }
 
 // ECNEntry is one link rate's marking thresholds (KMIN_MAP, KMAX_MAP,

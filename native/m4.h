@@ -182,6 +182,12 @@ typedef struct {
     uint64_t rng_stream_base;      /* ns-3 RNG stream index of the run's first random draw (ECN, PFC) */
     uint64_t max_events;           /* event budget; 0 = none */
     double max_wall_seconds;       /* wall-clock budget; 0 = none */
+    /* progress: when set, called about every progress_every_events events
+     * (0: 2^20) with the flows finished so far, the flows of the run and the
+     * simulated time, on the thread of m4_pktsim_run */
+    void (*progress)(void *ctx, size_t done, size_t total, int64_t now_ns);
+    void *progress_ctx;
+    uint64_t progress_every_events;
     uint64_t qlen_interval_ns;     /* queue-length sampling period (0 = no trace) */
     uint64_t qlen_start_ns, qlen_end_ns; /* sampling window */
 } m4_pktsim_config;
@@ -256,6 +262,13 @@ M4_API void m4_pktsim_destroy(m4_pktsim *sim);
  * unfinished at stop_time_ns. Runs may be repeated on one object. */
 M4_API m4_status m4_pktsim_run(m4_pktsim *sim, const m4_pktsim_flows *flows,
                                const m4_pktsim_result *res);
+
+/* m4_pktsim_ideal writes each flow's ideal FCT (the fork's standalone FCT,
+ * as m4_pktsim_run reports it in res.ideal_ns) without simulating: one-way
+ * propagation delay + the first packet (payload + 48 B) at every hop's rate +
+ * the rest of the bytes and their headers at min(slowest link,
+ * ideal_rate_cap_bps), in integer ns. Flows are checked as by m4_pktsim_run. */
+M4_API m4_status m4_pktsim_ideal(m4_pktsim *sim, const m4_pktsim_flows *flows, int64_t *ideal_ns);
 
 /* m4_pktsim_error returns the text of the last error ("" if none). */
 M4_API const char *m4_pktsim_error(const m4_pktsim *sim);

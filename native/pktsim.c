@@ -1996,19 +1996,20 @@ m4_status m4_pktsim_qlen_hist(const m4_pktsim *s, size_t *n_ports, size_t *n_kb,
 /* run                                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* The fork's standalone FCT (qp_delivered in third.cc). */
-static int64_t ideal_fct(const m4_pktsim *s, const flow *f) {
+/* The fork's standalone FCT (qp_delivered in third.cc) of size bytes from
+ * node src to node dst. */
+static int64_t ideal_fct(const m4_pktsim *s, int32_t src, int32_t dst, uint64_t size) {
     int32_t N = s->n_nodes;
-    int32_t h = s->nodes[f->dst].index;
+    int32_t h = s->nodes[dst].index;
     const int32_t *tl = s->tree_link + (size_t)h * N, *tp = s->tree_parent + (size_t)h * N;
-    uint64_t delay = s->tree_delay[(size_t)h * N + f->src];
+    uint64_t delay = s->tree_delay[(size_t)h * N + src];
     uint64_t b = UINT64_MAX;
     uint64_t header = 48;
-    uint64_t head = f->size < s->cfg.payload_bytes ? f->size : s->cfg.payload_bytes;
-    uint64_t rest = f->size - head;
-    uint64_t rest_n = (f->size - 1) / s->cfg.payload_bytes;
+    uint64_t head = size < s->cfg.payload_bytes ? size : s->cfg.payload_bytes;
+    uint64_t rest = size - head;
+    uint64_t rest_n = (size - 1) / s->cfg.payload_bytes;
     uint64_t tx = 0;
-    for (int32_t v = f->src; tp[v] >= 0; v = tp[v]) {
+    for (int32_t v = src; tp[v] >= 0; v = tp[v]) {
         uint64_t bw = s->link_rate[tl[v]];
         if (bw < b) b = bw;
         tx += (head + header) * 8000000000ull / bw;
@@ -2167,6 +2168,19 @@ static void reset_state(m4_pktsim *s) {
     }
 }
 
+m4_status m4_pktsim_ideal(m4_pktsim *s, const m4_pktsim_flows *fl, int64_t *ideal_ns) {
+    if (!s) return M4_ERR_INVALID_ARGUMENT;
+    if (!s->nodes || !s->wheel_n) return M4_ERR_INVALID_ARGUMENT; /* create failed */
+    s->err[0] = 0;
+    if (!fl || !ideal_ns) {
+        set_err(s, "flows and the ideal FCT array are required");
+        return M4_ERR_INVALID_ARGUMENT;
+    }
+    if (check_flows(s, fl)) return M4_ERR_INVALID_INPUT;
+    for (size_t i = 0; i < fl->n; i++) ideal_ns[i] = ideal_fct(s, fl->src[i], fl->dst[i], fl->size_bytes[i]);
+    return M4_OK;
+}
+
 m4_status m4_pktsim_run(m4_pktsim *s, const m4_pktsim_flows *fl, const m4_pktsim_result *res) {
     if (!s) return M4_ERR_INVALID_ARGUMENT;
     if (!s->nodes || !s->wheel_n) return M4_ERR_INVALID_ARGUMENT; /* create failed */
@@ -2254,8 +2268,10 @@ m4_status m4_pktsim_run(m4_pktsim *s, const m4_pktsim_flows *fl, const m4_pktsim
     m4_status st = M4_OK;
     uint32_t ev_type, x;
     uint64_t ev_uid;
+    uint64_t every = c->progress_every_events ? c->progress_every_events : (uint64_t)1 << 20;
     while (s->n_delivered < n && next_event(s, &ev_type, &x, &ev_uid)) {
         s->stats.events++;
+        if (c->progress && s->stats.events % every == 0) c->progress(c->progress_ctx, s->n_delivered, n, s->now);
         if (c->max_events && s->stats.events > c->max_events) {
             set_err(s, "event budget of %llu events exhausted at t=%lld ns with %zu of %zu flows unfinished",
                     (unsigned long long)c->max_events, (long long)s->now, n - s->n_delivered, n);
@@ -2325,7 +2341,7 @@ m4_status m4_pktsim_run(m4_pktsim *s, const m4_pktsim_flows *fl, const m4_pktsim
     for (size_t i = 0; i < n; i++) {
         flow *f = &s->flows[i];
         res->fct_ns[i] = f->delivered ? f->fct : -1;
-        if (res->ideal_ns) res->ideal_ns[i] = ideal_fct(s, f);
+        if (res->ideal_ns) res->ideal_ns[i] = ideal_fct(s, f->src, f->dst, f->size);
         if (res->sport) res->sport[i] = f->sport;
     }
     if (res->order) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/workload"
 )
@@ -14,13 +15,19 @@ func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "eval",
 		Usage:     "measure m4 and flowsim against packet-level ground truth on whole datacenter workloads",
-		UsageText: "m4 eval [--spec FILE ...] [--ckpt CKPT] [--paths N] [--flows N]",
+		UsageText: "m4 eval [--spec FILE ... | --ns3 CONFIG ...] [--ckpt CKPT] [--paths N | --per-flow] [--flows N] [--out DIR]",
 		Description: `For each workload (the --spec files, or without them a suite of 24 variations of the
 embedded default: WebServer/Hadoop/CacheFollower sizes x 30%/60% load x DCTCP/DCQCN/HPCC/
 TIMELY, on the 256-host fabric cluster), runs m4 (m4 run's pipeline) and m4's packet
 simulator on the whole workload, and prints per workload the mean relative error of the
 p50/p90/p99 slowdown over the flow-size buckets, and of the all-size p99, for m4 and for
-flowsim alone. docs/accuracy.md records its output.`,
+flowsim alone. docs/accuracy.md records its output.
+
+With --per-flow every path is estimated and each flow's estimate (m4 run --per-flow's)
+is compared with its true slowdown: the mean of |estimated / true slowdown - 1| over
+flows, for m4 and flowsim. With --out DIR the results are also written into DIR
+(replaced as one unit): eval.json (per workload its errors and, per size bucket and
+quantile, the true and estimated slowdowns) and eval.csv (those rows).`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "spec", Usage: "workload spec `FILE` (repeatable; default: the built-in suite)"},
 			&cli.StringSliceFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE` (repeatable): its topology and flows, with FCT_OUTPUT_FILE as the truth"},
@@ -29,6 +36,8 @@ flowsim alone. docs/accuracy.md records its output.`,
 			&cli.IntFlag{Name: "flows", Usage: "flows per suite workload (default: the default spec's)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
+			&cli.BoolFlag{Name: "per-flow", Usage: "estimate every path and measure each flow's error"},
+			&cli.StringFlag{Name: "out", Usage: "also write eval.json and eval.csv into `DIR`"},
 		},
 		Action: func(c *cli.Context) error {
 			var cases []eval.Case
@@ -48,6 +57,21 @@ flowsim alone. docs/accuracy.md records its output.`,
 					return err
 				}
 			}
+			paths := c.Int("paths")
+			if c.Bool("per-flow") {
+				if c.IsSet("paths") && paths != 0 {
+					return fmt.Errorf("--per-flow estimates every path; leave out --paths %d", paths)
+				}
+				paths = 0
+			}
+			var out *atomicfile.Dir
+			if c.String("out") != "" {
+				var err error
+				if out, err = atomicfile.NewDir(c.String("out"), eval.FileJSON, eval.FileCSV); err != nil {
+					return err
+				}
+				defer out.Abort()
+			}
 			ck, name, err := loadCheckpoint(c.String("ckpt"))
 			if err != nil {
 				return err
@@ -62,7 +86,8 @@ flowsim alone. docs/accuracy.md records its output.`,
 			defer est.Close()
 			var rs []*eval.CaseResult
 			for i, cs := range cases {
-				r, err := eval.RunCase(cs, est, c.Int("paths"), c.Uint64("seed"), c.Int("threads"))
+				r, err := eval.RunCaseWith(cs, est, eval.CaseOptions{Paths: paths, Seed: c.Uint64("seed"), Threads: c.Int("threads"),
+					PerFlow: c.Bool("per-flow")})
 				if err != nil {
 					return err
 				}
@@ -72,10 +97,32 @@ flowsim alone. docs/accuracy.md records its output.`,
 				fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: m4 %.1f%%, flowsim %.1f%%\n", i+1, len(cases), cs.Name, 100*r.MeanErrM4, 100*r.MeanErrFlowsim)
 				rs = append(rs, r)
 			}
-			fmt.Fprintf(c.App.Writer, "checkpoint: %s; %d paths drawn per workload\n\n", name, c.Int("paths"))
-			eval.WriteSuiteTable(c.App.Writer, rs)
-			fmt.Fprintln(c.App.Writer)
-			eval.WriteBucketTable(c.App.Writer, rs)
+			wr := c.App.Writer
+			if paths > 0 {
+				fmt.Fprintf(wr, "checkpoint: %s; %d paths drawn per workload\n\n", name, paths)
+			} else {
+				fmt.Fprintf(wr, "checkpoint: %s; every path estimated\n\n", name)
+			}
+			eval.WriteSuiteTable(wr, rs)
+			fmt.Fprintln(wr)
+			eval.WriteBucketTable(wr, rs)
+			if c.Bool("per-flow") {
+				fmt.Fprintln(wr)
+				eval.WritePerFlowTable(wr, rs)
+			}
+			if out != nil {
+				meta := map[string]any{"checkpoint": name, "paths_drawn": paths, "seed": c.Uint64("seed"), "per_flow": c.Bool("per-flow")}
+				if err := eval.WriteJSON(out.Path(eval.FileJSON), meta, rs); err != nil {
+					return err
+				}
+				if err := eval.WriteCSV(out.Path(eval.FileCSV), rs); err != nil {
+					return err
+				}
+				if err := out.Commit(); err != nil {
+					return err
+				}
+				fmt.Fprintf(wr, "\nwrote %s: %s, %s\n", out.Final(), eval.FileJSON, eval.FileCSV)
+			}
 			return nil
 		},
 	}

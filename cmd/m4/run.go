@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
+	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
@@ -21,147 +21,118 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "estimate a datacenter workload's FCT slowdown distribution (workload -> paths -> flowsim -> model -> network-wide)",
-		UsageText: "m4 run [--spec FILE | --ns3 CONFIG] [--ckpt CKPT] [--paths N] [--truth] [--out DIR]",
+		UsageText: "m4 run [--spec FILE | --ns3 CONFIG] [--ckpt CKPT] [--paths N | --per-flow] [--truth] [--out DIR]\n   m4 run --example-spec",
 		Description: `Generates the workload of a spec (m4 workload's YAML/JSON; without --spec the embedded
-default: a 256-host fabric cluster, WebServer sizes, 50% load, DCTCP), splits it into
-path-level scenarios, draws --paths of them weighted by their flows (as m3 does; 0 = all),
-runs flowsim and builds the feature map of each, corrects them with the model, and mixes
-the per-path estimates into network-wide FCT slowdown percentiles per flow-size bucket.
+default, which --example-spec prints: a 256-host fabric cluster, WebServer sizes, 50% load,
+DCTCP), or reads a run of the ns-3 fork (--ns3: its config file, with the topology and flow
+files it names), splits it into path-level scenarios, draws --paths of them weighted by
+their flows (as m3 does; 0 = all), runs flowsim and builds the feature map of each,
+corrects them with the model, and mixes the per-path estimates into network-wide FCT
+slowdown percentiles per flow-size bucket, with a bootstrap interval over the path sample.
 
-With --truth it also runs m4's packet-level simulator on the whole workload (the ground
-truth m4 learns from) and prints each estimator's error against it.
+It first names the workload: hosts, flows, sizes, CC, the target load and the load the
+busiest link really gets, with a warning when a link is offered more than its capacity.
 
-Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentiles
-1..100 per bucket and estimator) and DIR/slowdown_cdf.png and .svg.`,
+With --per-flow every path is estimated and each flow gets an FCT from flowsim and from m4
+(docs/outputs.md says how). With --truth it also runs m4's packet-level simulator on the
+whole workload (the ground truth m4 learns from) and prints each estimator's error.
+
+Prints a table of p50/p90/p99 per bucket and writes into DIR, replacing it as one unit
+(a new or empty folder, or one m4 run wrote): estimate.json and estimate.csv (percentiles
+1..100 per bucket and estimator), slowdown_cdf.png and .svg, and with --per-flow flows.csv
+(one row per flow: ideal, flowsim, m4 and with --truth the packet-level FCT, in ns).
+Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (default: the embedded scenario)"},
 			&cli.StringFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE`: its TOPOLOGY_FILE and FLOW_FILE (beside it) are the workload, its CC, buffer, window and PFC the configuration"},
+			&cli.BoolFlag{Name: "example-spec", Usage: "print the embedded default spec and exit"},
 			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
 			&cli.IntFlag{Name: "paths", Value: 500, Usage: "paths to draw, weighted by flows (0: every path)"},
+			&cli.BoolFlag{Name: "per-flow", Usage: "estimate every path and write each flow's FCTs to DIR/flows.csv"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
-			&cli.IntFlag{Name: "bootstrap", Value: 200, Usage: "bootstrap replicates of the path sample for each estimate's 90% interval (slowdown_lo, slowdown_hi in estimate.json; 0: none)"},
+			&cli.IntFlag{Name: "bootstrap", Value: 200, Usage: "bootstrap replicates of the path sample for each estimate's 90% interval (slowdown_lo, slowdown_hi in estimate.json and .csv; 0: none)"},
 			&cli.BoolFlag{Name: "truth", Usage: "also simulate the whole workload packet by packet and report errors"},
 			&cli.Uint64Flag{Name: "max-events", Usage: "event budget of the --truth run (0: the simulator's default)"},
 			&cli.StringFlag{Name: "out", Value: "m4-out", Usage: "output `DIR`"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
+			&cli.BoolFlag{Name: "no-progress", Usage: "no progress on stderr"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("example-spec") {
+				_, err := c.App.Writer.Write(infer.DefaultSpecYAML())
+				return err
+			}
+			paths := c.Int("paths")
+			if c.Bool("per-flow") {
+				if c.IsSet("paths") && paths != 0 {
+					return fmt.Errorf("--per-flow estimates every path; leave out --paths %d", paths)
+				}
+				paths = 0
+			}
 			in, err := loadRunInput(c.String("spec"), c.String("ns3"))
 			if err != nil {
 				return err
 			}
-			cfg := in.cfg
-			ck, ckName, err := loadCheckpoint(c.String("ckpt"))
-			if err != nil {
-				return err
-			}
-			if err := featuresFit(ck, ckName); err != nil {
-				return err
-			}
-			oor := append(ck.OutOfRange(cfg, true), in.untrained...)
-			if err := reportRanges(c, oor, ckName, in.name); err != nil {
-				return err
-			}
-			est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
-			if err != nil {
-				return err
-			}
-			defer est.Close()
-
-			start := time.Now()
-			w, err := in.workload()
-			if err != nil {
-				return err
-			}
-			slog.Info("workload", "flows", w.Flows.Len(), "hosts", len(w.Topo.Hosts()), "seconds", time.Since(start).Seconds())
-			bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(c.App.ErrWriter),
-				progressbar.OptionSetDescription("paths"), progressbar.OptionShowCount(),
-				progressbar.OptionSetVisibility(c.Bool("verbose")))
-			t0 := time.Now()
-			res, err := infer.Run(w, cfg, est, infer.Options{Paths: c.Int("paths"), Seed: c.Uint64("seed"),
-				Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: func(done, total int) {
-					bar.ChangeMax(total)
-					bar.Set(done)
-				}})
-			bar.Finish()
-			if err != nil {
-				return err
-			}
-			elapsed := time.Since(t0)
-			ests := []infer.Named{{Name: "m4", Dist: res.Model, CI: res.ModelCI}, {Name: "flowsim", Dist: res.Flowsim, CI: res.FlowsimCI}}
-			meta := map[string]any{"input": in.name, "checkpoint": ckName, "flows": res.Flows, "config": cfg,
-				"out_of_range": oor,
-				"paths_total":  res.PathsTotal, "paths_estimated": len(res.Paths), "paths_drawn": c.Int("paths"),
-				"seed": c.Uint64("seed"), "estimate_seconds": elapsed.Seconds()}
-			if c.Bool("truth") {
-				t1 := time.Now()
-				tr, err := in.truth(w, c.Uint64("max-events"))
-				if err != nil {
-					return err
-				}
-				meta["truth_seconds"] = time.Since(t1).Seconds()
-				meta["truth_events"] = tr.Events
-				ests = append([]infer.Named{{Name: "truth", Dist: tr.Dist}}, ests...)
-			}
-			out := c.String("out")
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
-			}
-			jsonPath, pngPath, svgPath := infer.Files(out)
-			if err := infer.WriteJSON(jsonPath, meta, ests); err != nil {
-				return err
-			}
-			title := fmt.Sprintf("%s: %d flows, %d of %d paths", in.name, res.Flows, len(res.Paths), res.PathsTotal)
-			for _, p := range []string{pngPath, svgPath} {
-				if err := infer.Plot(p, title, ests); err != nil {
-					return err
-				}
-			}
-			wr := c.App.Writer
-			fmt.Fprintf(wr, "m4 run: %s: %d flows on %d hosts, %d paths (%d estimated) in %.2f s; checkpoint %s\n\n",
-				in.name, res.Flows, len(w.Topo.Hosts()), res.PathsTotal, len(res.Paths), elapsed.Seconds(), ckName)
-			fmt.Fprintln(wr, "FCT slowdown percentiles per flow size:")
-			infer.WriteTable(wr, ests)
-			fmt.Fprintf(wr, "\nwrote %s, %s, %s\n", jsonPath, pngPath, svgPath)
-			return nil
+			return runWorkload(c, in, paths)
 		},
 	}
 }
 
-// runInput is m4 run's workload: a spec (generated here), or a fork run
-// (--ns3); cfg is the model's configuration record of it.
+// runInput is a workload to estimate, whatever it came from (a spec; the
+// fork's files): everything that writes outputs reads it from here.
 type runInput struct {
-	name string
-	spec *workload.Spec
-	ns3  *ns3.Run
-	cfg  features.Config
-	// untrained lists the fork config's settings that m4's training data
-	// never varied (ns3.Untrained)
-	untrained []features.OutOfRange
+	Name string // the spec or config file
+	W    *workload.Workload
+	CC   features.Config
+	Desc *infer.Description
+	// IDs are the input's flow ids (nil: 0, 1, ... in workload order).
+	IDs []uint32
+	// Meta is added to estimate.json's "run" object (e.g. the spec).
+	Meta map[string]any
+	// Sim is the workload as the packet simulator takes it (ideal FCTs).
+	Sim func() (*eval.SimCase, error)
+	// Truth makes the ground truth.
+	Truth func(o eval.TruthOptions) (*eval.Truth, error)
+	// Untrained lists the input's settings that m4's training data never
+	// varied (ns3.Untrained), reported with the trained ranges.
+	Untrained []features.OutOfRange
 }
 
 // loadRunInput reads --spec or --ns3 (the embedded default spec when
 // neither is given).
 func loadRunInput(specPath, ns3Path string) (*runInput, error) {
-	if ns3Path != "" {
-		if specPath != "" {
-			return nil, fmt.Errorf("give --spec or --ns3, not both")
-		}
-		r, err := ns3.Load(ns3Path)
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := r.ModelConfig()
-		if err != nil {
-			return nil, err
-		}
-		un, err := ns3.Untrained(r.Config, cfg, r.HostGbps)
-		if err != nil {
-			return nil, err
-		}
-		return &runInput{name: ns3Path, ns3: r, cfg: cfg, untrained: un}, nil
+	if ns3Path == "" {
+		return specInput(specPath)
 	}
-	spec, err := loadSpec(specPath)
+	if specPath != "" {
+		return nil, fmt.Errorf("give --spec or --ns3, not both")
+	}
+	r, err := ns3.Load(ns3Path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := r.ModelConfig()
+	if err != nil {
+		return nil, err
+	}
+	un, err := ns3.Untrained(r.Config, cfg, r.HostGbps)
+	if err != nil {
+		return nil, err
+	}
+	w := r.Workload
+	return &runInput{Name: ns3Path, W: w, CC: cfg, Desc: infer.Describe(ns3Path, w, cfg), IDs: r.Flows.ID, Untrained: un,
+		Meta: map[string]any{"ns3_config": ns3Path},
+		Sim: func() (*eval.SimCase, error) {
+			return &eval.SimCase{Config: r.Config, Topo: r.Topo, Flows: r.Flows}, nil
+		},
+		// the fork's own config, topology and flows
+		Truth: func(o eval.TruthOptions) (*eval.Truth, error) { return eval.SimulateWith(r.Config, r.Topo, r.Flows, o) },
+	}, nil
+}
+
+// specInput generates the workload of a spec file ("" the embedded one).
+func specInput(path string) (*runInput, error) {
+	spec, err := loadSpec(path)
 	if err != nil {
 		return nil, err
 	}
@@ -169,25 +140,143 @@ func loadRunInput(specPath, ns3Path string) (*runInput, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: cc: %w", spec.File, err)
 	}
-	return &runInput{name: spec.File, spec: spec, cfg: cfg}, nil
+	start := time.Now()
+	w, err := workload.Generate(spec)
+	if err != nil {
+		return nil, err
+	}
+	slog.Info("workload", "flows", w.Flows.Len(), "hosts", len(w.Topo.Hosts()), "seconds", time.Since(start).Seconds())
+	return &runInput{Name: spec.File, W: w, CC: cfg, Desc: infer.Describe(spec.File, w, cfg), Meta: map[string]any{"spec": spec},
+		Sim:   func() (*eval.SimCase, error) { return eval.SimInput(w, cfg) },
+		Truth: func(o eval.TruthOptions) (*eval.Truth, error) { return eval.GroundTruthWith(w, cfg, o) },
+	}, nil
 }
 
-// workload returns the workload (generating a spec's).
-func (in *runInput) workload() (*workload.Workload, error) {
-	if in.ns3 != nil {
-		return in.ns3.Workload, nil
+// runWorkload estimates in (every path when paths is 0) and writes the
+// output set.
+func runWorkload(c *cli.Context, in *runInput, paths int) error {
+	out, err := atomicfile.NewDir(c.String("out"), infer.OutputFiles...)
+	if err != nil {
+		return err
 	}
-	return workload.Generate(in.spec)
-}
+	defer out.Abort()
+	ck, ckName, err := loadCheckpoint(c.String("ckpt"))
+	if err != nil {
+		return err
+	}
+	if err := featuresFit(ck, ckName); err != nil {
+		return err
+	}
+	oor := append(ck.OutOfRange(in.CC, true), in.Untrained...)
+	if err := reportRanges(c, oor, ckName, in.Name); err != nil {
+		return err
+	}
+	est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
+	if err != nil {
+		return err
+	}
+	defer est.Close()
 
-// truth simulates w packet by packet: a fork run with its own config,
-// topology and flows, a spec's workload with the config m4's training data
-// writes for it.
-func (in *runInput) truth(w *workload.Workload, maxEvents uint64) (*eval.Truth, error) {
-	if r := in.ns3; r != nil {
-		return eval.Simulate(r.Config, r.Topo, r.Flows, maxEvents)
+	wr := c.App.Writer
+	in.Desc.WriteSummary(wr)
+	perFlow := c.Bool("per-flow")
+	prog := newProgress(c, "paths", "paths")
+	t0 := time.Now()
+	res, err := infer.Run(in.W, in.CC, est, infer.Options{Paths: paths, Seed: c.Uint64("seed"),
+		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow})
+	prog.finish()
+	if err != nil {
+		return err
 	}
-	return eval.GroundTruth(w, in.cfg, maxEvents)
+	elapsed := time.Since(t0)
+	ests := []infer.Named{{Name: infer.M4, Dist: res.Model, CI: res.ModelCI}, {Name: infer.Flowsim, Dist: res.Flowsim, CI: res.FlowsimCI}}
+	meta := map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": ckName, "config": in.CC,
+		"out_of_range": oor, "paths_total": res.PathsTotal,
+		"paths_estimated": len(res.Paths), "paths_drawn": paths, "seed": c.Uint64("seed"), "per_flow": perFlow,
+		"estimate_seconds": elapsed.Seconds()}
+	for k, v := range in.Meta {
+		meta[k] = v
+	}
+	sampled := "every path"
+	if paths > 0 && paths < res.PathsTotal {
+		sampled = fmt.Sprintf("a flow-weighted sample of %d draws, seed %d", paths, c.Uint64("seed"))
+	}
+	fmt.Fprintf(wr, "paths: %d of %d estimated (%s) in %.2f s; checkpoint %s\n", len(res.Paths), res.PathsTotal, sampled, elapsed.Seconds(), ckName)
+
+	var table *infer.FlowTable
+	if perFlow {
+		sc, err := in.Sim()
+		if err != nil {
+			return err
+		}
+		ideal, err := sc.IdealFCTs()
+		if err != nil {
+			return err
+		}
+		table = &infer.FlowTable{ID: in.IDs, Flows: &in.W.Flows, IdealNs: ideal, PerFlow: res.PerFlow}
+	}
+	if c.Bool("truth") {
+		t1 := time.Now()
+		prog := newProgress(c, "truth (packet-level simulation)", "flows")
+		tr, err := in.Truth(eval.TruthOptions{MaxEvents: c.Uint64("max-events"),
+			Progress: func(done, total int, _ int64) { prog.update(done, total) }})
+		if err == nil {
+			prog.update(len(tr.FCTNs), len(tr.FCTNs))
+		}
+		prog.finish()
+		if err != nil {
+			return err
+		}
+		meta["truth_seconds"] = time.Since(t1).Seconds()
+		meta["truth_events"] = tr.Events
+		ests = append([]infer.Named{{Name: infer.Truth, Dist: tr.Dist}}, ests...)
+		fmt.Fprintf(wr, "truth: %d flows simulated packet by packet in %.1f s\n", len(tr.FCTNs), time.Since(t1).Seconds())
+		if table != nil {
+			table.TruthNs = tr.FCTNs
+			errs := map[string]float64{}
+			for _, e := range []struct {
+				name string
+				sl   []float64
+			}{{infer.M4, res.PerFlow.Model}, {infer.Flowsim, res.PerFlow.Flowsim}} {
+				fct := make([]int64, len(e.sl))
+				for i, s := range e.sl {
+					fct[i] = infer.FCTOf(s, table.IdealNs[i])
+				}
+				if errs[e.name], err = eval.PerFlowError(fct, tr.FCTNs, table.IdealNs); err != nil {
+					return err
+				}
+			}
+			meta["per_flow_error"] = errs
+			fmt.Fprintf(wr, "per-flow error (mean |estimated/true slowdown - 1| over flows): m4 %.1f%%, flowsim %.1f%%\n",
+				100*errs[infer.M4], 100*errs[infer.Flowsim])
+		}
+	}
+
+	files := []string{infer.FileEstimateJSON, infer.FileEstimateCSV, infer.FilePlotPNG, infer.FilePlotSVG}
+	if err := infer.WriteJSON(out.Path(infer.FileEstimateJSON), meta, ests, res.Counts); err != nil {
+		return err
+	}
+	if err := infer.WriteCSV(out.Path(infer.FileEstimateCSV), ests, res.Counts); err != nil {
+		return err
+	}
+	t2 := time.Now()
+	if err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG)); err != nil {
+		return err
+	}
+	slog.Info("plots", "seconds", time.Since(t2).Seconds())
+	if table != nil {
+		if err := infer.WriteFlowsCSV(out.Path(infer.FileFlowsCSV), table); err != nil {
+			return err
+		}
+		files = append(files, infer.FileFlowsCSV)
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	fmt.Fprintln(wr, "\nFCT slowdown percentiles per flow size:")
+	infer.WriteTable(wr, ests, res.Counts)
+	fmt.Fprintf(wr, "\nwrote %s: %s\n", out.Final(), strings.Join(files, ", "))
+	return nil
 }
 
 // loadSpec reads a workload spec, or the embedded default for "".

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/infer"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -14,7 +15,7 @@ func workloadCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "workload",
 		Usage:     "generate a datacenter workload (topology and flows) from a spec file",
-		UsageText: "m4 workload --spec FILE --out DIR [--seed N] [--flows N] [--max-load X] [--host-gbps G --fabric-gbps G]",
+		UsageText: "m4 workload --spec FILE --out DIR [--seed N] [--flows N] [--max-load X] [--host-gbps G --fabric-gbps G]\n   m4 workload --example-spec",
 		Description: `Builds the network and the flows a YAML or JSON spec describes, for example:
 
     topology: {kind: fabric, pods: 2, fabs_per_pod: 2, racks_per_pod: 16, hosts_per_rack: 8, oversubscription: 2}
@@ -36,8 +37,9 @@ flow file) and fat.npy / fsize.npy / fsd.npy like the reference shards; spec.jso
 with defaults); link_load.npy (offered payload load of every link, both directions) and
 summary.json (busiest links, max load reached). Deterministic for a seed.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (YAML or JSON)", Required: true},
-			&cli.StringFlag{Name: "out", Usage: "output `DIR`", Required: true},
+			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (YAML or JSON; required)"},
+			&cli.StringFlag{Name: "out", Usage: "output `DIR` (required)"},
+			&cli.BoolFlag{Name: "example-spec", Usage: "print m4 run's embedded default spec (a complete example) and exit"},
 			&cli.Uint64Flag{Name: "seed", Usage: "override the spec's seed"},
 			&cli.IntFlag{Name: "flows", Usage: "override the number of flows (clears duration_s)"},
 			&cli.Float64Flag{Name: "max-load", Usage: "override the busiest link's target load"},
@@ -45,6 +47,15 @@ summary.json (busiest links, max load reached). Deterministic for a seed.`,
 			&cli.Float64Flag{Name: "fabric-gbps", Usage: "switch-to-switch link rate in Gbps (e.g. 400)"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("example-spec") {
+				_, err := c.App.Writer.Write(infer.DefaultSpecYAML())
+				return err
+			}
+			for _, f := range []string{"spec", "out"} {
+				if c.String(f) == "" {
+					return fmt.Errorf("--%s is required (or --example-spec)", f)
+				}
+			}
 			s, err := workload.LoadSpec(c.String("spec"))
 			if err != nil {
 				return err

@@ -90,6 +90,23 @@ static void flows(flow_set *fs, size_t n, const int32_t *src, const int32_t *dst
     fs->f.start_ns = fs->start;
 }
 
+/* progress hook of the test below: counts calls, checks monotonicity */
+typedef struct {
+    uint64_t calls;
+    size_t last_done, total;
+    int64_t last_now;
+    int bad;
+} progress_state;
+
+static void progress_count(void *ctx, size_t done, size_t total, int64_t now_ns) {
+    progress_state *p = ctx;
+    if (done < p->last_done || now_ns < p->last_now) p->bad = 1;
+    p->calls++;
+    p->last_done = done;
+    p->total = total;
+    p->last_now = now_ns;
+}
+
 static double wire_bits(uint64_t size) { return 8.0 * (double)(size + (size + 999) / 1000 * 48); }
 
 int main(void) {
@@ -117,6 +134,59 @@ int main(void) {
         int64_t again[1];
         m4_pktsim_result res2 = {again, NULL, NULL, NULL};
         CHECK(m4_pktsim_run(sim, &fs.f, &res2) == M4_OK && again[0] == fct[0], "rerun differs");
+        /* the ideal FCT without a run is the run's */
+        int64_t alone[1] = {0};
+        CHECK(m4_pktsim_ideal(sim, &fs.f, alone) == M4_OK && alone[0] == ideal[0], "m4_pktsim_ideal %lld, run %lld",
+              (long long)alone[0], (long long)ideal[0]);
+        fs.dst[0] = 2; /* the switch */
+        CHECK(m4_pktsim_ideal(sim, &fs.f, alone) == M4_ERR_INVALID_INPUT &&
+                  strstr(m4_pktsim_error(sim), "dst 2 is not a host") != NULL,
+              "ideal of a flow to a switch: %s", m4_pktsim_error(sim));
+        m4_pktsim_destroy(sim);
+    }
+
+    /* Ideal FCT over a 10 and a 40 Gbps link: the first packet at each
+     * link's rate (838 + 209 ns), the other 99 000 B and 99 headers at the
+     * slowest (79 200 + 99 * 38 ns), 2 us of propagation. */
+    {
+        dctcp_config(&cfg);
+        star(&st, 2, 10000000000ull);
+        st.rate[1] = 40000000000ull;
+        m4_pktsim *sim = NULL;
+        CHECK(m4_pktsim_create(&sim, &cfg, &st.t) == M4_OK, "create: %s", m4_pktsim_error(sim));
+        int32_t src[] = {0, 1}, dst[] = {1, 0};
+        uint64_t size[] = {100000, 100000};
+        flows(&fs, 2, src, dst, size);
+        int64_t ideal[2];
+        CHECK(m4_pktsim_ideal(sim, &fs.f, ideal) == M4_OK, "ideal: %s", m4_pktsim_error(sim));
+        for (int i = 0; i < 2; i++)
+            CHECK(ideal[i] == 2000 + 838 + 209 + 79200 + 99 * 38, "mixed rates: flow %d ideal %lld, want %d", i,
+                  (long long)ideal[i], 2000 + 838 + 209 + 79200 + 99 * 38);
+        m4_pktsim_destroy(sim);
+    }
+
+    /* The progress hook sees every event once with progress_every_events 1,
+     * flows finished never decreasing and time never going back. */
+    {
+        dctcp_config(&cfg);
+        star(&st, 3, 10000000000ull);
+        progress_state pr = {0, 0, 0, 0, 0};
+        cfg.progress = progress_count;
+        cfg.progress_ctx = &pr;
+        cfg.progress_every_events = 1;
+        m4_pktsim *sim = NULL;
+        CHECK(m4_pktsim_create(&sim, &cfg, &st.t) == M4_OK, "create: %s", m4_pktsim_error(sim));
+        int32_t src[] = {0, 1}, dst[] = {2, 2};
+        uint64_t size[] = {200000, 300000};
+        flows(&fs, 2, src, dst, size);
+        int64_t fct[2];
+        m4_pktsim_result res = {fct, NULL, NULL, NULL};
+        CHECK(m4_pktsim_run(sim, &fs.f, &res) == M4_OK, "run: %s", m4_pktsim_error(sim));
+        m4_pktsim_stats s;
+        m4_pktsim_get_stats(sim, &s);
+        CHECK(pr.calls == s.events && !pr.bad && pr.total == 2 && pr.last_done <= 2,
+              "progress: %llu calls for %llu events, total %zu, last done %zu, bad %d", (unsigned long long)pr.calls,
+              (unsigned long long)s.events, pr.total, pr.last_done, pr.bad);
         m4_pktsim_destroy(sim);
     }
 

@@ -37,9 +37,10 @@ type Distribution struct {
 	// Weight[b] is the total weight of bucket b; All is their sum.
 	Weight [NumBuckets]float64
 	All    float64
-	// values/weights per bucket (and for all sizes at index NumBuckets), sorted by value.
-	values  [NumBuckets + 1][]float64
-	weights [NumBuckets + 1][]float64
+	// values per bucket (and for all sizes at index NumBuckets), sorted,
+	// and their cumulative weights (cum[b][i]: the weight of values[b][:i+1])
+	values [NumBuckets + 1][]float64
+	cum    [NumBuckets + 1][]float64
 	// samples: every value is one flow (FromSamples); quantiles then
 	// interpolate linearly between order statistics, numpy's default.
 	samples bool
@@ -74,9 +75,11 @@ func Combine(paths []PathEstimate) (*Distribution, error) {
 	for b := range all {
 		sort.Slice(all[b], func(i, j int) bool { return all[b][i].v < all[b][j].v })
 		d.values[b] = make([]float64, len(all[b]))
-		d.weights[b] = make([]float64, len(all[b]))
+		d.cum[b] = make([]float64, len(all[b]))
+		c := 0.0
 		for i, x := range all[b] {
-			d.values[b][i], d.weights[b][i] = x.v, x.w
+			c += x.w
+			d.values[b][i], d.cum[b][i] = x.v, c
 		}
 	}
 	for _, n := range d.Weight {
@@ -91,7 +94,7 @@ func Combine(paths []PathEstimate) (*Distribution, error) {
 // per-flow samples (FromSamples), numpy's default (linear) percentile, as
 // ns-3 results are summarised. It returns NaN for an empty bucket.
 func (d *Distribution) Quantile(b int, q float64) float64 {
-	vals, ws := d.values[b], d.weights[b]
+	vals, cum := d.values[b], d.cum[b]
 	if len(vals) == 0 {
 		return math.NaN()
 	}
@@ -103,34 +106,42 @@ func (d *Distribution) Quantile(b int, q float64) float64 {
 		}
 		return vals[i] + (vals[i+1]-vals[i])*(k-float64(i))
 	}
-	total := 0.0
-	for _, w := range ws {
-		total += w
-	}
-	target := q * total
-	cum := 0.0
-	for i, w := range ws {
-		cum += w
-		if cum >= target*(1-1e-12) {
-			return vals[i]
-		}
-	}
-	return vals[len(vals)-1]
+	target := q * cum[len(cum)-1] * (1 - 1e-12)
+	i := sort.SearchFloat64s(cum, target)
+	return vals[min(i, len(vals)-1)]
 }
 
 // CDF returns the bucket's distribution as (value, cumulative fraction)
-// points, for plotting.
-func (d *Distribution) CDF(b int) (x, y []float64) {
-	vals, ws := d.values[b], d.weights[b]
-	total := 0.0
-	for _, w := range ws {
-		total += w
+// points, for plotting: every distinct value, or with maxPoints > 0 at most
+// about maxPoints of them, kept where the curve has moved on by 2/maxPoints
+// in cumulative fraction or in log value (over the bucket's range), so a
+// line through them stays that close to the whole curve.
+func (d *Distribution) CDF(b, maxPoints int) (x, y []float64) {
+	vals, cum := d.values[b], d.cum[b]
+	if len(vals) == 0 {
+		return nil, nil
 	}
-	cum := 0.0
+	total := cum[len(cum)-1]
+	stepY, stepX := 0.0, math.Inf(1) // stepX: a factor in value
+	if maxPoints > 0 {
+		stepY = 2 / float64(maxPoints)
+		if lo, hi := vals[0], vals[len(vals)-1]; lo > 0 && hi > lo {
+			stepX = math.Pow(hi/lo, stepY)
+		}
+	}
+	nextY, nextX := math.Inf(-1), math.Inf(-1)
 	for i, v := range vals {
-		cum += ws[i]
-		x = append(x, v)
-		y = append(y, cum/total)
+		if i+1 < len(vals) && vals[i+1] == v {
+			continue // the end of a run of equal values carries its weight
+		}
+		cy := cum[i] / total
+		if maxPoints <= 0 || i == len(vals)-1 || cy >= nextY || v >= nextX {
+			x, y = append(x, v), append(y, cy)
+			nextY, nextX = cy+stepY, v*stepX
+			if v <= 0 {
+				nextX = math.Inf(1)
+			}
+		}
 	}
 	return x, y
 }
@@ -159,9 +170,9 @@ func FromSamples(bucket []int, slowdown []float64) (*Distribution, error) {
 	for b := range all {
 		sort.Float64s(all[b])
 		d.values[b] = all[b]
-		d.weights[b] = make([]float64, len(all[b]))
-		for i := range d.weights[b] {
-			d.weights[b][i] = 1
+		d.cum[b] = make([]float64, len(all[b]))
+		for i := range d.cum[b] {
+			d.cum[b][i] = float64(i + 1)
 		}
 	}
 	return d, nil

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -78,7 +79,7 @@ func TestCombineSinglePathIsIdentity(t *testing.T) {
 			t.Fatalf("p%d = %v, want %v", k, got, want)
 		}
 	}
-	x, y := d.CDF(3)
+	x, y := d.CDF(3, 0)
 	if len(x) != 100 || math.Abs(y[99]-1) > 1e-12 || x[0] != 1 {
 		t.Fatalf("CDF ends at %v with %d points", y[len(y)-1], len(x))
 	}
@@ -89,6 +90,88 @@ func TestCombineRejectsBadValues(t *testing.T) {
 	a.Percentiles[0], a.Weight[0] = constant(math.NaN()), 1
 	if _, err := Combine([]PathEstimate{a}); err == nil {
 		t.Error("NaN slowdown accepted")
+	}
+}
+
+// A thinned CDF keeps at most about maxPoints points, starts and ends where
+// the whole curve does, and a line through it stays within 2/maxPoints (in
+// cumulative fraction) of the whole curve at every kept value.
+func TestCDFThinned(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var paths []PathEstimate
+	for range 3000 {
+		var p PathEstimate
+		lo := 1 + r.ExpFloat64()
+		for k := range p.Percentiles[2] {
+			p.Percentiles[2][k] = lo * math.Exp(3*float64(k)/100*r.Float64())
+		}
+		p.Weight[2] = float64(1 + r.IntN(20))
+		paths = append(paths, p)
+	}
+	d, err := Combine(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx, fy := d.CDF(2, 0)
+	for _, max := range []int{50, 400} {
+		x, y := d.CDF(2, max)
+		if len(x) > max+2 || len(x) < max/4 {
+			t.Errorf("max %d: %d points", max, len(x))
+		}
+		if x[0] != fx[0] || x[len(x)-1] != fx[len(fx)-1] || y[len(y)-1] != 1 {
+			t.Errorf("max %d: curve from %v to %v (%v), want %v to %v", max, x[0], x[len(x)-1], y[len(y)-1], fx[0], fx[len(fx)-1])
+		}
+		// between two kept points the whole curve rises by at most the gap
+		j := 0
+		for i := 1; i < len(x); i++ {
+			for fx[j] < x[i] {
+				j++
+			}
+			if fy[j] != y[i] {
+				t.Fatalf("max %d: kept point %d (%v, %v) is not on the curve (%v)", max, i, x[i], y[i], fy[j])
+			}
+			if j > 0 && fx[j-1] > x[i-1] && fy[j-1]-y[i-1] >= 2/float64(max) {
+				t.Errorf("max %d: the curve rises by %v between kept points %d and %d", max, fy[j-1]-y[i-1], i-1, i)
+			}
+		}
+	}
+}
+
+// Quantile by binary search equals the smallest value whose cumulative
+// weight reaches q, found by a scan.
+func TestQuantileMatchesScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var paths []PathEstimate
+	for range 50 {
+		var p PathEstimate
+		for b := range p.Percentiles {
+			v := 1.0
+			for k := range p.Percentiles[b] {
+				v += r.Float64()
+				p.Percentiles[b][k] = v
+			}
+			p.Weight[b] = float64(r.IntN(5))
+		}
+		paths = append(paths, p)
+	}
+	d, err := Combine(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := 0; b <= NumBuckets; b++ {
+		x, y := d.CDF(b, 0)
+		for _, q := range []float64{0.001, 0.01, 0.25, 0.5, 0.9, 0.99, 1} {
+			want := x[len(x)-1]
+			for i := range y {
+				if y[i] >= q*(1-1e-12) {
+					want = x[i]
+					break
+				}
+			}
+			if got := d.Quantile(b, q); got != want {
+				t.Errorf("bucket %d q %v: %v, want %v", b, q, got, want)
+			}
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package atomicfile writes files so that readers, and runs killed half-way,
 // never see a partial file: data goes to a temporary file in the same
 // directory, is synced, and is renamed over the destination only when
-// complete.
+// complete. Dir does the same for a folder of files that belong together.
 package atomicfile
 
 import (

@@ -31,6 +31,27 @@ type Truth struct {
 // GroundTruth simulates w under cfg on its whole topology with the packet
 // simulator. maxEvents bounds the run (0: the simulator's default).
 func GroundTruth(w *workload.Workload, cfg features.Config, maxEvents uint64) (*Truth, error) {
+	return GroundTruthWith(w, cfg, TruthOptions{MaxEvents: maxEvents})
+}
+
+// TruthOptions control a ground-truth run.
+type TruthOptions struct {
+	MaxEvents uint64 // event budget (0: the simulator's default)
+	// Progress, when set, hears now and then how many flows have finished.
+	Progress func(done, total int, nowNs int64)
+}
+
+// SimCase is a workload as the packet simulator takes it.
+type SimCase struct {
+	Config *pktsim.Config
+	Topo   *pktsim.Topology
+	Flows  *pktsim.Flows
+}
+
+// SimInput converts w under cfg for the packet simulator: the fork's
+// config for cfg on 10 Gbps host links, w's topology, and flow i of w as
+// flow i with id i.
+func SimInput(w *workload.Workload, cfg features.Config) (*SimCase, error) {
 	topo, err := pktsim.FromWorkload(w.Topo)
 	if err != nil {
 		return nil, err
@@ -51,13 +72,33 @@ func GroundTruth(w *workload.Workload, cfg features.Config, maxEvents uint64) (*
 	if err != nil {
 		return nil, err
 	}
-	return Simulate(pc, topo, flows, maxEvents)
+	return &SimCase{Config: pc, Topo: topo, Flows: flows}, nil
+}
+
+// IdealFCTs returns the fork's ideal FCT of each flow of c (ns), without
+// simulating.
+func (c *SimCase) IdealFCTs() ([]int64, error) {
+	return pktsim.IdealFCTs(c.Config, c.Topo, c.Flows)
+}
+
+// GroundTruthWith is GroundTruth with options.
+func GroundTruthWith(w *workload.Workload, cfg features.Config, o TruthOptions) (*Truth, error) {
+	sc, err := SimInput(w, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return SimulateWith(sc.Config, sc.Topo, sc.Flows, o)
 }
 
 // Simulate runs the packet simulator on flows (in workload order) over topo
 // under cfg and summarises the outcome as ground truth.
 func Simulate(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, maxEvents uint64) (*Truth, error) {
-	res, err := pktsim.SimulateWith(cfg, topo, flows, pktsim.Options{MaxEvents: maxEvents})
+	return SimulateWith(cfg, topo, flows, TruthOptions{MaxEvents: maxEvents})
+}
+
+// SimulateWith is Simulate with options.
+func SimulateWith(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, o TruthOptions) (*Truth, error) {
+	res, err := pktsim.SimulateWith(cfg, topo, flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress})
 	if err != nil {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}
@@ -70,6 +111,24 @@ func Simulate(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, ma
 		return nil, err
 	}
 	return t, nil
+}
+
+// PerFlowError is the mean over flows of |max(est/ideal, 1) / slowdown - 1|
+// with slowdown = max(fct, ideal) / ideal: how far each flow's estimated
+// slowdown is from its true one. est, fct and ideal are per flow, in ns.
+func PerFlowError(est, fct, ideal []int64) (float64, error) {
+	if len(est) != len(fct) || len(ideal) != len(fct) || len(fct) == 0 {
+		return 0, fmt.Errorf("per-flow error: %d estimates, %d FCTs, %d ideal FCTs", len(est), len(fct), len(ideal))
+	}
+	sum := 0.0
+	for i := range fct {
+		if fct[i] < 0 || ideal[i] <= 0 {
+			return 0, fmt.Errorf("per-flow error: flow %d: FCT %d ns, ideal %d ns", i, fct[i], ideal[i])
+		}
+		id := float64(ideal[i])
+		sum += math.Abs(math.Max(float64(est[i])/id, 1)/(math.Max(float64(fct[i]), id)/id) - 1)
+	}
+	return sum / float64(len(fct)), nil
 }
 
 // TruthOf is the slowdown distribution of w's flows given each flow's FCT

@@ -67,15 +67,34 @@ type CaseResult struct {
 	// OutOfRange lists the workload's inputs outside the checkpoint's
 	// trained ranges.
 	OutOfRange []features.OutOfRange
+	// PerFlow tells whether the per-flow errors were measured (every path
+	// estimated); PerFlowErrM4 and PerFlowErrFlowsim are then the mean of
+	// |estimated / true slowdown - 1| over flows (PerFlowError).
+	PerFlow                         bool
+	PerFlowErrM4, PerFlowErrFlowsim float64
+}
+
+// CaseOptions control RunCaseWith.
+type CaseOptions struct {
+	Paths   int // paths drawn (0: all)
+	Seed    uint64
+	Threads int
+	// PerFlow estimates every path and measures each flow's error.
+	PerFlow bool
 }
 
 // RunCase estimates one workload with est and checks it against its ground
 // truth: the fork's FCT output for an ns-3 case, else m4's packet simulator.
 func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) (*CaseResult, error) {
+	return RunCaseWith(c, est, CaseOptions{Paths: paths, Seed: seed, Threads: threads})
+}
+
+// RunCaseWith is RunCase with options.
+func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, error) {
 	var (
 		w         *workload.Workload
 		cfg       features.Config
-		truth     func() (*aggregate.Distribution, error)
+		truth     func() (td *aggregate.Distribution, fct, ideal []int64, err error)
 		untrained []features.OutOfRange
 		err       error
 	)
@@ -91,12 +110,13 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 			return nil, err
 		}
 		w = run.Workload
-		truth = func() (*aggregate.Distribution, error) {
+		truth = func() (*aggregate.Distribution, []int64, []int64, error) {
 			fct, err := run.ReadFCT(run.FCTFile)
 			if err != nil {
-				return nil, fmt.Errorf("%s: FCT_OUTPUT_FILE: %w", c.NS3, err)
+				return nil, nil, nil, fmt.Errorf("%s: FCT_OUTPUT_FILE: %w", c.NS3, err)
 			}
-			return TruthOf(w, fct.FCTNs, fct.IdealNs)
+			td, err := TruthOf(w, fct.FCTNs, fct.IdealNs)
+			return td, fct.FCTNs, fct.IdealNs, err
 		}
 	} else {
 		if w, err = workload.Generate(c.Spec); err != nil {
@@ -105,21 +125,25 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 		if cfg, err = infer.ConfigOf(c.Spec.CC); err != nil {
 			return nil, err
 		}
-		truth = func() (*aggregate.Distribution, error) {
+		truth = func() (*aggregate.Distribution, []int64, []int64, error) {
 			tr, err := GroundTruth(w, cfg, 0)
 			if err != nil {
-				return nil, err
+				return nil, nil, nil, err
 			}
-			return tr.Dist, nil
+			return tr.Dist, tr.FCTNs, tr.IdealNs, nil
 		}
 	}
 	t0 := time.Now()
-	r, err := infer.Run(w, cfg, est, infer.Options{Paths: paths, Seed: seed, Workers: threads})
+	paths := o.Paths
+	if o.PerFlow {
+		paths = 0
+	}
+	r, err := infer.Run(w, cfg, est, infer.Options{Paths: paths, Seed: o.Seed, Workers: o.Threads, PerFlow: o.PerFlow})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}
 	t1 := time.Now()
-	td, err := truth()
+	td, fct, ideal, err := truth()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}
@@ -131,6 +155,21 @@ func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) 
 	res.Rows = Compare(td, []*aggregate.Distribution{r.Model, r.Flowsim}, Quantiles)
 	res.MeanErrM4, res.MeanErrFlowsim = meanErr(res.Rows, false)
 	res.CellErrM4, res.CellErrFlowsim = meanErr(res.Rows, true)
+	if o.PerFlow && r.PerFlow.Model != nil {
+		res.PerFlow = true
+		for _, e := range []struct {
+			sl  []float64
+			err *float64
+		}{{r.PerFlow.Model, &res.PerFlowErrM4}, {r.PerFlow.Flowsim, &res.PerFlowErrFlowsim}} {
+			est := make([]int64, len(e.sl))
+			for i, s := range e.sl {
+				est[i] = infer.FCTOf(s, ideal[i])
+			}
+			if *e.err, err = PerFlowError(est, fct, ideal); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+		}
+	}
 	return res, nil
 }
 

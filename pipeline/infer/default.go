@@ -14,3 +14,6 @@ var defaultSpec []byte
 func DefaultSpec() (*workload.Spec, error) {
 	return workload.ParseSpec("default.yaml (embedded)", defaultSpec)
 }
+
+// DefaultSpecYAML returns the embedded default spec's text.
+func DefaultSpecYAML() []byte { return append([]byte(nil), defaultSpec...) }

@@ -43,6 +43,9 @@ type Options struct {
 	// each estimate's 90% interval (Result.ModelCI, FlowsimCI; 0: none;
 	// never when every path is estimated).
 	Bootstrap int
+	// PerFlow estimates every path and each flow's slowdown (Result.PerFlow);
+	// Paths must then be 0.
+	PerFlow bool
 }
 
 // PathResult is one path's estimate.
@@ -55,13 +58,20 @@ type PathResult struct {
 	// Model holds the model's slowdown percentiles per bucket (nil
 	// without a model); Flowsim flowsim's own, from the same run.
 	Model, Flowsim *[aggregate.NumBuckets][aggregate.NumPercentiles]float64
+	// With Options.PerFlow: the workload flows of the path's foreground
+	// and flowsim's slowdown of each (features.Slowdowns' definition).
+	FlowIDs         []int32
+	FlowsimSlowdown []float64
 }
 
 // Result is a workload's estimate.
 type Result struct {
 	Flows      int // workload flows
 	PathsTotal int // paths in the workload
-	Paths      []PathResult
+	// Counts are the workload's flows per output bucket, all sizes last
+	// (true counts, whatever paths were drawn).
+	Counts [aggregate.NumBuckets + 1]int
+	Paths  []PathResult
 	// Model and Flowsim are the network-wide distributions (Model is nil
 	// without a model).
 	Model, Flowsim *aggregate.Distribution
@@ -69,6 +79,8 @@ type Result struct {
 	// sample (nil when every path was estimated, or without
 	// Options.Bootstrap).
 	ModelCI, FlowsimCI *Interval
+	// PerFlow is each flow's estimate, with Options.PerFlow (else nil).
+	PerFlow *PerFlow
 }
 
 // ConfigOf maps a workload's congestion-control spec to the configuration
@@ -109,6 +121,9 @@ type built struct {
 
 // Run estimates w under cfg. est may be nil (flowsim only).
 func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Options) (*Result, error) {
+	if opt.PerFlow && opt.Paths != 0 {
+		return nil, fmt.Errorf("infer: per-flow estimates need every path (Paths 0), not a sample of %d", opt.Paths)
+	}
 	d, err := decompose.New(w.Routing, &w.Flows)
 	if err != nil {
 		return nil, err
@@ -143,7 +158,7 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = buildPath(d, paths[i], draws[i], params)
+				out[i] = buildPath(d, paths[i], draws[i], params, opt.PerFlow)
 				if opt.Progress != nil {
 					mu.Lock()
 					done++
@@ -159,7 +174,7 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	close(jobs)
 	wg.Wait()
 
-	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths()}
+	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths(), Counts: BucketCounts(w.Flows.Size)}
 	inputs := make([]model.Input, 0, len(out))
 	for _, b := range out {
 		if b.err != nil {
@@ -211,7 +226,22 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 				opt.Bootstrap, 0.9, opt.Seed)
 		}
 	}
+	if opt.PerFlow {
+		if r.PerFlow, err = perFlow(r.Paths, w.Flows.Size); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// BucketCounts counts flows of the given sizes per output bucket, all sizes
+// last.
+func BucketCounts(sizes []int64) (c [aggregate.NumBuckets + 1]int) {
+	for _, sz := range sizes {
+		c[features.OutputBucket(float64(sz))]++
+	}
+	c[aggregate.NumBuckets] = len(sizes)
+	return c
 }
 
 // Mix combines one estimator's path percentiles into a network-wide
@@ -246,7 +276,7 @@ func Mix(paths []PathResult, scale float64, pick func(*PathResult) *[aggregate.N
 	return aggregate.Combine(est)
 }
 
-func buildPath(d *decompose.Decomposition, path, draws int, params func(hosts int) ([features.NumParams]float64, error)) (b built) {
+func buildPath(d *decompose.Decomposition, path, draws int, params func(hosts int) ([features.NumParams]float64, error), perFlow bool) (b built) {
 	sc, err := d.Scenario(path)
 	if err != nil {
 		b.err = err
@@ -265,5 +295,11 @@ func buildPath(d *decompose.Decomposition, path, draws int, params func(hosts in
 	b.input = p.Input
 	q := p.Flowsim
 	b.res = PathResult{Path: path, Hosts: sc.Hosts, Draws: draws, Flows: p.Flows, Flowsim: &q}
+	if perFlow {
+		for _, i := range p.Foreground {
+			b.res.FlowIDs = append(b.res.FlowIDs, sc.Flow[i])
+		}
+		b.res.FlowsimSlowdown = p.FGSlowdown
+	}
 	return b
 }

@@ -24,6 +24,10 @@ type Options struct {
 	// RNGStreamBase overrides the ns-3 RNG stream index of the first random
 	// draw (nil = ForkStreamBase of the topology).
 	RNGStreamBase *uint64
+	// Progress, when set, is called now and then during the run (about
+	// every 2^20 events) with the flows finished so far, the flows of the
+	// run and the simulated time.
+	Progress func(done, total int, nowNs int64)
 }
 
 // Result is the outcome of a run, per flow in the input order.
@@ -97,11 +101,31 @@ func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Resu
 	} else {
 		nc.RNGStreamBase = ForkStreamBase(topo)
 	}
+	nc.Progress = opt.Progress
 	if opt.QlenTrace {
 		nc.QlenIntervalNs = 100
 		nc.QlenStartNs = cfg.QlenMonStart
 		nc.QlenEndNs = cfg.QlenMonEnd
 	}
+	sim, err := newSim(nc, cfg, topo)
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	r, err := sim.Run(flows.Native())
+	if r == nil {
+		return nil, fmt.Errorf("%s: %w", flows.Name, err)
+	}
+	res := &Result{FCTNs: r.FCTNs, IdealNs: r.IdealNs, SPort: r.SPort, Order: r.Order, Stats: r.Stats, PFC: r.PFC, Qlen: r.Qlen}
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", flows.Name, err)
+	}
+	return res, nil
+}
+
+// newSim creates the native simulator; errors name the config or the
+// topology.
+func newSim(nc bindings.PktsimConfig, cfg *Config, topo *Topology) (*bindings.Pktsim, error) {
 	sim, err := bindings.NewPktsim(nc, topo.Native(cfg.ErrorRatePerLink))
 	if err != nil {
 		var pe *bindings.PktsimError
@@ -114,16 +138,30 @@ func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Resu
 		}
 		return nil, fmt.Errorf("%s: %w", topo.Name, err)
 	}
+	return sim, nil
+}
+
+// IdealFCTs returns each flow's ideal FCT under cfg on topo (ns): the fork's
+// standalone FCT, the IdealNs a run reports (docs/pktsim.md, "Ideal FCT"),
+// computed without simulating.
+func IdealFCTs(cfg *Config, topo *Topology, flows *Flows) ([]int64, error) {
+	nc, err := cfg.Native()
+	if err != nil {
+		return nil, err
+	}
+	if err := flows.CheckHosts(topo); err != nil {
+		return nil, err
+	}
+	sim, err := newSim(nc, cfg, topo)
+	if err != nil {
+		return nil, err
+	}
 	defer sim.Close()
-	r, err := sim.Run(flows.Native())
-	if r == nil {
+	ideal, err := sim.Ideal(flows.Native())
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flows.Name, err)
 	}
-	res := &Result{FCTNs: r.FCTNs, IdealNs: r.IdealNs, SPort: r.SPort, Order: r.Order, Stats: r.Stats, PFC: r.PFC, Qlen: r.Qlen}
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", flows.Name, err)
-	}
-	return res, nil
+	return ideal, nil
 }
 
 // IdealFloat returns the ideal FCTs as float64 ns.

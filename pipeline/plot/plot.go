@@ -27,6 +27,10 @@ import (
 type Series struct {
 	Name string
 	X, Y []float64
+	// Color and Dashed style the line; a nil Color takes the palette's
+	// colour for the series' position.
+	Color  color.Color
+	Dashed bool
 }
 
 // Panel is one flow-size bucket's plot.
@@ -127,10 +131,13 @@ func panelPlot(pn Panel) (*gplot.Plot, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.Color = palette[i%len(palette)]
+		l.Color = s.Color
+		if l.Color == nil {
+			l.Color = palette[i%len(palette)]
+		}
 		l.Width = vg.Points(1.6)
-		if i > 0 {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2 * float64(i))}
+		if s.Dashed {
+			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		}
 		p.Add(l)
 		p.Legend.Add(s.Name, l)

@@ -1,0 +1,121 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/features"
+)
+
+// PerFlow holds one slowdown per workload flow, in the workload's order.
+type PerFlow struct {
+	// Flowsim is flowsim's slowdown of the flow on its own path's scenario
+	// (features.Slowdowns: (fct + d) / (ideal + d) with m3's base delay d,
+	// at least 1).
+	Flowsim []float64
+	// Model is m4's: the flow's flowsim rank among its path's foreground
+	// flows of its size bucket, read off the model's slowdown percentiles
+	// for that path and bucket (see ModelSlowdowns). Nil without a model.
+	Model []float64
+}
+
+// perFlow gathers the per-flow estimates of paths: every path of the
+// workload whose flow sizes are given, each with FlowIDs.
+func perFlow(paths []PathResult, sizes []int64) (*PerFlow, error) {
+	n := len(sizes)
+	pf := &PerFlow{Flowsim: make([]float64, n)}
+	withModel := len(paths) > 0 && paths[0].Model != nil
+	if withModel {
+		pf.Model = make([]float64, n)
+	}
+	seen := make([]bool, n)
+	var buckets []int
+	for i := range paths {
+		p := &paths[i]
+		if len(p.FlowIDs) != len(p.FlowsimSlowdown) {
+			return nil, fmt.Errorf("infer: path %d: %d flows, %d flowsim slowdowns", p.Path, len(p.FlowIDs), len(p.FlowsimSlowdown))
+		}
+		buckets = buckets[:0]
+		for j, f := range p.FlowIDs {
+			if seen[f] {
+				return nil, fmt.Errorf("infer: flow %d is in the foreground of two paths", f)
+			}
+			seen[f] = true
+			pf.Flowsim[f] = p.FlowsimSlowdown[j]
+			buckets = append(buckets, features.OutputBucket(float64(sizes[f])))
+		}
+		if !withModel {
+			continue
+		}
+		if p.Model == nil {
+			return nil, fmt.Errorf("infer: path %d has no model estimate", p.Path)
+		}
+		for j, v := range ModelSlowdowns(p.FlowsimSlowdown, buckets, p.Model) {
+			pf.Model[p.FlowIDs[j]] = v
+		}
+	}
+	for f, ok := range seen {
+		if !ok {
+			return nil, fmt.Errorf("infer: flow %d is in no estimated path's foreground", f)
+		}
+	}
+	return pf, nil
+}
+
+// ModelSlowdowns turns a path's estimated slowdown distribution into one
+// slowdown per foreground flow. Within each size bucket the n flows are
+// ranked by their flowsim slowdown (ties share their mean rank); rank r
+// (from 0) stands at quantile (r + 1/2) / n, the middle of its share of the
+// distribution, and the flow's slowdown is the model's percentile curve
+// there, linear between percentiles and p1 below the first (a lone flow
+// takes the median). So a bucket's flows keep flowsim's order and spread
+// over the model's distribution: with many flows their slowdowns follow it;
+// a path's only flow gets its median, the point estimate. The model does not
+// force its percentiles to ascend; they are sorted first (where they cross,
+// this is the monotone curve with the same values).
+func ModelSlowdowns(flowsim []float64, bucket []int, model *[aggregate.NumBuckets][aggregate.NumPercentiles]float64) []float64 {
+	out := make([]float64, len(flowsim))
+	var idx [aggregate.NumBuckets][]int
+	for i, b := range bucket {
+		idx[b] = append(idx[b], i)
+	}
+	for b, fl := range idx {
+		n := len(fl)
+		if n == 0 {
+			continue
+		}
+		sort.SliceStable(fl, func(i, j int) bool { return flowsim[fl[i]] < flowsim[fl[j]] })
+		curve := model[b]
+		sort.Float64s(curve[:])
+		for lo := 0; lo < n; {
+			hi := lo + 1
+			for hi < n && flowsim[fl[hi]] == flowsim[fl[lo]] {
+				hi++
+			}
+			q := (float64(lo+hi-1)/2 + 0.5) / float64(n)
+			v := math.Max(1, percentileAt(&curve, q))
+			for _, i := range fl[lo:hi] {
+				out[i] = v
+			}
+			lo = hi
+		}
+	}
+	return out
+}
+
+// percentileAt reads percentiles 1..100 (at quantiles 0.01..1) at quantile
+// q, linearly between them, the first below 0.01.
+func percentileAt(p *[aggregate.NumPercentiles]float64, q float64) float64 {
+	x := q*aggregate.NumPercentiles - 1 // index into p
+	if x <= 0 {
+		return p[0]
+	}
+	k := int(x)
+	if k >= aggregate.NumPercentiles-1 {
+		return p[aggregate.NumPercentiles-1]
+	}
+	f := x - float64(k)
+	return p[k]*(1-f) + p[k+1]*f
+}
