@@ -1618,7 +1618,21 @@ static int64_t nbr_dev(const m4_pktsim *s, int32_t a, int32_t b) {
     return -1;
 }
 
-/* Neighbours of node v in ascending node id, one per neighbour. */
+/* The order in which the fork's CalculateRoute visits neighbours: its
+ * nbr2if maps are keyed by Ptr<Node>, i.e. by the node objects' addresses.
+ * Hosts are small heap objects; a SwitchNode (its m_bytes table alone is
+ * 257 x 257 x 8 uint32) is above glibc's mmap threshold, so each gets its
+ * own mapping, and Linux places each new mapping below the previous one.
+ * So hosts come first and switches follow in descending id. Only the
+ * switches' order matters: it orders the BFS queue and with it every ECMP
+ * next-hop list (docs/pktsim.md, "Routing"). */
+static int nbr_before(const m4_pktsim *s, int32_t a, int32_t b) {
+    int sa = s->nodes[a].is_switch, sb = s->nodes[b].is_switch;
+    if (sa != sb) return sb;
+    return sa ? a > b : a < b;
+}
+
+/* Neighbours of node v in the fork's visiting order, one per neighbour. */
 static int32_t neighbours(const m4_pktsim *s, int32_t v, int32_t *out) {
     const node *nv = &s->nodes[v];
     int32_t n = 0;
@@ -1631,7 +1645,7 @@ static int32_t neighbours(const m4_pktsim *s, int32_t v, int32_t *out) {
     }
     for (int32_t i = 1; i < n; i++) { /* insertion sort */
         int32_t x = out[i], j = i - 1;
-        while (j >= 0 && out[j] > x) {
+        while (j >= 0 && nbr_before(s, x, out[j])) {
             out[j + 1] = out[j];
             j--;
         }
