@@ -156,11 +156,11 @@ func TestPktsimConfigAlone(t *testing.T) {
 func TestPktsimValidateForkRun(t *testing.T) {
 	ref := reference(t)
 	tmp := t.TempDir()
-	abs, err := filepath.Abs(filepath.Join("..", "..", "pipeline", "pktsim", "testdata", "fork-3tier"))
+	abs, err := filepath.Abs(filepath.Join("..", "..", "pipeline", "pktsim", "testdata", "fork-planes"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(abs, filepath.Join(tmp, "fork-3tier")); err != nil {
+	if err := os.Symlink(abs, filepath.Join(tmp, "fork-planes")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(filepath.Join(ref, "m3-shards", "shard0_nflows100_nhosts3_lr10Gbps"), filepath.Join(tmp, "shard0_nflows100_nhosts3_lr10Gbps")); err != nil {
@@ -171,7 +171,7 @@ func TestPktsimValidateForkRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"pktsim vs ns-3: 1 scenarios", "| all | all | 1 |", "pktsim vs ns-3: 1 fork runs",
-		"fork-3tier | DCTCP | 16 | 400 | 100.00% | 100.00% | 15/15 | - | 0.00% |", "| all | 400 |"} {
+		"fork-planes | DCTCP | 16 | 400 | 100.00% | 100.00% | 15/15 | - | 0.00% |", "| all | 400 |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
