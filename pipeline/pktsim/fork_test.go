@@ -139,6 +139,11 @@ func TestLoadForkRun(t *testing.T) {
 			t.Errorf("case %d: error %v, want %q", i, err, c.want)
 		}
 	}
+	// validating a run the fork has not run yet
+	must(os.WriteFile(cfg, []byte("CC_MODE 8\nTOPOLOGY_FILE in/topo.txt\nFLOW_FILE flows.txt\n"), 0o644))
+	if r := CompareRun(filepath.Join(tmp, "run"), Options{}); r.Err == nil || !strings.Contains(r.Err.Error(), "config.txt: FCT_OUTPUT_FILE (the fork's output): open "+filepath.Join(tmp, "run", "fct.txt")) {
+		t.Errorf("no fct.txt: %v", r.Err)
+	}
 }
 
 func TestReadFCTFile(t *testing.T) {

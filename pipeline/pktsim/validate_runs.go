@@ -102,7 +102,7 @@ func CompareRun(dir string, opt Options) *RunReport {
 	rep.Flows = run.Flows.Len()
 	ref, err := ReadFCTFile(run.FCTFile, run.Flows)
 	if err != nil {
-		rep.Err = err
+		rep.Err = fmt.Errorf("%s: FCT_OUTPUT_FILE (the fork's output): %w", run.ConfigFile, err)
 		return rep
 	}
 	t0 := time.Now()
