@@ -2,11 +2,11 @@ package eval
 
 import (
 	"bufio"
-	"sort"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
