@@ -105,6 +105,8 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 			} else {
 				fmt.Fprintf(wr, "checkpoint: %s; every path estimated\n\n", name)
 			}
+			eval.WriteScores(wr, rs)
+			fmt.Fprintln(wr)
 			eval.WriteSuiteTable(wr, rs)
 			fmt.Fprintln(wr)
 			eval.WriteBucketTable(wr, rs)
