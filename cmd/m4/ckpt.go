@@ -24,6 +24,7 @@ files m3's clibs/run.c reads).`,
 				Name:      "info",
 				Usage:     "print a checkpoint's config, features, training record and size",
 				UsageText: "m4 ckpt info [CKPT]   (no CKPT: the checkpoint shipped with m4)",
+				ArgsUsage: "[CKPT]",
 				Action: func(c *cli.Context) error {
 					ck, name, err := loadCheckpoint(c.Args().First())
 					if err != nil {

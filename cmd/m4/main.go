@@ -27,7 +27,7 @@ func main() {
 func newApp() *cli.App {
 	// -v means verbose here, so --version has no short alias.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
-	return &cli.App{
+	app := &cli.App{
 		Name:  "m4",
 		Usage: "fast, learned flow completion time (FCT) estimates for datacenter networks",
 		Description: `m4 answers "how slow will my flows be?" for a datacenter workload without a
@@ -72,4 +72,6 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 			benchCommand(),
 		},
 	}
+	guard(app.Commands, "")
+	return app
 }
