@@ -73,11 +73,31 @@ func DefaultSpec() Spec {
 	return s
 }
 
+// ExampleSpec is DefaultSpec with every default of its topologies written
+// out (m4 datagen --from-workload --example-spec prints it): what a spec
+// that leaves them out gets, rather than zeros standing for defaults.
+func ExampleSpec() Spec {
+	s := DefaultSpec()
+	s.Topologies = slices.Clone(s.Topologies)
+	for i, t := range s.Topologies {
+		w := &workload.Spec{Topology: t, Sizes: workload.SizeSpec{Dist: "webserver"}, MaxLoad: 0.5, Flows: 1, File: "example"}
+		if err := w.Validate(); err != nil {
+			panic(fmt.Sprintf("fabricgen: the default topology %d: %v", i, err))
+		}
+		s.Topologies[i] = w.Topology
+	}
+	return s
+}
+
 // LoadSpec reads a spec from YAML (.yaml, .yml) or JSON (.json), fills what
 // it leaves out from DefaultSpec and validates it. Unknown keys are errors.
 func LoadSpec(path string) (*Spec, error) {
 	var s Spec
-	if err := specfile.Read(path, &s); err != nil {
+	noZero := []string{"workloads.count", "paths"}
+	for _, k := range workload.TopologyDefaulted {
+		noZero = append(noZero, "topologies[]."+k)
+	}
+	if err := specfile.Read(path, &s, noZero...); err != nil {
 		return nil, err
 	}
 	s.fillDefaults()
