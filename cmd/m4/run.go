@@ -40,6 +40,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			&cli.Uint64Flag{Name: "max-events", Usage: "event budget of the --truth run (0: the simulator's default)"},
 			&cli.StringFlag{Name: "out", Value: "m4-out", Usage: "output `DIR`"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
+			maxFlowsFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			spec, err := loadSpec(c.String("spec"))
@@ -64,7 +65,7 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 			defer est.Close()
 
 			start := time.Now()
-			w, err := workload.Generate(spec)
+			w, err := generateWorkload(c, spec)
 			if err != nil {
 				return err
 			}
