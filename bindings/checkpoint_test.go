@@ -112,6 +112,9 @@ func TestLoadModelMatchesGo(t *testing.T) {
 		if err := m.Forward([]int32{4}, in.Res, in.Empty, false, 0, gotOut); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := bindings.ValidSlowdowns(gotOut, 4, 100); err != nil {
+			t.Fatal(err)
+		}
 		for k := range gotOut {
 			if gotOut[k] != wantOut[0][k] {
 				t.Fatalf("case %d: output %d: C-loaded model %g, Go-loaded %g", i, k, gotOut[k], wantOut[0][k])

@@ -307,3 +307,18 @@ func BenchFMAPeak(seconds float64) float64 { return float64(C.m4_bench_fma_peak(
 func BenchSgemm(M, N, K, threads, reps int) float64 {
 	return float64(C.m4_bench_sgemm(C.int(M), C.int(N), C.int(K), C.int(threads), C.int(reps)))
 }
+
+// ValidSlowdowns makes each of v's buckets x pct slowdown percentiles
+// (bucket-major, as the model writes them) a valid distribution in place:
+// at least 1 and non-decreasing (m4_slowdowns_valid, the one place m4 does
+// this). It returns how many values moved, or an error for a NaN or Inf.
+func ValidSlowdowns(v []float32, buckets, pct int) (int, error) {
+	if buckets < 1 || pct < 1 || len(v) != buckets*pct {
+		return 0, fmt.Errorf("slowdowns: %d values for %d buckets x %d percentiles", len(v), buckets, pct)
+	}
+	n := C.m4_slowdowns_valid((*C.float)(unsafe.Pointer(&v[0])), C.int(buckets), C.int(pct))
+	if n < 0 {
+		return 0, fmt.Errorf("slowdowns: a NaN or Inf estimate")
+	}
+	return int(n), nil
+}

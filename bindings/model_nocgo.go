@@ -78,3 +78,6 @@ func BenchFMAPeak(float64) float64 { return -1 }
 
 // BenchSgemm returns -1.
 func BenchSgemm(_, _, _, _, _ int) float64 { return -1 }
+
+// ValidSlowdowns returns ErrNoNative.
+func ValidSlowdowns([]float32, int, int) (int, error) { return 0, ErrNoNative }

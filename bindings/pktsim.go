@@ -208,6 +208,9 @@ func (s *Pktsim) Run(f *PktsimFlows) (*PktsimResult, error) {
 	if len(f.Src) != n || len(f.Dst) != n || len(f.PG) != n || len(f.DPort) != n || len(f.SizeBytes) != n || len(f.StartNs) != n {
 		return nil, fmt.Errorf("pktsim: flow arrays have different lengths")
 	}
+	if n == 0 {
+		return nil, fmt.Errorf("pktsim: %w", ErrNoFlows)
+	}
 	res := &PktsimResult{
 		FCTNs:   make([]int64, n),
 		IdealNs: make([]int64, n),

@@ -310,7 +310,8 @@ m4_status m4_features_slowdowns(m4_features *f, int n_hosts, size_t n, const dou
     clear_error(f);
     if (n_hosts < 2 || n_hosts > MAX_HOSTS)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "%d hosts, want 2..%d", n_hosts, MAX_HOSTS);
-    if (n > 0 && (!size_bytes || !src || !dst || !fct_ns || !out))
+    if (n == 0) return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "no flows: an empty scenario has no slowdowns");
+    if (!size_bytes || !src || !dst || !fct_ns || !out)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "a required array is NULL");
     return slowdowns(f, n_hosts, n, size_bytes, src, dst, fct_ns, out);
 }
@@ -358,7 +359,8 @@ m4_status m4_features_build(m4_features *f, int n_hosts, size_t n, const double 
     clear_error(f);
     if (n_hosts < 2 || n_hosts > MAX_HOSTS)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "%d hosts, want 2..%d", n_hosts, MAX_HOSTS);
-    if (!params || !res || (n > 0 && (!size_bytes || !src || !dst || !fct_ns)))
+    if (n == 0) return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "no flows: an empty scenario has no feature map");
+    if (!params || !res || !size_bytes || !src || !dst || !fct_ns)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "a required array is NULL");
     for (int j = 0; j < M4_FEAT_PARAMS; j++)
         if (!isfinite(params[j]))

@@ -10,10 +10,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 func predictCommand() *cli.Command {
@@ -28,8 +30,14 @@ FCT) percentiles 1..100 of the foreground flows (host 0 -> H-1) in 4 size bucket
 < 10000, < 50000, >= 50000 bytes) that a packet-level simulator would report. No
 packet-level output is needed.
 
---out gets 400 float64 values (bucket-major, as m3's res_output). Without --ckpt the
-checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
+--out gets 400 float64 values (bucket-major, as m3's res_output), each bucket's
+percentiles at least 1 and non-decreasing. Without --ckpt the checkpoint shipped with m4
+(ckpts/, built into the binary) is used.
+
+A scenario without flows, or without foreground flows, is refused: there is nothing to
+estimate. A scenario whose busiest link is offered more than its capacity (a queue that
+grows for as long as the scenario lasts; m3's data draws loads of 0.2 to 0.8) is
+estimated with a warning that names the link and its load: the model extrapolates.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "shard", Usage: "reference-layout scenario `DIR`", Required: true},
 			&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` (default: the one shipped with m4)"},
@@ -55,6 +63,15 @@ checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
 			if err != nil {
 				return err
 			}
+			fg := 0
+			for _, n := range mp.Input.Counts[:features.NumInputBuckets] {
+				fg += n
+			}
+			if fg == 0 {
+				return fmt.Errorf("%s: no foreground flows (host 0 -> %d): m4 predict estimates their slowdowns, and there are none",
+					c.String("shard"), mp.Input.Hosts-1)
+			}
+			warnOverload(c, c.String("shard"), mp.Input.Hosts)
 			empty := make([]uint8, len(mp.Input.Counts))
 			for i, n := range mp.Input.Counts {
 				if n == 0 {
@@ -83,6 +100,25 @@ checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
 			return nil
 		},
 	}
+}
+
+// warnOverload warns when the shard's busiest link is offered more than its
+// capacity (scenario.Path.MaxLoad): the model never saw such a scenario.
+func warnOverload(c *cli.Context, shard string, hosts int) {
+	p, err := scenario.LoadShard(shard, hosts)
+	if err != nil {
+		return // FromShard has read it already; nothing to add
+	}
+	load, link, fwd := p.MaxLoad(bindings.DefaultPathConfig(p.Hosts))
+	if load <= 1 {
+		return
+	}
+	a, b := link, link+1
+	if !fwd {
+		a, b = b, a
+	}
+	fmt.Fprintf(c.App.ErrWriter, "m4 predict: warning: %s: link %d -> %d is offered %.1fx its capacity: its queue grows for as long as the scenario lasts, beyond anything the model learned from (loads up to 1); the estimate extrapolates\n",
+		shard, a, b, load)
 }
 
 // loadCheckpoint loads path, or the checkpoint shipped with m4 if path is "".

@@ -184,9 +184,8 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 					return nil, fmt.Errorf("model: %d outputs per path, want %d", len(p), aggregate.NumBuckets*aggregate.NumPercentiles)
 				}
 				var m [aggregate.NumBuckets][aggregate.NumPercentiles]float64
-				for k, v := range p {
-					// a slowdown is at least 1 by definition
-					m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = math.Max(1, float64(v))
+				for k, v := range p { // valid already: >= 1, non-decreasing (Estimator.Predict)
+					m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = float64(v)
 				}
 				r.Paths[lo+i].Model = &m
 			}

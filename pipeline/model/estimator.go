@@ -124,8 +124,25 @@ func (e *Estimator) Check(in Input) error {
 	return nil
 }
 
-// Predict returns each scenario's OutDim estimates (slowdown percentiles).
+// Predict returns each scenario's OutDim estimates: slowdown percentiles
+// (Pct per output bucket), made a valid distribution by
+// bindings.ValidSlowdowns: each at least 1, non-decreasing in each bucket.
 func (e *Estimator) Predict(in []Input) ([][]float32, error) {
+	out, err := e.forward(in)
+	if err != nil {
+		return nil, err
+	}
+	c := e.ck.Config
+	for i := range out {
+		if _, err := bindings.ValidSlowdowns(out[i], c.OutDim/c.Pct, c.Pct); err != nil {
+			return nil, fmt.Errorf("scenario %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// forward returns the model's raw outputs for each scenario.
+func (e *Estimator) forward(in []Input) ([][]float32, error) {
 	c := e.ck.Config
 	out := make([][]float32, len(in))
 	for lo := 0; lo < len(in); lo += e.maxBatch {

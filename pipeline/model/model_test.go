@@ -277,7 +277,7 @@ func TestImportM3MatchesRunC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer est.Close()
-	out, err := est.Predict([]Input{{Hosts: 7, Res: res.Data.([]float32), Empty: empty}})
+	out, err := est.forward([]Input{{Hosts: 7, Res: res.Data.([]float32), Empty: empty}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestImportM3MatchesRunC(t *testing.T) {
 	}
 	t.Logf("largest relative difference from run.c: %.2g", worst)
 	// a context that matters: without the link rows the estimate changes
-	if out2, _ := est.Predict([]Input{{Hosts: 2, Res: res.Data.([]float32)[:2*1019], Empty: empty[:20]}}); out2[0][0] == out[0][0] {
+	if out2, _ := est.forward([]Input{{Hosts: 2, Res: res.Data.([]float32)[:2*1019], Empty: empty[:20]}}); out2[0][0] == out[0][0] {
 		t.Error("the transformer rows do not change the estimate")
 	}
 }
