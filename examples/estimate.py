@@ -39,7 +39,8 @@ class ModelConfig(ctypes.Structure):
 class CheckpointInfo(ctypes.Structure):
     """m4_checkpoint_info in m4.h."""
     _fields_ = [("config", ModelConfig), ("features", ctypes.c_char * 64), ("m3_features", ctypes.c_int),
-                ("f16", ctypes.c_int), ("has_input_norm", ctypes.c_int), ("has_optimizer_state", ctypes.c_int)]
+                ("f16", ctypes.c_int), ("has_input_norm", ctypes.c_int), ("has_optimizer_state", ctypes.c_int),
+                ("checksum", ctypes.c_int)]
 
 
 class PathScenario(ctypes.Structure):
@@ -117,6 +118,9 @@ def main():
         sys.exit(err.value.decode())
     print(f"{args.ckpt}: {info.features.decode()} features, {info.config.n_layers} layers of width {info.config.dim}",
           file=sys.stderr)
+    if not info.checksum:
+        print(f"{args.ckpt}: warning: no checksum of its tensor data (written before m4 0.2): nothing vouches for them",
+              file=sys.stderr)
     try:
         at, at_p = c_array(fat, np.float64, ctypes.c_double)
         size, size_p = c_array(fsize, np.float64, ctypes.c_double)

@@ -522,10 +522,14 @@ typedef struct {
     int f16;                 /* parameters stored as F16 */
     int has_input_norm;      /* carries an input normalisation (applied by the model) */
     int has_optimizer_state; /* a resume checkpoint (AdamW state, parameter average: checked, not loaded) */
+    int checksum;            /* 1: the file carries the SHA-256 of its tensor data and it matched; 0: it carries
+                                none (written before m4 0.2): nothing vouches for the data, warn */
 } m4_checkpoint_info;
 
 /* m4_model_load loads the checkpoint at path for batches of up to max_batch
- * scenarios. info (may be NULL) receives what the file says; on failure err
+ * scenarios. A file whose tensor data do not match the SHA-256 in its
+ * metadata (data_sha256) is M4_ERR_FORMAT; one without (older files) loads
+ * with info->checksum = 0. info (may be NULL) receives what the file says; on failure err
  * (err_len bytes, may be NULL) receives a message naming the file and field.
  * With out == NULL the file is only checked. */
 M4_API m4_status m4_model_load(m4_model **out, const char *path, int max_batch,

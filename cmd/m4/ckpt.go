@@ -60,6 +60,7 @@ files m3's clibs/run.c reads).`,
 					if err != nil {
 						return err
 					}
+					warnUnverified(ck, c.String("in"))
 					if !c.Bool("keep-optimizer") {
 						ck.Optim = nil
 					}

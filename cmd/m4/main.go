@@ -50,7 +50,7 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 			if c.Bool("verbose") {
 				level = slog.LevelDebug
 			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			slog.SetDefault(slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})))
 			if c.Bool("cpu") && c.Bool("gpu") {
 				return fmt.Errorf("--cpu and --gpu are exclusive")
 			}

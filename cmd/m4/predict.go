@@ -122,6 +122,8 @@ func warnOverload(c *cli.Context, shard string, hosts int) {
 }
 
 // loadCheckpoint loads path, or the checkpoint shipped with m4 if path is "".
+// A file whose tensor data do not match their checksum is an error; one
+// without a checksum (written before m4 0.2) loads with a warning.
 func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 	if path == "" {
 		ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
@@ -131,7 +133,18 @@ func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 		return ck, "the default checkpoint (" + ckpts.DefaultName + ")", nil
 	}
 	ck, err := model.Load(path)
+	if err == nil {
+		warnUnverified(ck, path)
+	}
 	return ck, path, err
+}
+
+// warnUnverified warns that nothing vouches for a checkpoint's tensor data.
+func warnUnverified(ck *model.Checkpoint, name string) {
+	if !ck.Checksummed {
+		slog.Warn("the checkpoint carries no checksum of its tensor data (written before m4 0.2): nothing vouches for them; `m4 ckpt convert` rewrites it with one",
+			"checkpoint", name)
+	}
 }
 
 // featuresFit checks that ck reads the feature maps pipeline/features makes.

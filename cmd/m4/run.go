@@ -84,6 +84,10 @@ Prints a table of p50/p90/p99 per bucket and writes DIR/estimate.json (percentil
 				return err
 			}
 			elapsed := time.Since(t0)
+			if n, worst := infer.Departures(res.Paths, infer.DepartureFactor); n > 0 {
+				fmt.Fprintf(c.App.ErrWriter, "m4 run: warning: on %d of %d paths the model departs from flowsim by more than %gx (up to %.3gx): it extrapolates there, or the checkpoint does not fit this workload\n",
+					n, len(res.Paths), float64(infer.DepartureFactor), worst)
+			}
 			ests := []infer.Named{{Name: "m4", Dist: res.Model}, {Name: "flowsim", Dist: res.Flowsim}}
 			meta := map[string]any{"spec": spec, "checkpoint": ckName, "flows": res.Flows,
 				"paths_total": res.PathsTotal, "paths_estimated": len(res.Paths), "paths_drawn": c.Int("paths"),
