@@ -71,6 +71,8 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
     const size_t n = sc->n_flows;
     if (n == 0)
         return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "no flows: an empty scenario has nothing to estimate");
+    if (n > UINT32_MAX)
+        return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "%zu flows: at most %u in one scenario", n, UINT32_MAX);
     if (!sc->params || !sc->arrival_ns || !sc->size_bytes || !sc->src || !sc->dst)
         return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "a required array of the scenario is NULL");
     size_t fg = 0;

@@ -61,6 +61,7 @@ struct m4_flowsim {
 };
 
 void m4_path_config_default(m4_path_config *cfg, int n_hosts) {
+    if (!cfg) return;
     cfg->n_hosts = n_hosts;
     cfg->edge_gbps = 10.0;
     cfg->core_gbps = 40.0;
