@@ -74,10 +74,10 @@ func (f *Flowsim) Run(arrivalNs, sizeBytes []float64, src, dst []int32) ([]float
 	if f.ptr == nil {
 		return nil, fmt.Errorf("flowsim: used after Close")
 	}
-	fct := make([]float64, n)
 	if n == 0 {
-		return fct, nil
+		return nil, fmt.Errorf("flowsim: %w", ErrNoFlows)
 	}
+	fct := make([]float64, n)
 	st := C.m4_flowsim_run(f.ptr, C.size_t(n),
 		(*C.double)(unsafe.Pointer(&arrivalNs[0])), (*C.double)(unsafe.Pointer(&sizeBytes[0])),
 		(*C.int32_t)(unsafe.Pointer(&src[0])), (*C.int32_t)(unsafe.Pointer(&dst[0])),

@@ -628,6 +628,59 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* SHA-256 (FIPS 180-4) of the tensor data: the "data_sha256" metadata      */
+/* ------------------------------------------------------------------------ */
+
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t rotr(uint32_t x, int n) { return x >> n | x << (32 - n); }
+
+/* sha_block folds one 64-byte block into the state h. */
+static void sha_block(uint32_t h[8], const unsigned char *p) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+}
+
+/* sha256_hex writes the SHA-256 of data[0..len) as 64 lowercase hex digits
+ * and a NUL to hex (65 bytes). */
+static void sha256_hex(const unsigned char *data, size_t len, char hex[65]) {
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t full = len / 64 * 64;
+    for (size_t i = 0; i < full; i += 64) sha_block(h, data + i);
+    unsigned char tail[128] = {0};
+    size_t rest = len - full;
+    if (rest) memcpy(tail, data + full, rest);
+    tail[rest] = 0x80;
+    size_t tl = rest < 56 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++) tail[tl - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
+    sha_block(h, tail);
+    if (tl == 128) sha_block(h, tail + 64);
+    for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", (unsigned)h[i]);
+}
+
+/* ------------------------------------------------------------------------ */
 /* tensors                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -786,7 +839,8 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
                    kv >= 0 ? p.nodes[kv].str : "");
         goto done;
     }
-    static const char *const meta_keys[] = {"format", "format_version", "model_config", "features", "training", NULL};
+    static const char *const meta_keys[] = {"format", "format_version", "model_config", "features", "training",
+                                            "data_sha256", NULL};
     const char *u = unknown_key(&p, meta, meta_keys);
     if (u) {
         st = efail(e, M4_ERR_FORMAT, "metadata: unknown key \"%.40s\"", u);
@@ -898,6 +952,28 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
                 st = efail(e, M4_ERR_FORMAT, "%llu bytes after the last tensor", (unsigned long long)data_len - pos);
             goto done;
         }
+    }
+    /* the tensor data must be what was written: its SHA-256, when the file
+     * carries one (m4 writes it; files of m4 before 0.2 lack it) */
+    int ksum = jget(&p, meta, "data_sha256");
+    if (ksum >= 0) {
+        const jnode *sn = &p.nodes[ksum];
+        int hex_ok = sn->str_len == 64;
+        for (size_t i = 0; hex_ok && i < 64; i++)
+            hex_ok = (sn->str[i] >= '0' && sn->str[i] <= '9') || (sn->str[i] >= 'a' && sn->str[i] <= 'f');
+        if (!hex_ok) {
+            st = efail(e, M4_ERR_FORMAT, "metadata data_sha256: \"%.70s\" is not 64 lowercase hex digits", sn->str);
+            goto done;
+        }
+        char got[65];
+        sha256_hex(data, data_len, got);
+        if (memcmp(got, sn->str, 64) != 0) {
+            st = efail(e, M4_ERR_FORMAT,
+                       "metadata data_sha256: the tensor data hash to %.16s..., the file says %.16s...: the file is corrupt",
+                       got, sn->str);
+            goto done;
+        }
+        ci.checksum = 1;
     }
     /* the parameters must fit in what the file holds before anything is
      * allocated for them (2 bytes each at least, as F16) */

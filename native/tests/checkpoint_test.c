@@ -353,12 +353,11 @@ static void test_estimate(m4_model *m) {
     }
     int32_t rows = H;
     CHECK(m4_model_forward(m, 1, &rows, res, empty, 0, 0, want) == M4_OK, "forward");
-    m4_estimates_valid(want, 1);
+    CHECK(m4_slowdowns_valid(want, M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES, M4_FEAT_PERCENTILES) >= 0, "valid");
     CHECK(memcmp(got, want, sizeof got) == 0, "m4_estimate_path differs from the chain by hand");
-    for (int b = 0; b < M4_FEAT_OUTPUTS; b += M4_FEAT_PERCENTILES)
-        for (int k = 0; k < M4_FEAT_PERCENTILES; k++)
-            CHECK(got[b + k] >= 1 && (k == 0 || got[b + k] >= got[b + k - 1]), "estimate %d = %g: not a valid distribution",
-                  b + k, got[b + k]);
+    for (int k = 0; k < M4_FEAT_OUTPUTS; k++)
+        CHECK(got[k] >= 1 && (k % M4_FEAT_PERCENTILES == 0 || got[k] >= got[k - 1]),
+              "estimate %d = %g after %g: not a valid distribution", k, got[k], k ? got[k - 1] : 0);
     CHECK(n_empty > 0 && n_empty < H * M4_FEAT_BUCKETS, "test scenario should have some empty cells: %d", n_empty);
     for (int k = 0; k < M4_FEAT_OUTPUTS; k++) CHECK(isfinite(got[k]), "estimate %d = %g", k, got[k]);
     m4_flowsim_destroy(sim);
@@ -372,23 +371,36 @@ static void test_estimate(m4_model *m) {
     sc.n_hosts = 9; /* max_seq 6: at most 7 hosts */
     CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_ERR_INVALID_ARGUMENT && strstr(err, "9 hosts"),
           "too many hosts: %s", err);
+    sc.n_hosts = H;
+    /* empty scenarios: nothing to estimate */
+    sc.n_flows = 0;
+    CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_ERR_INVALID_ARGUMENT && strstr(err, "no flows"),
+          "no flows: %s", err);
+    double at2[2] = {0, 10}, size2[2] = {1000, 2000};
+    int32_t src2[2] = {1, 0}, dst2[2] = {2, 3}; /* neither goes 0 -> H-1 */
+    m4_path_scenario bg = {H, 2, at2, size2, src2, dst2, params};
+    sc = bg;
+    CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_ERR_INVALID_INPUT && strstr(err, "no foreground flows"),
+          "no foreground flows: %s", err);
 }
 
-/* m4_estimates_valid: at least 1 and non-decreasing per bucket, NaN replaced */
-static void test_valid(void) {
-    float v[2 * M4_FEAT_OUTPUTS];
-    for (int i = 0; i < 2 * M4_FEAT_OUTPUTS; i++) v[i] = i < M4_FEAT_PERCENTILES ? 0 : 5;
-    const float in[6] = {0.5f, 2, 1.5f, NAN, 3, 1}, want[6] = {1, 2, 2, 2, 3, 3};
-    memcpy(v, in, sizeof in);
-    m4_estimates_valid(v, 2);
-    for (int k = 0; k < 6; k++) CHECK(v[k] == want[k], "bucket 0, percentile %d: %g, want %g", k + 1, v[k], want[k]);
-    for (int k = 6; k < M4_FEAT_PERCENTILES; k++) CHECK(v[k] == 3, "bucket 0, percentile %d: %g, want 3", k + 1, v[k]);
-    for (int i = M4_FEAT_PERCENTILES; i < 2 * M4_FEAT_OUTPUTS; i++) CHECK(v[i] == 5, "v[%d] = %g, want 5 (unchanged)", i, v[i]);
-    m4_estimates_valid(NULL, 3); /* no-op */
+/* m4_slowdowns_valid: values below 1 raised, crossed percentiles sorted,
+ * NaN and Inf refused, a valid distribution left as it is. */
+static void test_slowdowns_valid(void) {
+    float v[2 * 4] = {0.5f, 3, 2, 2.5f, /* */ 1, 1, 4, 9};
+    CHECK(m4_slowdowns_valid(v, 2, 4) == 3, "changes counted");
+    const float want[8] = {1, 2, 2.5f, 3, 1, 1, 4, 9};
+    CHECK(memcmp(v, want, sizeof v) == 0, "valid: %g %g %g %g", v[0], v[1], v[2], v[3]);
+    CHECK(m4_slowdowns_valid(v, 2, 4) == 0, "a valid distribution changed");
+    v[5] = NAN;
+    CHECK(m4_slowdowns_valid(v, 2, 4) == -1, "NaN accepted");
+    v[5] = INFINITY;
+    CHECK(m4_slowdowns_valid(v, 2, 4) == -1, "Inf accepted");
+    CHECK(m4_slowdowns_valid(NULL, 2, 4) == -1 && m4_slowdowns_valid(v, 0, 4) == -1 && m4_slowdowns_valid(v, 2, -1) == -1,
+          "NULL or empty accepted");
 }
 
 int main(void) {
-    test_valid();
     m4_model *src = new_model();
     CHECK(src != NULL, "create");
     if (!src) return 1;
@@ -396,6 +408,7 @@ int main(void) {
     test_input_norm(src);
     test_broken(src);
     test_estimate(src);
+    test_slowdowns_valid();
     m4_model_destroy(src);
     CHECK_DONE("checkpoint_test");
 }

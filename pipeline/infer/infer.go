@@ -199,7 +199,7 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 					return nil, fmt.Errorf("model: %d outputs per path, want %d", len(p), aggregate.NumBuckets*aggregate.NumPercentiles)
 				}
 				var m [aggregate.NumBuckets][aggregate.NumPercentiles]float64
-				for k, v := range p { // valid distributions (model.Estimator.Predict)
+				for k, v := range p { // valid already: >= 1, non-decreasing (Estimator.Predict)
 					m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = float64(v)
 				}
 				r.Paths[lo+i].Model = &m

@@ -124,16 +124,19 @@ func (e *Estimator) Check(in Input) error {
 	return nil
 }
 
-// Predict returns each scenario's OutDim estimates (slowdown percentiles):
-// the model's outputs (Raw) made valid distributions, every percentile >= 1
-// and >= the one before it (bindings.EstimatesValid), when OutDim is m3's 400.
+// Predict returns each scenario's OutDim estimates: slowdown percentiles
+// (Pct per output bucket), made a valid distribution by
+// bindings.ValidSlowdowns: each at least 1, non-decreasing in each bucket.
 func (e *Estimator) Predict(in []Input) ([][]float32, error) {
 	out, err := e.Raw(in)
-	if err != nil || e.ck.Config.OutDim != bindings.FeatOutputs {
-		return out, err
+	if err != nil {
+		return nil, err
 	}
-	for _, o := range out {
-		bindings.EstimatesValid(o)
+	c := e.ck.Config
+	for i := range out {
+		if _, err := bindings.ValidSlowdowns(out[i], c.OutDim/c.Pct, c.Pct); err != nil {
+			return nil, fmt.Errorf("scenario %d: %w", i, err)
+		}
 	}
 	return out, nil
 }
