@@ -681,6 +681,115 @@ static void sha256_hex(const unsigned char *data, size_t len, char hex[65]) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* trained ranges                                                           */
+/* ------------------------------------------------------------------------ */
+
+static const char *const range_keys[M4_RANGE_KEYS] = {"buffer_kb",     "window_bytes",    "dctcp_k",
+                                                      "dcqcn_kmin",    "dcqcn_kmax",      "hpcc_u_target",
+                                                      "hpcc_ai",       "timely_t_low_ns", "timely_t_high_ns"};
+static const char *const cc_names[4] = {"dctcp", "dcqcn", "hpcc", "timely"};
+
+/* read_ranges reads the training record's trained_ranges (k: its node, -1
+ * when absent) as Go's features.Ranges writes it. */
+static m4_status read_ranges(errbuf *e, const jparser *q, int k, m4_trained_ranges *r) {
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < M4_RANGE_KEYS; i++) r->lo[i] = 1, r->hi[i] = 0;
+    if (k < 0 || q->nodes[k].type == J_NULL) return M4_OK;
+    if (q->nodes[k].type != J_OBJ) return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges is not an object");
+    r->has = 1;
+    int kc = jget(q, k, "cc");
+    if (kc >= 0) {
+        if (q->nodes[kc].type != J_ARR && q->nodes[kc].type != J_NULL)
+            return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.cc is not an array");
+        for (int c = q->nodes[kc].type == J_ARR ? q->nodes[kc].first : -1; c >= 0; c = q->nodes[c].next) {
+            int hit = 0;
+            for (int j = 0; j < 4; j++)
+                if (jstr_eq(q, c, cc_names[j])) r->cc[j] = hit = 1;
+            if (!hit) return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.cc holds an unknown algorithm");
+        }
+    }
+    static const char *const flags[2] = {"pfc", "network"};
+    int *dst[2] = {r->pfc, r->network};
+    for (int f = 0; f < 2; f++) {
+        int kf = jget(q, k, flags[f]);
+        if (kf < 0 || q->nodes[kf].type == J_NULL) continue;
+        if (q->nodes[kf].type != J_ARR)
+            return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.%s is not an array", flags[f]);
+        for (int c = q->nodes[kf].first; c >= 0; c = q->nodes[c].next) {
+            if (q->nodes[c].type != J_TRUE && q->nodes[c].type != J_FALSE)
+                return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.%s holds a non-boolean", flags[f]);
+            dst[f][q->nodes[c].type == J_TRUE] = 1;
+        }
+    }
+    int kv = jget(q, k, "values");
+    if (kv >= 0 && q->nodes[kv].type != J_NULL) {
+        if (q->nodes[kv].type != J_OBJ)
+            return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.values is not an object");
+        for (int i = 0; i < M4_RANGE_KEYS; i++) {
+            int kr = jget(q, kv, range_keys[i]);
+            if (kr < 0) continue;
+            double lo, hi;
+            if (q->nodes[kr].type != J_ARR || q->nodes[kr].n != 2 || jnum(q, q->nodes[kr].first, 0, &lo) ||
+                jnum(q, q->nodes[q->nodes[kr].first].next, 0, &hi) || lo > hi)
+                return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.values.%s is not [lo, hi]",
+                             range_keys[i]);
+            r->lo[i] = lo, r->hi[i] = hi;
+        }
+    }
+    return M4_OK;
+}
+
+int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *c, int network, char *report, size_t len) {
+    if (!r || !c) return -1;
+    int ci;
+    switch (c->cc) {
+    case M4_CC_DCTCP: ci = 0; break;
+    case M4_CC_DCQCN: ci = 1; break;
+    case M4_CC_HPCC: ci = 2; break;
+    case M4_CC_TIMELY: ci = 3; break;
+    default: return -1;
+    }
+    if (report && len) report[0] = 0;
+    if (!r->has) return 0;
+    size_t used = 0;
+    int n = 0;
+#define NOTE(...)                                                                                   \
+    do {                                                                                            \
+        n++;                                                                                        \
+        if (report && used < len) {                                                                 \
+            int w = snprintf(report + used, len - used, __VA_ARGS__);                               \
+            used += w > 0 ? (size_t)w : 0;                                                          \
+        }                                                                                           \
+    } while (0)
+    if (!r->cc[ci]) {
+        NOTE("cc = %s is outside the trained algorithms\n", cc_names[ci]);
+        return n; /* its parameters have no range either */
+    }
+    if (!r->pfc[c->pfc ? 1 : 0]) NOTE("pfc = %d was never trained on\n", c->pfc ? 1 : 0);
+    if (!r->network[network ? 1 : 0])
+        NOTE("path kind = %s was never trained on\n", network ? "a path cut from a network" : "one of m3's parking lots");
+    double v[M4_RANGE_KEYS];
+    int use[M4_RANGE_KEYS] = {1, 1};
+    v[M4_RANGE_BUFFER_KB] = c->buffer_kb, v[M4_RANGE_WINDOW_BYTES] = c->window_bytes;
+    v[M4_RANGE_DCTCP_K] = c->dctcp_k, use[M4_RANGE_DCTCP_K] = ci == 0;
+    v[M4_RANGE_DCQCN_KMIN] = c->dcqcn_kmin, v[M4_RANGE_DCQCN_KMAX] = c->dcqcn_kmax;
+    use[M4_RANGE_DCQCN_KMIN] = use[M4_RANGE_DCQCN_KMAX] = ci == 1;
+    v[M4_RANGE_HPCC_U_TARGET] = c->hpcc_u_target, v[M4_RANGE_HPCC_AI] = c->hpcc_ai;
+    use[M4_RANGE_HPCC_U_TARGET] = use[M4_RANGE_HPCC_AI] = ci == 2;
+    v[M4_RANGE_TIMELY_T_LOW] = c->timely_t_low_ns, v[M4_RANGE_TIMELY_T_HIGH] = c->timely_t_high_ns;
+    use[M4_RANGE_TIMELY_T_LOW] = use[M4_RANGE_TIMELY_T_HIGH] = ci == 3;
+    for (int i = 0; i < M4_RANGE_KEYS; i++) {
+        if (!use[i]) continue;
+        if (r->lo[i] > r->hi[i])
+            NOTE("%s = %g was never trained on\n", range_keys[i], v[i]);
+        else if (v[i] < r->lo[i] || v[i] > r->hi[i])
+            NOTE("%s = %g is outside the trained range [%g, %g]\n", range_keys[i], v[i], r->lo[i], r->hi[i]);
+    }
+#undef NOTE
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
 /* tensors                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -862,13 +971,14 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
     if ((st = read_features(e, p.nodes[kfe].str, p.nodes[kfe].str_len, &ci)) != M4_OK) goto done;
     int kt = jget(&p, meta, "training");
     if (kt >= 0) {
-        /* the training record: inference needs none of it, but it must be a JSON object */
+        /* the training record: inference needs only its trained ranges, but it must be a JSON object */
         jparser q;
         int r = jparse(&q, p.nodes[kt].str, p.nodes[kt].str_len);
         int ok = r >= 0 && q.nodes[r].type == J_OBJ;
         if (!ok) st = efail(e, M4_ERR_FORMAT, "metadata training: %s", r < 0 ? q.err : "not a JSON object");
+        else st = read_ranges(e, &q, jget(&q, r, "trained_ranges"), &ci.ranges);
         jp_free(&q);
-        if (!ok) goto done;
+        if (!ok || st != M4_OK) goto done;
     }
 
     /* tensor entries */

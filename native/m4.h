@@ -548,6 +548,30 @@ M4_API void m4_features_percentiles(const double *sorted, size_t n, double *out)
 /* ------------------------------------------------------------------------ */
 
 /* What a checkpoint holds besides its parameters. */
+/* The inputs a checkpoint's training data covered (its training record's
+ * trained_ranges): the algorithms, PFC settings and kinds of path seen, and
+ * per numeric input of the configuration record (M4_RANGE_*) the lowest and
+ * highest value (lo > hi: never seen). has = 0: the checkpoint records none. */
+enum {
+    M4_RANGE_BUFFER_KB,
+    M4_RANGE_WINDOW_BYTES,
+    M4_RANGE_DCTCP_K,
+    M4_RANGE_DCQCN_KMIN,
+    M4_RANGE_DCQCN_KMAX,
+    M4_RANGE_HPCC_U_TARGET,
+    M4_RANGE_HPCC_AI,
+    M4_RANGE_TIMELY_T_LOW,
+    M4_RANGE_TIMELY_T_HIGH,
+    M4_RANGE_KEYS
+};
+typedef struct {
+    int has;
+    int cc[4];      /* trained on DCTCP, DCQCN, HPCC, TIMELY (in that order) */
+    int pfc[2];     /* trained with PFC off, on */
+    int network[2]; /* trained on m3's parking lots, on paths cut from networks */
+    double lo[M4_RANGE_KEYS], hi[M4_RANGE_KEYS];
+} m4_trained_ranges;
+
 typedef struct {
     m4_model_config config;
     char features[64];       /* its feature definition's name ("m3-path-v1") */
@@ -557,7 +581,17 @@ typedef struct {
     int has_optimizer_state; /* a resume checkpoint (AdamW state, parameter average: checked, not loaded) */
     int checksum;            /* 1: the file carries the SHA-256 of its tensor data and it matched; 0: it carries
                                 none (written before m4 0.2): nothing vouches for the data, warn */
+    m4_trained_ranges ranges; /* what its training data covered */
 } m4_checkpoint_info;
+
+/* m4_check_config counts the inputs of cfg (on a path cut from a network
+ * when network is 1, one of m3's parking lots when 0) outside what r was
+ * trained on, and writes one line per input ("name = value is outside the
+ * trained range [lo, hi]") into report (len bytes, may be NULL). The
+ * estimate of such a configuration extrapolates: warn, or refuse. Returns
+ * -1 for a NULL r or cfg or an unknown CC, 0 when r records no ranges. */
+M4_API int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *cfg, int network, char *report,
+                           size_t len);
 
 /* m4_model_load loads the checkpoint at path for batches of up to max_batch
  * scenarios. A file whose tensor data do not match the SHA-256 in its

@@ -271,6 +271,18 @@ static void test_checkpoint_estimate(void) {
         CHECK(m4_slowdowns_valid(out, bad_ints[i], 100) == -1 && m4_slowdowns_valid(out, 4, bad_ints[i]) == -1,
               "slowdowns_valid size %d", bad_ints[i]);
     CHECK(m4_slowdowns_valid(NULL, 4, 100) == -1, "slowdowns_valid NULL");
+    m4_trained_ranges r;
+    memset(&r, 0, sizeof r);
+    m4_cc_config cc = {0};
+    cc.cc = M4_CC_DCTCP;
+    char rep[8];
+    CHECK(m4_check_config(NULL, &cc, 1, rep, sizeof rep) == -1 && m4_check_config(&r, NULL, 1, rep, sizeof rep) == -1,
+          "check_config NULL");
+    cc.cc = -5;
+    CHECK(m4_check_config(&r, &cc, 1, NULL, 0) == -1, "check_config unknown CC");
+    cc.cc = M4_CC_DCTCP, cc.buffer_kb = -1;
+    r.has = 1, r.cc[0] = 1, r.pfc[0] = 1, r.network[1] = 1, r.lo[0] = 1, r.hi[0] = 2;
+    CHECK(m4_check_config(&r, &cc, 1, rep, sizeof rep) >= 1 && strlen(rep) < sizeof rep, "check_config tiny report: %s", rep);
 }
 
 static void test_pktsim(void) {

@@ -65,6 +65,7 @@ typedef struct {
     const char *version;
     const char *features;   /* the features JSON (escaped) */
     const char *extra_meta; /* appended inside __metadata__ */
+    const char *training;   /* the training JSON (escaped) */
     const char *extra_cfg;  /* appended inside model_config */
     const char *rename_from, *rename_to; /* rename a tensor in the header */
     int nan_at;       /* parameter index made NaN, or -1 */
@@ -77,6 +78,7 @@ static ckopts defaults(void) {
     o.version = "1";
     o.features = M3_FEATURES;
     o.extra_meta = "";
+    o.training = "{\\\"seed\\\":1}";
     o.extra_cfg = "";
     o.nan_at = -1;
     return o;
@@ -104,7 +106,7 @@ static buf write_ckpt(const m4_model *m, const float *shift, const float *scale,
          "\\\"mlp_hidden2\\\":%d,\\\"out_dim\\\":%d,\\\"norm_eps\\\":1e-05,\\\"rope_theta\\\":10000,\\\"dropout\\\":0.2%s}\",",
          c.feat_dim, c.n_buckets_in, c.n_pct, c.dim, c.n_layers, c.n_heads, c.hidden_dim, c.max_seq,
          c.mlp_hidden1, c.mlp_hidden2, c.out_dim, o.extra_cfg);
-    putf(&h, "\"features\":\"%s\",\"training\":\"{\\\"seed\\\":1}\"%s}", o.features, o.extra_meta);
+    putf(&h, "\"features\":\"%s\",\"training\":\"%s\"%s}", o.features, o.training, o.extra_meta);
     int nt = m4_model_num_tensors(m);
     for (int pass = 0; pass < 3; pass++) {
         if (pass > 0 && !o.optim) break;
@@ -400,6 +402,49 @@ static void test_slowdowns_valid(void) {
           "NULL or empty accepted");
 }
 
+/* trained ranges: read from the training record, checked by m4_check_config */
+static void test_ranges(const m4_model *src) {
+    ckopts o = defaults();
+    o.training = "{\\\"seed\\\":1,\\\"trained_ranges\\\":{\\\"cc\\\":[\\\"dctcp\\\",\\\"hpcc\\\"],"
+                 "\\\"pfc\\\":[true],\\\"network\\\":[true,false],\\\"hosts\\\":[3,5,7],\\\"values\\\":{"
+                 "\\\"buffer_kb\\\":[256,32768],\\\"window_bytes\\\":[5000,64000],\\\"dctcp_k\\\":[10,200],"
+                 "\\\"hpcc_u_target\\\":[0.9,0.98],\\\"hpcc_ai\\\":[5,1000]}}}";
+    buf b = write_ckpt(src, NULL, NULL, o);
+    m4_checkpoint_info info;
+    char err[256] = "", rep[512];
+    CHECK(m4_model_load_buffer(NULL, b.p, b.n, "ranges.safetensors", 1, &info, err, sizeof err) == M4_OK, "load: %s", err);
+    free(b.p);
+    const m4_trained_ranges *r = &info.ranges;
+    CHECK(r->has && r->cc[0] && !r->cc[1] && r->cc[2] && !r->pfc[0] && r->pfc[1] && r->network[0] && r->network[1] &&
+              r->lo[M4_RANGE_BUFFER_KB] == 256 && r->hi[M4_RANGE_HPCC_AI] == 1000 &&
+              r->lo[M4_RANGE_TIMELY_T_LOW] > r->hi[M4_RANGE_TIMELY_T_LOW],
+          "ranges read back wrong");
+    m4_cc_config c = {0};
+    c.buffer_kb = 3072, c.window_bytes = 18000, c.pfc = 1, c.cc = M4_CC_DCTCP, c.dctcp_k = 20;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 0 && rep[0] == 0, "in range: %s", rep);
+    c.buffer_kb = 65536, c.dctcp_k = 300, c.pfc = 0;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 3 && strstr(rep, "buffer_kb = 65536 is outside the trained range [256, 32768]") &&
+              strstr(rep, "dctcp_k = 300") && strstr(rep, "pfc = 0"),
+          "three out of range: %s", rep);
+    c.cc = M4_CC_DCQCN;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 1 && strstr(rep, "cc = dcqcn"), "untrained CC: %s", rep);
+    c.cc = M4_CC_HPCC, c.pfc = 1, c.buffer_kb = 512, c.hpcc_u_target = 0.95, c.hpcc_ai = 2000;
+    CHECK(m4_check_config(r, &c, 0, NULL, 0) == 1, "HPCC AI 2000 on a parking lot");
+    CHECK(m4_check_config(NULL, &c, 0, NULL, 0) == -1 && m4_check_config(r, NULL, 0, NULL, 0) == -1, "NULL accepted");
+    /* a checkpoint without ranges checks nothing */
+    b = write_ckpt(src, NULL, NULL, defaults());
+    CHECK(m4_model_load_buffer(NULL, b.p, b.n, "plain", 1, &info, err, sizeof err) == M4_OK && !info.ranges.has &&
+              m4_check_config(&info.ranges, &c, 1, rep, sizeof rep) == 0,
+          "no ranges: %s", err);
+    free(b.p);
+    o.training = "{\\\"trained_ranges\\\":{\\\"values\\\":{\\\"buffer_kb\\\":[9,1]}}}";
+    b = write_ckpt(src, NULL, NULL, o);
+    CHECK(m4_model_load_buffer(NULL, b.p, b.n, "bad", 1, NULL, err, sizeof err) == M4_ERR_FORMAT &&
+              strstr(err, "trained_ranges.values.buffer_kb"),
+          "lo > hi accepted: %s", err);
+    free(b.p);
+}
+
 int main(void) {
     m4_model *src = new_model();
     CHECK(src != NULL, "create");
@@ -408,6 +453,7 @@ int main(void) {
     test_input_norm(src);
     test_broken(src);
     test_estimate(src);
+    test_ranges(src);
     test_slowdowns_valid();
     m4_model_destroy(src);
     CHECK_DONE("checkpoint_test");
