@@ -54,6 +54,9 @@ func checkReplaceable(dir string, names []string) error {
 		return fmt.Errorf("%s exists and is not a folder", dir)
 	}
 	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // another run moved it aside in between
+	}
 	if err != nil {
 		return err
 	}
@@ -122,8 +125,9 @@ func (d *Dir) Commit() error {
 			syncDir(filepath.Dir(d.final))
 			return nil
 		}
-		// another run put its set there in between: try again
-		if _, serr := os.Stat(d.final); serr != nil {
+		// another run put its set there in between (and may have moved
+		// it again since): try again while our set is still whole
+		if _, serr := os.Stat(d.tmp); serr != nil {
 			return fmt.Errorf("%s: %w", d.final, err)
 		}
 	}
