@@ -50,6 +50,8 @@ struct m4_flowsim {
     double *link_lim;    /* scratch: fair share */
     uint32_t *link_load; /* scratch: unassigned flows */
     uint32_t *link_active; /* active flows crossing each directed link */
+    uint32_t *link_room;   /* flows each directed link carries at the cap without contention */
+    int n_over;            /* directed links with more active flows than link_room */
     int *dlink_groups;   /* CSR: groups crossing each directed link */
     int *dlink_start;    /* n_dlinks + 1 offsets into dlink_groups */
     int *active;         /* indices of groups with n_active > 0 */
@@ -67,6 +69,17 @@ void m4_path_config_default(m4_path_config *cfg, int n_hosts) {
     cfg->flow_cap_gbps = 10.0;
     cfg->payload_bytes = 1000.0;
     cfg->header_bytes = 48.0;
+}
+
+/* room returns how many flows a link of bw carries at the per-flow cap with
+ * no contention: the most k with k * cap <= bw. While no link holds more
+ * active flows than that, max-min gives every flow the cap (progressive
+ * filling never finds a share below it), so the solver can be skipped. */
+static uint32_t room(double bw, double cap) {
+    double k = floor(bw / cap);
+    if (!(k < (double)UINT32_MAX)) return UINT32_MAX - 1; /* room + 1 must not wrap */
+    while (k > 0 && k * cap > bw) k--;
+    return (uint32_t)k;
 }
 
 static int group_index(int n_hosts, int s, int d) {
@@ -96,9 +109,10 @@ m4_status m4_flowsim_create(m4_flowsim **out, const m4_path_config *cfg) {
     s->link_lim = calloc((size_t)s->n_dlinks, sizeof(double));
     s->link_load = calloc((size_t)s->n_dlinks, sizeof(uint32_t));
     s->link_active = calloc((size_t)s->n_dlinks, sizeof(uint32_t));
+    s->link_room = calloc((size_t)s->n_dlinks, sizeof(uint32_t));
     s->dlink_start = calloc((size_t)s->n_dlinks + 1, sizeof(int));
     s->active = calloc((size_t)s->n_groups, sizeof(int));
-    if (!s->groups || !s->link_bw || !s->link_cap || !s->link_lim || !s->link_load || !s->link_active ||
+    if (!s->groups || !s->link_bw || !s->link_cap || !s->link_lim || !s->link_load || !s->link_active || !s->link_room ||
         !s->dlink_start || !s->active) {
         m4_flowsim_destroy(s);
         return M4_ERR_NO_MEMORY;
@@ -106,7 +120,9 @@ m4_status m4_flowsim_create(m4_flowsim **out, const m4_path_config *cfg) {
     for (int d = 0; d < 2; d++)
         for (int l = 0; l < s->n_links; l++) {
             int edge = (l == 0 || l == s->n_links - 1);
-            s->link_bw[d * s->n_links + l] = edge ? cfg->edge_gbps : cfg->core_gbps;
+            int dl = d * s->n_links + l;
+            s->link_bw[dl] = edge ? cfg->edge_gbps : cfg->core_gbps;
+            s->link_room[dl] = room(s->link_bw[dl], cfg->flow_cap_gbps);
         }
 
     /* Groups and the CSR map from directed link to the groups crossing it. */
@@ -151,6 +167,7 @@ void m4_flowsim_destroy(m4_flowsim *s) {
     free(s->link_lim);
     free(s->link_load);
     free(s->link_active);
+    free(s->link_room);
     free(s->dlink_groups);
     free(s->dlink_start);
     free(s->active);
@@ -300,12 +317,14 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
 
     const int h = s->cfg.n_hosts;
     const double payload = s->cfg.payload_bytes, header = s->cfg.header_bytes;
+    const double cap_flow = s->cfg.flow_cap_gbps;
     for (int gi = 0; gi < s->n_groups; gi++) {
         s->groups[gi].n_active = 0;
         s->groups[gi].served = 0;
         s->groups[gi].rate = 0;
     }
     for (int dl = 0; dl < s->n_dlinks; dl++) s->link_active[dl] = 0;
+    s->n_over = 0;
     s->n_active_groups = 0;
     uint64_t n_active = 0;
 
@@ -316,7 +335,11 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
         double dt_done = INFINITY;
         int done_k = -1;
         if (n_active) {
-            solve_rates(s);
+            if (s->n_over) {
+                solve_rates(s);
+            } else {
+                for (int k = 0; k < s->n_active_groups; k++) s->groups[s->active[k]].rate = cap_flow;
+            }
             for (int k = 0; k < s->n_active_groups; k++) {
                 const group *g = &s->groups[s->active[k]];
                 double dt = (g->heap[0].target - g->served) / g->rate;
@@ -334,7 +357,10 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
             uint32_t f = heap_pop(g);
             fct[f] = t - fct[f]; /* fct[f] held the arrival time */
             n_active--;
-            for (int l = g->lo; l < g->hi; l++) s->link_active[g->dir * s->n_links + l]--;
+            for (int l = g->lo; l < g->hi; l++) {
+                int dl = g->dir * s->n_links + l;
+                if (s->link_active[dl]-- == s->link_room[dl] + 1) s->n_over--;
+            }
             if (g->n_active == 0) {
                 g->served = 0;
                 s->active[done_k] = s->active[--s->n_active_groups];
@@ -348,7 +374,10 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
             if (g->n_active == 0) s->active[s->n_active_groups++] = gi;
             if (!heap_push(g, g->served + bits, (uint32_t)j)) return M4_ERR_NO_MEMORY;
             fct[j] = t;
-            for (int l = g->lo; l < g->hi; l++) s->link_active[g->dir * s->n_links + l]++;
+            for (int l = g->lo; l < g->hi; l++) {
+                int dl = g->dir * s->n_links + l;
+                if (++s->link_active[dl] == s->link_room[dl] + 1) s->n_over++;
+            }
             n_active++;
             if (n_active > s->stats.max_active) s->stats.max_active = n_active;
             j++;
