@@ -63,3 +63,19 @@ func newEstimator(c *cli.Context, ck *model.Checkpoint, maxBatch, threads int) (
 	}
 	return model.NewEstimator(ck, maxBatch, threads)
 }
+
+// Model batches of the path pipeline (infer.Run): on the CPU each worker
+// runs 64 paths at a time on a model of its own (one thread: the workers
+// are the parallelism); a GPU takes thousands of paths per call.
+const (
+	cpuPathBatch = 64
+	gpuPathBatch = 2048
+)
+
+// newPathEstimator is newEstimator for the path pipeline of run and eval.
+func newPathEstimator(c *cli.Context, ck *model.Checkpoint) (*model.Estimator, error) {
+	if useGPU(c) != nil {
+		return newEstimator(c, ck, gpuPathBatch, 1)
+	}
+	return newEstimator(c, ck, cpuPathBatch, 1)
+}

@@ -79,7 +79,7 @@ quantile, the true and estimated slowdowns) and eval.csv (those rows).`,
 			if err := featuresFit(ck, name); err != nil {
 				return err
 			}
-			est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
+			est, err := newPathEstimator(c, ck) // --gpu: the GPU when usable
 			if err != nil {
 				return err
 			}
