@@ -52,6 +52,7 @@ struct m4_flowsim {
     uint32_t *link_active; /* active flows crossing each directed link */
     uint32_t *link_room;   /* flows each directed link carries at the cap without contention */
     int n_over;            /* directed links with more active flows than link_room */
+    uint64_t dir_active[2]; /* active flows left to right, right to left */
     int *dlink_groups;   /* CSR: groups crossing each directed link */
     int *dlink_start;    /* n_dlinks + 1 offsets into dlink_groups */
     int *active;         /* indices of groups with n_active > 0 */
@@ -254,29 +255,56 @@ static uint32_t heap_pop(group *g) {
 /* ---- progressive filling over groups ------------------------------------ */
 
 static void solve_rates(m4_flowsim *s) {
-    const int L = s->n_dlinks;
+    /* directed links in use: left to right [0, n_links), back [n_links, 2 n_links) */
+    const int D0 = s->dir_active[0] ? 0 : s->n_links;
+    const int L = s->dir_active[1] ? s->n_dlinks : s->n_links;
     const double cap_flow = s->cfg.flow_cap_gbps;
-    for (int dl = 0; dl < L; dl++) {
+    for (int dl = D0; dl < L; dl++) {
         s->link_load[dl] = s->link_active[dl];
         s->link_cap[dl] = s->link_bw[dl];
     }
     for (int k = 0; k < s->n_active_groups; k++) s->groups[s->active[k]].assigned = 0;
 
+    /* A link with no more active flows than its room shares out at least
+     * the cap to whatever is left on it (its capacity is at least that
+     * many caps), so only the links over their room can set a level below
+     * the cap. Each round takes the least share of those; links under
+     * their room join the round only when that level lies within the tie
+     * tolerance of the cap, where m3's tie test could saturate them too. */
     int unassigned = s->n_active_groups;
     while (unassigned > 0) {
         double min_lim = INFINITY;
-        for (int dl = 0; dl < L; dl++)
-            if (s->link_load[dl]) {
+        for (int dl = D0; dl < L; dl++)
+            if (s->link_load[dl] && s->link_active[dl] > s->link_room[dl]) {
                 s->link_lim[dl] = s->link_cap[dl] / (double)s->link_load[dl];
                 if (s->link_lim[dl] < min_lim) min_lim = s->link_lim[dl];
             }
-        double rate = min_lim < cap_flow ? min_lim : cap_flow;
+        const int all = min_lim > cap_flow - RATE_TIE_GBPS;
+        if (all)
+            for (int dl = D0; dl < L; dl++)
+                if (s->link_load[dl] && s->link_active[dl] <= s->link_room[dl]) {
+                    s->link_lim[dl] = s->link_cap[dl] / (double)s->link_load[dl];
+                    if (s->link_lim[dl] < min_lim) min_lim = s->link_lim[dl];
+                }
+        if (min_lim >= cap_flow) {
+            /* No link left can share out less than the cap (filling only
+             * raises the level): every group left runs at the cap, which
+             * the rounds to come would give them one link at a time. */
+            for (int k = 0; k < s->n_active_groups; k++) {
+                group *g = &s->groups[s->active[k]];
+                if (!g->assigned) g->rate = cap_flow;
+            }
+            break;
+        }
+        double rate = min_lim;
         /* Saturate every link at the bottleneck share. Its groups are fixed
          * at once; their flows leave the load (and their rate the capacity)
          * of every link they cross, so later links see what is left. The
          * tie test uses the shares computed above, as m3's solver does. */
-        for (int dl = 0; dl < L; dl++) {
-            if (!s->link_load[dl] || fabs(s->link_lim[dl] - min_lim) >= RATE_TIE_GBPS) continue;
+        for (int dl = D0; dl < L; dl++) {
+            if (!s->link_load[dl] || (!all && s->link_active[dl] <= s->link_room[dl]) ||
+                fabs(s->link_lim[dl] - min_lim) >= RATE_TIE_GBPS)
+                continue;
             for (int k = s->dlink_start[dl]; k < s->dlink_start[dl + 1]; k++) {
                 group *g = &s->groups[s->dlink_groups[k]];
                 if (!g->n_active || g->assigned) continue;
@@ -325,21 +353,20 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
     }
     for (int dl = 0; dl < s->n_dlinks; dl++) s->link_active[dl] = 0;
     s->n_over = 0;
+    s->dir_active[0] = s->dir_active[1] = 0;
     s->n_active_groups = 0;
     uint64_t n_active = 0;
 
     double t = 0;
     size_t j = 0;
+    int at_cap = 1; /* every active group's rate is the cap (none solved since) */
     for (;;) {
         double dt_arrival = j < n ? at[j] - t : INFINITY;
         double dt_done = INFINITY;
         int done_k = -1;
-        if (n_active) {
-            if (s->n_over) {
-                solve_rates(s);
-            } else {
-                for (int k = 0; k < s->n_active_groups; k++) s->groups[s->active[k]].rate = cap_flow;
-            }
+        if (n_active && s->n_over) {
+            solve_rates(s);
+            at_cap = 0;
             for (int k = 0; k < s->n_active_groups; k++) {
                 const group *g = &s->groups[s->active[k]];
                 double dt = (g->heap[0].target - g->served) / g->rate;
@@ -349,6 +376,25 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
                 }
             }
             if (dt_done < 0) dt_done = 0; /* rounding in served */
+        } else if (n_active) {
+            /* Every group at the cap: the first to finish has the least
+             * service left. Divide only where that can win, keeping the
+             * choice (the first least quotient) of the loop above. */
+            double best_x = INFINITY;
+            for (int k = 0; k < s->n_active_groups; k++) {
+                group *g = &s->groups[s->active[k]];
+                if (!at_cap) g->rate = cap_flow;
+                double x = g->heap[0].target - g->served;
+                if (x > best_x) continue;
+                best_x = x;
+                double dt = x / cap_flow;
+                if (dt < dt_done) {
+                    dt_done = dt;
+                    done_k = k;
+                }
+            }
+            at_cap = 1;
+            if (dt_done < 0) dt_done = 0; /* rounding in served */
         }
         if (n_active && (j >= n || dt_done <= dt_arrival)) {
             advance(s, dt_done);
@@ -357,6 +403,7 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
             uint32_t f = heap_pop(g);
             fct[f] = t - fct[f]; /* fct[f] held the arrival time */
             n_active--;
+            s->dir_active[g->dir]--;
             for (int l = g->lo; l < g->hi; l++) {
                 int dl = g->dir * s->n_links + l;
                 if (s->link_active[dl]-- == s->link_room[dl] + 1) s->n_over--;
@@ -371,7 +418,10 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
             int gi = group_index(h, src[j], dst[j]);
             group *g = &s->groups[gi];
             double bits = (size[j] + ceil(size[j] / payload) * header) * 8.0;
-            if (g->n_active == 0) s->active[s->n_active_groups++] = gi;
+            if (g->n_active == 0) {
+                s->active[s->n_active_groups++] = gi;
+                g->rate = cap_flow; /* until a solve says otherwise */
+            }
             if (!heap_push(g, g->served + bits, (uint32_t)j)) return M4_ERR_NO_MEMORY;
             fct[j] = t;
             for (int l = g->lo; l < g->hi; l++) {
@@ -379,6 +429,7 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
                 if (++s->link_active[dl] == s->link_room[dl] + 1) s->n_over++;
             }
             n_active++;
+            s->dir_active[g->dir]++;
             if (n_active > s->stats.max_active) s->stats.max_active = n_active;
             j++;
         } else {
