@@ -288,7 +288,7 @@ func BucketName(b int) string {
 type Mixture struct {
 	n      int                       // paths
 	values [NumBuckets + 1][]float64 // sorted; index NumBuckets: all sizes
-	key    [NumBuckets + 1][]int32   // path*NumBuckets + bucket of each value
+	key    [NumBuckets + 1][]uint32  // path*NumBuckets + bucket of each value
 }
 
 // NewMixture prepares paths' percentiles (their weights are not used).
@@ -316,7 +316,7 @@ func NewMixture(paths []PathEstimate) *Mixture {
 		sort.Slice(all[b], func(i, j int) bool { return all[b][i].v < all[b][j].v })
 		for _, e := range all[b] {
 			m.values[b] = append(m.values[b], e.v)
-			m.key[b] = append(m.key[b], e.p*NumBuckets+int32(e.b))
+			m.key[b] = append(m.key[b], uint32(e.p)*NumBuckets+uint32(e.b))
 		}
 	}
 	return m
@@ -327,12 +327,17 @@ func NewMixture(paths []PathEstimate) *Mixture {
 // weight[i] (per bucket), by Distribution.Quantile's rule; NaN for a bucket
 // of no weight. qs must ascend.
 func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[NumBuckets + 1][]float64) {
+	// each value's weight is flat[key]: one load per value in the loops
+	flat := make([]float64, 0, len(weight)*NumBuckets)
+	for _, w := range weight {
+		flat = append(flat, w[:]...)
+	}
 	for b := range m.values {
 		o := out[b][:0]
 		keys := m.key[b]
 		total := 0.0
 		for _, k := range keys {
-			total += weight[k/NumBuckets][k%NumBuckets]
+			total += flat[k]
 		}
 		if total == 0 {
 			for range qs {
@@ -346,8 +351,7 @@ func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[Nu
 		for _, q := range qs {
 			target := q * total * (1 - 1e-12)
 			for i < len(vals)-1 {
-				k := keys[i]
-				w := weight[k/NumBuckets][k%NumBuckets]
+				w := flat[keys[i]]
 				if cum+w >= target {
 					break
 				}
