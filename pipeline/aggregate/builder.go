@@ -3,6 +3,7 @@ package aggregate
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Builder collects path estimates one bucket at a time and makes their
@@ -40,6 +41,13 @@ func (m *Builder) Add(b int, pct *[NumPercentiles]float64, weight float64) error
 		m.wts[b] = append(m.wts[b], w)
 	}
 	return nil
+}
+
+// Grow makes room for n more values of bucket b (n/100 paths' worth), so
+// that a caller who knows how many will come saves the slices' doubling.
+func (m *Builder) Grow(b, n int) {
+	m.vals[b] = slices.Grow(m.vals[b], n)
+	m.wts[b] = slices.Grow(m.wts[b], n)
 }
 
 // Distribution sorts what was added into the mixture's distribution. It

@@ -154,6 +154,14 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	}
 	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths(), Counts: BucketCounts(w.Flows.Size), Paths: run.res}
 	var mixFS, mixM aggregate.Builder
+	if scale == 0 { // every path: at most 100 values per flow of each bucket
+		for b, n := range r.Counts[:aggregate.NumBuckets] {
+			mixFS.Grow(b, n*aggregate.NumPercentiles)
+			if est != nil {
+				mixM.Grow(b, n*aggregate.NumPercentiles)
+			}
+		}
+	}
 	// commit mixes a finished chunk, in path order
 	commit := func(c *chunk) error {
 		for i := c.lo; i < c.hi; i++ {
