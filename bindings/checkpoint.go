@@ -25,7 +25,7 @@ func fromC(c C.m4_model_config) ModelConfig {
 func infoFromC(ci *C.m4_checkpoint_info) CheckpointInfo {
 	return CheckpointInfo{Config: fromC(ci.config), Features: C.GoString(&ci.features[0]),
 		M3Features: ci.m3_features != 0, F16: ci.f16 != 0, InputNorm: ci.has_input_norm != 0,
-		OptimizerState: ci.has_optimizer_state != 0}
+		OptimizerState: ci.has_optimizer_state != 0, Checksum: ci.checksum != 0}
 }
 
 func loadResult(st C.m4_status, p *C.m4_model, ci *C.m4_checkpoint_info, errbuf []C.char, maxBatch int, keep bool) (*Model, CheckpointInfo, error) {

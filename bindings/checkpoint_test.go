@@ -3,6 +3,10 @@
 package bindings_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -79,7 +83,7 @@ func TestLoadModelMatchesGo(t *testing.T) {
 			t.Fatalf("case %d: %v", i, err)
 		}
 		want := bindings.CheckpointInfo{Config: ck.Config, Features: "m3-path-v1", M3Features: true,
-			F16: c.dtype == model.F16, InputNorm: c.norm, OptimizerState: c.optim}
+			F16: c.dtype == model.F16, InputNorm: c.norm, OptimizerState: c.optim, Checksum: true}
 		if info != want {
 			t.Errorf("case %d: info %+v, want %+v", i, info, want)
 		}
@@ -103,13 +107,16 @@ func TestLoadModelMatchesGo(t *testing.T) {
 			in.Res[j] = 1 + float32(math.Abs(math.Sin(float64(j)*0.1)))
 		}
 		in.Empty[3], in.Empty[17] = 1, 1
-		wantOut, err := est.Raw([]model.Input{in})
+		wantOut, err := est.Predict([]model.Input{in})
 		est.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		gotOut := make([]float32, 400)
 		if err := m.Forward([]int32{4}, in.Res, in.Empty, false, 0, gotOut); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bindings.ValidSlowdowns(gotOut, 4, 100); err != nil {
 			t.Fatal(err)
 		}
 		for k := range gotOut {
@@ -132,6 +139,9 @@ func TestLoadModelRefuses(t *testing.T) {
 	nanAt := append([]byte(nil), img...)
 	hl := int(uint64(img[0]) | uint64(img[1])<<8 | uint64(img[2])<<16)
 	copy(nanAt[8+hl+4*7:], []byte{0, 0, 0xc0, 0x7f})
+	nanAt = resum(nanAt) // a writer that checksummed its NaN: the values are checked too
+	flipped := append([]byte(nil), img...)
+	flipped[8+hl+12] ^= 0x04
 	cases := []struct {
 		name string
 		img  []byte
@@ -142,6 +152,7 @@ func TestLoadModelRefuses(t *testing.T) {
 		{"cut data", img[:len(img)-3], "truncated: tensors need"},
 		{"trailing", append(append([]byte(nil), img...), 1, 2, 3, 4), "bytes after the last tensor"},
 		{"NaN", nanAt, "element 7 is NaN"},
+		{"flipped bit", flipped, "metadata data_sha256: the tensor data hash to"},
 		{"version", []byte(strings.Replace(string(img), `"format_version":"1"`, `"format_version":"9"`, 1)), "unknown version"},
 	}
 	for i, c := range cases {
@@ -294,4 +305,15 @@ func BenchmarkEstimatePath(b *testing.B) {
 			b.ReportMetric(float64(c.flows)*float64(b.N)/b.Elapsed().Seconds(), "flows/s")
 		})
 	}
+}
+
+// resum returns a checkpoint image with its data_sha256 recomputed for its
+// data (the digest has a fixed length: the header keeps its size).
+func resum(img []byte) []byte {
+	n := binary.LittleEndian.Uint64(img)
+	i := bytes.Index(img[:8+n], []byte(`"data_sha256":"`)) + len(`"data_sha256":"`)
+	sum := sha256.Sum256(img[8+n:])
+	out := append([]byte(nil), img...)
+	copy(out[i:], hex.EncodeToString(sum[:]))
+	return out
 }

@@ -9,6 +9,7 @@ type CheckpointInfo struct {
 	F16            bool   // parameters stored as F16
 	InputNorm      bool   // carries an input normalisation
 	OptimizerState bool   // a resume checkpoint (AdamW state checked, not loaded)
+	Checksum       bool   // the SHA-256 of the tensor data was in the file and matched (false: none, an older file)
 }
 
 // CheckpointError is a checkpoint the native reader refused: Msg names the

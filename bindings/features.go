@@ -95,12 +95,11 @@ func (f *Features) Build(hosts int, size []float64, src, dst []int32, fct []floa
 		return fmt.Errorf("features: output buffers of %d, %d and %d values for %d rows", len(res), len(numFlows), len(counts), hosts)
 	}
 	n := len(size)
-	var ps, pf *C.double
-	var psrc, pdst *C.int32_t
-	if n > 0 {
-		ps, pf = (*C.double)(unsafe.Pointer(&size[0])), (*C.double)(unsafe.Pointer(&fct[0]))
-		psrc, pdst = (*C.int32_t)(unsafe.Pointer(&src[0])), (*C.int32_t)(unsafe.Pointer(&dst[0]))
+	if n == 0 {
+		return fmt.Errorf("features: %w", ErrNoFlows)
 	}
+	ps, pf := (*C.double)(unsafe.Pointer(&size[0])), (*C.double)(unsafe.Pointer(&fct[0]))
+	psrc, pdst := (*C.int32_t)(unsafe.Pointer(&src[0])), (*C.int32_t)(unsafe.Pointer(&dst[0]))
 	var pnf *C.double
 	if numFlows != nil {
 		pnf = (*C.double)(unsafe.Pointer(&numFlows[0]))
@@ -131,7 +130,7 @@ func (f *Features) Slowdowns(hosts int, size []float64, src, dst []int32, fct []
 		return fmt.Errorf("features: %d output values for %d flows", len(out), len(size))
 	}
 	if len(size) == 0 {
-		return nil
+		return fmt.Errorf("features: %w", ErrNoFlows)
 	}
 	st := C.m4_features_slowdowns(f.ptr, C.int(hosts), C.size_t(len(size)),
 		(*C.double)(unsafe.Pointer(&size[0])), (*C.int32_t)(unsafe.Pointer(&src[0])),

@@ -84,7 +84,7 @@ func (f *Flowsim) RunInto(arrivalNs, sizeBytes []float64, src, dst []int32, fct 
 		return fmt.Errorf("flowsim: used after Close")
 	}
 	if n == 0 {
-		return nil
+		return fmt.Errorf("flowsim: %w", ErrNoFlows)
 	}
 	st := C.m4_flowsim_run(f.ptr, C.size_t(n),
 		(*C.double)(unsafe.Pointer(&arrivalNs[0])), (*C.double)(unsafe.Pointer(&sizeBytes[0])),

@@ -105,6 +105,12 @@ func FuzzFeaturesNative(f *testing.F) {
 		if (err == nil) != (errS == nil) {
 			t.Fatalf("Build: %v, Slowdowns: %v", err, errS)
 		}
+		if n == 0 {
+			if !errors.Is(err, bindings.ErrNoFlows) || !errors.Is(errS, bindings.ErrNoFlows) {
+				t.Fatalf("no flows: Build %v, Slowdowns %v; want ErrNoFlows", err, errS)
+			}
+			return
+		}
 		if err != nil {
 			var ie *bindings.InputError
 			if !errors.As(err, &ie) || ie.Index < 0 || ie.Index >= n {

@@ -308,13 +308,17 @@ func BenchSgemm(M, N, K, threads, reps int) float64 {
 	return float64(C.m4_bench_sgemm(C.int(M), C.int(N), C.int(K), C.int(threads), C.int(reps)))
 }
 
-// EstimatesValid makes estimates (n x OutDim values, OutDim = 400) valid
-// slowdown distributions in place: every percentile >= 1 and >= the one
-// before it in its bucket (m4_estimates_valid).
-func EstimatesValid(out []float32) {
-	const per = C.M4_FEAT_OUTPUTS
-	n := len(out) / per
-	if n > 0 {
-		C.m4_estimates_valid((*C.float)(unsafe.Pointer(&out[0])), C.size_t(n))
+// ValidSlowdowns makes each of v's buckets x pct slowdown percentiles
+// (bucket-major, as the model writes them) a valid distribution in place:
+// at least 1 and non-decreasing (m4_slowdowns_valid, the one place m4 does
+// this). It returns how many values moved, or an error for a NaN or Inf.
+func ValidSlowdowns(v []float32, buckets, pct int) (int, error) {
+	if buckets < 1 || pct < 1 || len(v) != buckets*pct {
+		return 0, fmt.Errorf("slowdowns: %d values for %d buckets x %d percentiles", len(v), buckets, pct)
 	}
+	n := C.m4_slowdowns_valid((*C.float)(unsafe.Pointer(&v[0])), C.int(buckets), C.int(pct))
+	if n < 0 {
+		return 0, fmt.Errorf("slowdowns: a NaN or Inf estimate")
+	}
+	return int(n), nil
 }

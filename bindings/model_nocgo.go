@@ -79,6 +79,5 @@ func BenchFMAPeak(float64) float64 { return -1 }
 // BenchSgemm returns -1.
 func BenchSgemm(_, _, _, _, _ int) float64 { return -1 }
 
-// EstimatesValid does nothing without the native library (no estimate is
-// made either).
-func EstimatesValid([]float32) {}
+// ValidSlowdowns returns ErrNoNative.
+func ValidSlowdowns([]float32, int, int) (int, error) { return 0, ErrNoNative }

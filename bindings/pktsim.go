@@ -292,6 +292,9 @@ func (s *Pktsim) Run(f *PktsimFlows) (*PktsimResult, error) {
 		return nil, err
 	}
 	n := len(f.ID)
+	if n == 0 {
+		return nil, fmt.Errorf("pktsim: %w", ErrNoFlows)
+	}
 	res := &PktsimResult{
 		FCTNs:   make([]int64, n),
 		IdealNs: make([]int64, n),

@@ -1,5 +1,7 @@
 package bindings
 
+import "errors"
+
 // PathConfig describes a parking-lot path for Flowsim: Hosts hosts in a line,
 // the two end links at EdgeGbps, the inner ones at CoreGbps, every flow capped
 // at FlowCapGbps, and each packet of PayloadBytes carrying HeaderBytes more.
@@ -25,3 +27,7 @@ type FlowsimStats struct {
 	RateSolves uint64 // max-min solves
 	MaxActive  uint64 // most flows active at once
 }
+
+// ErrNoFlows is the error of an empty scenario: no flows to simulate,
+// build features of, or estimate.
+var ErrNoFlows = errors.New("no flows: an empty scenario has nothing to simulate or estimate")

@@ -230,6 +230,9 @@ int main(int argc, char **argv) {
         }
         fprintf(stderr, "%s: %s features, %d layers of width %d%s\n", ckpt, info.features, info.config.n_layers,
                 info.config.dim, info.f16 ? ", F16" : "");
+        if (!info.checksum)
+            fprintf(stderr, "%s: warning: no checksum of its tensor data (written before m4 0.2): nothing vouches for them\n",
+                    ckpt);
         m4_path_scenario sc = {hosts, n, fat.data, fsize.data, src, dst, params};
         float out[M4_FEAT_OUTPUTS];
         if ((st = m4_estimate_path(model, &sc, out, err, sizeof err)) != M4_OK) {

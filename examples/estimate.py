@@ -12,7 +12,9 @@ foreground flows' slowdown. --compare checks them against an .npy file of
 the same values (e.g. from `m4 predict`) to a relative 1e-5.
 
 The library is found by --lib, else $M4_LIB, else ctypes.util.find_library.
-Needs numpy (Debian: python3-numpy).
+Needs numpy (Debian: python3-numpy). Every problem (a missing or truncated
+file, a library that does not load, libm4's own errors) ends the script with
+a one-line message naming what is wrong and exit status 1, never a traceback.
 """
 import argparse
 import ctypes
@@ -21,7 +23,10 @@ import os
 import re
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("estimate.py: needs numpy (Debian: apt-get install python3-numpy; else pip install numpy)")
 
 M4_OK = 0
 M4_FEAT_PARAMS = 19
@@ -39,7 +44,8 @@ class ModelConfig(ctypes.Structure):
 class CheckpointInfo(ctypes.Structure):
     """m4_checkpoint_info in m4.h."""
     _fields_ = [("config", ModelConfig), ("features", ctypes.c_char * 64), ("m3_features", ctypes.c_int),
-                ("f16", ctypes.c_int), ("has_input_norm", ctypes.c_int), ("has_optimizer_state", ctypes.c_int)]
+                ("f16", ctypes.c_int), ("has_input_norm", ctypes.c_int), ("has_optimizer_state", ctypes.c_int),
+                ("checksum", ctypes.c_int)]
 
 
 class PathScenario(ctypes.Structure):
@@ -54,7 +60,12 @@ def load_library(path):
     path = path or os.environ.get("M4_LIB") or ctypes.util.find_library("m4")
     if not path:
         sys.exit("libm4 not found: pass --lib PATH/libm4.so or set M4_LIB")
-    lib = ctypes.CDLL(path)
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        sys.exit(f"{path}: cannot load libm4: {e}")
+    if not hasattr(lib, "m4_estimate_path"):
+        sys.exit(f"{path}: not libm4 (no m4_estimate_path)")
     lib.m4_version.restype = ctypes.c_char_p
     lib.m4_strerror.restype = ctypes.c_char_p
     lib.m4_strerror.argtypes = [ctypes.c_int]
@@ -67,6 +78,16 @@ def load_library(path):
     lib.m4_estimate_path.argtypes = [ctypes.c_void_p, ctypes.POINTER(PathScenario), ctypes.POINTER(ctypes.c_float),
                                      ctypes.c_char_p, ctypes.c_size_t]
     return lib
+
+
+def load_npy(path):
+    """np.load, with a one-line error naming the file for a missing, truncated or foreign one."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        sys.exit(f"{path}: no such file")
+    except (OSError, ValueError, EOFError) as e:
+        sys.exit(f"{path}: not a readable .npy array (truncated or another format?): {e}")
 
 
 def c_array(a, dtype, ctype):
@@ -95,10 +116,12 @@ def main():
         hosts = int(m.group(1))
 
     d = args.shard_dir
-    fat = np.load(os.path.join(d, "fat.npy"))
-    fsize = np.load(os.path.join(d, "fsize.npy"))
-    fsd = np.load(os.path.join(d, "fsd.npy"))
-    vec = np.load(os.path.join(d, f"param_topo-pl-{hosts}_s{args.sample}.npy"))
+    if not os.path.isdir(d):
+        sys.exit(f"{d}: no such folder")
+    fat = load_npy(os.path.join(d, "fat.npy"))
+    fsize = load_npy(os.path.join(d, "fsize.npy"))
+    fsd = load_npy(os.path.join(d, "fsd.npy"))
+    vec = load_npy(os.path.join(d, f"param_topo-pl-{hosts}_s{args.sample}.npy"))
     n = len(fat)
     if fsize.shape != (n,) or fsd.shape != (n, 2) or vec.shape != (15,):
         sys.exit(f"{d}: shapes {fat.shape} {fsize.shape} {fsd.shape} {vec.shape}: want (n,) (n,) (n, 2) (15,)")
@@ -121,6 +144,9 @@ def main():
         sys.exit(f"{d}: configuration vector: {lib.m4_strerror(st).decode()}")
     print(f"{args.ckpt}: {info.features.decode()} features, {info.config.n_layers} layers of width {info.config.dim}",
           file=sys.stderr)
+    if not info.checksum:
+        print(f"{args.ckpt}: warning: no checksum of its tensor data (written before m4 0.2): nothing vouches for them",
+              file=sys.stderr)
     try:
         at, at_p = c_array(fat, np.float64, ctypes.c_double)
         size, size_p = c_array(fsize, np.float64, ctypes.c_double)
@@ -137,7 +163,7 @@ def main():
 
     sys.stdout.write("".join(f"{float(v):.9g}\n" for v in out))
     if args.compare:
-        want = np.load(args.compare).astype(np.float64).ravel()
+        want = load_npy(args.compare).astype(np.float64).ravel()
         if want.shape != (M4_FEAT_OUTPUTS,):
             sys.exit(f"{args.compare}: {want.size} values, want {M4_FEAT_OUTPUTS}")
         worst = float(np.max(np.abs(out - want) / np.maximum(np.abs(want), 1e-30)))

@@ -628,6 +628,168 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* SHA-256 (FIPS 180-4) of the tensor data: the "data_sha256" metadata      */
+/* ------------------------------------------------------------------------ */
+
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t rotr(uint32_t x, int n) { return x >> n | x << (32 - n); }
+
+/* sha_block folds one 64-byte block into the state h. */
+static void sha_block(uint32_t h[8], const unsigned char *p) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+}
+
+/* sha256_hex writes the SHA-256 of data[0..len) as 64 lowercase hex digits
+ * and a NUL to hex (65 bytes). */
+static void sha256_hex(const unsigned char *data, size_t len, char hex[65]) {
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t full = len / 64 * 64;
+    for (size_t i = 0; i < full; i += 64) sha_block(h, data + i);
+    unsigned char tail[128] = {0};
+    size_t rest = len - full;
+    if (rest) memcpy(tail, data + full, rest);
+    tail[rest] = 0x80;
+    size_t tl = rest < 56 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++) tail[tl - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
+    sha_block(h, tail);
+    if (tl == 128) sha_block(h, tail + 64);
+    for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", (unsigned)h[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* trained ranges                                                           */
+/* ------------------------------------------------------------------------ */
+
+static const char *const range_keys[M4_RANGE_KEYS] = {"buffer_kb",     "window_bytes",    "dctcp_k",
+                                                      "dcqcn_kmin",    "dcqcn_kmax",      "hpcc_u_target",
+                                                      "hpcc_ai",       "timely_t_low_ns", "timely_t_high_ns"};
+static const char *const cc_names[4] = {"dctcp", "dcqcn", "hpcc", "timely"};
+
+/* read_ranges reads the training record's trained_ranges (k: its node, -1
+ * when absent) as Go's features.Ranges writes it. */
+static m4_status read_ranges(errbuf *e, const jparser *q, int k, m4_trained_ranges *r) {
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < M4_RANGE_KEYS; i++) r->lo[i] = 1, r->hi[i] = 0;
+    if (k < 0 || q->nodes[k].type == J_NULL) return M4_OK;
+    if (q->nodes[k].type != J_OBJ) return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges is not an object");
+    r->has = 1;
+    int kc = jget(q, k, "cc");
+    if (kc >= 0) {
+        if (q->nodes[kc].type != J_ARR && q->nodes[kc].type != J_NULL)
+            return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.cc is not an array");
+        for (int c = q->nodes[kc].type == J_ARR ? q->nodes[kc].first : -1; c >= 0; c = q->nodes[c].next) {
+            int hit = 0;
+            for (int j = 0; j < 4; j++)
+                if (jstr_eq(q, c, cc_names[j])) r->cc[j] = hit = 1;
+            if (!hit) return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.cc holds an unknown algorithm");
+        }
+    }
+    static const char *const flags[2] = {"pfc", "network"};
+    int *dst[2] = {r->pfc, r->network};
+    for (int f = 0; f < 2; f++) {
+        int kf = jget(q, k, flags[f]);
+        if (kf < 0 || q->nodes[kf].type == J_NULL) continue;
+        if (q->nodes[kf].type != J_ARR)
+            return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.%s is not an array", flags[f]);
+        for (int c = q->nodes[kf].first; c >= 0; c = q->nodes[c].next) {
+            if (q->nodes[c].type != J_TRUE && q->nodes[c].type != J_FALSE)
+                return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.%s holds a non-boolean", flags[f]);
+            dst[f][q->nodes[c].type == J_TRUE] = 1;
+        }
+    }
+    int kv = jget(q, k, "values");
+    if (kv >= 0 && q->nodes[kv].type != J_NULL) {
+        if (q->nodes[kv].type != J_OBJ)
+            return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.values is not an object");
+        for (int i = 0; i < M4_RANGE_KEYS; i++) {
+            int kr = jget(q, kv, range_keys[i]);
+            if (kr < 0) continue;
+            double lo, hi;
+            if (q->nodes[kr].type != J_ARR || q->nodes[kr].n != 2 || jnum(q, q->nodes[kr].first, 0, &lo) ||
+                jnum(q, q->nodes[q->nodes[kr].first].next, 0, &hi) || lo > hi)
+                return efail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.values.%s is not [lo, hi]",
+                             range_keys[i]);
+            r->lo[i] = lo, r->hi[i] = hi;
+        }
+    }
+    return M4_OK;
+}
+
+int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *c, int network, char *report, size_t len) {
+    if (!r || !c) return -1;
+    int ci;
+    switch (c->cc) {
+    case M4_CC_DCTCP: ci = 0; break;
+    case M4_CC_DCQCN: ci = 1; break;
+    case M4_CC_HPCC: ci = 2; break;
+    case M4_CC_TIMELY: ci = 3; break;
+    default: return -1;
+    }
+    if (report && len) report[0] = 0;
+    if (!r->has) return 0;
+    size_t used = 0;
+    int n = 0;
+#define NOTE(...)                                                                                   \
+    do {                                                                                            \
+        n++;                                                                                        \
+        if (report && used < len) {                                                                 \
+            int w = snprintf(report + used, len - used, __VA_ARGS__);                               \
+            used += w > 0 ? (size_t)w : 0;                                                          \
+        }                                                                                           \
+    } while (0)
+    if (!r->cc[ci]) {
+        NOTE("cc = %s is outside the trained algorithms\n", cc_names[ci]);
+        return n; /* its parameters have no range either */
+    }
+    if (!r->pfc[c->pfc ? 1 : 0]) NOTE("pfc = %d was never trained on\n", c->pfc ? 1 : 0);
+    if (!r->network[network ? 1 : 0])
+        NOTE("path kind = %s was never trained on\n", network ? "a path cut from a network" : "one of m3's parking lots");
+    double v[M4_RANGE_KEYS];
+    int use[M4_RANGE_KEYS] = {1, 1};
+    v[M4_RANGE_BUFFER_KB] = c->buffer_kb, v[M4_RANGE_WINDOW_BYTES] = c->window_bytes;
+    v[M4_RANGE_DCTCP_K] = c->dctcp_k, use[M4_RANGE_DCTCP_K] = ci == 0;
+    v[M4_RANGE_DCQCN_KMIN] = c->dcqcn_kmin, v[M4_RANGE_DCQCN_KMAX] = c->dcqcn_kmax;
+    use[M4_RANGE_DCQCN_KMIN] = use[M4_RANGE_DCQCN_KMAX] = ci == 1;
+    v[M4_RANGE_HPCC_U_TARGET] = c->hpcc_u_target, v[M4_RANGE_HPCC_AI] = c->hpcc_ai;
+    use[M4_RANGE_HPCC_U_TARGET] = use[M4_RANGE_HPCC_AI] = ci == 2;
+    v[M4_RANGE_TIMELY_T_LOW] = c->timely_t_low_ns, v[M4_RANGE_TIMELY_T_HIGH] = c->timely_t_high_ns;
+    use[M4_RANGE_TIMELY_T_LOW] = use[M4_RANGE_TIMELY_T_HIGH] = ci == 3;
+    for (int i = 0; i < M4_RANGE_KEYS; i++) {
+        if (!use[i]) continue;
+        if (r->lo[i] > r->hi[i])
+            NOTE("%s = %g was never trained on\n", range_keys[i], v[i]);
+        else if (v[i] < r->lo[i] || v[i] > r->hi[i])
+            NOTE("%s = %g is outside the trained range [%g, %g]\n", range_keys[i], v[i], r->lo[i], r->hi[i]);
+    }
+#undef NOTE
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
 /* tensors                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -786,7 +948,8 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
                    kv >= 0 ? p.nodes[kv].str : "");
         goto done;
     }
-    static const char *const meta_keys[] = {"format", "format_version", "model_config", "features", "training", NULL};
+    static const char *const meta_keys[] = {"format", "format_version", "model_config", "features", "training",
+                                            "data_sha256", NULL};
     const char *u = unknown_key(&p, meta, meta_keys);
     if (u) {
         st = efail(e, M4_ERR_FORMAT, "metadata: unknown key \"%.40s\"", u);
@@ -808,13 +971,14 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
     if ((st = read_features(e, p.nodes[kfe].str, p.nodes[kfe].str_len, &ci)) != M4_OK) goto done;
     int kt = jget(&p, meta, "training");
     if (kt >= 0) {
-        /* the training record: inference needs none of it, but it must be a JSON object */
+        /* the training record: inference needs only its trained ranges, but it must be a JSON object */
         jparser q;
         int r = jparse(&q, p.nodes[kt].str, p.nodes[kt].str_len);
         int ok = r >= 0 && q.nodes[r].type == J_OBJ;
         if (!ok) st = efail(e, M4_ERR_FORMAT, "metadata training: %s", r < 0 ? q.err : "not a JSON object");
+        else st = read_ranges(e, &q, jget(&q, r, "trained_ranges"), &ci.ranges);
         jp_free(&q);
-        if (!ok) goto done;
+        if (!ok || st != M4_OK) goto done;
     }
 
     /* tensor entries */
@@ -898,6 +1062,28 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
                 st = efail(e, M4_ERR_FORMAT, "%llu bytes after the last tensor", (unsigned long long)data_len - pos);
             goto done;
         }
+    }
+    /* the tensor data must be what was written: its SHA-256, when the file
+     * carries one (m4 writes it; files of m4 before 0.2 lack it) */
+    int ksum = jget(&p, meta, "data_sha256");
+    if (ksum >= 0) {
+        const jnode *sn = &p.nodes[ksum];
+        int hex_ok = sn->str_len == 64;
+        for (size_t i = 0; hex_ok && i < 64; i++)
+            hex_ok = (sn->str[i] >= '0' && sn->str[i] <= '9') || (sn->str[i] >= 'a' && sn->str[i] <= 'f');
+        if (!hex_ok) {
+            st = efail(e, M4_ERR_FORMAT, "metadata data_sha256: \"%.70s\" is not 64 lowercase hex digits", sn->str);
+            goto done;
+        }
+        char got[65];
+        sha256_hex(data, data_len, got);
+        if (memcmp(got, sn->str, 64) != 0) {
+            st = efail(e, M4_ERR_FORMAT,
+                       "metadata data_sha256: the tensor data hash to %.16s..., the file says %.16s...: the file is corrupt",
+                       got, sn->str);
+            goto done;
+        }
+        ci.checksum = 1;
     }
     /* the parameters must fit in what the file holds before anything is
      * allocated for them (2 bytes each at least, as F16) */

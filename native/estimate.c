@@ -6,6 +6,7 @@
  */
 #include "m4.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +23,34 @@ __attribute__((format(printf, 4, 5))) static m4_status efail(char *err, size_t e
     return st;
 }
 
-void m4_estimates_valid(float *out, size_t n) {
-    if (!out) return;
-    for (size_t b = 0; b < n * (M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES); b++) {
-        float *q = out + b * M4_FEAT_PERCENTILES, lo = 1;
-        for (int k = 0; k < M4_FEAT_PERCENTILES; k++) {
-            /* NaN compares false: it becomes the running maximum too */
-            if (!(q[k] >= lo)) q[k] = lo;
-            lo = q[k];
+int m4_slowdowns_valid(float *v, int n_buckets, int n_pct) {
+    if (!v || n_buckets < 1 || n_pct < 1) return -1;
+    size_t n = (size_t)n_buckets * (size_t)n_pct;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return -1;
+    int changed = 0;
+    for (int b = 0; b < n_buckets; b++) {
+        float *p = v + (size_t)b * (size_t)n_pct;
+        for (int k = 0; k < n_pct; k++)
+            if (p[k] < 1) {
+                p[k] = 1;
+                changed++;
+            }
+        /* insertion sort: the model's percentiles are nearly sorted */
+        for (int k = 1; k < n_pct; k++) {
+            float x = p[k];
+            int j = k;
+            while (j > 0 && p[j - 1] > x) {
+                p[j] = p[j - 1];
+                j--;
+            }
+            if (j != k) {
+                p[j] = x;
+                changed += k - j;
+            }
         }
     }
+    return changed;
 }
 
 m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
@@ -50,13 +69,22 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "%d hosts: the model reads paths of 2 to %d hosts", H,
                      c.max_seq + 1);
     const size_t n = sc->n_flows;
-    if (!sc->params || (n > 0 && (!sc->arrival_ns || !sc->size_bytes || !sc->src || !sc->dst)))
+    if (n == 0)
+        return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "no flows: an empty scenario has nothing to estimate");
+    if (n > UINT32_MAX)
+        return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "%zu flows: at most %u in one scenario", n, UINT32_MAX);
+    if (!sc->params || !sc->arrival_ns || !sc->size_bytes || !sc->src || !sc->dst)
         return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "a required array of the scenario is NULL");
+    size_t fg = 0;
+    for (size_t i = 0; i < n; i++) fg += sc->src[i] == 0 && sc->dst[i] == H - 1;
+    if (fg == 0)
+        return efail(err, err_len, M4_ERR_INVALID_INPUT,
+                     "no foreground flows (host 0 -> %d): the estimate is of their slowdowns, and there are none", H - 1);
 
     m4_status st;
     m4_flowsim *sim = NULL;
     m4_features *feat = NULL;
-    double *fct = malloc((n ? n : 1) * sizeof(double));
+    double *fct = malloc(n * sizeof(double));
     float *res = malloc((size_t)H * M4_FEAT_ROW * sizeof(float));
     double *share = malloc((size_t)H * M4_FEAT_CELLS * sizeof(double));
     uint8_t *empty = malloc((size_t)H * M4_FEAT_BUCKETS);
@@ -70,7 +98,7 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         efail(err, err_len, st, "flowsim: %s", m4_strerror(st));
         goto done;
     }
-    if (n > 0 && (st = m4_flowsim_run(sim, n, sc->arrival_ns, sc->size_bytes, sc->src, sc->dst, fct)) != M4_OK) {
+    if ((st = m4_flowsim_run(sim, n, sc->arrival_ns, sc->size_bytes, sc->src, sc->dst, fct)) != M4_OK) {
         efail(err, err_len, st, "flowsim: %s", st == M4_ERR_INVALID_INPUT ? m4_flowsim_error(sim, NULL, NULL) : m4_strerror(st));
         goto done;
     }
@@ -95,7 +123,10 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         efail(err, err_len, st, "model: %s", m4_model_error(m));
         goto done;
     }
-    m4_estimates_valid(out, 1);
+    if (m4_slowdowns_valid(out, M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES, M4_FEAT_PERCENTILES) < 0) {
+        st = efail(err, err_len, M4_ERR_INVALID_INPUT, "model: an estimate is NaN or Inf");
+        goto done;
+    }
 done:
     m4_flowsim_destroy(sim);
     m4_features_destroy(feat);

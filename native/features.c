@@ -98,15 +98,16 @@ int m4_features_input_bucket(double size_bytes) {
 
 /* hop_delay_ns is m3's LINK_TO_DELAY_DICT: 1 us * max(0, min(i-1, H-2-i)). */
 static double hop_delay_ns(int hosts, int host) {
-    int a = host - 1, b = hosts - 2 - host;
-    int d = a < b ? a : b;
+    long long a = (long long)host - 1, b = (long long)hosts - 2 - host; /* no overflow for any ints */
+    long long d = a < b ? a : b;
     return PROP_DELAY_NS * (double)(d < 0 ? 0 : d);
 }
 
 double m4_features_base_delay_ns(int hosts, int src, int dst, double size_bytes) {
-    double target = (src == 0 && dst == hosts - 1) ? 1.0 : 0.0;
-    double internal = (src != 0 && dst != hosts - 1) ? 1.0 : 0.0;
-    int hops = dst > src ? dst - src : src - dst;
+    long long last = (long long)hosts - 1;
+    double target = (src == 0 && dst == last) ? 1.0 : 0.0;
+    double internal = (src != 0 && dst != last) ? 1.0 : 0.0;
+    long long hops = dst > src ? (long long)dst - src : (long long)src - dst;
     double links = (double)hops + (1.0 - target) + internal;
     double head = size_bytes < 0 ? 0 : size_bytes;
     if (head > MTU_BYTES) head = MTU_BYTES;
@@ -204,6 +205,7 @@ static void sort_doubles(double *a, size_t n) {
 }
 
 void m4_features_percentiles(const double *sorted, size_t n, double *out) {
+    if (!sorted || !out || n == 0) return; /* nothing to take percentiles of */
     double n1 = (double)(n - 1);
     for (int k = 0; k < M4_FEAT_PERCENTILES; k++) {
         double q = (double)(k + 1) / 100.0;
@@ -349,7 +351,9 @@ m4_status m4_features_slowdowns(m4_features *f, int n_hosts, size_t n, const dou
     clear_error(f);
     if (n_hosts < 2 || n_hosts > MAX_HOSTS)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "%d hosts, want 2..%d", n_hosts, MAX_HOSTS);
-    if (n > 0 && (!size_bytes || !src || !dst || !fct_ns || !out))
+    if (n == 0) return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "no flows: an empty scenario has no slowdowns");
+    if (n > UINT32_MAX) return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "%zu flows: at most %u", n, UINT32_MAX);
+    if (!size_bytes || !src || !dst || !fct_ns || !out)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "a required array is NULL");
     return slowdowns(f, n_hosts, n, size_bytes, src, dst, fct_ns, out);
 }
@@ -404,7 +408,9 @@ m4_status m4_features_build(m4_features *f, int n_hosts, size_t n, const double 
     clear_error(f);
     if (n_hosts < 2 || n_hosts > MAX_HOSTS)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "%d hosts, want 2..%d", n_hosts, MAX_HOSTS);
-    if (!params || !res || (n > 0 && (!size_bytes || !src || !dst || !fct_ns)))
+    if (n == 0) return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "no flows: an empty scenario has no feature map");
+    if (n > UINT32_MAX) return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "%zu flows: at most %u", n, UINT32_MAX);
+    if (!params || !res || !size_bytes || !src || !dst || !fct_ns)
         return fail(f, M4_ERR_INVALID_ARGUMENT, NULL, 0, "a required array is NULL");
     for (int j = 0; j < M4_FEAT_PARAMS; j++)
         if (!isfinite(params[j]))

@@ -64,6 +64,7 @@ struct m4_flowsim {
 };
 
 void m4_path_config_default(m4_path_config *cfg, int n_hosts) {
+    if (!cfg) return;
     cfg->n_hosts = n_hosts;
     cfg->edge_gbps = 10.0;
     cfg->core_gbps = 40.0;
@@ -337,7 +338,10 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
     s->err_field = "";
     s->err_index = 0;
     memset(&s->stats, 0, sizeof(s->stats));
-    if (n == 0) return M4_OK;
+    if (n == 0) {
+        snprintf(s->err, sizeof s->err, "no flows: an empty scenario has nothing to simulate");
+        return M4_ERR_INVALID_ARGUMENT;
+    }
     if (!at || !size || !src || !dst || !fct) return M4_ERR_INVALID_ARGUMENT;
     if (n > UINT32_MAX) return M4_ERR_INVALID_ARGUMENT;
     m4_status st = validate(s, n, at, size, src, dst);

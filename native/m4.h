@@ -33,9 +33,9 @@ extern "C" {
 /* Version of this API: bumped (minor) when entry points are added, (major)
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
-#define M4_VERSION_MINOR 1
+#define M4_VERSION_MINOR 2
 #define M4_VERSION_PATCH 0
-#define M4_VERSION_STRING "0.1.0"
+#define M4_VERSION_STRING "0.2.0"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
@@ -90,7 +90,8 @@ typedef struct {
 M4_API m4_status m4_flowsim_create(m4_flowsim **out, const m4_path_config *cfg);
 M4_API void m4_flowsim_destroy(m4_flowsim *sim);
 
-/* m4_flowsim_run simulates n flows. arrival_ns must be ascending; sizes are
+/* m4_flowsim_run simulates n >= 1 flows (n = 0, an empty scenario, is
+ * M4_ERR_INVALID_ARGUMENT). arrival_ns must be ascending; sizes are
  * payload bytes > 0; src/dst are host indices in [0, H) with src != dst.
  * On success fct_ns[i] is flow i's completion time minus its arrival. On
  * M4_ERR_INVALID_INPUT, m4_flowsim_error tells which field of which flow. The
@@ -499,7 +500,8 @@ typedef struct m4_features m4_features;
 M4_API m4_status m4_features_create(m4_features **out);
 M4_API void m4_features_destroy(m4_features *f);
 
-/* m4_features_build builds the input map of n flows on an n_hosts path from
+/* m4_features_build builds the input map of n >= 1 flows (n = 0 is
+ * M4_ERR_INVALID_ARGUMENT: an empty scenario has no map) on an n_hosts path from
  * their flowsim FCTs (ns, queueing + transmission, as m4_flowsim_run gives
  * them): res receives n_hosts x M4_FEAT_ROW floats; num_flows_per_cell (may
  * be NULL) n_hosts x M4_FEAT_CELLS values, a cell's flow count / (1 + the
@@ -546,6 +548,30 @@ M4_API void m4_features_percentiles(const double *sorted, size_t n, double *out)
 /* ------------------------------------------------------------------------ */
 
 /* What a checkpoint holds besides its parameters. */
+/* The inputs a checkpoint's training data covered (its training record's
+ * trained_ranges): the algorithms, PFC settings and kinds of path seen, and
+ * per numeric input of the configuration record (M4_RANGE_*) the lowest and
+ * highest value (lo > hi: never seen). has = 0: the checkpoint records none. */
+enum {
+    M4_RANGE_BUFFER_KB,
+    M4_RANGE_WINDOW_BYTES,
+    M4_RANGE_DCTCP_K,
+    M4_RANGE_DCQCN_KMIN,
+    M4_RANGE_DCQCN_KMAX,
+    M4_RANGE_HPCC_U_TARGET,
+    M4_RANGE_HPCC_AI,
+    M4_RANGE_TIMELY_T_LOW,
+    M4_RANGE_TIMELY_T_HIGH,
+    M4_RANGE_KEYS
+};
+typedef struct {
+    int has;
+    int cc[4];      /* trained on DCTCP, DCQCN, HPCC, TIMELY (in that order) */
+    int pfc[2];     /* trained with PFC off, on */
+    int network[2]; /* trained on m3's parking lots, on paths cut from networks */
+    double lo[M4_RANGE_KEYS], hi[M4_RANGE_KEYS];
+} m4_trained_ranges;
+
 typedef struct {
     m4_model_config config;
     char features[64];       /* its feature definition's name ("m3-path-v1") */
@@ -553,10 +579,24 @@ typedef struct {
     int f16;                 /* parameters stored as F16 */
     int has_input_norm;      /* carries an input normalisation (applied by the model) */
     int has_optimizer_state; /* a resume checkpoint (AdamW state, parameter average: checked, not loaded) */
+    int checksum;            /* 1: the file carries the SHA-256 of its tensor data and it matched; 0: it carries
+                                none (written before m4 0.2): nothing vouches for the data, warn */
+    m4_trained_ranges ranges; /* what its training data covered */
 } m4_checkpoint_info;
 
+/* m4_check_config counts the inputs of cfg (on a path cut from a network
+ * when network is 1, one of m3's parking lots when 0) outside what r was
+ * trained on, and writes one line per input ("name = value is outside the
+ * trained range [lo, hi]") into report (len bytes, may be NULL). The
+ * estimate of such a configuration extrapolates: warn, or refuse. Returns
+ * -1 for a NULL r or cfg or an unknown CC, 0 when r records no ranges. */
+M4_API int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *cfg, int network, char *report,
+                           size_t len);
+
 /* m4_model_load loads the checkpoint at path for batches of up to max_batch
- * scenarios. info (may be NULL) receives what the file says; on failure err
+ * scenarios. A file whose tensor data do not match the SHA-256 in its
+ * metadata (data_sha256) is M4_ERR_FORMAT; one without (older files) loads
+ * with info->checksum = 0. info (may be NULL) receives what the file says; on failure err
  * (err_len bytes, may be NULL) receives a message naming the file and field.
  * With out == NULL the file is only checked. */
 M4_API m4_status m4_model_load(m4_model **out, const char *path, int max_batch,
@@ -568,7 +608,8 @@ M4_API m4_status m4_model_load_buffer(m4_model **out, const void *data, size_t l
                                       const char *name, int max_batch,
                                       m4_checkpoint_info *info, char *err, size_t err_len);
 
-/* A path scenario: n_flows flows on a parking-lot path of n_hosts hosts
+/* A path scenario: n_flows >= 1 flows, at least one of them foreground
+ * (host 0 -> H-1), on a parking-lot path of n_hosts hosts
  * (arrival_ns ascending; sizes in payload bytes > 0; hosts in [0, H), src !=
  * dst) and its M4_FEAT_PARAMS parameters (m4_features_params of the
  * configuration vector, or of m4_cc_config_vector). */
@@ -581,23 +622,28 @@ typedef struct {
     const double *params;
 } m4_path_scenario;
 
-/* m4_estimates_valid makes n estimates (n x M4_FEAT_OUTPUTS values, as the
- * model writes them) valid distributions, in place: per output bucket, each
- * percentile is at least 1 (a slowdown is FCT / ideal FCT) and at least the
- * one before it (a running maximum). m4 applies it to every estimate it
- * reports (m4_estimate_path, and the Go estimator); training does not. */
-M4_API void m4_estimates_valid(float *out, size_t n);
-
 /* m4_estimate_path estimates sc end to end: flowsim on m3's parking-lot
  * constants (m4_path_config_default), m4_features_build, empty buckets where a
  * cell has no flows, m4_model_forward on a model loaded by m4_model_load, and
- * m4_estimates_valid. out receives M4_FEAT_OUTPUTS slowdowns: per output size
+ * m4_slowdowns_valid. out receives M4_FEAT_OUTPUTS slowdowns: per output size
  * bucket (< 1 kB, < 10 kB, < 50 kB, larger) the percentiles 1..100 of the
- * foreground flows' slowdown. On failure err (may be NULL) says which input
- * and flow. Works in buffers it allocates and frees (flowsim, features:
- * O(flows)). */
+ * foreground flows' slowdown, each >= 1 and non-decreasing. An empty scenario
+ * (no flows) is M4_ERR_INVALID_ARGUMENT, one without foreground flows
+ * M4_ERR_INVALID_INPUT: there is nothing to estimate. On failure err (may be
+ * NULL) says which input and flow. Works in buffers it allocates and frees
+ * (flowsim, features: O(flows)). */
 M4_API m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
                                   size_t err_len);
+
+/* m4_slowdowns_valid makes n_buckets x n_pct slowdown percentiles
+ * (bucket-major, as the model writes them) a valid distribution in place:
+ * every value at least 1 (a slowdown is never below 1) and the percentiles
+ * of each bucket non-decreasing (sorted: the monotone rearrangement, which
+ * brings crossed quantile estimates no further from any non-decreasing
+ * target). The one place m4 makes model outputs valid: m4_estimate_path and
+ * m4's own estimator (pipeline/model) call it. Returns how many values it
+ * moved or raised, or -1 for a NULL or empty array or a NaN or Inf value. */
+M4_API int m4_slowdowns_valid(float *v, int n_buckets, int n_pct);
 
 /* ------------------------------------------------------------------------ */
 /* Training with other losses                                               */

@@ -73,6 +73,7 @@ struct m4_model {
 #define ALIGN_FLOATS 16
 
 void m4_model_config_default(m4_model_config *c) {
+    if (!c) return;
     c->feat_dim = 1019;
     c->n_buckets_in = 10;
     c->n_pct = 100;
@@ -318,9 +319,12 @@ void m4_model_destroy(m4_model *m) {
     free(m);
 }
 
-void m4_model_get_config(const m4_model *m, m4_model_config *cfg) { *cfg = m->c; }
-size_t m4_model_num_params(const m4_model *m) { return m->n_params; }
-int m4_model_num_tensors(const m4_model *m) { return m->n_tensors; }
+/* The accessors of a NULL model give neutral values (no config, 0, NULL, ""). */
+void m4_model_get_config(const m4_model *m, m4_model_config *cfg) {
+    if (m && cfg) *cfg = m->c;
+}
+size_t m4_model_num_params(const m4_model *m) { return m ? m->n_params : 0; }
+int m4_model_num_tensors(const m4_model *m) { return m ? m->n_tensors : 0; }
 
 m4_status m4_model_tensor(const m4_model *m, int i, m4_tensor_info *info) {
     if (!m || !info || i < 0 || i >= m->n_tensors) return M4_ERR_INVALID_ARGUMENT;
@@ -392,8 +396,8 @@ m4_status m4_model_init(m4_model *m, uint64_t seed) {
     return M4_OK;
 }
 
-const float *m4_model_params(const m4_model *m) { return m->params; }
-const float *m4_model_grads(const m4_model *m) { return m->training ? m->grads : NULL; }
+const float *m4_model_params(const m4_model *m) { return m ? m->params : NULL; }
+const float *m4_model_grads(const m4_model *m) { return m && m->training ? m->grads : NULL; }
 
 static m4_status check_finite(m4_model *m, const float *a, size_t n, const char *what) {
     for (size_t i = 0; i < n; i++)
@@ -482,7 +486,7 @@ m4_status m4_model_set_input_norm(m4_model *m, const float *shift, const float *
     return M4_OK;
 }
 
-const char *m4_model_kernel(const m4_model *m) { return m->gemm.name; }
+const char *m4_model_kernel(const m4_model *m) { return m ? m->gemm.name : ""; }
 
 m4_status m4_model_set_kernel(m4_model *m, const char *name) {
     if (!m || !name) return M4_ERR_INVALID_ARGUMENT;

@@ -1488,6 +1488,7 @@ static void device_receive(m4_pktsim *s, uint32_t d, uint32_t p) {
 /* ------------------------------------------------------------------------ */
 
 void m4_pktsim_config_default(m4_pktsim_config *c) {
+    if (!c) return;
     memset(c, 0, sizeof(*c));
     c->cc_mode = 1;
     c->payload_bytes = 1000;

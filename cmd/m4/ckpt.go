@@ -24,6 +24,7 @@ files m3's clibs/run.c reads).`,
 				Name:      "info",
 				Usage:     "print a checkpoint's config, features, training record and size",
 				UsageText: "m4 ckpt info [CKPT]   (no CKPT: the checkpoint shipped with m4)",
+				ArgsUsage: "[CKPT]",
 				Action: func(c *cli.Context) error {
 					ck, name, err := loadCheckpoint(c.Args().First())
 					if err != nil {
@@ -59,6 +60,7 @@ files m3's clibs/run.c reads).`,
 					if err != nil {
 						return err
 					}
+					warnUnverified(ck, c.String("in"))
 					if !c.Bool("keep-optimizer") {
 						ck.Optim = nil
 					}

@@ -124,7 +124,7 @@ folders (--train-only) and trains them with its quantile loss.`,
 // datagenFromWorkload is m4 datagen --from-workload (pipeline/fabricgen).
 func datagenFromWorkload(c *cli.Context) error {
 	if c.Bool("example-spec") {
-		return writeYAML(c.App.Writer, fabricgen.DefaultSpec())
+		return writeYAML(c.App.Writer, fabricgen.ExampleSpec())
 	}
 	if c.String("spec") == "" || c.String("out") == "" {
 		return fmt.Errorf("give --spec FILE and --out DIR (or --example-spec)")

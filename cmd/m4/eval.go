@@ -27,7 +27,9 @@ With --per-flow every path is estimated and each flow's estimate (m4 run --per-f
 is compared with its true slowdown: the mean of |estimated / true slowdown - 1| over
 flows, for m4 and flowsim. With --out DIR the results are also written into DIR
 (replaced as one unit): eval.json (per workload its errors and, per size bucket and
-quantile, the true and estimated slowdowns) and eval.csv (those rows).`,
+quantile, the true and estimated slowdowns), eval.csv (those rows) and error_cdf.png and
+.svg (the CDF over workloads and buckets of each estimator's |relative error| of the p50,
+p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "spec", Usage: "workload spec `FILE` (repeatable; default: the built-in suite)"},
 			&cli.StringSliceFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE` (repeatable): its topology and flows, with FCT_OUTPUT_FILE as the truth"},
@@ -67,7 +69,7 @@ quantile, the true and estimated slowdowns) and eval.csv (those rows).`,
 			var out *atomicfile.Dir
 			if c.String("out") != "" {
 				var err error
-				if out, err = atomicfile.NewDir(c.String("out"), eval.FileJSON, eval.FileCSV); err != nil {
+				if out, err = atomicfile.NewDir(c.String("out"), eval.FileJSON, eval.FileCSV, eval.FileErrorPNG, eval.FileErrorSVG); err != nil {
 					return err
 				}
 				defer out.Abort()
@@ -103,6 +105,8 @@ quantile, the true and estimated slowdowns) and eval.csv (those rows).`,
 			} else {
 				fmt.Fprintf(wr, "checkpoint: %s; every path estimated\n\n", name)
 			}
+			eval.WriteScores(wr, rs)
+			fmt.Fprintln(wr)
 			eval.WriteSuiteTable(wr, rs)
 			fmt.Fprintln(wr)
 			eval.WriteBucketTable(wr, rs)
@@ -118,10 +122,16 @@ quantile, the true and estimated slowdowns) and eval.csv (those rows).`,
 				if err := eval.WriteCSV(out.Path(eval.FileCSV), rs); err != nil {
 					return err
 				}
+				title := fmt.Sprintf("m4 and flowsim against the truth: %d workloads (checkpoint %s)", len(rs), name)
+				for _, f := range []string{eval.FileErrorPNG, eval.FileErrorSVG} {
+					if err := eval.PlotErrorCDF(out.Path(f), title, rs); err != nil {
+						return err
+					}
+				}
 				if err := out.Commit(); err != nil {
 					return err
 				}
-				fmt.Fprintf(wr, "\nwrote %s: %s, %s\n", out.Final(), eval.FileJSON, eval.FileCSV)
+				fmt.Fprintf(wr, "\nwrote %s: %s, %s, %s, %s\n", out.Final(), eval.FileJSON, eval.FileCSV, eval.FileErrorPNG, eval.FileErrorSVG)
 			}
 			return nil
 		},

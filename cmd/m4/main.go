@@ -5,29 +5,63 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/atomicfile"
 )
 
 // version is the m4 release; the native library reports its own.
 const version = "0.1.0"
 
+// interruptGrace is how long a command may take to stop after SIGINT or
+// SIGTERM (those that watch c.Context finish their step and return) before
+// m4 removes its temporary files and exits anyway.
+const interruptGrace = 2 * time.Second
+
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	// A signal cancels the command's context; the temporary files of writes
+	// in flight are removed (atomicfile.Cleanup) whichever way it ends.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "m4: %v: stopping (again to stop at once)\n", s)
+		cancel(fmt.Errorf("interrupted by %v", s))
+		select {
+		case <-sig:
+		case <-time.After(interruptGrace):
+		}
+		atomicfile.Cleanup()
+		os.Exit(130)
+	}()
+	if err := newApp().RunContext(ctx, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "m4:", err)
+		if ctx.Err() != nil {
+			atomicfile.Cleanup()
+			os.Exit(130)
+		}
 		os.Exit(1)
+	}
+	if ctx.Err() != nil { // stopped by a signal after all
+		atomicfile.Cleanup()
+		os.Exit(130)
 	}
 }
 
 func newApp() *cli.App {
 	// -v means verbose here, so --version has no short alias.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
-	return &cli.App{
+	app := &cli.App{
 		Name:  "m4",
 		Usage: "fast, learned flow completion time (FCT) estimates for datacenter networks",
 		Description: `m4 answers "how slow will my flows be?" for a datacenter workload without a
@@ -51,7 +85,7 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 			if c.Bool("verbose") {
 				level = slog.LevelDebug
 			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			slog.SetDefault(slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})))
 			if c.Bool("cpu") && c.Bool("gpu") {
 				return fmt.Errorf("--cpu and --gpu are exclusive")
 			}
@@ -73,4 +107,6 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 			benchCommand(),
 		},
 	}
+	guard(app.Commands, "")
+	return app
 }

@@ -338,4 +338,12 @@ func TestEvalOut(t *testing.T) {
 			t.Fatalf("eval.csv line %d: %q, JSON row %+v", i+2, lines[i+1], r)
 		}
 	}
+	// the error CDF: an SVG with both estimators' curves, a PNG
+	svg, err := os.ReadFile(filepath.Join(out, "error_cdf.svg"))
+	if err != nil || !strings.Contains(string(svg), "relative error") || !strings.Contains(string(svg), "flowsim") {
+		t.Errorf("error_cdf.svg: %d bytes, %v", len(svg), err)
+	}
+	if png, err := os.ReadFile(filepath.Join(out, "error_cdf.png")); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("error_cdf.png: %v", err)
+	}
 }

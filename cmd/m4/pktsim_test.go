@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,8 +91,10 @@ func TestPktsimFilesMode(t *testing.T) {
 }
 
 func TestPktsimBadInput(t *testing.T) {
-	if _, err := run(t, "pktsim", "--out", "x.npy"); err == nil || !strings.Contains(err.Error(), "--shard DIR, or all of") {
-		t.Errorf("no input: %v", err)
+	for _, args := range [][]string{{"--out", "x.npy"}, {"--topology", "t.txt", "--flows", "f.txt", "--out", "x.npy"}} {
+		if _, err := run(t, append([]string{"pktsim"}, args...)...); err == nil || !strings.Contains(err.Error(), "give --shard DIR or --config CONFIG") {
+			t.Errorf("%v: %v", args, err)
+		}
 	}
 	tmp := t.TempDir()
 	cfg := filepath.Join(tmp, "config.txt")
@@ -124,6 +127,53 @@ func TestPktsimValidateCommand(t *testing.T) {
 	for _, want := range []string{"| DCQCN | 3 | 7 |", "| HPCC | 3 | 8 |", "| all | all | 30 | 7300 | 100% | 100% | 100% | 100% | 100% | 100% | 100% |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// --config alone reads the topology and flows its config names (beside it)
+// and writes the fork's fct.txt byte for byte.
+func TestPktsimConfigAlone(t *testing.T) {
+	dir := filepath.Join(reference(t), "ns3-fabrics", "fab3")
+	out := filepath.Join(t.TempDir(), "fct.txt")
+	if _, err := run(t, "pktsim", "--config", filepath.Join(dir, "config.txt"), "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "fct.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the fork's %s", out, filepath.Join(dir, "fct.txt"))
+	}
+}
+
+// --validate on a folder with a shard and a fork run prints both tables.
+func TestPktsimValidateForkRun(t *testing.T) {
+	ref := reference(t)
+	tmp := t.TempDir()
+	abs, err := filepath.Abs(filepath.Join("..", "..", "pipeline", "pktsim", "testdata", "fork-planes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(abs, filepath.Join(tmp, "fork-planes")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(ref, "m3-shards", "shard0_nflows100_nhosts3_lr10Gbps"), filepath.Join(tmp, "shard0_nflows100_nhosts3_lr10Gbps")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "pktsim", "--validate", tmp, "--workers", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pktsim vs ns-3: 1 scenarios", "| all | all | 1 |", "pktsim vs ns-3: 1 fork runs",
+		"fork-planes | DCTCP | 16 | 400 | 100.00% | 100.00% | 15/15 | - | 0.00% |", "| all | 400 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

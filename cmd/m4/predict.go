@@ -11,10 +11,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/npyfile"
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 func predictCommand() *cli.Command {
@@ -29,8 +31,14 @@ FCT) percentiles 1..100 of the foreground flows (host 0 -> H-1) in 4 size bucket
 < 10000, < 50000, >= 50000 bytes) that a packet-level simulator would report. No
 packet-level output is needed.
 
---out gets 400 float64 values (bucket-major, as m3's res_output). Without --ckpt the
-checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
+--out gets 400 float64 values (bucket-major, as m3's res_output), each bucket's
+percentiles at least 1 and non-decreasing. Without --ckpt the checkpoint shipped with m4
+(ckpts/, built into the binary) is used.
+
+A scenario without flows, or without foreground flows, is refused: there is nothing to
+estimate. A scenario whose busiest link is offered more than its capacity (a queue that
+grows for as long as the scenario lasts; m3's data draws loads of 0.2 to 0.8) is
+estimated with a warning that names the link and its load: the model extrapolates.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "shard", Usage: "reference-layout scenario `DIR`", Required: true},
 			&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` (default: the one shipped with m4)"},
@@ -56,6 +64,15 @@ checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
 			if err != nil {
 				return err
 			}
+			fg := 0
+			for _, n := range mp.Input.Counts[:features.NumInputBuckets] {
+				fg += n
+			}
+			if fg == 0 {
+				return fmt.Errorf("%s: no foreground flows (host 0 -> %d): m4 predict estimates their slowdowns, and there are none",
+					c.String("shard"), mp.Input.Hosts-1)
+			}
+			warnOverload(c, c.String("shard"), mp.Input.Hosts)
 			// a shard is one of m3's parking lots, not a path cut from a network
 			pc, err := features.ConfigOfV1(mp.Input.Res[features.CellsPerRow:features.RowWidth])
 			if err != nil {
@@ -97,7 +114,28 @@ checkpoint shipped with m4 (ckpts/, built into the binary) is used.`,
 	}
 }
 
+// warnOverload warns when the shard's busiest link is offered more than its
+// capacity (scenario.Path.MaxLoad): the model never saw such a scenario.
+func warnOverload(c *cli.Context, shard string, hosts int) {
+	p, err := scenario.LoadShard(shard, hosts)
+	if err != nil {
+		return // FromShard has read it already; nothing to add
+	}
+	load, link, fwd := p.MaxLoad(bindings.DefaultPathConfig(p.Hosts))
+	if load <= 1 {
+		return
+	}
+	a, b := link, link+1
+	if !fwd {
+		a, b = b, a
+	}
+	fmt.Fprintf(c.App.ErrWriter, "m4 predict: warning: %s: link %d -> %d is offered %.1fx its capacity: its queue grows for as long as the scenario lasts, beyond anything the model learned from (loads up to 1); the estimate extrapolates\n",
+		shard, a, b, load)
+}
+
 // loadCheckpoint loads path, or the checkpoint shipped with m4 if path is "".
+// A file whose tensor data do not match their checksum is an error; one
+// without a checksum (written before m4 0.2) loads with a warning.
 func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 	if path == "" {
 		ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
@@ -107,10 +145,21 @@ func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 		return ck, "the default checkpoint (" + ckpts.DefaultName + ")", nil
 	}
 	ck, err := model.Load(path)
+	if err == nil {
+		warnUnverified(ck, path)
+	}
 	return ck, path, err
 }
 
-// featuresFit checks that ck reads feature maps pipeline/features makes.
+// warnUnverified warns that nothing vouches for a checkpoint's tensor data.
+func warnUnverified(ck *model.Checkpoint, name string) {
+	if !ck.Checksummed {
+		slog.Warn("the checkpoint carries no checksum of its tensor data (written before m4 0.2): nothing vouches for them; `m4 ckpt convert` rewrites it with one",
+			"checkpoint", name)
+	}
+}
+
+// featuresFit checks that ck reads the feature maps pipeline/features makes.
 func featuresFit(ck *model.Checkpoint, name string) error {
 	f := ck.Features
 	known := slices.ContainsFunc(model.FeatureSpecs(), func(s model.FeatureSpec) bool { return s.Name == f.Name })

@@ -56,6 +56,7 @@ Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 			&cli.StringFlag{Name: "out", Value: "m4-out", Usage: "output `DIR`"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress on stderr"},
+			maxFlowsFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("example-spec") {
@@ -69,7 +70,7 @@ Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 				}
 				paths = 0
 			}
-			in, err := loadRunInput(c.String("spec"), c.String("ns3"))
+			in, err := loadRunInput(c, c.String("spec"), c.String("ns3"))
 			if err != nil {
 				return err
 			}
@@ -100,9 +101,9 @@ type runInput struct {
 
 // loadRunInput reads --spec or --ns3 (the embedded default spec when
 // neither is given).
-func loadRunInput(specPath, ns3Path string) (*runInput, error) {
+func loadRunInput(c *cli.Context, specPath, ns3Path string) (*runInput, error) {
 	if ns3Path == "" {
-		return specInput(specPath)
+		return specInput(c, specPath)
 	}
 	if specPath != "" {
 		return nil, fmt.Errorf("give --spec or --ns3, not both")
@@ -130,8 +131,9 @@ func loadRunInput(specPath, ns3Path string) (*runInput, error) {
 	}, nil
 }
 
-// specInput generates the workload of a spec file ("" the embedded one).
-func specInput(path string) (*runInput, error) {
+// specInput generates the workload of a spec file ("" the embedded one),
+// within --max-flows.
+func specInput(c *cli.Context, path string) (*runInput, error) {
 	spec, err := loadSpec(path)
 	if err != nil {
 		return nil, err
@@ -141,7 +143,7 @@ func specInput(path string) (*runInput, error) {
 		return nil, fmt.Errorf("%s: cc: %w", spec.File, err)
 	}
 	start := time.Now()
-	w, err := workload.Generate(spec)
+	w, err := generateWorkload(c, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +191,10 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 		return err
 	}
 	elapsed := time.Since(t0)
+	if n, worst := infer.Departures(res.Paths, infer.DepartureFactor); n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "m4 run: warning: on %d of %d paths the model departs from flowsim by more than %gx (up to %.3gx): it extrapolates there, or the checkpoint does not fit this workload\n",
+			n, len(res.Paths), float64(infer.DepartureFactor), worst)
+	}
 	ests := []infer.Named{{Name: infer.M4, Dist: res.Model, CI: res.ModelCI}, {Name: infer.Flowsim, Dist: res.Flowsim, CI: res.FlowsimCI}}
 	meta := map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": ckName, "config": in.CC,
 		"out_of_range": oor, "paths_total": res.PathsTotal,

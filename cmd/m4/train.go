@@ -133,6 +133,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			}
 			o := trainOptions(c)
 			o.Out, o.Resume, o.Progress, o.Log = c.String("out"), c.Bool("resume"), c.App.ErrWriter, slog.Default()
+			o.Context = c.Context // cancelled by SIGINT/SIGTERM (main)
 			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data, TrainOnlyData: c.StringSlice("train-only"),
 				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version}
 			if def == features.V2 {

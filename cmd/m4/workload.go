@@ -45,6 +45,7 @@ summary.json (busiest links, max load reached). Deterministic for a seed.`,
 			&cli.Float64Flag{Name: "max-load", Usage: "override the busiest link's target load"},
 			&cli.Float64Flag{Name: "host-gbps", Usage: "host link rate in Gbps (e.g. 100)"},
 			&cli.Float64Flag{Name: "fabric-gbps", Usage: "switch-to-switch link rate in Gbps (e.g. 400)"},
+			maxFlowsFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("example-spec") {
@@ -76,7 +77,7 @@ summary.json (busiest links, max load reached). Deterministic for a seed.`,
 				s.Topology.FabricGbps = c.Float64("fabric-gbps")
 			}
 			start := time.Now()
-			w, err := workload.Generate(s)
+			w, err := generateWorkload(c, s)
 			if err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ func TestWorkloadCommand(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("topology: {kind: fattree, k: 4}\nsizes: {dist: websearch}\nmax_load: 0.4\nflows: 20\n"), 0o644)
 	badOut := filepath.Join(dir, "bad-out")
-	if _, err := run(t, "workload", "--spec", bad, "--out", badOut, "--max-load", "2"); err == nil || !strings.Contains(err.Error(), "max_load = 2") {
+	if _, err := run(t, "workload", "--spec", bad, "--out", badOut, "--max-load", "2"); err == nil || !strings.Contains(err.Error(), "--max-load 2") {
 		t.Errorf("max load 2: %v", err)
 	}
 	if _, err := os.Stat(badOut); !os.IsNotExist(err) {

@@ -65,6 +65,7 @@ typedef struct {
     const char *version;
     const char *features;   /* the features JSON (escaped) */
     const char *extra_meta; /* appended inside __metadata__ */
+    const char *training;   /* the training JSON (escaped) */
     const char *extra_cfg;  /* appended inside model_config */
     const char *rename_from, *rename_to; /* rename a tensor in the header */
     int nan_at;       /* parameter index made NaN, or -1 */
@@ -77,6 +78,7 @@ static ckopts defaults(void) {
     o.version = "1";
     o.features = M3_FEATURES;
     o.extra_meta = "";
+    o.training = "{\\\"seed\\\":1}";
     o.extra_cfg = "";
     o.nan_at = -1;
     return o;
@@ -104,7 +106,7 @@ static buf write_ckpt(const m4_model *m, const float *shift, const float *scale,
          "\\\"mlp_hidden2\\\":%d,\\\"out_dim\\\":%d,\\\"norm_eps\\\":1e-05,\\\"rope_theta\\\":10000,\\\"dropout\\\":0.2%s}\",",
          c.feat_dim, c.n_buckets_in, c.n_pct, c.dim, c.n_layers, c.n_heads, c.hidden_dim, c.max_seq,
          c.mlp_hidden1, c.mlp_hidden2, c.out_dim, o.extra_cfg);
-    putf(&h, "\"features\":\"%s\",\"training\":\"{\\\"seed\\\":1}\"%s}", o.features, o.extra_meta);
+    putf(&h, "\"features\":\"%s\",\"training\":\"%s\"%s}", o.features, o.training, o.extra_meta);
     int nt = m4_model_num_tensors(m);
     for (int pass = 0; pass < 3; pass++) {
         if (pass > 0 && !o.optim) break;
@@ -353,12 +355,11 @@ static void test_estimate(m4_model *m) {
     }
     int32_t rows = H;
     CHECK(m4_model_forward(m, 1, &rows, res, empty, 0, 0, want) == M4_OK, "forward");
-    m4_estimates_valid(want, 1);
+    CHECK(m4_slowdowns_valid(want, M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES, M4_FEAT_PERCENTILES) >= 0, "valid");
     CHECK(memcmp(got, want, sizeof got) == 0, "m4_estimate_path differs from the chain by hand");
-    for (int b = 0; b < M4_FEAT_OUTPUTS; b += M4_FEAT_PERCENTILES)
-        for (int k = 0; k < M4_FEAT_PERCENTILES; k++)
-            CHECK(got[b + k] >= 1 && (k == 0 || got[b + k] >= got[b + k - 1]), "estimate %d = %g: not a valid distribution",
-                  b + k, got[b + k]);
+    for (int k = 0; k < M4_FEAT_OUTPUTS; k++)
+        CHECK(got[k] >= 1 && (k % M4_FEAT_PERCENTILES == 0 || got[k] >= got[k - 1]),
+              "estimate %d = %g after %g: not a valid distribution", k, got[k], k ? got[k - 1] : 0);
     CHECK(n_empty > 0 && n_empty < H * M4_FEAT_BUCKETS, "test scenario should have some empty cells: %d", n_empty);
     for (int k = 0; k < M4_FEAT_OUTPUTS; k++) CHECK(isfinite(got[k]), "estimate %d = %g", k, got[k]);
     m4_flowsim_destroy(sim);
@@ -372,23 +373,79 @@ static void test_estimate(m4_model *m) {
     sc.n_hosts = 9; /* max_seq 6: at most 7 hosts */
     CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_ERR_INVALID_ARGUMENT && strstr(err, "9 hosts"),
           "too many hosts: %s", err);
+    sc.n_hosts = H;
+    /* empty scenarios: nothing to estimate */
+    sc.n_flows = 0;
+    CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_ERR_INVALID_ARGUMENT && strstr(err, "no flows"),
+          "no flows: %s", err);
+    double at2[2] = {0, 10}, size2[2] = {1000, 2000};
+    int32_t src2[2] = {1, 0}, dst2[2] = {2, 3}; /* neither goes 0 -> H-1 */
+    m4_path_scenario bg = {H, 2, at2, size2, src2, dst2, params};
+    sc = bg;
+    CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_ERR_INVALID_INPUT && strstr(err, "no foreground flows"),
+          "no foreground flows: %s", err);
 }
 
-/* m4_estimates_valid: at least 1 and non-decreasing per bucket, NaN replaced */
-static void test_valid(void) {
-    float v[2 * M4_FEAT_OUTPUTS];
-    for (int i = 0; i < 2 * M4_FEAT_OUTPUTS; i++) v[i] = i < M4_FEAT_PERCENTILES ? 0 : 5;
-    const float in[6] = {0.5f, 2, 1.5f, NAN, 3, 1}, want[6] = {1, 2, 2, 2, 3, 3};
-    memcpy(v, in, sizeof in);
-    m4_estimates_valid(v, 2);
-    for (int k = 0; k < 6; k++) CHECK(v[k] == want[k], "bucket 0, percentile %d: %g, want %g", k + 1, v[k], want[k]);
-    for (int k = 6; k < M4_FEAT_PERCENTILES; k++) CHECK(v[k] == 3, "bucket 0, percentile %d: %g, want 3", k + 1, v[k]);
-    for (int i = M4_FEAT_PERCENTILES; i < 2 * M4_FEAT_OUTPUTS; i++) CHECK(v[i] == 5, "v[%d] = %g, want 5 (unchanged)", i, v[i]);
-    m4_estimates_valid(NULL, 3); /* no-op */
+/* m4_slowdowns_valid: values below 1 raised, crossed percentiles sorted,
+ * NaN and Inf refused, a valid distribution left as it is. */
+static void test_slowdowns_valid(void) {
+    float v[2 * 4] = {0.5f, 3, 2, 2.5f, /* */ 1, 1, 4, 9};
+    CHECK(m4_slowdowns_valid(v, 2, 4) == 3, "changes counted");
+    const float want[8] = {1, 2, 2.5f, 3, 1, 1, 4, 9};
+    CHECK(memcmp(v, want, sizeof v) == 0, "valid: %g %g %g %g", v[0], v[1], v[2], v[3]);
+    CHECK(m4_slowdowns_valid(v, 2, 4) == 0, "a valid distribution changed");
+    v[5] = NAN;
+    CHECK(m4_slowdowns_valid(v, 2, 4) == -1, "NaN accepted");
+    v[5] = INFINITY;
+    CHECK(m4_slowdowns_valid(v, 2, 4) == -1, "Inf accepted");
+    CHECK(m4_slowdowns_valid(NULL, 2, 4) == -1 && m4_slowdowns_valid(v, 0, 4) == -1 && m4_slowdowns_valid(v, 2, -1) == -1,
+          "NULL or empty accepted");
+}
+
+/* trained ranges: read from the training record, checked by m4_check_config */
+static void test_ranges(const m4_model *src) {
+    ckopts o = defaults();
+    o.training = "{\\\"seed\\\":1,\\\"trained_ranges\\\":{\\\"cc\\\":[\\\"dctcp\\\",\\\"hpcc\\\"],"
+                 "\\\"pfc\\\":[true],\\\"network\\\":[true,false],\\\"hosts\\\":[3,5,7],\\\"values\\\":{"
+                 "\\\"buffer_kb\\\":[256,32768],\\\"window_bytes\\\":[5000,64000],\\\"dctcp_k\\\":[10,200],"
+                 "\\\"hpcc_u_target\\\":[0.9,0.98],\\\"hpcc_ai\\\":[5,1000]}}}";
+    buf b = write_ckpt(src, NULL, NULL, o);
+    m4_checkpoint_info info;
+    char err[256] = "", rep[512];
+    CHECK(m4_model_load_buffer(NULL, b.p, b.n, "ranges.safetensors", 1, &info, err, sizeof err) == M4_OK, "load: %s", err);
+    free(b.p);
+    const m4_trained_ranges *r = &info.ranges;
+    CHECK(r->has && r->cc[0] && !r->cc[1] && r->cc[2] && !r->pfc[0] && r->pfc[1] && r->network[0] && r->network[1] &&
+              r->lo[M4_RANGE_BUFFER_KB] == 256 && r->hi[M4_RANGE_HPCC_AI] == 1000 &&
+              r->lo[M4_RANGE_TIMELY_T_LOW] > r->hi[M4_RANGE_TIMELY_T_LOW],
+          "ranges read back wrong");
+    m4_cc_config c = {0};
+    c.buffer_kb = 3072, c.window_bytes = 18000, c.pfc = 1, c.cc = M4_CC_DCTCP, c.dctcp_k = 20;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 0 && rep[0] == 0, "in range: %s", rep);
+    c.buffer_kb = 65536, c.dctcp_k = 300, c.pfc = 0;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 3 && strstr(rep, "buffer_kb = 65536 is outside the trained range [256, 32768]") &&
+              strstr(rep, "dctcp_k = 300") && strstr(rep, "pfc = 0"),
+          "three out of range: %s", rep);
+    c.cc = M4_CC_DCQCN;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 1 && strstr(rep, "cc = dcqcn"), "untrained CC: %s", rep);
+    c.cc = M4_CC_HPCC, c.pfc = 1, c.buffer_kb = 512, c.hpcc_u_target = 0.95, c.hpcc_ai = 2000;
+    CHECK(m4_check_config(r, &c, 0, NULL, 0) == 1, "HPCC AI 2000 on a parking lot");
+    CHECK(m4_check_config(NULL, &c, 0, NULL, 0) == -1 && m4_check_config(r, NULL, 0, NULL, 0) == -1, "NULL accepted");
+    /* a checkpoint without ranges checks nothing */
+    b = write_ckpt(src, NULL, NULL, defaults());
+    CHECK(m4_model_load_buffer(NULL, b.p, b.n, "plain", 1, &info, err, sizeof err) == M4_OK && !info.ranges.has &&
+              m4_check_config(&info.ranges, &c, 1, rep, sizeof rep) == 0,
+          "no ranges: %s", err);
+    free(b.p);
+    o.training = "{\\\"trained_ranges\\\":{\\\"values\\\":{\\\"buffer_kb\\\":[9,1]}}}";
+    b = write_ckpt(src, NULL, NULL, o);
+    CHECK(m4_model_load_buffer(NULL, b.p, b.n, "bad", 1, NULL, err, sizeof err) == M4_ERR_FORMAT &&
+              strstr(err, "trained_ranges.values.buffer_kb"),
+          "lo > hi accepted: %s", err);
+    free(b.p);
 }
 
 int main(void) {
-    test_valid();
     m4_model *src = new_model();
     CHECK(src != NULL, "create");
     if (!src) return 1;
@@ -396,6 +453,8 @@ int main(void) {
     test_input_norm(src);
     test_broken(src);
     test_estimate(src);
+    test_ranges(src);
+    test_slowdowns_valid();
     m4_model_destroy(src);
     CHECK_DONE("checkpoint_test");
 }

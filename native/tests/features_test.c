@@ -245,10 +245,14 @@ static void test_bad_input(m4_features *f) {
           "1 host accepted");
     CHECK(m4_features_build(f, 3, 2, NULL, src, dst, fct, params, res, NULL, NULL) == M4_ERR_INVALID_ARGUMENT,
           "NULL sizes accepted");
-    /* no flows: every cell empty, parameters still written */
-    params[0] = 7;
-    CHECK(m4_features_build(f, 3, 0, NULL, NULL, NULL, NULL, params, res, NULL, NULL) == M4_OK, "no flows");
-    CHECK(res[0] == 0 && res[M4_FEAT_ROW + M4_FEAT_CELLS] == 7, "empty map");
+    /* no flows: an empty scenario has no map, and says so */
+    CHECK(m4_features_build(f, 3, 0, NULL, NULL, NULL, NULL, params, res, NULL, NULL) == M4_ERR_INVALID_ARGUMENT &&
+              strstr(m4_features_error(f, NULL, NULL), "no flows"),
+          "no flows: %s", m4_features_error(f, NULL, NULL));
+    double sl[2];
+    CHECK(m4_features_slowdowns(f, 3, 0, size, src, dst, fct, sl) == M4_ERR_INVALID_ARGUMENT &&
+              strstr(m4_features_error(f, NULL, NULL), "no flows"),
+          "no flows (slowdowns): %s", m4_features_error(f, NULL, NULL));
 }
 
 int main(void) {

@@ -51,6 +51,13 @@ int main(void) {
         CHECK(field && strcmp(field, "size_bytes") == 0 && index == 1, "error field %s[%zu]: %s",
               field ? field : "(null)", index, msg);
     }
+    /* an empty scenario: nothing to simulate */
+    {
+        double fct[1];
+        CHECK(m4_flowsim_run(sim, 0, NULL, NULL, NULL, NULL, fct) == M4_ERR_INVALID_ARGUMENT &&
+                  strstr(m4_flowsim_error(sim, NULL, NULL), "no flows"),
+              "no flows: %s", m4_flowsim_error(sim, NULL, NULL));
+    }
     m4_flowsim_destroy(sim);
 
     /* A 40 Gbit/s inner link carries four flows at the 10 Gbit/s cap with

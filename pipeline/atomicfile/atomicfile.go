@@ -2,6 +2,9 @@
 // never see a partial file: data goes to a temporary file in the same
 // directory, is synced, and is renamed over the destination only when
 // complete. Dir does the same for a folder of files that belong together.
+// complete. The temporary files and folders being written are tracked, so
+// that a command interrupted by a signal removes them (Cleanup) and leaves
+// nothing behind.
 package atomicfile
 
 import (
@@ -10,7 +13,59 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
+
+// inFlight holds the temporary files and folders being written now. It is
+// process-wide, as the signals that call for Cleanup are.
+var inFlight struct {
+	sync.Mutex
+	paths map[string]bool
+}
+
+func track(path string) {
+	inFlight.Lock()
+	defer inFlight.Unlock()
+	if inFlight.paths == nil {
+		inFlight.paths = map[string]bool{}
+	}
+	inFlight.paths[path] = true
+}
+
+// Done stops tracking a temporary folder of TempDir: it was renamed into
+// place or removed.
+func Done(path string) {
+	inFlight.Lock()
+	defer inFlight.Unlock()
+	delete(inFlight.paths, path)
+}
+
+// Cleanup removes every temporary file and folder being written: m4 calls
+// it when a signal stops a command, so that an interrupted command leaves no
+// temporary file behind. Files already renamed into place are whole and
+// stay. It returns how many it removed.
+func Cleanup() int {
+	inFlight.Lock()
+	defer inFlight.Unlock()
+	n := 0
+	for p := range inFlight.paths {
+		if os.RemoveAll(p) == nil {
+			n++
+		}
+		delete(inFlight.paths, p)
+	}
+	return n
+}
+
+// TempDir creates a temporary folder in dir as os.MkdirTemp does, tracked
+// for Cleanup until Done is called with it.
+func TempDir(dir, pattern string) (string, error) {
+	p, err := os.MkdirTemp(dir, pattern)
+	if err == nil {
+		track(p)
+	}
+	return p, err
+}
 
 // Write creates path atomically with the bytes fill writes. If fill or any
 // step fails, path is left as it was and the temporary file is removed.
@@ -20,11 +75,13 @@ func Write(path string, fill func(w io.Writer) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	track(tmp.Name())
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}
+		Done(tmp.Name())
 	}()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if err = fill(bw); err != nil {

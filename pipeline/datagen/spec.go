@@ -156,7 +156,7 @@ var parametricDists = map[string]bool{"exp": true, "gaussian": true, "lognorm": 
 // are errors. CDF files are read relative to the spec's folder.
 func LoadSpec(path string) (*Spec, error) {
 	var s Spec
-	if err := specfile.Read(path, &s); err != nil {
+	if err := specfile.Read(path, &s, noZeroKeys...); err != nil {
 		return nil, err
 	}
 	s.fillDefaults()
@@ -168,6 +168,10 @@ func LoadSpec(path string) (*Spec, error) {
 	}
 	return &s, nil
 }
+
+// noZeroKeys are the keys that take DefaultSpec's value when left out and
+// for which 0 is no valid value: given as 0 they are an error.
+var noZeroKeys = []string{"shards.count", "flows_per_pair", "link_gbps", "base_rtt_ns"}
 
 // fillDefaults sets every field left at its zero value to DefaultSpec's.
 func (s *Spec) fillDefaults() {

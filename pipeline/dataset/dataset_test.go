@@ -2,27 +2,20 @@ package dataset
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/refdata"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
 func referenceRoot(t testing.TB) string {
 	t.Helper()
-	root := os.Getenv("M4_REFERENCE")
-	if root == "" {
-		root = filepath.Join("..", "..", "..", "shared", "reference")
-	}
-	if _, err := os.Stat(filepath.Join(root, "m3-shards")); err != nil {
-		t.Skipf("reference data not found at %s (set M4_REFERENCE)", root)
-	}
-	return root
+	return refdata.Root(t)
 }
 
 // TestFlowsimBaseline loads the reference sets and checks flowsim's own loss

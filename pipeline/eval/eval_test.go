@@ -87,3 +87,31 @@ cc: {algorithm: dctcp, window_bytes: 18000, pfc: true}
 		}
 	}
 }
+
+// TestScore: the headline numbers by hand for two workloads.
+func TestScore(t *testing.T) {
+	row := func(b int, q, truth, m4, fs float64) Row {
+		return Row{Bucket: b, Q: q, Truth: truth, Estimates: []float64{m4, fs}}
+	}
+	rs := []*CaseResult{
+		{CC: "dctcp", CellErrM4: 0.1, CellErrFlowsim: 0.3, Rows: []Row{
+			row(0, 0.99, 4, 4.2, 2), // m4 5% (within 10%), flowsim 50%
+			row(0, 0.5, 1, 1, 1),
+			row(aggregate.NumBuckets, 0.99, 2, 3, 2), // all sizes: not a bucket's p99
+		}},
+		{CC: "hpcc", CellErrM4: 0.2, CellErrFlowsim: 0.1, Rows: []Row{
+			row(3, 0.99, 10, 12, 10.5), // m4 20%, flowsim 5%
+		}},
+	}
+	s := Score(rs)
+	want := (0.05 + 0 + 0.5 + 0.2) / 4
+	if math.Abs(s.MeanCellErr[0]-want) > 1e-12 || math.Abs(s.MeanCellErr[1]-(0.5+0+0+0.05)/4) > 1e-12 {
+		t.Errorf("mean cell errors %v, want m4 %v", s.MeanCellErr, want)
+	}
+	if s.P99Cells != 2 || s.P99Within10 != [2]int{1, 1} {
+		t.Errorf("p99 cells %d, within 10%% %v", s.P99Cells, s.P99Within10)
+	}
+	if s.ByCC["dctcp"] != [2]float64{0.1, 0.3} || s.CCWorkloads["hpcc"] != 1 {
+		t.Errorf("per CC %v %v", s.ByCC, s.CCWorkloads)
+	}
+}

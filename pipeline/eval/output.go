@@ -6,17 +6,22 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/plot"
 )
 
 // Files of m4 eval's output folder.
 const (
-	FileJSON = "eval.json"
-	FileCSV  = "eval.csv"
+	FileJSON     = "eval.json"
+	FileCSV      = "eval.csv"
+	FileErrorPNG = "error_cdf.png"
+	FileErrorSVG = "error_cdf.svg"
 )
 
 // CSVHeader is eval.csv's first line: one row per workload, size bucket
@@ -155,4 +160,41 @@ func WritePerFlowTable(w io.Writer, rs []*CaseResult) {
 	if n > 0 {
 		fmt.Fprintf(w, "| **mean of %d** | | | **%.1f%%** | **%.1f%%** |\n", n, 100*m4/float64(n), 100*fs/float64(n))
 	}
+}
+
+// PlotErrorCDF draws, as Parsimon's and m3's evaluations show accuracy, the
+// CDF over workloads and size buckets (all sizes included) of m4's and
+// flowsim's |relative error|, in percent, of the p50, p90 and p99 slowdown:
+// one panel per quantile, and one of every cell.
+func PlotErrorCDF(path, title string, rs []*CaseResult) error {
+	ests := []string{infer.M4, infer.Flowsim} // estimators 0 and 1 of the rows
+	var panels []plot.Panel
+	for _, q := range append(append([]float64(nil), Quantiles...), 0) {
+		pn := plot.Panel{Title: fmt.Sprintf("p%g over workloads and buckets", q*100), XLabel: "|relative error| (%)"}
+		if q == 0 {
+			pn.Title = "every cell (p50, p90, p99)"
+		}
+		for k, e := range ests {
+			var v []float64
+			for _, r := range rs {
+				for _, row := range r.Rows {
+					if q == 0 || row.Q == q {
+						v = append(v, 100*row.RelErr(k))
+					}
+				}
+			}
+			if len(v) == 0 {
+				continue
+			}
+			sort.Float64s(v)
+			y := make([]float64, len(v))
+			for i := range v {
+				y[i] = float64(i+1) / float64(len(v))
+			}
+			c, dashed := infer.Style(e)
+			pn.Series = append(pn.Series, plot.Series{Name: e, X: v, Y: y, Color: c, Dashed: dashed})
+		}
+		panels = append(panels, pn)
+	}
+	return plot.CDFs(path, title, panels)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -246,5 +247,66 @@ func WriteBucketTable(w io.Writer, rs []*CaseResult) {
 			}
 			fmt.Fprintln(w)
 		}
+	}
+}
+
+// Scores are the headline numbers of an evaluation: per estimator (0 m4,
+// 1 flowsim) the mean |relative error| over every cell (p50, p90, p99 of
+// each size bucket and of all sizes) of every workload, and how many of
+// the size buckets' p99 cells are within 10% of the truth.
+type Scores struct {
+	MeanCellErr [2]float64
+	P99Within10 [2]int
+	P99Cells    int
+	ByCC        map[string][2]float64 // mean cell error per congestion control
+	CCWorkloads map[string]int
+}
+
+// Score sums up rs.
+func Score(rs []*CaseResult) Scores {
+	s := Scores{ByCC: map[string][2]float64{}, CCWorkloads: map[string]int{}}
+	n := 0
+	for _, r := range rs {
+		cc := s.ByCC[r.CC]
+		cc[0] += r.CellErrM4
+		cc[1] += r.CellErrFlowsim
+		s.ByCC[r.CC] = cc
+		s.CCWorkloads[r.CC]++
+		for _, row := range r.Rows {
+			for e := range 2 {
+				s.MeanCellErr[e] += row.RelErr(e)
+			}
+			n++
+			if row.Bucket < aggregate.NumBuckets && row.Q == 0.99 {
+				s.P99Cells++
+				for e := range 2 {
+					if row.RelErr(e) <= 0.1 {
+						s.P99Within10[e]++
+					}
+				}
+			}
+		}
+	}
+	for e := range 2 {
+		s.MeanCellErr[e] /= float64(max(n, 1))
+	}
+	for k, v := range s.ByCC {
+		s.ByCC[k] = [2]float64{v[0] / float64(s.CCWorkloads[k]), v[1] / float64(s.CCWorkloads[k])}
+	}
+	return s
+}
+
+// WriteScores prints the headline numbers.
+func WriteScores(w io.Writer, rs []*CaseResult) {
+	s := Score(rs)
+	fmt.Fprintf(w, "mean |error| over every cell of %d workloads: m4 %.1f%%, flowsim %.1f%%; size-bucket p99 cells within 10%%: m4 %d of %d, flowsim %d of %d\n",
+		len(rs), 100*s.MeanCellErr[0], 100*s.MeanCellErr[1], s.P99Within10[0], s.P99Cells, s.P99Within10[1], s.P99Cells)
+	ccs := make([]string, 0, len(s.ByCC))
+	for k := range s.ByCC {
+		ccs = append(ccs, k)
+	}
+	slices.Sort(ccs)
+	for _, k := range ccs {
+		fmt.Fprintf(w, "  %s (%d workloads): m4 %.1f%%, flowsim %.1f%%\n", k, s.CCWorkloads[k], 100*s.ByCC[k][0], 100*s.ByCC[k][1])
 	}
 }

@@ -12,7 +12,7 @@ import (
 // FuzzLoadSpec: a workload family (YAML or JSON) either loads into one that
 // validates and draws its first workloads, or fails naming the file.
 func FuzzLoadSpec(f *testing.F) {
-	def, err := yaml.Marshal(DefaultSpec())
+	def, err := yaml.Marshal(ExampleSpec())
 	if err != nil {
 		f.Fatal(err)
 	}

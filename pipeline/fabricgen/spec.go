@@ -72,11 +72,31 @@ func DefaultSpec() Spec {
 	return s
 }
 
+// ExampleSpec is DefaultSpec with every default of its topologies written
+// out (m4 datagen --from-workload --example-spec prints it): what a spec
+// that leaves them out gets, rather than zeros standing for defaults.
+func ExampleSpec() Spec {
+	s := DefaultSpec()
+	s.Topologies = slices.Clone(s.Topologies)
+	for i, t := range s.Topologies {
+		w := &workload.Spec{Topology: t, Sizes: workload.SizeSpec{Dist: "webserver"}, MaxLoad: 0.5, Flows: 1, File: "example"}
+		if err := w.Validate(); err != nil {
+			panic(fmt.Sprintf("fabricgen: the default topology %d: %v", i, err))
+		}
+		s.Topologies[i] = w.Topology
+	}
+	return s
+}
+
 // LoadSpec reads a spec from YAML (.yaml, .yml) or JSON (.json), fills what
 // it leaves out from DefaultSpec and validates it. Unknown keys are errors.
 func LoadSpec(path string) (*Spec, error) {
 	var s Spec
-	if err := specfile.Read(path, &s); err != nil {
+	noZero := []string{"workloads.count"}
+	for _, k := range workload.TopologyDefaulted {
+		noZero = append(noZero, "topologies[]."+k)
+	}
+	if err := specfile.Read(path, &s, noZero...); err != nil {
 		return nil, err
 	}
 	s.fillDefaults()
@@ -138,7 +158,7 @@ func (s *Spec) Validate() error {
 		v      []float64
 		lo, hi float64
 	}{
-		{"flows", s.Flows, 1, 1 << 24},
+		{"flows", s.Flows, 1, workload.DefaultMaxFlows},
 		{"size_sigma", s.SizeSigma, 1, 1e9},
 		{"arrival_sigma", s.ArrivalSigma, 1e-3, 10},
 		{"max_load", s.MaxLoad, 1e-6, 1},
@@ -170,7 +190,7 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("topologies[%d]: %w", i, err)
 		}
 		t = w.Topology // defaults filled
-		if n := nodesOf(t); n > MaxNodes {
+		if n := t.Nodes(); n > MaxNodes {
 			return fmt.Errorf("topologies[%d]: up to %.0f nodes, want at most %d (every workload is simulated packet by packet on its whole topology)", i, n, MaxNodes)
 		}
 		if t.HostGbps != 10 || t.FabricGbps != 40 || t.LinkDelayNs != 1000 {
@@ -228,17 +248,6 @@ func (s *Spec) Validate() error {
 // 6144-host cluster (8 pods x 4 fabs x 48 racks x 16 hosts) and k = 32
 // fat-trees (8192 hosts) fit.
 const MaxNodes = 1 << 15
-
-// nodesOf bounds a fabric's or fat-tree's node count from above, in float64
-// so that absurd sizes compare as large instead of overflowing.
-func nodesOf(t workload.TopologySpec) float64 {
-	if t.Kind == "fattree" {
-		k := float64(t.K)
-		return k*k*k/4 + 5*k*k/4
-	}
-	pods, fabs, racks := float64(t.Pods), float64(t.FabsPerPod), float64(t.RacksPerPod)
-	return pods*racks*float64(t.HostsPerRack) + pods*racks + pods*fabs + fabs*max(racks, float64(t.SpinesPerPlane))
-}
 
 // minFlows is the fewest flows MaxBytes leaves a workload.
 const minFlows = 1000

@@ -242,6 +242,13 @@ var styles = map[string]struct {
 	Flowsim: {color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, true},  // orange
 }
 
+// Style returns estimator name's colour and whether it is dashed: the same
+// in every plot m4 draws.
+func Style(name string) (color.Color, bool) {
+	st := styles[name]
+	return st.color, st.dashed
+}
+
 // plotPoints bounds the points drawn per curve (the CDFs are thinned to
 // it), which bounds the SVG's size whatever the number of paths.
 const plotPoints = 300

@@ -2,7 +2,9 @@ package model
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -53,7 +55,17 @@ type Checkpoint struct {
 	Training  *TrainInfo  // nil if unknown (e.g. imported from m3)
 	Optim     *OptimState // only in resume checkpoints
 	InputNorm *InputNorm  // nil: the model reads the features as they are
+	// Checksummed is set by Decode when the file carries the SHA-256 of its
+	// tensor data (MetaChecksum) and it matched. Files written before m4
+	// 0.2 carry none: nothing vouches for their data (callers warn).
+	Checksummed bool
 }
+
+// MetaChecksum is the metadata key of the SHA-256 (64 lowercase hex
+// digits) of a checkpoint's data section, the bytes after the header: Encode
+// writes it, Decode (and libm4's m4_model_load) refuse a file whose data do
+// not match it.
+const MetaChecksum = "data_sha256"
 
 // OptimState is AdamW's per-parameter state (first and second moments, in
 // parameter order; the step count is TrainInfo.Steps), and the running
@@ -278,6 +290,8 @@ func Encode(ck *Checkpoint, dtype Dtype) ([]byte, error) {
 		}
 		header[b.name] = headerEntry{b.dtype, b.shape, [2]int64{begin, int64(data.Len())}}
 	}
+	sum := sha256.Sum256(data.Bytes())
+	meta[MetaChecksum] = hex.EncodeToString(sum[:])
 	hj, err := json.Marshal(header)
 	if err != nil {
 		return nil, err
@@ -380,7 +394,7 @@ func Decode(name string, b []byte) (*Checkpoint, error) {
 	}
 	for k := range meta {
 		switch k {
-		case "format", "format_version", "model_config", "features", "training":
+		case "format", "format_version", "model_config", "features", "training", MetaChecksum:
 		default:
 			return fail("metadata: unknown key %q", k)
 		}
@@ -439,6 +453,17 @@ func Decode(name string, b []byte) (*Checkpoint, error) {
 			return fail("truncated: tensors need %d data bytes, the file has %d", pos, len(data))
 		}
 		return fail("%d bytes after the last tensor", int64(len(data))-pos)
+	}
+	// the data must be what was written (files of m4 before 0.2 carry no sum)
+	if s, ok := meta[MetaChecksum]; ok {
+		if len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "" {
+			return fail("metadata %s: %q is not 64 lowercase hex digits", MetaChecksum, s)
+		}
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != s {
+			return fail("metadata %s: the tensor data hash to %.16s..., the file says %.16s...: the file is corrupt", MetaChecksum, got, s)
+		}
+		ck.Checksummed = true
 	}
 	read := func(name string, t Tensor, dst []float32, allowF16 bool) error {
 		e, ok := entries[name]

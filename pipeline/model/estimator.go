@@ -151,8 +151,10 @@ func (e *Estimator) PredictBatch(nRows []int32, feat []float32, empty []uint8, o
 	if err := e.m.Forward(nRows, feat, empty, out); err != nil {
 		return err
 	}
-	if c.OutDim == bindings.FeatOutputs {
-		bindings.EstimatesValid(out)
+	for i := range nRows {
+		if _, err := bindings.ValidSlowdowns(out[i*c.OutDim:(i+1)*c.OutDim], c.OutDim/c.Pct, c.Pct); err != nil {
+			return fmt.Errorf("scenario %d: %w", i, err)
+		}
 	}
 	return nil
 }
@@ -186,16 +188,19 @@ func (e *Estimator) Check(in Input) error {
 	return nil
 }
 
-// Predict returns each scenario's OutDim estimates (slowdown percentiles):
-// the model's outputs (Raw) made valid distributions, every percentile >= 1
-// and >= the one before it (bindings.EstimatesValid), when OutDim is m3's 400.
+// Predict returns each scenario's OutDim estimates: slowdown percentiles
+// (Pct per output bucket), made a valid distribution by
+// bindings.ValidSlowdowns: each at least 1, non-decreasing in each bucket.
 func (e *Estimator) Predict(in []Input) ([][]float32, error) {
 	out, err := e.Raw(in)
-	if err != nil || e.ck.Config.OutDim != bindings.FeatOutputs {
-		return out, err
+	if err != nil {
+		return nil, err
 	}
-	for _, o := range out {
-		bindings.EstimatesValid(o)
+	c := e.ck.Config
+	for i := range out {
+		if _, err := bindings.ValidSlowdowns(out[i], c.OutDim/c.Pct, c.Pct); err != nil {
+			return nil, fmt.Errorf("scenario %d: %w", i, err)
+		}
 	}
 	return out, nil
 }

@@ -4,7 +4,7 @@
 // topology and flow files, fct.txt) and reproduces the fork's FCTs to the
 // nanosecond for DCQCN, HPCC, TIMELY and DCTCP (docs/pktsim.md lists the
 // semantics; docs/accuracy.md the validation on all 930 reference
-// scenarios).
+// scenarios and the 8 shared whole-fabric runs).
 //
 // # Running a path scenario (what a dataset generator calls)
 //
@@ -38,8 +38,16 @@
 //	res, err := pktsim.Simulate(cfg, topo, flows)   // SimulateWith for budgets and traces
 //	pktsim.WriteFCTText("fct.txt", flows, res)      // the fork's fct.txt
 //
+// A fork run as its users hold it (a config naming its topology and flow
+// files, read beside it; the fork's fct.txt):
+//
+//	run, _ := pktsim.LoadForkRun("fab1/config.txt", "", "")
+//	res, err := run.Run(pktsim.Options{})
+//	fork, _ := pktsim.ReadFCTFile(run.FCTFile, run.Flows) // flow-file order
+//
 // Shard folders: LoadShard / RunShard; comparison with ns-3: CompareShard,
-// ValidateShards, WriteTable (m4 pktsim --validate). Benchmarks: Bench,
+// ValidateShards, WriteTable, and for fork runs CompareRun, ValidateRuns,
+// WriteRunTable (m4 pktsim --validate). Benchmarks: Bench,
 // BenchShards, Fabric, PoissonWorkload, RepeatFlows (m4 bench pktsim).
 //
 // Every simulator object is independent (no shared state), so scenarios can

@@ -212,11 +212,22 @@ func Spearman(a, b []float64) float64 {
 // folder of shards and the reference root with m3-shards/ and ns3-paths/
 // work), sorted.
 func FindShards(dir string) ([]string, error) {
-	isShard := func(d string) bool {
-		m, _ := filepath.Glob(filepath.Join(d, "config_*.txt"))
-		return fileExists(filepath.Join(d, "fat.npy")) && len(m) > 0
+	out, err := findDirs(dir, isShardDir)
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("%s: no shard folders (with fat.npy and config_*.txt) in it or below it", dir)
 	}
-	if isShard(dir) {
+	return out, err
+}
+
+func isShardDir(d string) bool {
+	m, _ := filepath.Glob(filepath.Join(d, "config_*.txt"))
+	return fileExists(filepath.Join(d, "fat.npy")) && len(m) > 0
+}
+
+// findDirs returns dir if it satisfies is, else the folders one or two
+// levels below it that do, sorted.
+func findDirs(dir string, is func(string) bool) ([]string, error) {
+	if is(dir) {
 		return []string{dir}, nil
 	}
 	var out []string
@@ -226,13 +237,10 @@ func FindShards(dir string) ([]string, error) {
 			return nil, err
 		}
 		for _, d := range m {
-			if st, err := os.Stat(d); err == nil && st.IsDir() && isShard(d) {
+			if st, err := os.Stat(d); err == nil && st.IsDir() && is(d) {
 				out = append(out, d)
 			}
 		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no shard folders (with fat.npy and config_*.txt) in it or below it", dir)
 	}
 	sort.Strings(out)
 	return out, nil
@@ -242,10 +250,17 @@ func FindShards(dir string) ([]string, error) {
 // (0 = one per CPU); reports come back in dirs' order. progress, if not nil,
 // is called after each shard.
 func ValidateShards(dirs []string, workers int, opt Options, progress func(done, total int, r *ShardReport)) []*ShardReport {
+	return pool(dirs, workers, func(d string) *ShardReport { return CompareShard(d, opt) }, progress)
+}
+
+// pool runs do on every dir on workers goroutines (0 = one per CPU) and
+// returns the results in dirs' order, calling progress (if not nil) after
+// each, one call at a time.
+func pool[R any](dirs []string, workers int, do func(string) R, progress func(done, total int, r R)) []R {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	reps := make([]*ShardReport, len(dirs))
+	reps := make([]R, len(dirs))
 	next := make(chan int)
 	var mu sync.Mutex
 	done := 0
@@ -255,7 +270,7 @@ func ValidateShards(dirs []string, workers int, opt Options, progress func(done,
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				reps[i] = CompareShard(dirs[i], opt)
+				reps[i] = do(dirs[i])
 				if progress != nil {
 					mu.Lock()
 					done++

@@ -33,10 +33,12 @@ type Series struct {
 	Dashed bool
 }
 
-// Panel is one flow-size bucket's plot.
+// Panel is one flow-size bucket's plot: CDFs of slowdowns on a log axis,
+// or, with XLabel set, of another quantity on a linear axis from 0.
 type Panel struct {
 	Title  string
 	Series []Series
+	XLabel string
 }
 
 var palette = []color.Color{
@@ -104,10 +106,16 @@ func CDFs(path, title string, panels []Panel) error {
 func panelPlot(pn Panel) (*gplot.Plot, error) {
 	p := gplot.New()
 	p.Title.Text = pn.Title
-	p.X.Label.Text = "FCT slowdown"
 	p.Y.Label.Text = "CDF"
-	p.X.Scale = gplot.LogScale{}
-	p.X.Tick.Marker = slowdownTicks{}
+	logX := pn.XLabel == ""
+	if logX {
+		p.X.Label.Text = "FCT slowdown"
+		p.X.Scale = gplot.LogScale{}
+		p.X.Tick.Marker = slowdownTicks{}
+	} else {
+		p.X.Label.Text = pn.XLabel
+		p.X.Min = 0
+	}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Legend.Top = false
 	p.Legend.Left = false
@@ -119,7 +127,7 @@ func panelPlot(pn Panel) (*gplot.Plot, error) {
 		pts := make(plotter.XYs, 0, len(s.X))
 		for j := range s.X {
 			x := s.X[j]
-			if math.IsNaN(x) || math.IsInf(x, 0) || x <= 0 {
+			if math.IsNaN(x) || math.IsInf(x, 0) || (logX && x <= 0) {
 				continue // log axis: slowdowns are >= 1 in practice
 			}
 			pts = append(pts, plotter.XY{X: x, Y: s.Y[j]})

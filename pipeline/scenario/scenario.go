@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
@@ -223,12 +224,17 @@ func ParseFlowFile(path string, r io.Reader, hosts int) (*Path, error) {
 	return p, nil
 }
 
-// Validate checks every flow and names the file and field of the first bad one.
+// Validate checks every flow and names the file and field of the first bad
+// one. A scenario without flows is refused: there is nothing to simulate or
+// estimate (bindings.ErrNoFlows).
 func (p *Path) Validate() error {
 	n := len(p.ArrivalNs)
 	if len(p.SizeBytes) != n || len(p.Src) != n || len(p.Dst) != n {
 		return fmt.Errorf("%s: mismatched lengths: %d arrivals, %d sizes, %d src, %d dst",
 			p.Name, n, len(p.SizeBytes), len(p.Src), len(p.Dst))
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", p.ArrivalFile, bindings.ErrNoFlows)
 	}
 	for i := 0; i < n; i++ {
 		at := p.ArrivalNs[i]
@@ -255,4 +261,47 @@ func (p *Path) Validate() error {
 		}
 	}
 	return nil
+}
+
+// MaxLoad returns the highest offered load of p's directed links when they
+// run at cfg's rates: the wire bits (payload and headers) of the flows
+// crossing the link, at the rate flows arrive over the span of arrivals,
+// over the link's capacity. Above 1 the link is offered more than it can
+// carry: its queue grows for as long as the scenario lasts. It returns 0
+// for fewer than two flows or arrivals all at one time.
+func (p *Path) MaxLoad(cfg bindings.PathConfig) (load float64, link int, forward bool) {
+	n := p.Len()
+	if n < 2 || p.Hosts < 2 {
+		return 0, 0, false
+	}
+	span := p.ArrivalNs[n-1] - p.ArrivalNs[0]
+	if !(span > 0) {
+		return 0, 0, false
+	}
+	links := p.Hosts - 1
+	bits := make([]float64, 2*links) // forward links, then backward
+	for i := 0; i < n; i++ {
+		s, d := int(p.Src[i]), int(p.Dst[i])
+		size := p.SizeBytes[i]
+		b := 8 * (size + math.Ceil(size/cfg.PayloadBytes)*cfg.HeaderBytes)
+		lo, hi, off := s, d, 0
+		if s > d {
+			lo, hi, off = d, s, links
+		}
+		for l := lo; l < hi; l++ {
+			bits[off+l] += b
+		}
+	}
+	perNs := float64(n-1) / float64(n) / span
+	for k, b := range bits {
+		l := k % links
+		gbps := cfg.CoreGbps
+		if l == 0 || l == links-1 {
+			gbps = cfg.EdgeGbps
+		}
+		if x := b * perNs / gbps; x > load {
+			load, link, forward = x, l, k < links
+		}
+	}
+	return load, link, forward
 }

@@ -16,6 +16,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,9 @@ type Options struct {
 	Prior         bool              // start the MLP at flowsim's answer (see flowsimPrior)
 	Progress      io.Writer
 	Log           *slog.Logger
+	// Context stops the run when it is done (a signal): between steps, with
+	// the checkpoints of the last finished epoch in place. nil: never.
+	Context context.Context
 	// Info is copied into the checkpoints' training metadata (command,
 	// data, split); counters and hyper-parameters are filled in here.
 	Info model.TrainInfo
@@ -318,6 +322,16 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 		}
 		sum, n := 0.0, 0
 		for b := 0; b < nb; b++ {
+			if o.Context != nil && o.Context.Err() != nil {
+				if bar != nil {
+					bar.Finish()
+				}
+				if epoch == 1 {
+					return nil, fmt.Errorf("train: interrupted in epoch 1 (%w): nothing saved", context.Cause(o.Context))
+				}
+				return nil, fmt.Errorf("train: interrupted in epoch %d (%w); %s and %s hold epoch %d: --resume carries on",
+					epoch, context.Cause(o.Context), o.Out, ResumePath(o.Out), epoch-1)
+			}
 			idx := order[b*o.Batch : min((b+1)*o.Batch, len(order))]
 			assemble(train, idx, &bd)
 			if err := m.Forward(bd.rows, bd.feat, bd.empty, true, stepSeed(o.Seed, info.Steps), est[:len(idx)*c.OutDim]); err != nil {

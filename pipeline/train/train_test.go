@@ -3,12 +3,12 @@ package train
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/refdata"
 	"github.com/m4sim/m4/pipeline/dataset"
 	"github.com/m4sim/m4/pipeline/model"
 )
@@ -205,13 +205,9 @@ func TestEvaluateReference(t *testing.T) {
 	if !bindings.Native {
 		t.Skip("needs the native library")
 	}
-	root := os.Getenv("M4_REFERENCE")
-	if root == "" {
-		root = filepath.Join("..", "..", "..", "shared", "reference")
-	}
-	samples, err := dataset.Load(filepath.Join(root, "m3-shards"))
+	samples, err := dataset.Load(filepath.Join(refdata.Root(t), "m3-shards"))
 	if err != nil {
-		t.Skipf("reference data: %v", err)
+		t.Fatal(err)
 	}
 	cfg := bindings.DefaultModelConfig()
 	cfg.Dim, cfg.Hidden, cfg.Layers, cfg.MLPHidden1, cfg.MLPHidden2 = 32, 64, 1, 32, 32

@@ -114,10 +114,37 @@ func SizeDistOf(s *Spec) (SizeDist, error) {
 	return d, nil
 }
 
-// Generate builds the workload a spec describes. It is deterministic for
-// the spec (seed included).
-func Generate(s *Spec) (*Workload, error) {
+// Options bound and report the generation of a workload.
+type Options struct {
+	// MaxFlows refuses workloads of more flows (expected flows, for a
+	// duration) before any is drawn; 0 means DefaultMaxFlows.
+	MaxFlows int
+	// Progress, if set, is called now and then with the flows drawn so far
+	// and the flows expected in all.
+	Progress func(done, total int)
+}
+
+// Generate builds the workload a spec describes, within the default limits
+// (see GenerateWith). It is deterministic for the spec (seed included).
+func Generate(s *Spec) (*Workload, error) { return GenerateWith(s, Options{}) }
+
+// GenerateWith builds the workload a spec describes. Its size is checked
+// against MaxNodes and o.MaxFlows before anything large is built: an error
+// wrapping ErrTooLarge says how big it would be.
+func GenerateWith(s *Spec, o Options) (*Workload, error) {
 	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	maxFlows := o.MaxFlows
+	if maxFlows <= 0 {
+		maxFlows = DefaultMaxFlows
+	}
+	if s.Flows > 0 {
+		if err := s.checkFlows(float64(s.Flows), maxFlows); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkNodes(); err != nil {
 		return nil, err
 	}
 	t, fabric, err := BuildTopology(s)
@@ -155,12 +182,19 @@ func Generate(s *Spec) (*Workload, error) {
 		mu := math.Log(w.MeanGapNs) - sigma*sigma/2
 		gap = func(r *rand.Rand) float64 { return math.Exp(mu + sigma*r.NormFloat64()) }
 	}
+	expected := s.expectedFlows(w.MeanGapNs)
+	if err := s.checkFlows(expected, maxFlows); err != nil {
+		return nil, err
+	}
 	n := s.Flows
 	end := math.Inf(1)
 	if n == 0 {
 		end = StartNs + s.DurationS*1e9
-		n = int(math.Min(s.DurationS*1e9/w.MeanGapNs*1.05+16, 1<<22)) // a capacity hint
+		n = int(math.Min(expected*1.05+16, 1<<22)) // a capacity hint
 	}
+	// a duration's gaps are random: allow for more flows than expected
+	// before refusing, but never unboundedly many
+	hardMax := max(s.Flows, int(math.Min(2*expected+1024, float64(maxFlows))))
 	f := &w.Flows
 	f.Src = make([]int32, 0, n)
 	f.Dst = make([]int32, 0, n)
@@ -170,9 +204,13 @@ func Generate(s *Spec) (*Workload, error) {
 	// Arrival times accumulate in float64 and round per flow, so rounding
 	// never biases the rate.
 	at := float64(StartNs)
+	total := int(expected)
 	for i := 0; (s.Flows == 0 || i < s.Flows) && at < end; i++ {
-		if i >= 1<<30 {
-			return nil, fmt.Errorf("%s: duration_s = %v gives more than %d flows", s.File, s.DurationS, 1<<30)
+		if i >= hardMax {
+			return nil, fmt.Errorf("%s: duration_s = %v gives more than %d flows: %w", s.File, s.DurationS, hardMax, ErrTooLarge)
+		}
+		if o.Progress != nil && i&(1<<16-1) == 0 && i > 0 {
+			o.Progress(i, max(total, i))
 		}
 		src, dst := m.Sample(t, rPairs)
 		f.Src = append(f.Src, src)
@@ -180,6 +218,9 @@ func Generate(s *Spec) (*Workload, error) {
 		f.Size = append(f.Size, sizes.Sample(rSizes))
 		f.StartNs = append(f.StartNs, int64(math.Round(at)))
 		at += gap(rGaps)
+	}
+	if o.Progress != nil {
+		o.Progress(w.Flows.Len(), w.Flows.Len())
 	}
 	return w, nil
 }

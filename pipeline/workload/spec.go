@@ -12,10 +12,13 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/m4sim/m4/internal/specfile"
 )
 
 // Spec describes a datacenter workload. It is read from YAML or JSON (the
-// same keys); zero values take the defaults given per field.
+// same keys); zero values take the defaults given per field (a key left out
+// of a spec file; given as 0 where 0 is no valid value, it is an error).
 type Spec struct {
 	Topology TopologySpec `yaml:"topology" json:"topology"`
 	Sizes    SizeSpec     `yaml:"sizes" json:"sizes"`
@@ -25,8 +28,8 @@ type Spec struct {
 	MaxLoad float64 `yaml:"max_load" json:"max_load"`
 	// Flows is the number of flows; or DurationS the span of arrivals in
 	// seconds. Exactly one must be set.
-	Flows     int     `yaml:"flows" json:"flows"`
-	DurationS float64 `yaml:"duration_s" json:"duration_s"`
+	Flows     int     `yaml:"flows,omitempty" json:"flows,omitempty"`
+	DurationS float64 `yaml:"duration_s,omitempty" json:"duration_s,omitempty"`
 	Seed      uint64  `yaml:"seed" json:"seed"`
 	// CC is the congestion-control configuration the workload runs under.
 	CC CCSpec `yaml:"cc" json:"cc"`
@@ -49,11 +52,11 @@ type TopologySpec struct {
 	// SpinesPerPlane, or Oversubscription (1, 2, 4, ...: spines per plane =
 	// racks per pod / oversubscription); default 1:1.
 	SpinesPerPlane   int `yaml:"spines_per_plane" json:"spines_per_plane"`
-	Oversubscription int `yaml:"oversubscription" json:"oversubscription"`
+	Oversubscription int `yaml:"oversubscription,omitempty" json:"oversubscription,omitempty"`
 	// Fat-tree: K, even.
-	K int `yaml:"k" json:"k"`
+	K int `yaml:"k,omitempty" json:"k"`
 	// File: an ns-3 topology file (kind "file").
-	File string `yaml:"file" json:"file"`
+	File string `yaml:"file,omitempty" json:"file"`
 	// Link rates (default 10 Gbps host links, 40 Gbps between switches)
 	// and the delay of every link (default 1000 ns).
 	HostGbps    float64 `yaml:"host_gbps" json:"host_gbps"`
@@ -66,8 +69,8 @@ type SizeSpec struct {
 	// Dist: an embedded CDF (EmpiricalNames), a parametric one
 	// (ParametricNames, with Sigma), or "file" (with File).
 	Dist  string  `yaml:"dist" json:"dist"`
-	Sigma float64 `yaml:"sigma" json:"sigma"`
-	File  string  `yaml:"file" json:"file"`
+	Sigma float64 `yaml:"sigma,omitempty" json:"sigma,omitempty"`
+	File  string  `yaml:"file,omitempty" json:"file,omitempty"`
 }
 
 // ArrivalSpec chooses the inter-arrival process of the whole network.
@@ -76,7 +79,7 @@ type ArrivalSpec struct {
 	Process string `yaml:"process" json:"process"`
 	// Sigma: the lognormal's shape, the burstiness (default 1; the papers
 	// use 1 and 2). Not used by poisson.
-	Sigma float64 `yaml:"sigma" json:"sigma"`
+	Sigma float64 `yaml:"sigma,omitempty" json:"sigma,omitempty"`
 }
 
 // TrafficSpec chooses the traffic matrix.
@@ -102,6 +105,30 @@ type CCSpec struct {
 	HPCCAI        float64 `yaml:"hpcc_ai" json:"hpcc_ai"`                   // additive increase, Mb/s [500]
 	TimelyTLowNs  float64 `yaml:"timely_t_low_ns" json:"timely_t_low_ns"`   // [50000]
 	TimelyTHighNs float64 `yaml:"timely_t_high_ns" json:"timely_t_high_ns"` // [120000]
+}
+
+// TopologyDefaulted are the keys of a topology section that take a default
+// when left out and for which 0 is no valid value: given as 0 they are an
+// error, never silently the default (internal/specfile.NoZero). The fabric
+// keys (FabricDefaulted) apply to kind fabric only: a fat-tree's spec.json
+// holds them as zeros.
+var TopologyDefaulted = append([]string{"host_gbps", "fabric_gbps", "link_delay_ns"}, FabricDefaulted...)
+
+// FabricDefaulted are TopologyDefaulted's keys of kind fabric.
+var FabricDefaulted = []string{"pods", "fabs_per_pod", "racks_per_pod", "hosts_per_rack", "spines_per_plane", "oversubscription"}
+
+// noZeroKeys are the keys of a workload spec of topology kind that must not
+// be given as 0.
+func noZeroKeys(kind string) []string {
+	keys := []string{"max_load", "flows", "duration_s", "sizes.sigma", "arrivals.sigma",
+		"cc.buffer_kb", "cc.window_bytes", "cc.dctcp_k", "cc.dcqcn_kmin", "cc.dcqcn_kmax", "cc.hpcc_u_target",
+		"cc.hpcc_ai", "cc.timely_t_low_ns", "cc.timely_t_high_ns"}
+	for _, k := range TopologyDefaulted {
+		if kind == "" || kind == "fabric" || !slices.Contains(FabricDefaulted, k) {
+			keys = append(keys, "topology."+k)
+		}
+	}
+	return keys
 }
 
 // CCAlgorithms lists the congestion-control algorithms.
@@ -147,6 +174,9 @@ func ParseSpec(name string, data []byte) (*Spec, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(s); err != nil {
 		return nil, specDecodeError(name, err, keys)
+	}
+	if err := specfile.NoZero(name, &root, noZeroKeys(s.Topology.Kind)); err != nil {
+		return nil, err
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -277,6 +307,8 @@ func (s *Spec) Validate() error {
 				t.Oversubscription, t.RacksPerPod/t.Oversubscription)
 		case t.SpinesPerPlane == 0 && t.Oversubscription == 0:
 			t.Oversubscription = 1
+		case t.Oversubscription == 0 && t.RacksPerPod%t.SpinesPerPlane == 0:
+			t.Oversubscription = t.RacksPerPod / t.SpinesPerPlane
 		}
 		if t.SpinesPerPlane == 0 {
 			t.SpinesPerPlane = t.RacksPerPod / t.Oversubscription

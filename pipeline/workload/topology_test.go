@@ -2,6 +2,7 @@ package workload
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"path/filepath"
 	"reflect"
@@ -35,6 +36,45 @@ func TestEcmpHashMatchesFork(t *testing.T) {
 	}
 	if HostIP(0) != 0x0b000001 || HostIP(257) != 0x0b010101 {
 		t.Errorf("HostIP(0) = %#x, HostIP(257) = %#x", HostIP(0), HostIP(257))
+	}
+}
+
+// Next-hop lists of the fork's routing tables (nextHop in scratch/third.cc,
+// printed by the fork) on a two-pod network whose switch ids are shuffled:
+// ToRs 26, 24 (pod 0) and 0, 20 (pod 1); aggregation switches 2, 4 (pod 0)
+// and 15, 12 (pod 1), planes 0 and 1; cores 23, 3 (plane 0) and 9, 7
+// (plane 1). Neither ascending nor descending id gives them all: the order is
+// that of the fork's search from the destination (pipeline/pktsim's
+// testdata/fork-planes is a run of the fork on it).
+func TestNextHopsMatchFork(t *testing.T) {
+	var b strings.Builder
+	links := [][2]int{{6, 26}, {14, 26}, {11, 26}, {27, 26}, {16, 24}, {18, 24}, {17, 24}, {10, 24}, {22, 0}, {19, 0}, {21, 0}, {5, 0},
+		{13, 20}, {8, 20}, {25, 20}, {1, 20}, {26, 2}, {26, 4}, {24, 2}, {24, 4}, {0, 15}, {0, 12}, {20, 15}, {20, 12},
+		{2, 23}, {2, 3}, {4, 9}, {4, 7}, {15, 23}, {15, 3}, {12, 9}, {12, 7}}
+	b.WriteString("28 12 32\n26 24 0 20 2 4 15 12 23 3 9 7\n")
+	for _, l := range links {
+		fmt.Fprintf(&b, "%d %d 10Gbps 1000ns 0\n", l[0], l[1])
+	}
+	topo, err := ParseNS3("planes", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := NewRouting(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		at, dst int32
+		want    []int32
+	}{
+		{26, 1, []int32{2, 4}}, {26, 10, []int32{4, 2}}, {24, 6, []int32{4, 2}}, {24, 13, []int32{2, 4}},
+		{0, 6, []int32{12, 15}}, {0, 8, []int32{15, 12}}, {20, 27, []int32{12, 15}}, {20, 21, []int32{15, 12}},
+		{2, 1, []int32{23, 3}}, {4, 1, []int32{9, 7}}, {15, 6, []int32{23, 3}}, {12, 27, []int32{9, 7}},
+		{26, 6, []int32{6}}, {23, 1, []int32{15}},
+	} {
+		if got := rt.AppendNextHops(nil, c.at, c.dst); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("case %d: next hops at %d toward %d: %v, the fork's %v", i, c.at, c.dst, got, c.want)
+		}
 	}
 }
 

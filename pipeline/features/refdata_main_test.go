@@ -1,0 +1,11 @@
+package features
+
+import (
+	"testing"
+
+	"github.com/m4sim/m4/internal/refdata"
+)
+
+// TestMain says in one line how many tests skipped for lack of the ns-3
+// reference data (refdata.Main).
+func TestMain(m *testing.M) { refdata.Main(m) }

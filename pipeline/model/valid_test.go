@@ -1,0 +1,69 @@
+package model
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/m4sim/m4/bindings"
+)
+
+// TestPredictValid: the estimator's outputs are valid distributions (each
+// bucket's percentiles >= 1 and non-decreasing), and are the raw outputs
+// made so: raised to 1, then sorted.
+func TestPredictValid(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	cfg := bindings.DefaultModelConfig()
+	cfg.Dim, cfg.Layers, cfg.Heads, cfg.Hidden, cfg.MLPHidden1, cfg.MLPHidden2 = 8, 1, 2, 8, 16, 16
+	m, err := bindings.NewModel(cfg, 1, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Init(3); err != nil {
+		t.Fatal(err)
+	}
+	ck := &Checkpoint{Config: cfg, Params: slices.Clone(m.Params()), Features: M3Features()}
+	m.Close()
+	est, err := NewEstimator(ck, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer est.Close()
+	in := Input{Hosts: 3, Res: make([]float32, 3*cfg.FeatDim)}
+	for j := range in.Res {
+		in.Res[j] = float32(math.Sin(float64(j)))
+	}
+	raw, err := est.Raw([]Input{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	below, dips := 0, 0
+	for k, v := range raw[0] {
+		if v < 1 {
+			below++
+		}
+		if k%cfg.Pct > 0 && v < raw[0][k-1] {
+			dips++
+		}
+	}
+	if below == 0 || dips == 0 {
+		t.Fatalf("the raw outputs should need fixing here: %d below 1, %d dips", below, dips)
+	}
+	want := slices.Clone(raw[0])
+	got, err := est.Predict([]Input{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := 0; b < cfg.OutDim/cfg.Pct; b++ {
+		w := want[b*cfg.Pct : (b+1)*cfg.Pct]
+		for k := range w {
+			w[k] = max(w[k], 1)
+		}
+		slices.Sort(w)
+		if g := got[0][b*cfg.Pct : (b+1)*cfg.Pct]; !slices.Equal(g, w) {
+			t.Fatalf("bucket %d: %v, want the raw outputs raised to 1 and sorted %v", b, g, w)
+		}
+	}
+}
