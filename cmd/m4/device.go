@@ -91,7 +91,7 @@ func useGPU(c *cli.Context) *gpuChoice {
 		// with --gpu before the command, the first call comes from the
 		// app's Before, where Args names the command
 		if cmd := c.Args().First(); cpuOnlyModel(cmd, c.Args().Get(1)) {
-			fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: m4 %s runs the model on the CPU; the GPU backend (%s) serves inference: predict, run, eval\n", cmd, dev.Name)
+			fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: m4 %s runs the model on the CPU; the GPU backend (%s) serves inference: predict, run, eval, bench run\n", cmd, dev.Name)
 		}
 	}
 	c.App.Metadata[gpuKey] = choice
