@@ -66,18 +66,26 @@ func (f *Flowsim) Close() {
 // arrival). All slices must have the same length; arrivals must be ascending.
 // Input problems come back as *InputError.
 func (f *Flowsim) Run(arrivalNs, sizeBytes []float64, src, dst []int32) ([]float64, error) {
+	fct := make([]float64, len(arrivalNs))
+	if err := f.RunInto(arrivalNs, sizeBytes, src, dst, fct); err != nil {
+		return nil, err
+	}
+	return fct, nil
+}
+
+// RunInto is Run writing the FCTs into fct (one per flow).
+func (f *Flowsim) RunInto(arrivalNs, sizeBytes []float64, src, dst []int32, fct []float64) error {
 	n := len(arrivalNs)
-	if len(sizeBytes) != n || len(src) != n || len(dst) != n {
-		return nil, fmt.Errorf("flowsim: mismatched lengths: %d arrivals, %d sizes, %d src, %d dst",
-			n, len(sizeBytes), len(src), len(dst))
+	if len(sizeBytes) != n || len(src) != n || len(dst) != n || len(fct) != n {
+		return fmt.Errorf("flowsim: mismatched lengths: %d arrivals, %d sizes, %d src, %d dst, %d FCTs",
+			n, len(sizeBytes), len(src), len(dst), len(fct))
 	}
 	if f.ptr == nil {
-		return nil, fmt.Errorf("flowsim: used after Close")
+		return fmt.Errorf("flowsim: used after Close")
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("flowsim: %w", ErrNoFlows)
+		return fmt.Errorf("flowsim: %w", ErrNoFlows)
 	}
-	fct := make([]float64, n)
 	st := C.m4_flowsim_run(f.ptr, C.size_t(n),
 		(*C.double)(unsafe.Pointer(&arrivalNs[0])), (*C.double)(unsafe.Pointer(&sizeBytes[0])),
 		(*C.int32_t)(unsafe.Pointer(&src[0])), (*C.int32_t)(unsafe.Pointer(&dst[0])),
@@ -87,12 +95,12 @@ func (f *Flowsim) Run(arrivalNs, sizeBytes []float64, src, dst []int32) ([]float
 		var field *C.char
 		var idx C.size_t
 		msg := C.GoString(C.m4_flowsim_error(f.ptr, &field, &idx))
-		return nil, &InputError{Field: C.GoString(field), Index: int(idx), Msg: msg}
+		return &InputError{Field: C.GoString(field), Index: int(idx), Msg: msg}
 	}
 	if st != C.M4_OK {
-		return nil, statusError("flowsim", st)
+		return statusError("flowsim", st)
 	}
-	return fct, nil
+	return nil
 }
 
 // Stats returns the counters of the last Run.

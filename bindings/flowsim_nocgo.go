@@ -20,5 +20,8 @@ func (*Flowsim) Close() {}
 // Run returns ErrNoNative.
 func (*Flowsim) Run(_, _ []float64, _, _ []int32) ([]float64, error) { return nil, ErrNoNative }
 
+// RunInto returns ErrNoNative.
+func (*Flowsim) RunInto(_, _ []float64, _, _ []int32, _ []float64) error { return ErrNoNative }
+
 // Stats returns zeros.
 func (*Flowsim) Stats() FlowsimStats { return FlowsimStats{} }

@@ -47,6 +47,8 @@ struct m4_features {
     size_t cap_cells;
     size_t *start;     /* cells + 1 offsets into vals */
     size_t *fill;      /* scratch fill positions */
+    size_t *cnt;       /* flows of each cell */
+    size_t *ones;      /* of which with slowdown exactly 1 (not stored in vals) */
     char err[256];
     const char *err_field;
     size_t err_index;
@@ -65,6 +67,8 @@ void m4_features_destroy(m4_features *f) {
     free(f->vals);
     free(f->start);
     free(f->fill);
+    free(f->cnt);
+    free(f->ones);
     free(f);
 }
 
@@ -375,15 +379,22 @@ static int reserve(m4_features *f, size_t n, size_t cells) {
     if (cells + 1 > f->cap_cells || !f->start) {
         size_t c = cells + 1;
         size_t *s = malloc(c * sizeof(size_t)), *w = malloc(c * sizeof(size_t));
-        if (!s || !w) {
+        size_t *k = malloc(c * sizeof(size_t)), *o = malloc(c * sizeof(size_t));
+        if (!s || !w || !k || !o) {
             free(s);
             free(w);
+            free(k);
+            free(o);
             return 0;
         }
         free(f->start);
         free(f->fill);
+        free(f->cnt);
+        free(f->ones);
         f->start = s;
         f->fill = w;
+        f->cnt = k;
+        f->ones = o;
         f->cap_cells = c;
     }
     return 1;
@@ -412,23 +423,32 @@ m4_status m4_features_build(m4_features *f, int n_hosts, size_t n, const double 
 
     m4_status st = slowdowns(f, H, n, size_bytes, src, dst, fct_ns, f->sldn);
     if (st != M4_OK) return st;
-    /* buckets; count the flows of every cell */
-    size_t *cnt = f->fill;
+    /* buckets; count the flows of every cell, and apart those whose
+     * slowdown is exactly 1 (flows never slowed: often half of them),
+     * which sort first and need no sorting */
+    size_t *cnt = f->cnt, *ones = f->ones;
     memset(cnt, 0, n_cells * sizeof(size_t));
-    size_t members = 0;
+    memset(ones, 0, n_cells * sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
         int s = src[i], d = dst[i];
         int b = m4_features_input_bucket(size_bytes[i]);
+        int one = f->sldn[i] == 1.0;
         f->bucket[i] = b;
         if (s == 0 && d == H - 1) {
             cnt[b]++;
-            members++;
+            ones[b] += (size_t)one;
         } else {
-            for (int l = s; l < d; l++) cnt[(size_t)(1 + l) * M4_FEAT_BUCKETS + (size_t)b]++;
-            if (d > s) members += (size_t)(d - s);
+            for (int l = s; l < d; l++) {
+                size_t c = (size_t)(1 + l) * M4_FEAT_BUCKETS + (size_t)b;
+                cnt[c]++;
+                ones[c] += (size_t)one;
+            }
         }
     }
-    /* group the slowdowns by cell, in flow order */
+    /* group the other slowdowns by cell, in flow order */
+    f->start[0] = 0;
+    for (size_t c = 0; c < n_cells; c++) f->start[c + 1] = f->start[c] + cnt[c] - ones[c];
+    size_t members = f->start[n_cells];
     if (members > f->cap_vals || !f->vals) {
         size_t c = members + members / 2 + 16;
         double *v = c <= ((size_t)-1) / sizeof(double) ? malloc(c * sizeof(double)) : NULL;
@@ -437,10 +457,9 @@ m4_status m4_features_build(m4_features *f, int n_hosts, size_t n, const double 
         f->vals = v;
         f->cap_vals = c;
     }
-    f->start[0] = 0;
-    for (size_t c = 0; c < n_cells; c++) f->start[c + 1] = f->start[c] + cnt[c];
     memcpy(f->fill, f->start, n_cells * sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
+        if (f->sldn[i] == 1.0) continue;
         int s = src[i], d = dst[i], b = f->bucket[i];
         if (s == 0 && d == H - 1) {
             f->vals[f->fill[b]++] = f->sldn[i];
@@ -450,26 +469,29 @@ m4_status m4_features_build(m4_features *f, int n_hosts, size_t n, const double 
         }
     }
     /* per row: sort each cell, write its percentiles, shares and counts */
-    double pct[M4_FEAT_PERCENTILES];
     for (int r = 0; r < H; r++) {
         float *row = res + (size_t)r * M4_FEAT_ROW;
         double *share_row = num_flows_per_cell ? num_flows_per_cell + (size_t)r * M4_FEAT_CELLS : NULL;
         size_t c0 = (size_t)r * M4_FEAT_BUCKETS;
-        size_t total = f->start[c0 + M4_FEAT_BUCKETS] - f->start[c0];
+        size_t total = 0;
+        for (int b = 0; b < M4_FEAT_BUCKETS; b++) total += cnt[c0 + (size_t)b];
         for (int b = 0; b < M4_FEAT_BUCKETS; b++) {
-            size_t lo = f->start[c0 + (size_t)b], k = f->start[c0 + (size_t)b + 1] - lo;
-            if (counts) counts[c0 + (size_t)b] = (int64_t)k;
+            size_t c = c0 + (size_t)b, k = cnt[c], n1 = ones[c];
+            if (counts) counts[c] = (int64_t)k;
             float *cell = row + b * M4_FEAT_PERCENTILES;
             if (k == 0) {
                 memset(cell, 0, M4_FEAT_PERCENTILES * sizeof(float));
                 if (share_row) memset(share_row + b * M4_FEAT_PERCENTILES, 0, M4_FEAT_PERCENTILES * sizeof(double));
                 continue;
             }
-            sort_doubles(f->vals + lo, k);
-            m4_features_percentiles(f->vals + lo, k, pct);
+            double *v = f->vals + f->start[c];
+            sort_doubles(v, k - n1);
+            /* the sorted cell is n1 ones, then v: m4_features_percentiles */
+            double n1f = (double)(k - 1);
             double share = (double)(float)k / (double)(1 + total);
             for (int p = 0; p < M4_FEAT_PERCENTILES; p++) {
-                cell[p] = (float)pct[p];
+                size_t idx = (size_t)rint(n1f * ((double)(p + 1) / 100.0));
+                cell[p] = (float)(idx < n1 ? 1.0 : v[idx - n1]);
                 if (share_row) share_row[b * M4_FEAT_PERCENTILES + p] = share;
             }
         }

@@ -50,6 +50,9 @@ struct m4_flowsim {
     double *link_lim;    /* scratch: fair share */
     uint32_t *link_load; /* scratch: unassigned flows */
     uint32_t *link_active; /* active flows crossing each directed link */
+    uint32_t *link_room;   /* flows each directed link carries at the cap without contention */
+    int n_over;            /* directed links with more active flows than link_room */
+    uint64_t dir_active[2]; /* active flows left to right, right to left */
     int *dlink_groups;   /* CSR: groups crossing each directed link */
     int *dlink_start;    /* n_dlinks + 1 offsets into dlink_groups */
     int *active;         /* indices of groups with n_active > 0 */
@@ -68,6 +71,17 @@ void m4_path_config_default(m4_path_config *cfg, int n_hosts) {
     cfg->flow_cap_gbps = 10.0;
     cfg->payload_bytes = 1000.0;
     cfg->header_bytes = 48.0;
+}
+
+/* room returns how many flows a link of bw carries at the per-flow cap with
+ * no contention: the most k with k * cap <= bw. While no link holds more
+ * active flows than that, max-min gives every flow the cap (progressive
+ * filling never finds a share below it), so the solver can be skipped. */
+static uint32_t room(double bw, double cap) {
+    double k = floor(bw / cap);
+    if (!(k < (double)UINT32_MAX)) return UINT32_MAX - 1; /* room + 1 must not wrap */
+    while (k > 0 && k * cap > bw) k--;
+    return (uint32_t)k;
 }
 
 static int group_index(int n_hosts, int s, int d) {
@@ -97,9 +111,10 @@ m4_status m4_flowsim_create(m4_flowsim **out, const m4_path_config *cfg) {
     s->link_lim = calloc((size_t)s->n_dlinks, sizeof(double));
     s->link_load = calloc((size_t)s->n_dlinks, sizeof(uint32_t));
     s->link_active = calloc((size_t)s->n_dlinks, sizeof(uint32_t));
+    s->link_room = calloc((size_t)s->n_dlinks, sizeof(uint32_t));
     s->dlink_start = calloc((size_t)s->n_dlinks + 1, sizeof(int));
     s->active = calloc((size_t)s->n_groups, sizeof(int));
-    if (!s->groups || !s->link_bw || !s->link_cap || !s->link_lim || !s->link_load || !s->link_active ||
+    if (!s->groups || !s->link_bw || !s->link_cap || !s->link_lim || !s->link_load || !s->link_active || !s->link_room ||
         !s->dlink_start || !s->active) {
         m4_flowsim_destroy(s);
         return M4_ERR_NO_MEMORY;
@@ -107,7 +122,9 @@ m4_status m4_flowsim_create(m4_flowsim **out, const m4_path_config *cfg) {
     for (int d = 0; d < 2; d++)
         for (int l = 0; l < s->n_links; l++) {
             int edge = (l == 0 || l == s->n_links - 1);
-            s->link_bw[d * s->n_links + l] = edge ? cfg->edge_gbps : cfg->core_gbps;
+            int dl = d * s->n_links + l;
+            s->link_bw[dl] = edge ? cfg->edge_gbps : cfg->core_gbps;
+            s->link_room[dl] = room(s->link_bw[dl], cfg->flow_cap_gbps);
         }
 
     /* Groups and the CSR map from directed link to the groups crossing it. */
@@ -152,6 +169,7 @@ void m4_flowsim_destroy(m4_flowsim *s) {
     free(s->link_lim);
     free(s->link_load);
     free(s->link_active);
+    free(s->link_room);
     free(s->dlink_groups);
     free(s->dlink_start);
     free(s->active);
@@ -238,29 +256,56 @@ static uint32_t heap_pop(group *g) {
 /* ---- progressive filling over groups ------------------------------------ */
 
 static void solve_rates(m4_flowsim *s) {
-    const int L = s->n_dlinks;
+    /* directed links in use: left to right [0, n_links), back [n_links, 2 n_links) */
+    const int D0 = s->dir_active[0] ? 0 : s->n_links;
+    const int L = s->dir_active[1] ? s->n_dlinks : s->n_links;
     const double cap_flow = s->cfg.flow_cap_gbps;
-    for (int dl = 0; dl < L; dl++) {
+    for (int dl = D0; dl < L; dl++) {
         s->link_load[dl] = s->link_active[dl];
         s->link_cap[dl] = s->link_bw[dl];
     }
     for (int k = 0; k < s->n_active_groups; k++) s->groups[s->active[k]].assigned = 0;
 
+    /* A link with no more active flows than its room shares out at least
+     * the cap to whatever is left on it (its capacity is at least that
+     * many caps), so only the links over their room can set a level below
+     * the cap. Each round takes the least share of those; links under
+     * their room join the round only when that level lies within the tie
+     * tolerance of the cap, where m3's tie test could saturate them too. */
     int unassigned = s->n_active_groups;
     while (unassigned > 0) {
         double min_lim = INFINITY;
-        for (int dl = 0; dl < L; dl++)
-            if (s->link_load[dl]) {
+        for (int dl = D0; dl < L; dl++)
+            if (s->link_load[dl] && s->link_active[dl] > s->link_room[dl]) {
                 s->link_lim[dl] = s->link_cap[dl] / (double)s->link_load[dl];
                 if (s->link_lim[dl] < min_lim) min_lim = s->link_lim[dl];
             }
-        double rate = min_lim < cap_flow ? min_lim : cap_flow;
+        const int all = min_lim > cap_flow - RATE_TIE_GBPS;
+        if (all)
+            for (int dl = D0; dl < L; dl++)
+                if (s->link_load[dl] && s->link_active[dl] <= s->link_room[dl]) {
+                    s->link_lim[dl] = s->link_cap[dl] / (double)s->link_load[dl];
+                    if (s->link_lim[dl] < min_lim) min_lim = s->link_lim[dl];
+                }
+        if (min_lim >= cap_flow) {
+            /* No link left can share out less than the cap (filling only
+             * raises the level): every group left runs at the cap, which
+             * the rounds to come would give them one link at a time. */
+            for (int k = 0; k < s->n_active_groups; k++) {
+                group *g = &s->groups[s->active[k]];
+                if (!g->assigned) g->rate = cap_flow;
+            }
+            break;
+        }
+        double rate = min_lim;
         /* Saturate every link at the bottleneck share. Its groups are fixed
          * at once; their flows leave the load (and their rate the capacity)
          * of every link they cross, so later links see what is left. The
          * tie test uses the shares computed above, as m3's solver does. */
-        for (int dl = 0; dl < L; dl++) {
-            if (!s->link_load[dl] || fabs(s->link_lim[dl] - min_lim) >= RATE_TIE_GBPS) continue;
+        for (int dl = D0; dl < L; dl++) {
+            if (!s->link_load[dl] || (!all && s->link_active[dl] <= s->link_room[dl]) ||
+                fabs(s->link_lim[dl] - min_lim) >= RATE_TIE_GBPS)
+                continue;
             for (int k = s->dlink_start[dl]; k < s->dlink_start[dl + 1]; k++) {
                 group *g = &s->groups[s->dlink_groups[k]];
                 if (!g->n_active || g->assigned) continue;
@@ -304,23 +349,28 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
 
     const int h = s->cfg.n_hosts;
     const double payload = s->cfg.payload_bytes, header = s->cfg.header_bytes;
+    const double cap_flow = s->cfg.flow_cap_gbps;
     for (int gi = 0; gi < s->n_groups; gi++) {
         s->groups[gi].n_active = 0;
         s->groups[gi].served = 0;
         s->groups[gi].rate = 0;
     }
     for (int dl = 0; dl < s->n_dlinks; dl++) s->link_active[dl] = 0;
+    s->n_over = 0;
+    s->dir_active[0] = s->dir_active[1] = 0;
     s->n_active_groups = 0;
     uint64_t n_active = 0;
 
     double t = 0;
     size_t j = 0;
+    int at_cap = 1; /* every active group's rate is the cap (none solved since) */
     for (;;) {
         double dt_arrival = j < n ? at[j] - t : INFINITY;
         double dt_done = INFINITY;
         int done_k = -1;
-        if (n_active) {
+        if (n_active && s->n_over) {
             solve_rates(s);
+            at_cap = 0;
             for (int k = 0; k < s->n_active_groups; k++) {
                 const group *g = &s->groups[s->active[k]];
                 double dt = (g->heap[0].target - g->served) / g->rate;
@@ -330,6 +380,25 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
                 }
             }
             if (dt_done < 0) dt_done = 0; /* rounding in served */
+        } else if (n_active) {
+            /* Every group at the cap: the first to finish has the least
+             * service left. Divide only where that can win, keeping the
+             * choice (the first least quotient) of the loop above. */
+            double best_x = INFINITY;
+            for (int k = 0; k < s->n_active_groups; k++) {
+                group *g = &s->groups[s->active[k]];
+                if (!at_cap) g->rate = cap_flow;
+                double x = g->heap[0].target - g->served;
+                if (x > best_x) continue;
+                best_x = x;
+                double dt = x / cap_flow;
+                if (dt < dt_done) {
+                    dt_done = dt;
+                    done_k = k;
+                }
+            }
+            at_cap = 1;
+            if (dt_done < 0) dt_done = 0; /* rounding in served */
         }
         if (n_active && (j >= n || dt_done <= dt_arrival)) {
             advance(s, dt_done);
@@ -338,7 +407,11 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
             uint32_t f = heap_pop(g);
             fct[f] = t - fct[f]; /* fct[f] held the arrival time */
             n_active--;
-            for (int l = g->lo; l < g->hi; l++) s->link_active[g->dir * s->n_links + l]--;
+            s->dir_active[g->dir]--;
+            for (int l = g->lo; l < g->hi; l++) {
+                int dl = g->dir * s->n_links + l;
+                if (s->link_active[dl]-- == s->link_room[dl] + 1) s->n_over--;
+            }
             if (g->n_active == 0) {
                 g->served = 0;
                 s->active[done_k] = s->active[--s->n_active_groups];
@@ -349,11 +422,18 @@ m4_status m4_flowsim_run(m4_flowsim *s, size_t n, const double *at, const double
             int gi = group_index(h, src[j], dst[j]);
             group *g = &s->groups[gi];
             double bits = (size[j] + ceil(size[j] / payload) * header) * 8.0;
-            if (g->n_active == 0) s->active[s->n_active_groups++] = gi;
+            if (g->n_active == 0) {
+                s->active[s->n_active_groups++] = gi;
+                g->rate = cap_flow; /* until a solve says otherwise */
+            }
             if (!heap_push(g, g->served + bits, (uint32_t)j)) return M4_ERR_NO_MEMORY;
             fct[j] = t;
-            for (int l = g->lo; l < g->hi; l++) s->link_active[g->dir * s->n_links + l]++;
+            for (int l = g->lo; l < g->hi; l++) {
+                int dl = g->dir * s->n_links + l;
+                if (++s->link_active[dl] == s->link_room[dl] + 1) s->n_over++;
+            }
             n_active++;
+            s->dir_active[g->dir]++;
             if (n_active > s->stats.max_active) s->stats.max_active = n_active;
             j++;
         } else {

@@ -148,6 +148,18 @@ static float *aligned_floats(size_t n) {
     return (float *)u;
 }
 
+/* aligned_zeroed_floats is aligned_floats zeroed by calloc: large blocks come
+ * as fresh zero pages from the OS, faulted in only where used, so a model
+ * sized for a big batch costs little until it runs one. */
+static float *aligned_zeroed_floats(size_t n) {
+    unsigned char *raw = calloc(1, n * sizeof(float) + 64 + sizeof(void *));
+    if (!raw) return NULL;
+    uintptr_t u = (uintptr_t)(raw + sizeof(void *));
+    u = (u + 63) & ~(uintptr_t)63;
+    ((void **)u)[-1] = raw;
+    return (float *)u;
+}
+
 static void aligned_free(float *p) {
     if (p) free(((void **)p)[-1]);
 }
@@ -224,9 +236,8 @@ static int alloc_activations(m4_model *m) {
     };
     size_t np = sizeof(plan) / sizeof(plan[0]), tot = 0;
     for (size_t i = 0; i < np; i++) tot += (plan[i].n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-    m->arena = aligned_floats(tot);
+    m->arena = aligned_zeroed_floats(tot);
     if (!m->arena) return 0;
-    memset(m->arena, 0, tot * sizeof(float));
     size_t off = 0;
     for (size_t i = 0; i < np; i++) {
         *plan[i].p = plan[i].n ? m->arena + off : NULL;
@@ -258,7 +269,7 @@ m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_ba
     int ok = build_tensors(m);
     if (ok) {
         m->pk_off = calloc((size_t)m->n_tensors, sizeof(size_t));
-        m->params = aligned_floats(m->n_params);
+        m->params = aligned_zeroed_floats(m->n_params); /* zero until loaded or drawn */
         ok = m->pk_off && m->params && alloc_packed(m) && alloc_workspace(m, 1) &&
              alloc_activations(m);
     }
@@ -280,10 +291,7 @@ m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_ba
         m4_model_destroy(m);
         return M4_ERR_NO_MEMORY;
     }
-    if (m->training)
-        m4_model_init(m, 0);
-    else
-        memset(m->params, 0, m->n_params * sizeof(float)); /* to be loaded: skip the draw */
+    if (m->training) m4_model_init(m, 0);
     *out = m;
     return M4_OK;
 }

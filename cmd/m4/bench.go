@@ -15,6 +15,7 @@ func benchCommand() *cli.Command {
 		Name:  "bench",
 		Usage: "measure m4's components (throughput tables for docs/perf.md)",
 		Subcommands: []*cli.Command{
+			benchRunCommand(),
 			benchModelCommand(),
 			benchPktsimCommand(),
 			{

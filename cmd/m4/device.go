@@ -18,15 +18,62 @@ type gpuChoice struct {
 
 const gpuKey = "m4.gpu"
 
-// cpuOnlyModel reports whether command cmd runs model kernels but only on
-// the CPU (training, benchmarks): --gpu says so rather than being ignored.
-func cpuOnlyModel(cmd string) bool { return cmd == "train" || cmd == "bench" }
+// cpuOnlyModel reports whether command cmd (with subcommand sub) runs model
+// kernels but only on the CPU (training, benchmarks other than bench run):
+// --gpu says so rather than being ignored.
+func cpuOnlyModel(cmd, sub string) bool { return cmd == "train" || (cmd == "bench" && sub != "run") }
+
+// deviceFlags are --cpu and --gpu for the commands that run inference, so
+// that they may also follow the command (m4 run --gpu).
+func deviceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "cpu", Usage: "run model kernels on the CPU (the default; also before the command)"},
+		&cli.BoolFlag{Name: "gpu", Usage: "run model kernels on an NVIDIA GPU (also before the command; see m4 --help)"},
+	}
+}
+
+// withDevice adds --cpu and --gpu to a command that runs inference (they
+// may follow the command), checks them and probes the GPU before it runs.
+func withDevice(cmd *cli.Command) *cli.Command {
+	cmd.Flags = append(cmd.Flags, deviceFlags()...)
+	before := cmd.Before
+	cmd.Before = func(c *cli.Context) error {
+		if err := checkDevice(c); err != nil {
+			return err
+		}
+		useGPU(c) // say at once, in one line, if --gpu cannot be honoured
+		if before != nil {
+			return before(c)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// wantDevice reports whether --cpu or --gpu (name) was given, before or
+// after the command; both is an error.
+func wantDevice(c *cli.Context, name string) bool {
+	for _, x := range c.Lineage() {
+		if x.IsSet(name) && x.Bool(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDevice rejects --cpu with --gpu, wherever each was given.
+func checkDevice(c *cli.Context) error {
+	if wantDevice(c, "cpu") && wantDevice(c, "gpu") {
+		return fmt.Errorf("--cpu and --gpu are exclusive")
+	}
+	return nil
+}
 
 // useGPU returns the GPU that model kernels should run on, or nil for the
 // CPU. With --gpu and no usable GPU it prints the reason in one line (the
 // first time it is asked) and returns nil.
 func useGPU(c *cli.Context) *gpuChoice {
-	if !c.Bool("gpu") {
+	if !wantDevice(c, "gpu") || wantDevice(c, "cpu") {
 		return nil
 	}
 	if c.App.Metadata == nil {
@@ -41,9 +88,10 @@ func useGPU(c *cli.Context) *gpuChoice {
 		fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: %v; using the CPU\n", err)
 	} else {
 		choice = &gpuChoice{lib, dev}
-		// the first call comes from the app's Before, where Args names the command
-		if cmd := c.Args().First(); cpuOnlyModel(cmd) {
-			fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: m4 %s runs the model on the CPU; the GPU backend (%s) serves inference: predict, run, eval\n", cmd, dev.Name)
+		// with --gpu before the command, the first call comes from the
+		// app's Before, where Args names the command
+		if cmd := c.Args().First(); cpuOnlyModel(cmd, c.Args().Get(1)) {
+			fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: m4 %s runs the model on the CPU; the GPU backend (%s) serves inference: predict, run, eval, bench run\n", cmd, dev.Name)
 		}
 	}
 	c.App.Metadata[gpuKey] = choice
@@ -62,4 +110,20 @@ func newEstimator(c *cli.Context, ck *model.Checkpoint, maxBatch, threads int) (
 		fmt.Fprintf(c.App.ErrWriter, "m4: --gpu: %s: %v; using the CPU\n", g.dev.Name, err)
 	}
 	return model.NewEstimator(ck, maxBatch, threads)
+}
+
+// Model batches of the path pipeline (infer.Run): on the CPU each worker
+// runs 64 paths at a time on a model of its own (one thread: the workers
+// are the parallelism); a GPU takes thousands of paths per call.
+const (
+	cpuPathBatch = 64
+	gpuPathBatch = 2048
+)
+
+// newPathEstimator is newEstimator for the path pipeline of run and eval.
+func newPathEstimator(c *cli.Context, ck *model.Checkpoint) (*model.Estimator, error) {
+	if useGPU(c) != nil {
+		return newEstimator(c, ck, gpuPathBatch, 1)
+	}
+	return newEstimator(c, ck, cpuPathBatch, 1)
 }

@@ -81,7 +81,7 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 			if err := featuresFit(ck, name); err != nil {
 				return err
 			}
-			est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
+			est, err := newPathEstimator(c, ck) // --gpu: the GPU when usable
 			if err != nil {
 				return err
 			}

@@ -94,15 +94,15 @@ Slowdown = FCT / ideal FCT of the flow alone on an idle path. Times are in ns, s
 			return nil
 		},
 		Commands: []*cli.Command{
-			runCommand(),
-			evalCommand(),
+			withDevice(runCommand()),
+			withDevice(evalCommand()),
 			flowsimCommand(),
 			pktsimCommand(),
 			featuresCommand(),
 			datagenCommand(),
 			workloadCommand(),
 			trainCommand(),
-			predictCommand(),
+			withDevice(predictCommand()),
 			ckptCommand(),
 			benchCommand(),
 		},

@@ -173,7 +173,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if err := reportRanges(c, oor, ckName, in.Name); err != nil {
 		return err
 	}
-	est, err := newEstimator(c, ck, 64, c.Int("threads")) // --gpu: the GPU when usable
+	est, err := newPathEstimator(c, ck) // --gpu: the GPU when usable
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	prog := newProgress(c, "paths", "paths")
 	t0 := time.Now()
 	res, err := infer.Run(in.W, in.CC, est, infer.Options{Paths: paths, Seed: c.Uint64("seed"),
-		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow})
+		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow, Lean: true})
 	prog.finish()
 	if err != nil {
 		return err

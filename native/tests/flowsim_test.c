@@ -60,6 +60,22 @@ int main(void) {
     }
     m4_flowsim_destroy(sim);
 
+    /* A 40 Gbit/s inner link carries four flows at the 10 Gbit/s cap with
+     * no solve; a fifth makes it the bottleneck: 8 Gbit/s each. */
+    m4_path_config_default(&cfg, 4);
+    CHECK(m4_flowsim_create(&sim, &cfg) == M4_OK, "create 4 hosts");
+    if (!sim) return 1;
+    for (int n = 4; n <= 5; n++) {
+        double at[5] = {0}, size[5] = {20000, 20000, 20000, 20000, 20000}, fct[5];
+        int32_t src[5] = {1, 1, 1, 1, 1}, dst[5] = {2, 2, 2, 2, 2};
+        CHECK(m4_flowsim_run(sim, (size_t)n, at, size, src, dst, fct) == M4_OK, "run %d on the core", n);
+        for (int i = 0; i < n; i++) check_close("core share", fct[i], wire(20000) / (n == 4 ? 10 : 8));
+        m4_flowsim_stats st;
+        m4_flowsim_get_stats(sim, &st);
+        CHECK((n == 4) == (st.rate_solves == 0), "%d flows: %llu solves", n, (unsigned long long)st.rate_solves);
+    }
+    m4_flowsim_destroy(sim);
+
     cfg.n_hosts = 1;
     CHECK(m4_flowsim_create(&sim, &cfg) == M4_ERR_INVALID_ARGUMENT, "1-host path accepted");
     CHECK(strcmp(m4_version(), M4_VERSION_STRING) == 0, "version %s", m4_version());

@@ -37,8 +37,11 @@ type Distribution struct {
 	// Weight[b] is the total weight of bucket b; All is their sum.
 	Weight [NumBuckets]float64
 	All    float64
-	// values per bucket (and for all sizes at index NumBuckets), sorted,
-	// and their cumulative weights (cum[b][i]: the weight of values[b][:i+1])
+	// values per bucket, sorted, and their cumulative weights (cum[b][i]:
+	// the weight of values[b][:i+1]). All sizes (index NumBuckets) are
+	// stored only for per-flow samples; a mixture answers for them by
+	// merging its buckets (see allCum), which keeps a mixture of 10^8
+	// values at half the memory.
 	values [NumBuckets + 1][]float64
 	cum    [NumBuckets + 1][]float64
 	// samples: every value is one flow (FromSamples); quantiles then
@@ -49,43 +52,16 @@ type Distribution struct {
 // Combine mixes path estimates into one distribution. Paths with zero weight
 // in a bucket contribute nothing to it. Slowdowns must be finite and >= 0.
 func Combine(paths []PathEstimate) (*Distribution, error) {
-	d := &Distribution{}
-	type vw struct{ v, w float64 }
-	var all [NumBuckets + 1][]vw
-	for i, p := range paths {
-		for b := 0; b < NumBuckets; b++ {
-			n := p.Weight[b]
-			if math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
-				return nil, fmt.Errorf("aggregate: path %d bucket %d: weight %v", i, b, n)
-			}
-			if n == 0 {
-				continue
-			}
-			d.Weight[b] += n
-			w := n / NumPercentiles
-			for k, v := range p.Percentiles[b] {
-				if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-					return nil, fmt.Errorf("aggregate: path %d bucket %d percentile %d is %v", i, b, k+1, v)
-				}
-				all[b] = append(all[b], vw{v, w})
-				all[NumBuckets] = append(all[NumBuckets], vw{v, w})
+	var b Builder
+	for i := range paths {
+		p := &paths[i]
+		for k := 0; k < NumBuckets; k++ {
+			if err := b.Add(k, &p.Percentiles[k], p.Weight[k]); err != nil {
+				return nil, fmt.Errorf("aggregate: path %d %w", i, err)
 			}
 		}
 	}
-	for b := range all {
-		sort.Slice(all[b], func(i, j int) bool { return all[b][i].v < all[b][j].v })
-		d.values[b] = make([]float64, len(all[b]))
-		d.cum[b] = make([]float64, len(all[b]))
-		c := 0.0
-		for i, x := range all[b] {
-			c += x.w
-			d.values[b][i], d.cum[b][i] = x.v, c
-		}
-	}
-	for _, n := range d.Weight {
-		d.All += n
-	}
-	return d, nil
+	return b.Distribution(), nil
 }
 
 // Quantile returns the q-quantile (0 < q <= 1) of slowdown in bucket b, or of
@@ -94,6 +70,9 @@ func Combine(paths []PathEstimate) (*Distribution, error) {
 // per-flow samples (FromSamples), numpy's default (linear) percentile, as
 // ns-3 results are summarised. It returns NaN for an empty bucket.
 func (d *Distribution) Quantile(b int, q float64) float64 {
+	if b == NumBuckets && !d.samples {
+		return d.allQuantile(q)
+	}
 	vals, cum := d.values[b], d.cum[b]
 	if len(vals) == 0 {
 		return math.NaN()
@@ -111,39 +90,149 @@ func (d *Distribution) Quantile(b int, q float64) float64 {
 	return vals[min(i, len(vals)-1)]
 }
 
+// allCum returns the weight of the mixture's values <= v over all buckets.
+func (d *Distribution) allCum(v float64) float64 {
+	c := 0.0
+	for b := 0; b < NumBuckets; b++ {
+		vals := d.values[b]
+		if i := sort.Search(len(vals), func(i int) bool { return vals[i] > v }); i > 0 {
+			c += d.cum[b][i-1]
+		}
+	}
+	return c
+}
+
+// allQuantile is Quantile over all sizes of a mixture: the smallest value
+// of any bucket whose weight over all buckets reaches q of the total, found
+// by bisecting the values' bit patterns (which order non-negative floats).
+func (d *Distribution) allQuantile(q float64) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	total := 0.0
+	for b := 0; b < NumBuckets; b++ {
+		if n := len(d.values[b]); n > 0 {
+			lo, hi = math.Min(lo, d.values[b][0]), math.Max(hi, d.values[b][n-1])
+			total += d.cum[b][n-1]
+		}
+	}
+	if total == 0 {
+		return math.NaN()
+	}
+	target := q * total * (1 - 1e-12)
+	if d.allCum(lo) >= target {
+		return lo
+	}
+	// invariant: allCum(l) < target <= allCum(h) (or h is the largest value)
+	l, h := math.Float64bits(lo), math.Float64bits(hi)
+	for h-l > 1 {
+		m := l + (h-l)/2
+		if d.allCum(math.Float64frombits(m)) >= target {
+			h = m
+		} else {
+			l = m
+		}
+	}
+	return math.Float64frombits(h) // the weight jumps only at values: h is one
+}
+
 // CDF returns the bucket's distribution as (value, cumulative fraction)
 // points, for plotting: every distinct value, or with maxPoints > 0 at most
 // about maxPoints of them, kept where the curve has moved on by 2/maxPoints
 // in cumulative fraction or in log value (over the bucket's range), so a
 // line through them stays that close to the whole curve.
 func (d *Distribution) CDF(b, maxPoints int) (x, y []float64) {
+	if b == NumBuckets && !d.samples {
+		return d.allCDF(maxPoints)
+	}
 	vals, cum := d.values[b], d.cum[b]
 	if len(vals) == 0 {
 		return nil, nil
 	}
-	total := cum[len(cum)-1]
-	stepY, stepX := 0.0, math.Inf(1) // stepX: a factor in value
-	if maxPoints > 0 {
-		stepY = 2 / float64(maxPoints)
-		if lo, hi := vals[0], vals[len(vals)-1]; lo > 0 && hi > lo {
-			stepX = math.Pow(hi/lo, stepY)
+	t := newThinner(vals[0], vals[len(vals)-1], cum[len(cum)-1], maxPoints)
+	for i, v := range vals {
+		t.add(v, cum[i])
+	}
+	return t.finish()
+}
+
+// allCDF is CDF over all sizes of a mixture: a merge of its buckets, where
+// the weight up to a value is the sum of each bucket's weight up to it.
+func (d *Distribution) allCDF(maxPoints int) (x, y []float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	total := 0.0
+	for b := 0; b < NumBuckets; b++ {
+		if n := len(d.values[b]); n > 0 {
+			lo, hi = math.Min(lo, d.values[b][0]), math.Max(hi, d.values[b][n-1])
+			total += d.cum[b][n-1]
 		}
 	}
-	nextY, nextX := math.Inf(-1), math.Inf(-1)
-	for i, v := range vals {
-		if i+1 < len(vals) && vals[i+1] == v {
-			continue // the end of a run of equal values carries its weight
-		}
-		cy := cum[i] / total
-		if maxPoints <= 0 || i == len(vals)-1 || cy >= nextY || v >= nextX {
-			x, y = append(x, v), append(y, cy)
-			nextY, nextX = cy+stepY, v*stepX
-			if v <= 0 {
-				nextX = math.Inf(1)
+	if total == 0 && math.IsInf(lo, 1) {
+		return nil, nil
+	}
+	t := newThinner(lo, hi, total, maxPoints)
+	var pos [NumBuckets]int
+	var cum [NumBuckets]float64
+	for {
+		k, v := -1, math.Inf(1)
+		for b := 0; b < NumBuckets; b++ {
+			if pos[b] < len(d.values[b]) && (k < 0 || d.values[b][pos[b]] < v) {
+				k, v = b, d.values[b][pos[b]]
 			}
 		}
+		if k < 0 {
+			break
+		}
+		cum[k] = d.cum[k][pos[k]]
+		pos[k]++
+		t.add(v, cum[0]+cum[1]+cum[2]+cum[3])
 	}
-	return x, y
+	return t.finish()
+}
+
+// thinner keeps the points of a CDF that CDF returns, from the values in
+// ascending order with their cumulative weights.
+type thinner struct {
+	total, stepY, stepX float64
+	nextY, nextX        float64
+	maxPoints           int
+	pend                bool    // a value is waiting to see whether the next equals it
+	pv, pc              float64 // its value and cumulative weight
+	x, y                []float64
+}
+
+func newThinner(lo, hi, total float64, maxPoints int) *thinner {
+	t := &thinner{total: total, stepX: math.Inf(1), nextY: math.Inf(-1), nextX: math.Inf(-1), maxPoints: maxPoints}
+	if maxPoints > 0 {
+		t.stepY = 2 / float64(maxPoints)
+		if lo > 0 && hi > lo {
+			t.stepX = math.Pow(hi/lo, t.stepY)
+		}
+	}
+	return t
+}
+
+func (t *thinner) add(v, cum float64) {
+	if t.pend && v != t.pv { // the end of a run of equal values carries its weight
+		t.keep(false)
+	}
+	t.pend, t.pv, t.pc = true, v, cum
+}
+
+func (t *thinner) keep(last bool) {
+	v, cy := t.pv, t.pc/t.total
+	if t.maxPoints <= 0 || last || cy >= t.nextY || v >= t.nextX {
+		t.x, t.y = append(t.x, v), append(t.y, cy)
+		t.nextY, t.nextX = cy+t.stepY, v*t.stepX
+		if v <= 0 {
+			t.nextX = math.Inf(1)
+		}
+	}
+}
+
+func (t *thinner) finish() (x, y []float64) {
+	if t.pend {
+		t.keep(true)
+	}
+	return t.x, t.y
 }
 
 // FromSamples builds a distribution from per-flow slowdowns (each flow of
@@ -199,8 +288,7 @@ func BucketName(b int) string {
 type Mixture struct {
 	n      int                       // paths
 	values [NumBuckets + 1][]float64 // sorted; index NumBuckets: all sizes
-	path   [NumBuckets + 1][]int32   // the path behind each value
-	bucket [NumBuckets + 1][]int8    // its bucket (differs only in the all-sizes list)
+	key    [NumBuckets + 1][]uint32  // path*NumBuckets + bucket of each value
 }
 
 // NewMixture prepares paths' percentiles (their weights are not used).
@@ -228,8 +316,7 @@ func NewMixture(paths []PathEstimate) *Mixture {
 		sort.Slice(all[b], func(i, j int) bool { return all[b][i].v < all[b][j].v })
 		for _, e := range all[b] {
 			m.values[b] = append(m.values[b], e.v)
-			m.path[b] = append(m.path[b], e.p)
-			m.bucket[b] = append(m.bucket[b], e.b)
+			m.key[b] = append(m.key[b], uint32(e.p)*NumBuckets+uint32(e.b))
 		}
 	}
 	return m
@@ -240,11 +327,17 @@ func NewMixture(paths []PathEstimate) *Mixture {
 // weight[i] (per bucket), by Distribution.Quantile's rule; NaN for a bucket
 // of no weight. qs must ascend.
 func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[NumBuckets + 1][]float64) {
+	// each value's weight is flat[key]: one load per value in the loops
+	flat := make([]float64, 0, len(weight)*NumBuckets)
+	for _, w := range weight {
+		flat = append(flat, w[:]...)
+	}
 	for b := range m.values {
 		o := out[b][:0]
+		keys := m.key[b]
 		total := 0.0
-		for i, p := range m.path[b] {
-			total += weight[p][m.bucket[b][i]]
+		for _, k := range keys {
+			total += flat[k]
 		}
 		if total == 0 {
 			for range qs {
@@ -257,8 +350,12 @@ func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[Nu
 		vals := m.values[b]
 		for _, q := range qs {
 			target := q * total * (1 - 1e-12)
-			for i < len(vals)-1 && cum+weight[m.path[b][i]][m.bucket[b][i]] < target {
-				cum += weight[m.path[b][i]][m.bucket[b][i]]
+			for i < len(vals)-1 {
+				w := flat[keys[i]]
+				if cum+w >= target {
+					break
+				}
+				cum += w
 				i++
 			}
 			o = append(o, vals[i])

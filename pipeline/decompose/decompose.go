@@ -45,6 +45,16 @@ type Decomposition struct {
 	pathStart, pathChans []int32 // CSR: channels of each path, in order
 	fgStart, fgFlows     []int32 // CSR: foreground flows of each path, ascending
 	chStart, chFlows     []int32 // CSR: flows on each channel, ascending
+	// chRec holds, beside chFlows, what a parking lot needs of each flow,
+	// so that building one reads each channel's flows in one sweep
+	// instead of gathering them from the workload's arrays.
+	chRec []chanFlow
+}
+
+// chanFlow is one flow on a channel, as Scenario reads it.
+type chanFlow struct {
+	startNs, size float64
+	flow, path    int32
 }
 
 // New routes every flow on its ECMP path (the one ns-3 gives it: source
@@ -161,10 +171,13 @@ func New(rt *workload.Routing, flows *workload.Flows) (*Decomposition, error) {
 	}
 	d.chStart = prefix(chCount)
 	d.chFlows = make([]int32, len(flowChans))
+	d.chRec = make([]chanFlow, len(flowChans))
 	fill = slices.Clone(d.chStart[:len(chCount)])
 	for i := 0; i < n; i++ {
+		r := chanFlow{startNs: float64(flows.StartNs[i]), size: float64(flows.Size[i]), flow: int32(i), path: d.FlowPath[i]}
 		for _, c := range flowChans[flowStart[i]:flowStart[i+1]] {
 			d.chFlows[fill[c]] = int32(i)
+			d.chRec[fill[c]] = r
 			fill[c]++
 		}
 	}
@@ -221,74 +234,87 @@ type Scenario struct {
 
 // Scenario builds path p's parking-lot scenario.
 func (d *Decomposition) Scenario(p int) (*Scenario, error) {
+	s := &Scenario{}
+	if err := d.ScenarioInto(p, s); err != nil {
+		return nil, err
+	}
+	s.Name = fmt.Sprintf("path%d_nhosts%d", p, s.Hosts)
+	s.ArrivalFile, s.SizeFile, s.HostFile = s.Name, s.Name, s.Name
+	return s, nil
+}
+
+// ScenarioInto builds path p's parking-lot scenario into s, reusing the
+// memory of s's slices (and of s.Path, which it allocates when nil), so
+// that a caller building many paths allocates nothing once its buffers
+// have grown. The file names of s.Path are left empty (Scenario names
+// them). The flows need no checks: New validated them and every parking
+// lot flow runs left to right.
+func (d *Decomposition) ScenarioInto(p int, s *Scenario) error {
 	if p < 0 || p >= d.NumPaths() {
-		return nil, fmt.Errorf("decompose: path %d outside 0..%d", p, d.NumPaths()-1)
+		return fmt.Errorf("decompose: path %d outside 0..%d", p, d.NumPaths()-1)
 	}
 	t := d.Routing.Topology()
 	chans := d.PathChannels(p)
 	L := len(chans)
-	s := &Scenario{
-		PathID:      p,
-		Channels:    slices.Clone(chans),
-		LinkGbps:    make([]float64, L),
-		LinkDelayNs: make([]int64, L),
+	if s.Path == nil {
+		s.Path = &scenario.Path{}
 	}
-	for i, c := range chans {
-		_, _, s.LinkGbps[i] = t.Channel(c)
-		s.LinkDelayNs[i] = t.Links[c/2].DelayNs
+	sp := s.Path
+	*sp = scenario.Path{Hosts: L + 1, ArrivalNs: sp.ArrivalNs[:0], SizeBytes: sp.SizeBytes[:0], Src: sp.Src[:0], Dst: sp.Dst[:0]}
+	s.PathID = p
+	s.Channels = append(s.Channels[:0], chans...)
+	s.LinkGbps = s.LinkGbps[:0]
+	s.LinkDelayNs = s.LinkDelayNs[:0]
+	for _, c := range chans {
+		_, _, g := t.Channel(c)
+		s.LinkGbps = append(s.LinkGbps, g)
+		s.LinkDelayNs = append(s.LinkDelayNs, t.Links[c/2].DelayNs)
 	}
-	name := fmt.Sprintf("path%d_nhosts%d", p, L+1)
-	sp := &scenario.Path{Name: name, Hosts: L + 1, ArrivalFile: name, SizeFile: name, HostFile: name}
-	s.Path = sp
+	s.Flow, s.Foreground = s.Flow[:0], s.Foreground[:0]
 
-	// k-way merge of the channels' ascending flow lists
-	heads := make([][]int32, L)
-	most := 0 // at most one entry per (flow, channel)
+	// k-way merge of the channels' ascending flow lists: head[i] is the
+	// next flow on channel i (math.MaxInt32 when it has no more), pos[i]
+	// its record
+	var head [MaxPathLen]int32
+	var pos, end [MaxPathLen]int32
 	for i, c := range chans {
-		heads[i] = d.ChannelFlows(c)
-		most += len(heads[i])
+		pos[i], end[i] = d.chStart[c], d.chStart[c+1]
+		head[i] = math.MaxInt32
+		if pos[i] < end[i] {
+			head[i] = d.chRec[pos[i]].flow
+		}
 	}
-	sp.ArrivalNs = make([]float64, 0, most)
-	sp.SizeBytes = make([]float64, 0, most)
-	sp.Src = make([]int32, 0, most)
-	sp.Dst = make([]int32, 0, most)
-	s.Flow = make([]int32, 0, most)
-	s.Foreground = make([]bool, 0, most)
 	full := uint64(1)<<L - 1
 	if L == 64 {
 		full = ^uint64(0)
 	}
-	f := d.Flows
-	add := func(flow int32, src, dst int, fg bool) {
-		sp.ArrivalNs = append(sp.ArrivalNs, float64(f.StartNs[flow]))
-		sp.SizeBytes = append(sp.SizeBytes, float64(f.Size[flow]))
-		sp.Src = append(sp.Src, int32(src))
-		sp.Dst = append(sp.Dst, int32(dst))
-		s.Flow = append(s.Flow, flow)
-		s.Foreground = append(s.Foreground, fg)
-	}
+	recs := d.chRec
 	for {
-		next := int32(-1)
-		for _, h := range heads {
-			if len(h) > 0 && (next < 0 || h[0] < next) {
-				next = h[0]
-			}
+		next := int32(math.MaxInt32)
+		for _, h := range head[:L] {
+			next = min(next, h)
 		}
-		if next < 0 {
+		if next == math.MaxInt32 {
 			break
 		}
 		var mask uint64
-		for i, h := range heads {
-			if len(h) > 0 && h[0] == next {
+		var r *chanFlow
+		for i := range L {
+			if head[i] == next {
 				mask |= 1 << i
-				heads[i] = h[1:]
+				r = &recs[pos[i]]
+				pos[i]++
+				head[i] = math.MaxInt32
+				if pos[i] < end[i] {
+					head[i] = recs[pos[i]].flow
+				}
 			}
 		}
-		if d.FlowPath[next] == int32(p) {
+		if r.path == int32(p) {
 			if mask != full {
-				return nil, fmt.Errorf("decompose: internal error: foreground flow %d misses channels of path %d", next, p)
+				return fmt.Errorf("decompose: internal error: foreground flow %d misses channels of path %d", next, p)
 			}
-			add(next, 0, L, true)
+			s.add(r, 0, L, true)
 			continue
 		}
 		for i := 0; i < L; {
@@ -300,14 +326,22 @@ func (d *Decomposition) Scenario(p int) (*Scenario, error) {
 			for j < L && mask&(1<<j) != 0 {
 				j++
 			}
-			add(next, i, j, false)
+			s.add(r, i, j, false)
 			i = j
 		}
 	}
-	if err := sp.Validate(); err != nil {
-		return nil, fmt.Errorf("decompose: %w", err)
-	}
-	return s, nil
+	return nil
+}
+
+// add appends one parking-lot flow from host src to host dst.
+func (s *Scenario) add(r *chanFlow, src, dst int, fg bool) {
+	sp := s.Path
+	sp.ArrivalNs = append(sp.ArrivalNs, r.startNs)
+	sp.SizeBytes = append(sp.SizeBytes, r.size)
+	sp.Src = append(sp.Src, int32(src))
+	sp.Dst = append(sp.Dst, int32(dst))
+	s.Flow = append(s.Flow, r.flow)
+	s.Foreground = append(s.Foreground, fg)
 }
 
 // All builds every path's scenario, in path order. Use it on small

@@ -247,6 +247,27 @@ func TestDecomposeProperties(t *testing.T) {
 			if err := s.Validate(); err != nil {
 				t.Fatalf("trial %d: %v", trial, err)
 			}
+			for i, f := range s.Flow {
+				if s.ArrivalNs[i] != float64(flows.StartNs[f]) || s.SizeBytes[i] != float64(flows.Size[f]) {
+					t.Fatalf("trial %d path %d: scenario flow %d starts at %v with %v bytes; workload flow %d at %d with %d",
+						trial, p, i, s.ArrivalNs[i], s.SizeBytes[i], f, flows.StartNs[f], flows.Size[f])
+				}
+			}
+		}
+		// one Scenario reused for every path, from the last to the first,
+		// equals each freshly built one
+		var re Scenario
+		for p := len(all) - 1; p >= 0; p-- {
+			if err := d.ScenarioInto(p, &re); err != nil {
+				t.Fatal(err)
+			}
+			s := all[p]
+			if re.PathID != p || re.Hosts != s.Hosts || !slices.Equal(re.ArrivalNs, s.ArrivalNs) || !slices.Equal(re.SizeBytes, s.SizeBytes) ||
+				!slices.Equal(re.Src, s.Src) || !slices.Equal(re.Dst, s.Dst) || !slices.Equal(re.Flow, s.Flow) ||
+				!slices.Equal(re.Foreground, s.Foreground) || !slices.Equal(re.Channels, s.Channels) ||
+				!slices.Equal(re.LinkGbps, s.LinkGbps) || !slices.Equal(re.LinkDelayNs, s.LinkDelayNs) {
+				t.Fatalf("trial %d path %d: the reused scenario differs from a fresh one", trial, p)
+			}
 		}
 		for f, c := range fgCount {
 			if c != 1 {

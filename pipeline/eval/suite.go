@@ -139,7 +139,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 	if o.PerFlow {
 		paths = 0
 	}
-	r, err := infer.Run(w, cfg, est, infer.Options{Paths: paths, Seed: o.Seed, Workers: o.Threads, PerFlow: o.PerFlow})
+	r, err := infer.Run(w, cfg, est, infer.Options{Paths: paths, Seed: o.Seed, Workers: o.Threads, PerFlow: o.PerFlow, Lean: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}

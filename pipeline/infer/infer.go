@@ -4,9 +4,9 @@
 // them with the learned model (package model) and mixes the per-path
 // estimates into network-wide distributions (package aggregate).
 //
-// Paths are estimated in parallel (one flowsim + feature worker per core);
-// the model runs in batches on the caller's goroutine. As m3 does, a large
-// workload can be estimated from a sample of its paths, drawn with
+// Paths are estimated in parallel, one worker per core, each building its
+// paths and running the model on them in batches (see Run). As m3 does, a
+// large workload can be estimated from a sample of its paths, drawn with
 // probability proportional to their flows.
 package infer
 
@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"sync"
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -46,6 +44,11 @@ type Options struct {
 	// PerFlow estimates every path and each flow's slowdown (Result.PerFlow);
 	// Paths must then be 0.
 	PerFlow bool
+	// Lean leaves PathResult.Model and Flowsim nil unless Bootstrap or
+	// PerFlow needs them: only the network-wide distributions keep the
+	// percentiles, so a workload's every path costs about 100 bytes each
+	// beyond them (a 10^6-flow workload has ~10^6 paths).
+	Lean bool
 }
 
 // PathResult is one path's estimate.
@@ -112,14 +115,16 @@ func ConfigOf(cc workload.CCSpec) (features.Config, error) {
 // and flowsim's features were made for, and returns flowsim's config.
 func PathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) { return pathfeat.Config(sc) }
 
-// built is one path's features and flowsim estimate, from a worker.
-type built struct {
-	res   PathResult
-	input model.Input
-	err   error
-}
-
 // Run estimates w under cfg. est may be nil (flowsim only).
+//
+// Paths go to the workers in chunks of one model batch (Options.Batch
+// consecutive paths of the list, so a path's batch never depends on the
+// scheduling): a worker builds each path of its chunk (parking lot,
+// flowsim, feature map) into buffers it reuses, then runs the model on the
+// chunk, on a CPU model of its own (one thread: one level of parallelism)
+// or, on a GPU, on the one shared device. Chunks are then mixed into the
+// network-wide distributions in path order, so the result does not depend
+// on the number of workers.
 func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Options) (*Result, error) {
 	if opt.PerFlow && opt.Paths != 0 {
 		return nil, fmt.Errorf("infer: per-flow estimates need every path (Paths 0), not a sample of %d", opt.Paths)
@@ -132,91 +137,62 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if opt.Paths > 0 && opt.Paths < d.NumPaths() {
 		paths, draws = d.Sample(opt.Paths, rand.New(rand.NewPCG(opt.Seed, 0x1f3)))
 	} else {
-		for p := 0; p < d.NumPaths(); p++ {
-			paths, draws = append(paths, p), append(draws, 1)
-		}
-	}
-	vec := cfg.Vector()
-	def := features.V1
-	if est != nil {
-		def = est.Checkpoint().Features.Name
-	}
-	params := func(hosts int) ([features.NumParams]float64, error) {
-		return features.ParamsFor(def, hosts, true, vec[:])
-	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	out := make([]built, len(paths))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				out[i] = buildPath(d, paths[i], draws[i], params, opt.PerFlow)
-				if opt.Progress != nil {
-					mu.Lock()
-					done++
-					opt.Progress(done, len(paths))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range paths {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-
-	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths(), Counts: BucketCounts(w.Flows.Size)}
-	inputs := make([]model.Input, 0, len(out))
-	for _, b := range out {
-		if b.err != nil {
-			return nil, b.err
-		}
-		r.Paths = append(r.Paths, b.res)
-		inputs = append(inputs, b.input)
-	}
-	if est != nil {
-		batch := opt.Batch
-		if batch <= 0 {
-			batch = 64
-		}
-		for lo := 0; lo < len(inputs); lo += batch {
-			hi := min(lo+batch, len(inputs))
-			pred, err := est.Predict(inputs[lo:hi])
-			if err != nil {
-				return nil, fmt.Errorf("model: %w", err)
-			}
-			for i, p := range pred {
-				if len(p) != aggregate.NumBuckets*aggregate.NumPercentiles {
-					return nil, fmt.Errorf("model: %d outputs per path, want %d", len(p), aggregate.NumBuckets*aggregate.NumPercentiles)
-				}
-				var m [aggregate.NumBuckets][aggregate.NumPercentiles]float64
-				for k, v := range p { // valid already: >= 1, non-decreasing (Estimator.Predict)
-					m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = float64(v)
-				}
-				r.Paths[lo+i].Model = &m
-			}
+		paths, draws = make([]int, d.NumPaths()), make([]int, d.NumPaths())
+		for p := range paths {
+			paths[p], draws[p] = p, 1
 		}
 	}
 	scale := 0.0 // every path: a path stands for its own flows
 	if len(draws) > 0 && opt.Paths > 0 && opt.Paths < d.NumPaths() {
-		scale = float64(r.Flows) / float64(opt.Paths)
+		scale = float64(w.Flows.Len()) / float64(opt.Paths)
 	}
-	if r.Flowsim, err = Mix(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim }); err != nil {
+	keep := !opt.Lean || opt.PerFlow || (scale > 0 && opt.Bootstrap > 0)
+
+	run, err := newRunner(d, cfg, est, opt, paths, draws)
+	if err != nil {
 		return nil, err
 	}
-	if est != nil {
-		if r.Model, err = Mix(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model }); err != nil {
-			return nil, err
+	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths(), Counts: BucketCounts(w.Flows.Size), Paths: run.res}
+	var mixFS, mixM aggregate.Builder
+	if scale == 0 { // every path: at most 100 values per flow of each bucket
+		for b, n := range r.Counts[:aggregate.NumBuckets] {
+			mixFS.Grow(b, n*aggregate.NumPercentiles)
+			if est != nil {
+				mixM.Grow(b, n*aggregate.NumPercentiles)
+			}
 		}
+	}
+	// commit mixes a finished chunk, in path order
+	commit := func(c *chunk) error {
+		for i := c.lo; i < c.hi; i++ {
+			p := &r.Paths[i]
+			j := i - c.lo
+			wt := mixWeights(p, scale)
+			for b := range wt {
+				if err := mixFS.Add(b, &c.flowsim[j][b], wt[b]); err != nil {
+					return fmt.Errorf("aggregate: path %d %w", p.Path, err)
+				}
+				if est != nil {
+					if err := mixM.Add(b, &c.model[j][b], wt[b]); err != nil {
+						return fmt.Errorf("aggregate: path %d %w", p.Path, err)
+					}
+				}
+			}
+			if keep {
+				p.Flowsim = &c.flowsim[j]
+				if est != nil {
+					p.Model = &c.model[j]
+				}
+			}
+		}
+		return nil
+	}
+	if err := run.run(commit, keep); err != nil {
+		return nil, err
+	}
+	r.Flowsim = mixFS.Distribution()
+	if est != nil {
+		r.Model = mixM.Distribution()
 	}
 	if scale > 0 && opt.Bootstrap > 0 {
 		r.FlowsimCI = Bootstrap(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim },
@@ -251,55 +227,34 @@ func BucketCounts(sizes []int64) (c [aggregate.NumBuckets + 1]int) {
 // workload flows / draws), split over its buckets as its flows are, which
 // makes the weights unbiased estimates of the workload's counts.
 func Mix(paths []PathResult, scale float64, pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64) (*aggregate.Distribution, error) {
-	est := make([]aggregate.PathEstimate, 0, len(paths))
+	var m aggregate.Builder
 	for i := range paths {
 		p := &paths[i]
 		q := pick(p)
 		if q == nil {
 			continue
 		}
-		total := 0
-		for _, n := range p.Flows {
-			total += n
-		}
-		var e aggregate.PathEstimate
-		e.Percentiles = *q
-		for b, n := range p.Flows {
-			if scale == 0 {
-				e.Weight[b] = float64(n)
-			} else {
-				e.Weight[b] = scale * float64(p.Draws) * float64(n) / float64(total)
+		for b, wt := range mixWeights(p, scale) {
+			if err := m.Add(b, &q[b], wt); err != nil {
+				return nil, fmt.Errorf("aggregate: path %d %w", i, err)
 			}
 		}
-		est = append(est, e)
 	}
-	return aggregate.Combine(est)
+	return m.Distribution(), nil
 }
 
-func buildPath(d *decompose.Decomposition, path, draws int, params func(hosts int) ([features.NumParams]float64, error), perFlow bool) (b built) {
-	sc, err := d.Scenario(path)
-	if err != nil {
-		b.err = err
-		return
+// mixWeights returns the flows path p stands for in each bucket (Mix).
+func mixWeights(p *PathResult, scale float64) (w [aggregate.NumBuckets]float64) {
+	total := 0
+	for _, n := range p.Flows {
+		total += n
 	}
-	pp, err := params(sc.Hosts)
-	if err != nil {
-		b.err = fmt.Errorf("path %d (%d hosts): %w", path, sc.Hosts, err)
-		return
-	}
-	p, err := pathfeat.Build(sc, pp)
-	if err != nil {
-		b.err = err
-		return
-	}
-	b.input = p.Input
-	q := p.Flowsim
-	b.res = PathResult{Path: path, Hosts: sc.Hosts, Draws: draws, Flows: p.Flows, Flowsim: &q}
-	if perFlow {
-		for _, i := range p.Foreground {
-			b.res.FlowIDs = append(b.res.FlowIDs, sc.Flow[i])
+	for b, n := range p.Flows {
+		if scale == 0 {
+			w[b] = float64(n)
+		} else {
+			w[b] = scale * float64(p.Draws) * float64(n) / float64(total)
 		}
-		b.res.FlowsimSlowdown = p.FGSlowdown
 	}
-	return b
+	return w
 }

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -120,5 +122,58 @@ func TestDefaultSpecParses(t *testing.T) {
 	}
 	if s.Topology.Kind != "fabric" || s.Flows != 20000 {
 		t.Fatalf("default spec %+v", s)
+	}
+}
+
+// The estimate does not depend on how many workers build the paths, nor on
+// Lean (which only drops the per-path percentiles), nor on the model
+// running on one shared estimator or on per-worker replicas: chunks are
+// fixed batches of consecutive paths, mixed in path order.
+func TestRunIndependentOfWorkers(t *testing.T) {
+	w, cfg := smallWorkload(t)
+	ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := model.NewEstimator(ck, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer est.Close()
+	base, err := Run(w, cfg, est, Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range []Options{{Workers: 3}, {Workers: 2, Lean: true}, {Workers: 4, Batch: 16}} {
+		r, err := Run(w, cfg, est, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := 0; b <= aggregate.NumBuckets; b++ {
+			for k := 1; k <= 100; k++ {
+				q := float64(k) / 100
+				if g, want := r.Model.Quantile(b, q), base.Model.Quantile(b, q); g != want && !(math.IsNaN(g) && math.IsNaN(want)) {
+					t.Fatalf("case %d: m4 bucket %d p%d = %v, with one worker %v", i, b, k, g, want)
+				}
+				if g, want := r.Flowsim.Quantile(b, q), base.Flowsim.Quantile(b, q); g != want && !(math.IsNaN(g) && math.IsNaN(want)) {
+					t.Fatalf("case %d: flowsim bucket %d p%d = %v, with one worker %v", i, b, k, g, want)
+				}
+			}
+		}
+		for j, p := range r.Paths {
+			bp := base.Paths[j]
+			if p.Path != bp.Path || p.Flows != bp.Flows || p.Hosts != bp.Hosts {
+				t.Fatalf("case %d: path %d: %+v, with one worker %+v", i, j, p, bp)
+			}
+			if o.Lean {
+				if p.Model != nil || p.Flowsim != nil {
+					t.Fatalf("case %d: Lean kept path %d's percentiles", i, j)
+				}
+				continue
+			}
+			if *p.Model != *bp.Model || *p.Flowsim != *bp.Flowsim {
+				t.Fatalf("case %d: path %d's estimates differ from one worker's", i, j)
+			}
+		}
 	}
 }

@@ -3,7 +3,10 @@ package infer
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
 )
@@ -64,24 +67,44 @@ func Bootstrap(paths []PathResult, scale float64, pick func(*PathResult) *[aggre
 	for k := range qs {
 		qs[k] = float64(k+1) / aggregate.NumPercentiles
 	}
-	var reps [aggregate.NumBuckets + 1][aggregate.NumPercentiles][]float64
+	// the draws of every replicate, in order (one random stream), then
+	// their quantiles on all cores
 	r := rand.New(rand.NewPCG(seed, 0x626f6f74))
-	w := make([][aggregate.NumBuckets]float64, len(est))
-	count := make([]int, len(est))
-	var out [aggregate.NumBuckets + 1][]float64
-	for range b {
-		clear(count)
+	counts := make([][]int32, b)
+	for rep := range counts {
+		count := make([]int32, len(est))
 		for range n {
 			u := r.IntN(n)
 			i, _ := slices.BinarySearch(cum, u+1) // first path whose draws reach u+1
 			count[i]++
 		}
-		for i := range w {
-			for k := range w[i] {
-				w[i][k] = scale * float64(count[i]) * share[i][k]
+		counts[rep] = count
+	}
+	outs := make([][aggregate.NumBuckets + 1][]float64, b)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(b, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := make([][aggregate.NumBuckets]float64, len(est))
+			for {
+				rep := int(next.Add(1) - 1)
+				if rep >= b {
+					return
+				}
+				for i := range w {
+					for k := range w[i] {
+						w[i][k] = scale * float64(counts[rep][i]) * share[i][k]
+					}
+				}
+				m.Quantiles(w, qs, &outs[rep])
 			}
-		}
-		m.Quantiles(w, qs, &out)
+		}()
+	}
+	wg.Wait()
+	var reps [aggregate.NumBuckets + 1][aggregate.NumPercentiles][]float64
+	for _, out := range outs {
 		for k := range out {
 			for j, v := range out[k] {
 				if !math.IsNaN(v) {

@@ -60,6 +60,7 @@ type Estimator struct {
 	ck       *Checkpoint
 	m        Backend
 	maxBatch int
+	replicas []*Estimator // see Replicas
 }
 
 // NewEstimator loads ck into the native kernels for batches of up to
@@ -101,8 +102,71 @@ func NewEstimatorOn(ck *Checkpoint, b Backend, maxBatch int) (*Estimator, error)
 	return &Estimator{ck: ck, m: b, maxBatch: maxBatch}, nil
 }
 
-// Close frees the model's native or device memory.
-func (e *Estimator) Close() { e.m.Close() }
+// Replicas returns n estimators of e's checkpoint for n goroutines to run
+// at the same time: e itself first, then copies on backends of their own,
+// made on first use and kept for later calls (Close closes them). On the
+// CPU a copy is a native model on one thread, and e should run on one
+// thread too (the kernels give the same results on any number of threads).
+// It returns nil when the backend cannot be copied (a GPU): callers then
+// share e, one call at a time.
+func (e *Estimator) Replicas(n int) ([]*Estimator, error) {
+	if e.Shared() {
+		return nil, nil
+	}
+	for len(e.replicas) < n-1 {
+		r, err := NewEstimator(e.ck, e.maxBatch, 1)
+		if err != nil {
+			return nil, err
+		}
+		e.replicas = append(e.replicas, r)
+	}
+	return append([]*Estimator{e}, e.replicas[:max(0, n-1)]...), nil
+}
+
+// Shared reports whether the estimator runs on a backend that cannot be
+// copied (a GPU), so that goroutines share it (see Replicas).
+func (e *Estimator) Shared() bool {
+	_, ok := e.m.(cpuBackend)
+	return !ok
+}
+
+// MaxBatch returns the most scenarios one backend call takes.
+func (e *Estimator) MaxBatch() int { return e.maxBatch }
+
+// PredictBatch is Predict on a batch laid out as the backend takes it
+// (bindings.Model.Forward: nRows[b] = H of scenario b, feat its H rows of
+// FeatDim values after the previous scenario's, empty one flag per row and
+// input bucket), writing len(nRows) x OutDim estimates into out. It
+// allocates nothing: for callers that build batches in buffers of their own.
+func (e *Estimator) PredictBatch(nRows []int32, feat []float32, empty []uint8, out []float32) error {
+	c := e.ck.Config
+	if len(nRows) > e.maxBatch {
+		return fmt.Errorf("a batch of %d scenarios; the estimator takes up to %d", len(nRows), e.maxBatch)
+	}
+	for i, h := range nRows {
+		if h < 2 || int(h) > c.MaxSeq+1 {
+			return fmt.Errorf("scenario %d: %d hosts: the model reads paths of 2 to %d hosts", i, h, c.MaxSeq+1)
+		}
+	}
+	if err := e.m.Forward(nRows, feat, empty, out); err != nil {
+		return err
+	}
+	for i := range nRows {
+		if _, err := bindings.ValidSlowdowns(out[i*c.OutDim:(i+1)*c.OutDim], c.OutDim/c.Pct, c.Pct); err != nil {
+			return fmt.Errorf("scenario %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Close frees the model's native or device memory, and its replicas'.
+func (e *Estimator) Close() {
+	for _, r := range e.replicas {
+		r.Close()
+	}
+	e.replicas = nil
+	e.m.Close()
+}
 
 // Checkpoint returns the checkpoint the estimator runs.
 func (e *Estimator) Checkpoint() *Checkpoint { return e.ck }

@@ -14,7 +14,6 @@ import (
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
-	"github.com/m4sim/m4/pipeline/flowsim"
 	"github.com/m4sim/m4/pipeline/model"
 )
 
@@ -53,48 +52,131 @@ func Config(sc *decompose.Scenario) (bindings.PathConfig, error) {
 // Build runs flowsim on sc and builds its feature map with the given
 // parameter block (features.ParamsFor).
 func Build(sc *decompose.Scenario, params [features.NumParams]float64) (*Path, error) {
-	cfg, err := Config(sc)
+	b, err := NewBuilder()
 	if err != nil {
 		return nil, err
 	}
-	fs, err := flowsim.RunConfig(sc.Path, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("path %d: %w", sc.PathID, err)
+	defer b.Close()
+	p := &Path{}
+	if err := b.Build(sc, params, p); err != nil {
+		return nil, err
 	}
-	in, err := features.BuildInput(sc.Path, fs.FCTNs, params)
-	if err != nil {
-		return nil, fmt.Errorf("path %d: %w", sc.PathID, err)
-	}
-	empty, err := model.EmptyBuckets(in.NumFlowsPerCell, in.Hosts, features.NumInputBuckets, features.NumPercentiles)
-	if err != nil {
-		return nil, fmt.Errorf("path %d: %w", sc.PathID, err)
-	}
-	p := &Path{Hosts: sc.Hosts, Input: model.Input{Hosts: in.Hosts, Res: in.Res, Empty: empty}}
+	return p, nil
+}
 
-	// flowsim's own estimate of the foreground flows, per output bucket
-	sl, err := features.Slowdowns(sc.Path, fs.FCTNs)
+// Builder builds paths (what Build does) in buffers it keeps from one path
+// to the next: the flowsim of each path length, the feature-map builder
+// and scratch space. Use one per goroutine; it is not safe for concurrent
+// use.
+type Builder struct {
+	sims   map[int]*bindings.Flowsim // by hosts
+	feat   *bindings.Features
+	fct    []float64
+	counts []int64
+	// the foreground flows: sizes, hosts, flowsim FCTs, slowdowns
+	fgSize, fgFCT []float64
+	fgSrc, fgDst  []int32
+	per           [features.NumOutputBuckets][]float64
+}
+
+// NewBuilder returns a Builder; Close frees its native buffers.
+func NewBuilder() (*Builder, error) {
+	f, err := bindings.NewFeatures()
 	if err != nil {
-		return nil, fmt.Errorf("path %d: %w", sc.PathID, err)
+		return nil, err
 	}
-	var per [features.NumOutputBuckets][]float64
-	for i, fg := range sc.Foreground {
-		if fg {
-			k := features.OutputBucket(sc.SizeBytes[i])
-			per[k] = append(per[k], sl[i])
-			p.Foreground = append(p.Foreground, i)
-			p.FGSlowdown = append(p.FGSlowdown, sl[i])
+	return &Builder{sims: map[int]*bindings.Flowsim{}, feat: f}, nil
+}
+
+// Close frees the native simulators and feature builder.
+func (b *Builder) Close() {
+	for _, s := range b.sims {
+		s.Close()
+	}
+	clear(b.sims)
+	b.feat.Close()
+}
+
+// Build fills p with sc's path, as the package's Build does, reusing the
+// memory of p's slices (p.Input.Res and p.Input.Empty are written in place
+// when their capacity suffices, so they can be windows of a batch buffer).
+func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float64, p *Path) error {
+	cfg, err := Config(sc)
+	if err != nil {
+		return err
+	}
+	sim := b.sims[sc.Hosts]
+	if sim == nil {
+		if sim, err = bindings.NewFlowsim(cfg); err != nil {
+			return fmt.Errorf("path %d: flowsim: %w", sc.PathID, err)
+		}
+		b.sims[sc.Hosts] = sim
+	}
+	pa := sc.Path
+	n, h := pa.Len(), sc.Hosts
+	b.fct = grow(b.fct, n)
+	if err := sim.RunInto(pa.ArrivalNs, pa.SizeBytes, pa.Src, pa.Dst, b.fct); err != nil {
+		return fmt.Errorf("path %d: flowsim: %w", sc.PathID, err)
+	}
+	res := grow(p.Input.Res, h*features.RowWidth)
+	b.counts = grow(b.counts, h*features.NumInputBuckets)
+	if err := b.feat.Build(h, pa.SizeBytes, pa.Src, pa.Dst, b.fct, params[:], res, nil, b.counts); err != nil {
+		return fmt.Errorf("path %d: features: %w", sc.PathID, err)
+	}
+	// m3's empty buckets (model.EmptyBuckets: the mean share of a cell's
+	// row below 1e-12) are the cells without flows: a cell's share is its
+	// count / (1 + the row's flows), so any flow puts it far above 1e-12.
+	empty := grow(p.Input.Empty, h*features.NumInputBuckets)
+	for i, c := range b.counts {
+		empty[i] = 0
+		if c == 0 {
+			empty[i] = 1
 		}
 	}
-	for k := range per {
-		p.Flows[k] = len(per[k])
-		if len(per[k]) == 0 {
+	p.Hosts = h
+	p.Input = model.Input{Hosts: h, Res: res, Empty: empty}
+
+	// flowsim's own estimate of the foreground flows, per output bucket
+	b.fgSize, b.fgFCT, b.fgSrc, b.fgDst = b.fgSize[:0], b.fgFCT[:0], b.fgSrc[:0], b.fgDst[:0]
+	p.Foreground = p.Foreground[:0]
+	for i, fg := range sc.Foreground {
+		if fg {
+			p.Foreground = append(p.Foreground, i)
+			b.fgSize = append(b.fgSize, pa.SizeBytes[i])
+			b.fgFCT = append(b.fgFCT, b.fct[i])
+			b.fgSrc = append(b.fgSrc, pa.Src[i])
+			b.fgDst = append(b.fgDst, pa.Dst[i])
+		}
+	}
+	p.FGSlowdown = grow(p.FGSlowdown, len(b.fgSize))
+	if err := b.feat.Slowdowns(h, b.fgSize, b.fgSrc, b.fgDst, b.fgFCT, p.FGSlowdown); err != nil {
+		return fmt.Errorf("path %d: features: %w", sc.PathID, err)
+	}
+	for k := range b.per {
+		b.per[k] = b.per[k][:0]
+	}
+	for j, sz := range b.fgSize {
+		k := features.OutputBucket(sz)
+		b.per[k] = append(b.per[k], p.FGSlowdown[j])
+	}
+	for k, v := range b.per {
+		p.Flows[k] = len(v)
+		if len(v) == 0 {
 			for j := range p.Flowsim[k] {
 				p.Flowsim[k][j] = 1
 			}
 			continue
 		}
-		slices.Sort(per[k])
-		features.Percentiles(per[k], &p.Flowsim[k])
+		slices.Sort(v)
+		features.Percentiles(v, &p.Flowsim[k])
 	}
-	return p, nil
+	return nil
+}
+
+// grow returns s resliced to n values, reallocated only when too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/4)
+	}
+	return s[:n]
 }

@@ -1,0 +1,300 @@
+package infer
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/decompose"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/pathfeat"
+)
+
+// percentiles is one estimator's slowdown percentiles of a path per bucket.
+type percentiles = [aggregate.NumBuckets][aggregate.NumPercentiles]float64
+
+// chunk is one model batch of consecutive paths of a run's list, lo..hi-1,
+// with their estimates.
+type chunk struct {
+	lo, hi         int
+	flowsim, model []percentiles
+}
+
+// runner estimates a list of paths on a pool of workers (see Run).
+type runner struct {
+	d            *decompose.Decomposition
+	est          *model.Estimator
+	opt          Options
+	paths, draws []int
+	res          []PathResult
+	params       map[int]hostParams // by path hosts
+	batch        int
+	workers      int
+}
+
+type hostParams struct {
+	p   [features.NumParams]float64
+	err error
+}
+
+func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estimator, opt Options, paths, draws []int) (*runner, error) {
+	r := &runner{d: d, est: est, opt: opt, paths: paths, draws: draws, res: make([]PathResult, len(paths)),
+		params: map[int]hostParams{}}
+	vec := cfg.Vector()
+	def := features.V1
+	if est != nil {
+		def = est.Checkpoint().Features.Name
+	}
+	for i, p := range paths {
+		h := len(d.PathChannels(p)) + 1
+		r.res[i] = PathResult{Path: p, Hosts: h, Draws: draws[i]}
+		if _, ok := r.params[h]; !ok {
+			pp, err := features.ParamsFor(def, h, true, vec[:])
+			r.params[h] = hostParams{pp, err}
+		}
+	}
+	r.workers = opt.Workers
+	if r.workers <= 0 {
+		r.workers = runtime.NumCPU()
+	}
+	// a batch of 64 paths runs the CPU kernels near their best; a shared
+	// device (a GPU) takes what it can, as long as every worker gets work
+	r.batch = opt.Batch
+	if r.batch <= 0 {
+		r.batch = 64
+		if est != nil && est.Shared() {
+			r.batch = max(64, min(est.MaxBatch(), (len(paths)+r.workers-1)/r.workers))
+		}
+	}
+	if est != nil {
+		r.batch = min(r.batch, est.MaxBatch())
+	}
+	r.workers = max(1, min(r.workers, (len(paths)+r.batch-1)/r.batch))
+	return r, nil
+}
+
+// run estimates every chunk and hands each to commit in path order (commit
+// runs on one goroutine at a time).
+// With keep, committed chunks stay (the paths' estimates point into them);
+// otherwise their memory serves later chunks.
+func (r *runner) run(commit func(*chunk) error, keep bool) error {
+	nch := (len(r.paths) + r.batch - 1) / r.batch
+	var (
+		next     atomic.Int64 // the next chunk to build
+		failed   atomic.Bool
+		mu       sync.Mutex // guards everything below
+		firstErr error
+		done     = make(map[int]*chunk) // finished, not yet committed
+		cursor   int                    // the next chunk to commit
+		free     []*chunk               // committed chunks whose memory can be reused
+		progress int
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		failed.Store(true)
+	}
+	// finish queues chunk c and commits every chunk now in order
+	finish := func(c int, ch *chunk) {
+		mu.Lock()
+		defer mu.Unlock()
+		done[c] = ch
+		for firstErr == nil {
+			ch, ok := done[cursor]
+			if !ok {
+				break
+			}
+			delete(done, cursor)
+			cursor++
+			if err := commit(ch); err != nil {
+				firstErr = err
+				failed.Store(true)
+				return
+			}
+			if !keep {
+				free = append(free, ch)
+			}
+		}
+	}
+	newChunk := func(lo, hi int) *chunk {
+		mu.Lock()
+		var ch *chunk
+		if n := len(free); n > 0 {
+			ch, free = free[n-1], free[:n-1]
+		}
+		mu.Unlock()
+		if ch == nil {
+			ch = &chunk{flowsim: make([]percentiles, r.batch)}
+			if r.est != nil {
+				ch.model = make([]percentiles, r.batch)
+			}
+		}
+		ch.lo, ch.hi = lo, hi
+		return ch
+	}
+	onPath := func() {
+		if r.opt.Progress == nil {
+			return
+		}
+		mu.Lock()
+		progress++
+		r.opt.Progress(progress, len(r.paths))
+		mu.Unlock()
+	}
+
+	// estimators: one per worker on the CPU, else one shared
+	ests := make([]*model.Estimator, r.workers)
+	var shared sync.Mutex
+	if r.est != nil {
+		reps, err := r.est.Replicas(r.workers)
+		if err != nil {
+			return fmt.Errorf("model: %w", err)
+		}
+		copy(ests, reps)
+	}
+
+	var wg sync.WaitGroup
+	for wi := range r.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk, err := newWorker()
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer wk.close()
+			est, lock := ests[wi], false
+			if est == nil && r.est != nil {
+				est, lock = r.est, true
+			}
+			for !failed.Load() {
+				c := int(next.Add(1) - 1)
+				if c >= nch {
+					return
+				}
+				ch := newChunk(c*r.batch, min((c+1)*r.batch, len(r.paths)))
+				if err := r.build(wk, ch, onPath); err != nil {
+					fail(err)
+					return
+				}
+				if est != nil {
+					if lock {
+						shared.Lock()
+					}
+					err := wk.predict(est, ch)
+					if lock {
+						shared.Unlock()
+					}
+					if err != nil {
+						fail(err)
+						return
+					}
+				}
+				finish(c, ch)
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// worker holds one goroutine's buffers: the path builder, the scenario and
+// path it fills, and the chunk's model batch.
+type worker struct {
+	b     *pathfeat.Builder
+	sc    decompose.Scenario
+	p     pathfeat.Path
+	rows  []int32
+	feat  []float32
+	empty []uint8
+	out   []float32
+}
+
+func newWorker() (*worker, error) {
+	b, err := pathfeat.NewBuilder()
+	if err != nil {
+		return nil, err
+	}
+	return &worker{b: b}, nil
+}
+
+func (wk *worker) close() { wk.b.Close() }
+
+// build builds the chunk's paths into the worker's batch.
+func (r *runner) build(wk *worker, ch *chunk, onPath func()) error {
+	rows := 0
+	for _, p := range r.paths[ch.lo:ch.hi] {
+		rows += len(r.d.PathChannels(p)) + 1
+	}
+	wk.feat = grow(wk.feat, rows*features.RowWidth)
+	wk.empty = grow(wk.empty, rows*features.NumInputBuckets)
+	wk.rows = wk.rows[:0]
+	fo, eo := 0, 0
+	for i := ch.lo; i < ch.hi; i++ {
+		p := r.paths[i]
+		if err := r.d.ScenarioInto(p, &wk.sc); err != nil {
+			return err
+		}
+		h := wk.sc.Hosts
+		hp := r.params[h]
+		if hp.err != nil {
+			return fmt.Errorf("path %d (%d hosts): %w", p, h, hp.err)
+		}
+		// the feature map goes straight into the batch
+		nf, ne := h*features.RowWidth, h*features.NumInputBuckets
+		wk.p.Input.Res = wk.feat[fo : fo+nf : fo+nf]
+		wk.p.Input.Empty = wk.empty[eo : eo+ne : eo+ne]
+		if err := wk.b.Build(&wk.sc, hp.p, &wk.p); err != nil {
+			return err
+		}
+		fo, eo = fo+nf, eo+ne
+		wk.rows = append(wk.rows, int32(h))
+		res := &r.res[i]
+		res.Flows = wk.p.Flows
+		ch.flowsim[i-ch.lo] = wk.p.Flowsim
+		if r.opt.PerFlow {
+			res.FlowIDs = make([]int32, len(wk.p.Foreground))
+			for j, k := range wk.p.Foreground {
+				res.FlowIDs[j] = wk.sc.Flow[k]
+			}
+			res.FlowsimSlowdown = append([]float64(nil), wk.p.FGSlowdown...)
+		}
+		onPath()
+	}
+	return nil
+}
+
+// predict runs the model on the worker's batch into the chunk.
+func (wk *worker) predict(est *model.Estimator, ch *chunk) error {
+	const per = aggregate.NumBuckets * aggregate.NumPercentiles
+	if n := est.Checkpoint().Config.OutDim; n != per {
+		return fmt.Errorf("model: %d outputs per path, want %d", n, per)
+	}
+	n := ch.hi - ch.lo
+	wk.out = grow(wk.out, n*per)
+	if err := est.PredictBatch(wk.rows, wk.feat, wk.empty, wk.out); err != nil {
+		return fmt.Errorf("model: paths %d..%d: %w", ch.lo, ch.hi-1, err)
+	}
+	for j := range n {
+		m := &ch.model[j]
+		for k, v := range wk.out[j*per : (j+1)*per] { // valid distributions (model.Estimator.PredictBatch)
+			m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = float64(v)
+		}
+	}
+	return nil
+}
+
+// grow returns s resliced to n values, reallocated only when too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/4)
+	}
+	return s[:n]
+}
