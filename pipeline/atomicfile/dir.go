@@ -30,6 +30,9 @@ func NewDir(dir string, names ...string) (*Dir, error) {
 	if err := checkReplaceable(dir, names); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)

@@ -97,6 +97,18 @@ func TestDirReplacesTheWholeSet(t *testing.T) {
 	}
 }
 
+// A folder whose parents do not exist yet gets them, as mkdir -p would.
+func TestDirMakesParents(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "runs", "a", "out")
+	set := map[string]string{"a.txt": "x"}
+	if err := writeSet(t, dir, set, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := contents(t, dir); fmt.Sprint(got) != fmt.Sprint(set) {
+		t.Fatalf("got %v", got)
+	}
+}
+
 func TestDirRefusesOtherFolders(t *testing.T) {
 	root := t.TempDir()
 	mine := filepath.Join(root, "mine")
