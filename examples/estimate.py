@@ -41,11 +41,21 @@ class ModelConfig(ctypes.Structure):
         ("norm_eps", ctypes.c_float), ("rope_theta", ctypes.c_float), ("dropout", ctypes.c_float)]
 
 
+RANGE_KEYS = 9  # M4_RANGE_KEYS in m4.h
+
+
+class TrainedRanges(ctypes.Structure):
+    """m4_trained_ranges in m4.h."""
+    _fields_ = [("has", ctypes.c_int), ("cc", ctypes.c_int * 4), ("pfc", ctypes.c_int * 2),
+                ("network", ctypes.c_int * 2), ("lo", ctypes.c_double * RANGE_KEYS),
+                ("hi", ctypes.c_double * RANGE_KEYS)]
+
+
 class CheckpointInfo(ctypes.Structure):
     """m4_checkpoint_info in m4.h."""
     _fields_ = [("config", ModelConfig), ("features", ctypes.c_char * 64), ("m3_features", ctypes.c_int),
                 ("f16", ctypes.c_int), ("has_input_norm", ctypes.c_int), ("has_optimizer_state", ctypes.c_int),
-                ("checksum", ctypes.c_int)]
+                ("checksum", ctypes.c_int), ("ranges", TrainedRanges)]
 
 
 class PathScenario(ctypes.Structure):
@@ -54,6 +64,20 @@ class PathScenario(ctypes.Structure):
                 ("arrival_ns", ctypes.POINTER(ctypes.c_double)), ("size_bytes", ctypes.POINTER(ctypes.c_double)),
                 ("src", ctypes.POINTER(ctypes.c_int32)), ("dst", ctypes.POINTER(ctypes.c_int32)),
                 ("params", ctypes.POINTER(ctypes.c_double))]
+
+
+def check_layout(lib, path):
+    """Exits when a struct above is laid out unlike the library's (m4_sizeof)."""
+    if not hasattr(lib, "m4_sizeof"):
+        return  # libm4 before 0.2.1 cannot say
+    lib.m4_sizeof.restype = ctypes.c_size_t
+    lib.m4_sizeof.argtypes = [ctypes.c_char_p]
+    for name, cls in (("m4_model_config", ModelConfig), ("m4_trained_ranges", TrainedRanges),
+                      ("m4_checkpoint_info", CheckpointInfo), ("m4_path_scenario", PathScenario)):
+        want = lib.m4_sizeof(name.encode())
+        if want != ctypes.sizeof(cls):
+            sys.exit(f"{path}: {name} is {want} bytes in the library, {ctypes.sizeof(cls)} here: "
+                     "this script does not match its m4.h")
 
 
 def load_library(path):
@@ -67,6 +91,7 @@ def load_library(path):
     if not hasattr(lib, "m4_estimate_path"):
         sys.exit(f"{path}: not libm4 (no m4_estimate_path)")
     lib.m4_version.restype = ctypes.c_char_p
+    check_layout(lib, path)
     lib.m4_strerror.restype = ctypes.c_char_p
     lib.m4_strerror.argtypes = [ctypes.c_int]
     lib.m4_model_load.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p, ctypes.c_int,

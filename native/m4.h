@@ -34,11 +34,17 @@ extern "C" {
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
 #define M4_VERSION_MINOR 2
-#define M4_VERSION_PATCH 0
-#define M4_VERSION_STRING "0.2.0"
+#define M4_VERSION_PATCH 1
+#define M4_VERSION_STRING "0.2.1"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
+
+/* m4_sizeof returns sizeof of the public struct named type ("m4_cc_config",
+ * "m4_checkpoint_info", ...) as compiled into the library, 0 for another
+ * name: bindings that lay out m4.h's structs themselves (ctypes, cffi,
+ * purego) check their layout against it. */
+M4_API size_t m4_sizeof(const char *type);
 
 typedef enum {
     M4_OK = 0,

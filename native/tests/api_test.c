@@ -17,6 +17,12 @@ static const int bad_ints[] = {-1, -100, INT32_MIN, 0};
 
 static void test_misc(void) {
     CHECK(m4_version() && strcmp(m4_version(), M4_VERSION_STRING) == 0, "version");
+    CHECK(m4_sizeof("m4_checkpoint_info") == sizeof(m4_checkpoint_info), "sizeof checkpoint info");
+    CHECK(m4_sizeof("m4_trained_ranges") == sizeof(m4_trained_ranges), "sizeof trained ranges");
+    CHECK(m4_sizeof("m4_cc_config") == sizeof(m4_cc_config), "sizeof cc config");
+    CHECK(m4_sizeof("m4_path_scenario") == sizeof(m4_path_scenario), "sizeof path scenario");
+    CHECK(m4_sizeof("m4_pktsim_config") == sizeof(m4_pktsim_config), "sizeof pktsim config");
+    CHECK(m4_sizeof("m4_model") == 0 && m4_sizeof(NULL) == 0, "sizeof of an opaque or unknown type is 0");
     CHECK(m4_strerror(-1) != NULL && m4_strerror(999) != NULL && m4_strerror(INT32_MIN) != NULL, "strerror");
     m4_path_config_default(NULL, 3);
     m4_pktsim_config_default(NULL);
