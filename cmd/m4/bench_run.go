@@ -58,7 +58,7 @@ files), process CPU seconds and peak memory (RSS, the process's high-water mark,
 run the largest size last or alone). Writing outputs and plots is not included.`,
 		Flags: []cli.Flag{
 			&cli.IntSliceFlag{Name: "flows", Value: cli.NewIntSlice(1e4, 1e5, 1e6), Usage: "workload sizes"},
-			&cli.IntFlag{Name: "paths", Value: 0, Usage: "paths to draw, weighted by flows (0: every path)"},
+			&cli.IntFlag{Name: "paths", Value: 0, Usage: "paths to draw, stratified by output size bucket (0: every path)"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "path workers"},
 			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the rows as JSON"},

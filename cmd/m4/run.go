@@ -47,7 +47,7 @@ Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 			&cli.StringFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE`: its TOPOLOGY_FILE and FLOW_FILE (beside it) are the workload, its CC, buffer, window and PFC the configuration"},
 			&cli.BoolFlag{Name: "example-spec", Usage: "print the embedded default spec and exit"},
 			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
-			&cli.IntFlag{Name: "paths", Value: 500, Usage: "paths to draw, weighted by flows (0: every path)"},
+			&cli.IntFlag{Name: "paths", Value: 2000, Usage: "paths to draw, stratified by output size bucket (docs/accuracy.md; 0: every path)"},
 			&cli.BoolFlag{Name: "per-flow", Usage: "estimate every path and write each flow's FCTs to DIR/flows.csv"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
 			&cli.IntFlag{Name: "bootstrap", Value: 200, Usage: "bootstrap replicates of the path sample for each estimate's 90% interval (slowdown_lo, slowdown_hi in estimate.json and .csv; 0: none)"},
@@ -205,7 +205,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	}
 	sampled := "every path"
 	if paths > 0 && paths < res.PathsTotal {
-		sampled = fmt.Sprintf("a flow-weighted sample of %d draws, seed %d", paths, c.Uint64("seed"))
+		sampled = fmt.Sprintf("a sample of %d draws stratified by size bucket, seed %d", paths, c.Uint64("seed"))
 	}
 	fmt.Fprintf(wr, "paths: %d of %d estimated (%s) in %.2f s; checkpoint %s\n", len(res.Paths), res.PathsTotal, sampled, elapsed.Seconds(), ckName)
 

@@ -28,7 +28,7 @@ type PathEstimate struct {
 	Percentiles [NumBuckets][NumPercentiles]float64
 	// Weight[b] is how many of the network's flows of bucket b the path
 	// stands for: its foreground flows of that bucket when every path is
-	// estimated, scaled by draws/flows when paths are sampled.
+	// estimated, its share of the bucket's draws when paths are sampled.
 	Weight [NumBuckets]float64
 }
 

@@ -19,7 +19,7 @@ import (
 // folders (m4 datagen --from-workload).
 type WorkloadOptions struct {
 	// Paths is how many paths each workload gives: drawn with
-	// replacement in proportion to their flows, as m4 run samples them;
+	// replacement in proportion to their flows (what a flow sees);
 	// each distinct path drawn is one sample (0: every path).
 	Paths int
 	// Seed drives the draw (mixed with the workload's own seed).

@@ -4,7 +4,7 @@
 // from a spec's ranges), simulates each one packet by packet on its whole
 // topology (pipeline/eval's ground truth, m4's re-implementation of the
 // HPCC ns-3 fork), splits it into paths as m4 run does (pipeline/decompose),
-// draws paths as m4 run samples them (in proportion to their flows), and
+// draws paths in proportion to their flows (what a flow sees), and
 // writes every drawn path as a shard folder in the reference layout
 // (pipeline/datagen.WriteShard): the parking lot's flows, flowsim's FCTs,
 // the configuration, and as ground truth the FCTs the whole-network run gave

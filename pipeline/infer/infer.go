@@ -6,8 +6,8 @@
 //
 // Paths are estimated in parallel, one worker per core, each building its
 // paths and running the model on them in batches (see Run). As m3 does, a
-// large workload can be estimated from a sample of its paths, drawn with
-// probability proportional to their flows.
+// large workload can be estimated from a sample of its paths; here the
+// sample is stratified by output bucket (see Stratify).
 package infer
 
 import (
@@ -26,8 +26,8 @@ import (
 
 // Options tune an estimate.
 type Options struct {
-	// Paths is how many paths to draw (with replacement, weighted by
-	// their flows); 0 estimates every path.
+	// Paths is how many paths to draw (with replacement, stratified by
+	// output bucket: Stratify); 0 estimates every path.
 	Paths int
 	// Seed drives the path sample.
 	Seed uint64
@@ -55,7 +55,12 @@ type Options struct {
 type PathResult struct {
 	Path  int // index in the decomposition
 	Hosts int // parking-lot hosts (links + 1)
-	Draws int // times drawn (1 when every path is estimated)
+	// Draws[b] is how many of bucket b's draws took the path (a sample
+	// only); Weight[b] the workload flows of bucket b that the path's
+	// bucket-b estimate stands for: its own foreground flows when every
+	// path is estimated, its importance weight in a sample (Stratify).
+	Draws  [aggregate.NumBuckets]int
+	Weight [aggregate.NumBuckets]float64
 	// Flows[b] counts the path's foreground flows in output bucket b.
 	Flows [aggregate.NumBuckets]int
 	// Model holds the model's slowdown percentiles per bucket (nil
@@ -133,28 +138,30 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if err != nil {
 		return nil, err
 	}
-	var paths, draws []int
-	if opt.Paths > 0 && opt.Paths < d.NumPaths() {
-		paths, draws = d.Sample(opt.Paths, rand.New(rand.NewPCG(opt.Seed, 0x1f3)))
+	counts := BucketCounts(w.Flows.Size)
+	sampled := opt.Paths > 0 && opt.Paths < d.NumPaths()
+	var paths []int
+	var draws [][aggregate.NumBuckets]int
+	if sampled {
+		paths, draws = Stratify(d, opt.Paths, rand.New(rand.NewPCG(opt.Seed, 0x1f3)))
 	} else {
-		paths, draws = make([]int, d.NumPaths()), make([]int, d.NumPaths())
+		paths = make([]int, d.NumPaths())
 		for p := range paths {
-			paths[p], draws[p] = p, 1
+			paths[p] = p
 		}
 	}
-	scale := 0.0 // every path: a path stands for its own flows
-	if len(draws) > 0 && opt.Paths > 0 && opt.Paths < d.NumPaths() {
-		scale = float64(w.Flows.Len()) / float64(opt.Paths)
-	}
-	keep := !opt.Lean || opt.PerFlow || (scale > 0 && opt.Bootstrap > 0)
+	keep := !opt.Lean || opt.PerFlow || (sampled && opt.Bootstrap > 0)
 
-	run, err := newRunner(d, cfg, est, opt, paths, draws)
+	run, err := newRunner(d, cfg, est, opt, paths)
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths(), Counts: BucketCounts(w.Flows.Size), Paths: run.res}
+	if sampled {
+		sampleWeights(d, run.res, draws, counts)
+	}
+	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths(), Counts: counts, Paths: run.res}
 	var mixFS, mixM aggregate.Builder
-	if scale == 0 { // every path: at most 100 values per flow of each bucket
+	if !sampled { // every path: at most 100 values per flow of each bucket
 		for b, n := range r.Counts[:aggregate.NumBuckets] {
 			mixFS.Grow(b, n*aggregate.NumPercentiles)
 			if est != nil {
@@ -167,7 +174,12 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		for i := c.lo; i < c.hi; i++ {
 			p := &r.Paths[i]
 			j := i - c.lo
-			wt := mixWeights(p, scale)
+			if !sampled {
+				for b, n := range p.Flows {
+					p.Weight[b] = float64(n)
+				}
+			}
+			wt := p.Weight
 			for b := range wt {
 				if err := mixFS.Add(b, &c.flowsim[j][b], wt[b]); err != nil {
 					return fmt.Errorf("aggregate: path %d %w", p.Path, err)
@@ -194,11 +206,11 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if est != nil {
 		r.Model = mixM.Distribution()
 	}
-	if scale > 0 && opt.Bootstrap > 0 {
-		r.FlowsimCI = Bootstrap(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim },
+	if sampled && opt.Bootstrap > 0 {
+		r.FlowsimCI = Bootstrap(r.Paths, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim },
 			opt.Bootstrap, 0.9, opt.Seed)
 		if est != nil {
-			r.ModelCI = Bootstrap(r.Paths, scale, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model },
+			r.ModelCI = Bootstrap(r.Paths, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model },
 				opt.Bootstrap, 0.9, opt.Seed)
 		}
 	}
@@ -221,12 +233,8 @@ func BucketCounts(sizes []int64) (c [aggregate.NumBuckets + 1]int) {
 }
 
 // Mix combines one estimator's path percentiles into a network-wide
-// distribution. With scale 0 every path was estimated and stands for its own
-// foreground flows. Otherwise paths were drawn with probability proportional
-// to their flows: a path drawn k times stands for k*scale flows (scale =
-// workload flows / draws), split over its buckets as its flows are, which
-// makes the weights unbiased estimates of the workload's counts.
-func Mix(paths []PathResult, scale float64, pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64) (*aggregate.Distribution, error) {
+// distribution, each path's bucket b weighted by Weight[b].
+func Mix(paths []PathResult, pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64) (*aggregate.Distribution, error) {
 	var m aggregate.Builder
 	for i := range paths {
 		p := &paths[i]
@@ -234,27 +242,11 @@ func Mix(paths []PathResult, scale float64, pick func(*PathResult) *[aggregate.N
 		if q == nil {
 			continue
 		}
-		for b, wt := range mixWeights(p, scale) {
+		for b, wt := range p.Weight {
 			if err := m.Add(b, &q[b], wt); err != nil {
 				return nil, fmt.Errorf("aggregate: path %d %w", i, err)
 			}
 		}
 	}
 	return m.Distribution(), nil
-}
-
-// mixWeights returns the flows path p stands for in each bucket (Mix).
-func mixWeights(p *PathResult, scale float64) (w [aggregate.NumBuckets]float64) {
-	total := 0
-	for _, n := range p.Flows {
-		total += n
-	}
-	for b, n := range p.Flows {
-		if scale == 0 {
-			w[b] = float64(n)
-		} else {
-			w[b] = scale * float64(p.Draws) * float64(n) / float64(total)
-		}
-	}
-	return w
 }

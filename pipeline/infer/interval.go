@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -21,45 +22,58 @@ type Interval struct {
 }
 
 // Bootstrap returns the percentile bootstrap interval of one estimator's
-// mixture (pick) over a path sample: each of b replicates draws as many
-// paths as the sample has draws, with replacement from its draws, and
-// mixes their estimates as Mix does (a path drawn k times stands for k x
-// scale flows); the interval holds the middle level of the replicates'
-// percentiles. It reflects the sampling of paths only, not the model's
-// error. Deterministic for seed.
-func Bootstrap(paths []PathResult, scale float64, pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64,
+// mixture (pick) over a stratified path sample (Stratify): each of b
+// replicates redraws every bucket's draws, as many as it had, with
+// replacement from that bucket's own draws, and mixes the estimates as Mix
+// does (a path's weight per draw as in the sample, each bucket's weights
+// summing to its count); the interval holds the middle level of the
+// replicates' percentiles. It reflects the sampling of paths only, not the
+// model's error. Deterministic for seed.
+func Bootstrap(paths []PathResult, pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64,
 	b int, level float64, seed uint64) *Interval {
 	var est []aggregate.PathEstimate
-	var draws []int
-	var share [][aggregate.NumBuckets]float64 // each path's flows split over its buckets
+	var draws [][aggregate.NumBuckets]int
+	var share [][aggregate.NumBuckets]float64 // a path's weight per draw
+	var target [aggregate.NumBuckets]float64  // each bucket's weight
 	for i := range paths {
 		p := &paths[i]
 		q := pick(p)
 		if q == nil {
 			continue
 		}
-		total := 0
-		for _, n := range p.Flows {
-			total += n
+		k := 0
+		for _, d := range p.Draws {
+			k += d
+		}
+		if k == 0 {
+			continue
 		}
 		var e aggregate.PathEstimate
 		e.Percentiles = *q
 		var s [aggregate.NumBuckets]float64
-		for k, n := range p.Flows {
-			e.Weight[k] = float64(n)
-			s[k] = float64(n) / float64(total)
+		for j, n := range p.Flows {
+			e.Weight[j] = float64(n)
+			s[j] = p.Weight[j] / float64(k)
+			target[j] += p.Weight[j]
 		}
 		est = append(est, e)
 		draws = append(draws, p.Draws)
 		share = append(share, s)
 	}
-	n := 0
-	cum := make([]int, len(draws)) // draws up to and including each path
+	// per bucket: draws up to and including each path
+	var n [aggregate.NumBuckets]int
+	cum := make([][aggregate.NumBuckets]int, len(draws))
 	for i, d := range draws {
-		n += d
-		cum[i] = n
+		for k := range d {
+			n[k] += d[k]
+			cum[i][k] = n[k]
+		}
 	}
-	if n == 0 || b < 2 {
+	all := 0
+	for _, k := range n {
+		all += k
+	}
+	if all == 0 || b < 2 {
 		return nil
 	}
 	m := aggregate.NewMixture(est)
@@ -70,13 +84,16 @@ func Bootstrap(paths []PathResult, scale float64, pick func(*PathResult) *[aggre
 	// the draws of every replicate, in order (one random stream), then
 	// their quantiles on all cores
 	r := rand.New(rand.NewPCG(seed, 0x626f6f74))
-	counts := make([][]int32, b)
+	counts := make([][]int32, b) // per replicate, draws of each path
 	for rep := range counts {
 		count := make([]int32, len(est))
-		for range n {
-			u := r.IntN(n)
-			i, _ := slices.BinarySearch(cum, u+1) // first path whose draws reach u+1
-			count[i]++
+		for k, nk := range n {
+			for range nk {
+				u := r.IntN(nk)
+				// first path whose bucket-k draws reach u+1
+				i := sort.Search(len(cum), func(i int) bool { return cum[i][k] >= u+1 })
+				count[i]++
+			}
 		}
 		counts[rep] = count
 	}
@@ -93,9 +110,18 @@ func Bootstrap(paths []PathResult, scale float64, pick func(*PathResult) *[aggre
 				if rep >= b {
 					return
 				}
+				var tot [aggregate.NumBuckets]float64
 				for i := range w {
 					for k := range w[i] {
-						w[i][k] = scale * float64(counts[rep][i]) * share[i][k]
+						w[i][k] = float64(counts[rep][i]) * share[i][k]
+						tot[k] += w[i][k]
+					}
+				}
+				for i := range w {
+					for k := range w[i] {
+						if tot[k] > 0 {
+							w[i][k] *= target[k] / tot[k]
+						}
 					}
 				}
 				m.Quantiles(w, qs, &outs[rep])

@@ -17,8 +17,8 @@ func samplePaths(draws []int) []PathResult {
 				q[b][k] = 1 + float64(i)/float64(len(draws))
 			}
 		}
-		p := PathResult{Path: i, Hosts: 3, Draws: d, Model: q, Flowsim: q}
-		p.Flows[1] = 1
+		p := PathResult{Path: i, Hosts: 3, Model: q, Flowsim: q}
+		p.Flows[1], p.Draws[1], p.Weight[1] = 1, d, 10*float64(d)
 		out = append(out, p)
 	}
 	return out
@@ -35,8 +35,8 @@ func TestBootstrap(t *testing.T) {
 			draws[i] = 1
 		}
 		paths := samplePaths(draws)
-		iv := Bootstrap(paths, 10, pick, 100, 0.9, 7)
-		d, err := Mix(paths, 10, pick)
+		iv := Bootstrap(paths, pick, 100, 0.9, 7)
+		d, err := Mix(paths, pick)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestBootstrap(t *testing.T) {
 				t.Fatalf("n %d: p%d %v outside [%v, %v]", n, k+1, est, iv.Lo[1][k], iv.Hi[1][k])
 			}
 		}
-		if again := Bootstrap(paths, 10, pick, 100, 0.9, 7); again.Lo[1] != iv.Lo[1] || again.Hi[1] != iv.Hi[1] {
+		if again := Bootstrap(paths, pick, 100, 0.9, 7); again.Lo[1] != iv.Lo[1] || again.Hi[1] != iv.Hi[1] {
 			t.Fatal("the same seed gave another interval")
 		}
 		return iv.Hi[1][49] - iv.Lo[1][49] // the median's
@@ -57,7 +57,7 @@ func TestBootstrap(t *testing.T) {
 	if w100 < 0.1 || w100 > 0.25 || w900 > w100/2 || w900 < w100/4.5 {
 		t.Errorf("median interval widths %v (100 paths), %v (900 paths)", w100, w900)
 	}
-	one := Bootstrap(samplePaths([]int{50}), 10, pick, 50, 0.9, 1)
+	one := Bootstrap(samplePaths([]int{50}), pick, 50, 0.9, 1)
 	if one.Lo[1][98] != one.Hi[1][98] || one.Lo[aggregate.NumBuckets][0] != 1 {
 		t.Errorf("one path drawn 50 times: interval [%v, %v]", one.Lo[1][98], one.Hi[1][98])
 	}

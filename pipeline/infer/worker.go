@@ -25,14 +25,14 @@ type chunk struct {
 
 // runner estimates a list of paths on a pool of workers (see Run).
 type runner struct {
-	d            *decompose.Decomposition
-	est          *model.Estimator
-	opt          Options
-	paths, draws []int
-	res          []PathResult
-	params       map[int]hostParams // by path hosts
-	batch        int
-	workers      int
+	d       *decompose.Decomposition
+	est     *model.Estimator
+	opt     Options
+	paths   []int
+	res     []PathResult
+	params  map[int]hostParams // by path hosts
+	batch   int
+	workers int
 }
 
 type hostParams struct {
@@ -40,8 +40,8 @@ type hostParams struct {
 	err error
 }
 
-func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estimator, opt Options, paths, draws []int) (*runner, error) {
-	r := &runner{d: d, est: est, opt: opt, paths: paths, draws: draws, res: make([]PathResult, len(paths)),
+func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estimator, opt Options, paths []int) (*runner, error) {
+	r := &runner{d: d, est: est, opt: opt, paths: paths, res: make([]PathResult, len(paths)),
 		params: map[int]hostParams{}}
 	vec := cfg.Vector()
 	def := features.V1
@@ -50,7 +50,7 @@ func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estim
 	}
 	for i, p := range paths {
 		h := len(d.PathChannels(p)) + 1
-		r.res[i] = PathResult{Path: p, Hosts: h, Draws: draws[i]}
+		r.res[i] = PathResult{Path: p, Hosts: h}
 		if _, ok := r.params[h]; !ok {
 			pp, err := features.ParamsFor(def, h, true, vec[:])
 			r.params[h] = hostParams{pp, err}
