@@ -289,6 +289,9 @@ type Mixture struct {
 	n      int                       // paths
 	values [NumBuckets + 1][]float64 // sorted; index NumBuckets: all sizes
 	key    [NumBuckets + 1][]uint32  // path*NumBuckets + bucket of each value
+	// each bucket's keys once: a key holds NumPercentiles values of the
+	// bucket, so its total weight is NumPercentiles x the sum over these
+	parts [NumBuckets + 1][]uint32
 }
 
 // NewMixture prepares paths' percentiles (their weights are not used).
@@ -305,6 +308,9 @@ func NewMixture(paths []PathEstimate) *Mixture {
 			if p.Weight[b] == 0 {
 				continue
 			}
+			k := uint32(i)*NumBuckets + uint32(b)
+			m.parts[b] = append(m.parts[b], k)
+			m.parts[NumBuckets] = append(m.parts[NumBuckets], k)
 			for _, v := range p.Percentiles[b] {
 				e := entry{v, int32(i), int8(b)}
 				all[b] = append(all[b], e)
@@ -336,9 +342,10 @@ func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[Nu
 		o := out[b][:0]
 		keys := m.key[b]
 		total := 0.0
-		for _, k := range keys {
+		for _, k := range m.parts[b] {
 			total += flat[k]
 		}
+		total *= NumPercentiles
 		if total == 0 {
 			for range qs {
 				o = append(o, math.NaN())
