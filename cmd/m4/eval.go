@@ -81,6 +81,9 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 			if err := featuresFit(ck, name); err != nil {
 				return err
 			}
+			if err := rangesKnown(c, ck, name); err != nil {
+				return err
+			}
 			est, err := newPathEstimator(c, ck) // --gpu: the GPU when usable
 			if err != nil {
 				return err

@@ -59,6 +59,9 @@ estimated with a warning that names the link and its load: the model extrapolate
 			if err := featuresFit(ck, name); err != nil {
 				return err
 			}
+			if err := rangesKnown(c, ck, name); err != nil {
+				return err
+			}
 			start := time.Now()
 			mp, err := features.FromShard(c.String("shard"), c.Int("hosts"), c.Int("sample"))
 			if err != nil {
@@ -169,6 +172,20 @@ func featuresFit(ck *model.Checkpoint, name string) error {
 		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %s or %s (%d per row, %d outputs)",
 			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, features.V1, features.V2, features.RowWidth, features.OutputLen)
 	}
+	return nil
+}
+
+// rangesKnown warns, or with --strict fails, when ck records no trained
+// ranges (a checkpoint written before m4 0.2): its inputs cannot be checked.
+func rangesKnown(c *cli.Context, ck *model.Checkpoint, ckName string) error {
+	if ck.Training != nil && ck.Training.Ranges != nil {
+		return nil
+	}
+	const msg = "records no trained ranges: whether an input lies outside its training data cannot be told"
+	if c.Bool("strict") {
+		return fmt.Errorf("checkpoint %s %s (without --strict this is a warning)", ckName, msg)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "m4: warning: checkpoint %s %s\n", ckName, msg)
 	return nil
 }
 

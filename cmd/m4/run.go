@@ -169,6 +169,9 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if err := featuresFit(ck, ckName); err != nil {
 		return err
 	}
+	if err := rangesKnown(c, ck, ckName); err != nil {
+		return err
+	}
 	oor := append(ck.OutOfRange(in.CC, true), in.Untrained...)
 	if err := reportRanges(c, oor, ckName, in.Name); err != nil {
 		return err

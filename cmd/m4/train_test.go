@@ -123,6 +123,31 @@ func TestCkptCommands(t *testing.T) {
 	}
 }
 
+// TestNoTrainedRanges: a checkpoint that records no trained ranges (one
+// imported from m3) is a warning, and an error with --strict that writes
+// nothing.
+func TestNoTrainedRanges(t *testing.T) {
+	shard := filepath.Join(reference(t), "ns3-paths", "shard100_nflows300_nhosts7_lr10Gbps")
+	dir := t.TempDir()
+	fx := filepath.Join("..", "..", "pipeline", "model", "testdata", "m3compat")
+	ck := filepath.Join(dir, "m3.safetensors")
+	if out, err := run(t, "ckpt", "import-m3", "--llama", filepath.Join(fx, "m3_small_llama.bin"), "--mlp", filepath.Join(fx, "m3_small_mlp.bin"), "--out", ck); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	p := filepath.Join(dir, "p.npy")
+	out, err := run(t, "predict", "--shard", shard, "--ckpt", ck, "--out", p)
+	if err != nil || !strings.Contains(out, "records no trained ranges") {
+		t.Errorf("predict: %v\n%s", err, out)
+	}
+	p = filepath.Join(dir, "p2.npy")
+	if _, err := run(t, "--strict", "predict", "--shard", shard, "--ckpt", ck, "--out", p); err == nil || !strings.Contains(err.Error(), "records no trained ranges") {
+		t.Errorf("--strict predict: %v", err)
+	}
+	if _, err := os.Stat(p); err == nil {
+		t.Error("--strict predict wrote its output")
+	}
+}
+
 // TestTrainOptions: m4's recipe by default, m3's setup with --m3, explicit
 // flags over either.
 func TestTrainOptions(t *testing.T) {
