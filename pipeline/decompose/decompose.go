@@ -212,11 +212,6 @@ func (d *Decomposition) Foreground(p int) []int32 {
 	return d.fgFlows[d.fgStart[p]:d.fgStart[p+1]]
 }
 
-// ChannelFlows returns the flows crossing channel c, ascending (shared).
-func (d *Decomposition) ChannelFlows(c int32) []int32 {
-	return d.chFlows[d.chStart[c]:d.chStart[c+1]]
-}
-
 // Scenario is one path's parking lot.
 type Scenario struct {
 	*scenario.Path // hosts 0..L; flows in start order
