@@ -339,20 +339,6 @@ func (s *Scenario) add(r *chanFlow, src, dst int, fg bool) {
 	s.Foreground = append(s.Foreground, fg)
 }
 
-// All builds every path's scenario, in path order. Use it on small
-// workloads; large ones have as many paths as flows.
-func (d *Decomposition) All() ([]*Scenario, error) {
-	out := make([]*Scenario, d.NumPaths())
-	for p := range out {
-		s, err := d.Scenario(p)
-		if err != nil {
-			return nil, err
-		}
-		out[p] = s
-	}
-	return out, nil
-}
-
 // Sample draws n paths with probability proportional to their number of
 // foreground flows, with replacement, as m3 samples the paths it
 // estimates; it returns the distinct paths drawn (ascending) and how many
