@@ -40,7 +40,7 @@ func loadResult(st C.m4_status, p *C.m4_model, ci *C.m4_checkpoint_info, errbuf 
 	if !keep {
 		return nil, info, nil
 	}
-	return wrapModel(p, info.Config, maxBatch, false), info, nil
+	return wrapModel(p, info.Config, false), info, nil
 }
 
 // LoadModel loads an m4 checkpoint with the native reader (m4_model_load),

@@ -21,7 +21,6 @@ type Model struct {
 	cfg      ModelConfig
 	tensors  []TensorInfo
 	nparams  int
-	maxBatch int
 	training bool
 	batch    int // scenarios of the last Forward
 }
@@ -54,13 +53,13 @@ func NewModel(cfg ModelConfig, maxBatch, maxRows int, training bool) (*Model, er
 	if st := C.m4_model_create(&p, &cc, C.int(maxBatch), C.int(maxRows), tr); st != C.M4_OK {
 		return nil, fmt.Errorf("model: create (batch %d, rows %d): %w", maxBatch, maxRows, statusError("m4_model_create", st))
 	}
-	return wrapModel(p, cfg, maxBatch, training), nil
+	return wrapModel(p, cfg, training), nil
 }
 
 // wrapModel makes a Model of a native one (from m4_model_create or
 // m4_model_load), which it then owns.
-func wrapModel(p *C.m4_model, cfg ModelConfig, maxBatch int, training bool) *Model {
-	m := &Model{ptr: p, cfg: cfg, maxBatch: maxBatch, training: training}
+func wrapModel(p *C.m4_model, cfg ModelConfig, training bool) *Model {
+	m := &Model{ptr: p, cfg: cfg, training: training}
 	m.nparams = int(C.m4_model_num_params(p))
 	n := int(C.m4_model_num_tensors(p))
 	m.tensors = make([]TensorInfo, n)
@@ -96,9 +95,6 @@ func (m *Model) err(op string, st C.m4_status) error {
 
 // Config returns the model's configuration.
 func (m *Model) Config() ModelConfig { return m.cfg }
-
-// MaxBatch returns the most scenarios one Forward takes.
-func (m *Model) MaxBatch() int { return m.maxBatch }
 
 // NumParams returns the number of parameters (float32 values).
 func (m *Model) NumParams() int { return m.nparams }
@@ -204,16 +200,6 @@ func (m *Model) SetInputNorm(shift, scale []float32) error {
 
 // Kernel names the matrix-multiply kernel in use ("avx512", "avx2", "generic").
 func (m *Model) Kernel() string { return C.GoString(C.m4_model_kernel(m.ptr)) }
-
-// SetKernel forces a matrix-multiply kernel by name.
-func (m *Model) SetKernel(name string) error {
-	cs := C.CString(name)
-	defer C.free(unsafe.Pointer(cs))
-	if st := C.m4_model_set_kernel(m.ptr, cs); st != C.M4_OK {
-		return fmt.Errorf("model: kernel %q: %w", name, statusError("m4_model_set_kernel", st))
-	}
-	return nil
-}
 
 // Forward runs a batch: nRows[b] = H of scenario b, feat its H rows of
 // FeatDim values after the previous scenario's, empty (nil or one flag per

@@ -14,9 +14,6 @@ func (*Model) Close() {}
 // Config returns the zero config.
 func (*Model) Config() ModelConfig { return ModelConfig{} }
 
-// MaxBatch returns 0.
-func (*Model) MaxBatch() int { return 0 }
-
 // NumParams returns 0.
 func (*Model) NumParams() int { return 0 }
 
@@ -52,9 +49,6 @@ func (*Model) SetInputNorm(_, _ []float32) error { return ErrNoNative }
 
 // Kernel returns "none".
 func (*Model) Kernel() string { return "none" }
-
-// SetKernel returns ErrNoNative.
-func (*Model) SetKernel(string) error { return ErrNoNative }
 
 // Forward returns ErrNoNative.
 func (*Model) Forward([]int32, []float32, []uint8, bool, uint64, []float32) error {

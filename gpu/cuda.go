@@ -180,11 +180,10 @@ func (l *Lib) BenchSgemm(dev, m, n, k, reps int) (float64, error) {
 // bindings.Model, with the same parameter layout, inputs and outputs. It is
 // not safe for concurrent use.
 type Model struct {
-	lib      *Lib
-	ptr      uintptr
-	cfg      bindings.ModelConfig
-	nparams  int
-	maxBatch int
+	lib     *Lib
+	ptr     uintptr
+	cfg     bindings.ModelConfig
+	nparams int
 }
 
 // NewModel creates a model of cfg on device dev for batches of up to
@@ -202,7 +201,7 @@ func (l *Lib) NewModel(cfg bindings.ModelConfig, dev, maxBatch, maxRows int) (*M
 	if st := l.api.modelCreate(&p, &cc, int32(dev), int32(maxBatch), int32(maxRows), eb, uintptr(len(eb))); st != stOK {
 		return nil, statusError(st, fmt.Sprintf("gpu model: create (batch %d, rows %d): %s", maxBatch, maxRows, cstr(eb)))
 	}
-	m := &Model{lib: l, ptr: p, cfg: cfg, maxBatch: maxBatch, nparams: int(l.api.numParams(p))}
+	m := &Model{lib: l, ptr: p, cfg: cfg, nparams: int(l.api.numParams(p))}
 	runtime.SetFinalizer(m, (*Model).Close)
 	return m, nil
 }
@@ -221,9 +220,6 @@ func (m *Model) err(op string, st int32) error {
 
 // Config returns the model's configuration.
 func (m *Model) Config() bindings.ModelConfig { return m.cfg }
-
-// MaxBatch returns the most scenarios one Forward takes.
-func (m *Model) MaxBatch() int { return m.maxBatch }
 
 // NumParams returns the number of parameters (float32 values).
 func (m *Model) NumParams() int { return m.nparams }

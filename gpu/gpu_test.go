@@ -6,8 +6,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -26,15 +28,83 @@ const (
 	tolNormRel = 2e-5
 )
 
-// TestABILayout checks the Go mirrors of the C structs passed to the library.
+// TestABILayout checks the Go mirrors of the C structs passed to the
+// library against C's layout: configC's size against libm4's m4_sizeof, and
+// every field offset of both against a C compiler's reading of m4cuda.h
+// (libm4cuda.so's header, which m4_sizeof does not cover).
 func TestABILayout(t *testing.T) {
-	if s := unsafe.Sizeof(configC{}); s != 56 {
-		t.Errorf("configC is %d bytes, m4_model_config is 56 (11 int32 + 3 float)", s)
+	var cfg configC
+	var dev deviceC
+	if bindings.Native {
+		if s, want := unsafe.Sizeof(cfg), bindings.Sizeof("m4_model_config"); s != want {
+			t.Errorf("configC is %d bytes, libm4's m4_model_config %d", s, want)
+		}
 	}
-	var d deviceC
-	if s, off := unsafe.Sizeof(d), unsafe.Offsetof(d.TotalBytes); s != 296 || off != 280 {
-		t.Errorf("deviceC is %d bytes with total_bytes at %d; m4cuda_device is 296 with it at 280", s, off)
+	got := []uintptr{
+		unsafe.Sizeof(cfg), unsafe.Offsetof(cfg.OutDim), unsafe.Offsetof(cfg.NormEps), unsafe.Offsetof(cfg.Dropout),
+		unsafe.Sizeof(dev), unsafe.Offsetof(dev.CCMajor), unsafe.Offsetof(dev.RuntimeVersion),
+		unsafe.Offsetof(dev.TotalBytes), unsafe.Offsetof(dev.FreeBytes),
 	}
+	want := cLayout(t, `#include <stddef.h>
+#include <stdio.h>
+#include "m4cuda.h"
+int main(void) {
+    printf("%zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(m4_model_config), offsetof(m4_model_config, out_dim),
+           offsetof(m4_model_config, norm_eps), offsetof(m4_model_config, dropout), sizeof(m4cuda_device),
+           offsetof(m4cuda_device, cc_major), offsetof(m4cuda_device, runtime_version),
+           offsetof(m4cuda_device, total_bytes), offsetof(m4cuda_device, free_bytes));
+    return 0;
+}
+`, len(got))
+	names := []string{
+		"sizeof(m4_model_config)", "offsetof(out_dim)", "offsetof(norm_eps)", "offsetof(dropout)",
+		"sizeof(m4cuda_device)", "offsetof(cc_major)", "offsetof(runtime_version)",
+		"offsetof(total_bytes)", "offsetof(free_bytes)",
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("%s: Go %d, C %d", names[i], got[i], want[i])
+		}
+	}
+}
+
+// cLayout compiles and runs src, a C program printing n numbers, with $CC (as
+// go env reports it) against gpu/ and native/'s headers, and returns the
+// numbers. It skips the test where there is no C compiler.
+func cLayout(t *testing.T, src string, n int) []uintptr {
+	t.Helper()
+	cc := "cc"
+	if out, err := exec.Command("go", "env", "CC").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+		cc = strings.Fields(string(out))[0]
+	}
+	if _, err := exec.LookPath(cc); err != nil {
+		t.Skipf("no C compiler (%s) to read m4cuda.h with", cc)
+	}
+	dir := t.TempDir()
+	file, bin := filepath.Join(dir, "layout.c"), filepath.Join(dir, "layout")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cc, "-std=c99", "-I.", "-I../native", "-o", bin, file).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cc, err, out)
+	}
+	out, err := exec.Command(bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != n {
+		t.Fatalf("layout program printed %q, want %d numbers", out, n)
+	}
+	v := make([]uintptr, n)
+	for i, s := range f {
+		x, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v[i] = uintptr(x)
+	}
+	return v
 }
 
 // TestOpenReportsMissingLibrary: without a library at $M4_CUDA_LIB (which,

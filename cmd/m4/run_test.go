@@ -1,13 +1,19 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 func TestRunCommandWithTruth(t *testing.T) {
@@ -26,7 +32,7 @@ seed: 2
 cc: {algorithm: dctcp, window_bytes: 18000, pfc: true}
 `), 0o644)
 	out := filepath.Join(dir, "out")
-	text, err := run(t, "run", "--spec", spec, "--paths", "0", "--truth", "--out", out)
+	text, err := run(t, "run", "--spec", spec, "--paths", "0", "--per-flow", "--truth", "--out", out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +55,29 @@ cc: {algorithm: dctcp, window_bytes: 18000, pfc: true}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
+	// Every estimator covers the workload's flows per bucket; the truth's
+	// percentiles are numpy's (linear) percentiles of the per-flow slowdowns
+	// max(truth, ideal) / ideal of flows.csv, bucket by bucket.
+	sl := flowsSlowdowns(t, filepath.Join(out, "flows.csv"))
 	for _, name := range []string{"truth", "m4", "flowsim"} {
 		bs := doc.Estimates[name]
-		if len(bs) == 0 || bs[len(bs)-1].Bucket != "all" || bs[len(bs)-1].Flows != 1500 || len(bs[0].Percentiles) != 100 {
-			t.Fatalf("estimate.json %s: %+v", name, bs)
+		if len(bs) != len(sl) {
+			t.Fatalf("estimate.json %s: %d buckets, flows.csv %d", name, len(bs), len(sl))
 		}
 		for _, b := range bs {
-			for k := 1; k < 100; k++ {
-				if b.Percentiles[k] < b.Percentiles[k-1] || b.Percentiles[0] < 1 {
-					t.Fatalf("%s %s: percentiles not ascending from >= 1: %v", name, b.Bucket, b.Percentiles)
+			v := sl[b.Bucket]
+			if int(b.Flows) != len(v) || len(b.Percentiles) != 100 {
+				t.Fatalf("estimate.json %s %s: %v flows, %d percentiles; flows.csv has %d flows", name, b.Bucket, b.Flows, len(b.Percentiles), len(v))
+			}
+			if name != "truth" {
+				continue
+			}
+			for k, got := range b.Percentiles {
+				pos := float64(k+1) / 100 * float64(len(v)-1)
+				i := min(int(pos), len(v)-2)
+				want := v[i] + (v[i+1]-v[i])*(pos-float64(i))
+				if math.Abs(got-want) > 1e-12*want {
+					t.Errorf("truth %s p%d: %v, flows.csv gives %v", b.Bucket, k+1, got, want)
 				}
 			}
 		}
@@ -81,4 +101,41 @@ func TestRunCommandBadSpec(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("output folder created for a bad spec")
 	}
+}
+
+// flowsSlowdowns reads flows.csv's true slowdowns, max(truth, ideal) / ideal,
+// sorted, by bucket name, all sizes under "all".
+func flowsSlowdowns(t *testing.T, path string) map[string][]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	sl := map[string][]float64{}
+	for _, r := range recs[1:] {
+		var v [3]float64
+		for j, h := range []string{"size_bytes", "ideal_fct_ns", "truth_fct_ns"} {
+			if v[j], err = strconv.ParseFloat(r[col[h]], 64); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		s := max(v[2], v[1]) / v[1]
+		b := aggregate.BucketName(features.OutputBucket(v[0]))
+		sl[b] = append(sl[b], s)
+		all := aggregate.BucketName(aggregate.NumBuckets)
+		sl[all] = append(sl[all], s)
+	}
+	for _, v := range sl {
+		slices.Sort(v)
+	}
+	return sl
 }

@@ -485,10 +485,6 @@ func (s *Spec) Name(it Item) string {
 	return fmt.Sprintf("shard%d_nflows%d_nhosts%d_lr%dGbps", it.Shard, s.FlowsPerPair, it.Hosts, s.LinkGbps)
 }
 
-// Canonical returns the spec as indented JSON, with every default filled in:
-// what datagen records beside the shards it writes.
-func (s *Spec) Canonical() ([]byte, error) { return jsonIndent(s) }
-
 func jsonIndent(v any) ([]byte, error) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

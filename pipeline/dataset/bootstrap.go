@@ -109,15 +109,10 @@ func subset(f *Flows, idx []int) (*Sample, error) {
 	return fromMap(q.Name, &features.Map{Input: in, Output: out})
 }
 
-// Resamples returns k bootstrap resamples of every sample (in order, k per
-// sample), drawn with a PCG seeded by seed and the sample's index.
-func Resamples(samples []*Sample, k int, seed uint64) ([]*Sample, error) {
-	return ResamplesOf(samples, k, seed, nil)
-}
-
-// ResamplesOf is Resamples of the samples that keep accepts (all when keep
-// is nil); a sample's draws depend on its index in samples only, so leaving
-// some out does not change the others' resamples.
+// ResamplesOf returns k bootstrap resamples of every sample that keep
+// accepts (all when keep is nil; in order, k per sample), drawn with a PCG
+// seeded by seed and the sample's index: a sample's draws depend on its
+// index in samples only, so leaving some out does not change the others'.
 func ResamplesOf(samples []*Sample, k int, seed uint64, keep func(*Sample) bool) ([]*Sample, error) {
 	return gather(len(samples), func(i int) ([]*Sample, error) {
 		if keep != nil && !keep(samples[i]) {

@@ -243,3 +243,9 @@ func TestBootstrap(t *testing.T) {
 		t.Error("a resample has the original target")
 	}
 }
+
+// Resamples returns k bootstrap resamples of every sample (in order, k per
+// sample), drawn with a PCG seeded by seed and the sample's index.
+func Resamples(samples []*Sample, k int, seed uint64) ([]*Sample, error) {
+	return ResamplesOf(samples, k, seed, nil)
+}

@@ -212,11 +212,6 @@ func (d *Decomposition) Foreground(p int) []int32 {
 	return d.fgFlows[d.fgStart[p]:d.fgStart[p+1]]
 }
 
-// ChannelFlows returns the flows crossing channel c, ascending (shared).
-func (d *Decomposition) ChannelFlows(c int32) []int32 {
-	return d.chFlows[d.chStart[c]:d.chStart[c+1]]
-}
-
 // Scenario is one path's parking lot.
 type Scenario struct {
 	*scenario.Path // hosts 0..L; flows in start order
@@ -342,20 +337,6 @@ func (s *Scenario) add(r *chanFlow, src, dst int, fg bool) {
 	sp.Dst = append(sp.Dst, int32(dst))
 	s.Flow = append(s.Flow, r.flow)
 	s.Foreground = append(s.Foreground, fg)
-}
-
-// All builds every path's scenario, in path order. Use it on small
-// workloads; large ones have as many paths as flows.
-func (d *Decomposition) All() ([]*Scenario, error) {
-	out := make([]*Scenario, d.NumPaths())
-	for p := range out {
-		s, err := d.Scenario(p)
-		if err != nil {
-			return nil, err
-		}
-		out[p] = s
-	}
-	return out, nil
 }
 
 // Sample draws n paths with probability proportional to their number of

@@ -331,3 +331,17 @@ func TestNewRejectsBadFlows(t *testing.T) {
 		}
 	}
 }
+
+// All builds every path's scenario, in path order (for small test
+// workloads; large ones have as many paths as flows).
+func (d *Decomposition) All() ([]*Scenario, error) {
+	out := make([]*Scenario, d.NumPaths())
+	for p := range out {
+		s, err := d.Scenario(p)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = s
+	}
+	return out, nil
+}

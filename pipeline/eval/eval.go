@@ -90,13 +90,8 @@ func GroundTruthWith(w *workload.Workload, cfg features.Config, o TruthOptions) 
 	return SimulateWith(sc.Config, sc.Topo, sc.Flows, o)
 }
 
-// Simulate runs the packet simulator on flows (in workload order) over topo
-// under cfg and summarises the outcome as ground truth.
-func Simulate(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, maxEvents uint64) (*Truth, error) {
-	return SimulateWith(cfg, topo, flows, TruthOptions{MaxEvents: maxEvents})
-}
-
-// SimulateWith is Simulate with options.
+// SimulateWith runs the packet simulator on flows (in workload order) over
+// topo under cfg and summarises the outcome as ground truth.
 func SimulateWith(cfg *pktsim.Config, topo *pktsim.Topology, flows *pktsim.Flows, o TruthOptions) (*Truth, error) {
 	res, err := pktsim.SimulateWith(cfg, topo, flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress})
 	if err != nil {

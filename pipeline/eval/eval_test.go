@@ -77,13 +77,42 @@ cc: {algorithm: dctcp, window_bytes: 18000, pfc: true}
 	if slower == 0 {
 		t.Fatal("no flow slowed down at 50% load")
 	}
-	rows := Compare(tr.Dist, []*aggregate.Distribution{tr.Dist}, Quantiles)
-	if len(rows) == 0 {
-		t.Fatal("no rows")
+	// Compare against two estimators with known errors: every slowdown 10%
+	// high (relative error 0.1 in every row), and every flow at its ideal
+	// (error 1 - 1/truth).
+	high, ideal := make([]float64, len(tr.Slowdown)), make([]float64, len(tr.Slowdown))
+	for i, s := range tr.Slowdown {
+		high[i], ideal[i] = 1.1*s, 1
 	}
-	for _, r := range rows {
-		if r.RelErr(0) != 0 {
-			t.Fatalf("truth against itself: %+v", r)
+	var ests []*aggregate.Distribution
+	for _, sl := range [][]float64{high, ideal} {
+		d, err := aggregate.FromSamples(tr.Bucket, sl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ests = append(ests, d)
+	}
+	var want []int // the non-empty buckets, then all sizes
+	for b := range aggregate.NumBuckets {
+		if tr.Dist.Weight[b] > 0 {
+			want = append(want, b)
+		}
+	}
+	want = append(want, aggregate.NumBuckets)
+	rows := Compare(tr.Dist, ests, Quantiles)
+	if len(rows) != len(want)*len(Quantiles) {
+		t.Fatalf("%d rows, want %d buckets x %d quantiles", len(rows), len(want), len(Quantiles))
+	}
+	for i, r := range rows {
+		b, q := want[i/len(Quantiles)], Quantiles[i%len(Quantiles)]
+		if r.Bucket != b || r.Q != q || len(r.Estimates) != 2 {
+			t.Fatalf("row %d: bucket %d, q %v, %d estimates; want bucket %d, q %v, 2", i, r.Bucket, r.Q, len(r.Estimates), b, q)
+		}
+		if e := r.RelErr(0); math.Abs(e-0.1) > 1e-12 {
+			t.Errorf("row %d (bucket %d, q %v): 10%% high estimate has error %v", i, b, q, e)
+		}
+		if e := r.RelErr(1); math.Abs(e-(1-1/r.Truth)) > 1e-12 {
+			t.Errorf("row %d (bucket %d, q %v): ideal estimate has error %v, truth %v", i, b, q, e, r.Truth)
 		}
 	}
 }

@@ -84,13 +84,9 @@ type CaseOptions struct {
 	PerFlow bool
 }
 
-// RunCase estimates one workload with est and checks it against its ground
-// truth: the fork's FCT output for an ns-3 case, else m4's packet simulator.
-func RunCase(c Case, est *model.Estimator, paths int, seed uint64, threads int) (*CaseResult, error) {
-	return RunCaseWith(c, est, CaseOptions{Paths: paths, Seed: seed, Threads: threads})
-}
-
-// RunCaseWith is RunCase with options.
+// RunCaseWith estimates one workload with est and checks it against its
+// ground truth: the fork's FCT output for an ns-3 case, else m4's packet
+// simulator.
 func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, error) {
 	var (
 		w         *workload.Workload

@@ -15,12 +15,10 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
-	"github.com/m4sim/m4/pipeline/pathfeat"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -115,10 +113,6 @@ func ConfigOf(cc workload.CCSpec) (features.Config, error) {
 	}
 	return c, nil
 }
-
-// PathConfig checks that a parking lot has the 10/40 Gbps shape the model
-// and flowsim's features were made for, and returns flowsim's config.
-func PathConfig(sc *decompose.Scenario) (bindings.PathConfig, error) { return pathfeat.Config(sc) }
 
 // Run estimates w under cfg. est may be nil (flowsim only).
 //
@@ -230,23 +224,4 @@ func BucketCounts(sizes []int64) (c [aggregate.NumBuckets + 1]int) {
 	}
 	c[aggregate.NumBuckets] = len(sizes)
 	return c
-}
-
-// Mix combines one estimator's path percentiles into a network-wide
-// distribution, each path's bucket b weighted by Weight[b].
-func Mix(paths []PathResult, pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64) (*aggregate.Distribution, error) {
-	var m aggregate.Builder
-	for i := range paths {
-		p := &paths[i]
-		q := pick(p)
-		if q == nil {
-			continue
-		}
-		for b, wt := range p.Weight {
-			if err := m.Add(b, &q[b], wt); err != nil {
-				return nil, fmt.Errorf("aggregate: path %d %w", i, err)
-			}
-		}
-	}
-	return m.Distribution(), nil
 }

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -61,4 +62,23 @@ func TestBootstrap(t *testing.T) {
 	if one.Lo[1][98] != one.Hi[1][98] || one.Lo[aggregate.NumBuckets][0] != 1 {
 		t.Errorf("one path drawn 50 times: interval [%v, %v]", one.Lo[1][98], one.Hi[1][98])
 	}
+}
+
+// Mix combines one estimator's path percentiles into a network-wide
+// distribution, each path's bucket b weighted by Weight[b].
+func Mix(paths []PathResult, pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64) (*aggregate.Distribution, error) {
+	var m aggregate.Builder
+	for i := range paths {
+		p := &paths[i]
+		q := pick(p)
+		if q == nil {
+			continue
+		}
+		for b, wt := range p.Weight {
+			if err := m.Add(b, &q[b], wt); err != nil {
+				return nil, fmt.Errorf("aggregate: path %d %w", i, err)
+			}
+		}
+	}
+	return m.Distribution(), nil
 }

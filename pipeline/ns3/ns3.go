@@ -37,10 +37,6 @@ type Run struct {
 	FCTFile string
 }
 
-// Resolve returns a file name from the config resolved against the
-// config's folder (absolute names stay as they are).
-func Resolve(configFile, name string) string { return pktsim.BesideConfig(configFile, name) }
-
 // Load reads the config file at path and the TOPOLOGY_FILE and FLOW_FILE
 // it names. Errors name the file, line and key or field.
 func Load(path string) (*Run, error) {

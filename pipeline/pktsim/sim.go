@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -355,16 +354,6 @@ func WriteQlenText(path string, r *Result) error {
 
 // WriteNpy writes float64 values to path atomically.
 func WriteNpy(path string, v []float64) error { return npyfile.Write(path, v, nil) }
-
-// sortedBy returns indices 0..n-1 sorted by key (stable).
-func sortedBy(n int, key func(i int) int64) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return key(idx[a]) < key(idx[b]) })
-	return idx
-}
 
 // fileExists reports whether path exists.
 func fileExists(path string) bool {
