@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/pktsim"
 )
 
 // ns-3's flows/s on the reference path scenarios repeated 10-100x, one core
 // (issue 4's yardstick, measured on this kind of machine).
-var ns3FlowsPerSec = map[string]float64{"HPCC": 2400, "DCQCN": 6200}
+var ns3FlowsPerSec = map[cc.CC]float64{cc.HPCC: 2400, cc.DCQCN: 6200}
 
 func benchPktsimCommand() *cli.Command {
 	return &cli.Command{
@@ -56,21 +58,21 @@ func benchPktsimCommand() *cli.Command {
 				fmt.Fprintf(w, "Reference path scenarios (%s), %d per CC mode and path length, flows repeated %dx, one core:\n\n", ref, c.Int("per-group"), c.Int("repeat"))
 				fmt.Fprintln(w, "| CC | scenarios | flows | events | events/flow | seconds | flows/s | events/s | vs ns-3 flows/s |")
 				fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-				ccs := make([]int, 0, len(groups))
-				for cc := range groups {
-					ccs = append(ccs, cc)
+				modes := make([]int, 0, len(groups))
+				for mode := range groups {
+					modes = append(modes, mode)
 				}
-				sort.Ints(ccs)
-				for _, cc := range ccs {
-					b, err := pktsim.BenchShards("reference", groups[cc], c.Int("repeat"), c.Int("reps"))
+				sort.Ints(modes)
+				for _, mode := range modes {
+					b, err := pktsim.BenchShards("reference", groups[mode], c.Int("repeat"), c.Int("reps"))
 					if err != nil {
 						return err
 					}
 					vs := "-"
-					if y, ok := ns3FlowsPerSec[b.CC]; ok {
-						vs = fmt.Sprintf("%.1fx", b.FlowsPerSec()/y)
+					if a, err := cc.FromMode(mode); err == nil && ns3FlowsPerSec[a] > 0 {
+						vs = fmt.Sprintf("%.1fx", b.FlowsPerSec()/ns3FlowsPerSec[a])
 					}
-					fmt.Fprintf(w, "| %s | %d | %d | %d | %.0f | %.2f | %.0f | %.1fM | %s |\n", b.CC, len(groups[cc]), b.Flows, b.Events,
+					fmt.Fprintf(w, "| %s | %d | %d | %d | %.0f | %.2f | %.0f | %.1fM | %s |\n", b.CC, len(groups[mode]), b.Flows, b.Events,
 						float64(b.Events)/float64(b.Flows), b.Seconds, b.FlowsPerSec(), b.EventsPerSec()/1e6, vs)
 				}
 				fmt.Fprintln(w)
@@ -96,8 +98,9 @@ func benchPktsimCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				for _, cc := range pktsim.CCNames {
-					cfg, err := pktsim.TemplateConfig(cc)
+				// in CC_MODE order, as the table above
+				for _, a := range slices.SortedFunc(slices.Values(cc.All()), func(x, y cc.CC) int { return x.Mode() - y.Mode() }) {
+					cfg, err := pktsim.TemplateConfig(a)
 					if err != nil {
 						return err
 					}
@@ -122,7 +125,7 @@ func benchPktsimCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					cfg, _ := pktsim.TemplateConfig("dctcp")
+					cfg, _ := pktsim.TemplateConfig(cc.DCTCP)
 					cfg.EnablePFC = true
 					b, err := pktsim.Bench(fl.Name, cfg, topo, fl, c.Int("reps"))
 					if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // BenchmarkReference runs 3 reference scenarios of every path length per
@@ -47,9 +49,9 @@ func BenchmarkFabric(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, cc := range CCNames {
-			b.Run(fmt.Sprintf("%s/load=%.1f", cc, load), func(b *testing.B) {
-				c, _ := TemplateConfig(cc)
+		for _, a := range cc.All() {
+			b.Run(fmt.Sprintf("%s/load=%.1f", a, load), func(b *testing.B) {
+				c, _ := TemplateConfig(a)
 				c.EnablePFC = true
 				var events int
 				var secs float64

@@ -11,6 +11,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // Rate is a link or sending rate in bit/s, written in config files as the
@@ -672,12 +673,11 @@ func WriteConfigFile(path string, c *Config) error {
 // std::map lookups do.
 func (c *Config) Native() (bindings.PktsimConfig, error) {
 	n := bindings.DefaultPktsimConfig()
-	switch c.CCMode {
-	case 1, 3, 7, 8:
-	case 10:
-		return n, fmt.Errorf("CC_MODE 10 (HPCC-PINT) is not supported (supported: 1 DCQCN, 3 HPCC, 7 TIMELY, 8 DCTCP)")
-	default:
-		return n, fmt.Errorf("CC_MODE %d is unknown (supported: 1 DCQCN, 3 HPCC, 7 TIMELY, 8 DCTCP)", c.CCMode)
+	if _, err := cc.FromMode(c.CCMode); err != nil {
+		if c.CCMode == 10 {
+			return n, fmt.Errorf("HPCC-PINT is not supported: %w", err)
+		}
+		return n, err
 	}
 	if c.LinkDown[0] != 0 {
 		return n, fmt.Errorf("LINK_DOWN %d %d %d: link failures are not supported (time must be 0)", c.LinkDown[0], c.LinkDown[1], c.LinkDown[2])

@@ -20,8 +20,8 @@
 //
 // # Building a configuration in Go
 //
-//	cfg, _ := pktsim.TemplateConfig("dcqcn") // run_m3.py's template, typical values
-//	cfg.BufferSize = 300                     // KiB (x1024 bytes)
+//	cfg, _ := pktsim.TemplateConfig(cc.DCQCN) // run_m3.py's template, typical values
+//	cfg.BufferSize = 300                      // KiB (x1024 bytes)
 //	cfg.KminMap = []pktsim.KMapEntry{{Rate: 10e9, KB: 20}, {Rate: 40e9, KB: 80}}
 //	err := pktsim.WriteConfigFile("config_topo-pl-5_flows_s7.txt", cfg) // config_*.txt format
 //	text := cfg.Format()                                               // the same as a string

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
@@ -13,8 +14,8 @@ func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
 func equalNative(a, b bindings.PktsimConfig) bool { return reflect.DeepEqual(a, b) }
 
 func FuzzParseConfig(f *testing.F) {
-	for _, cc := range CCNames {
-		c, _ := TemplateConfig(cc)
+	for _, a := range cc.All() {
+		c, _ := TemplateConfig(a)
 		f.Add(c.Format())
 	}
 	f.Add("CC_MODE 8\nKMAX_MAP 1 10000000000 16\n")

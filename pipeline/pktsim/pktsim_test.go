@@ -13,6 +13,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // referenceDir returns the reference data folder, or skips.
@@ -35,9 +36,9 @@ func star(n int, rate Rate) *Topology {
 
 func wireBytes(size uint64) float64 { return float64(size + (size+999)/1000*48) }
 
-func mustTemplate(t *testing.T, cc string) *Config {
+func mustTemplate(t *testing.T, a cc.CC) *Config {
 	t.Helper()
-	c, err := TemplateConfig(cc)
+	c, err := TemplateConfig(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,20 +122,20 @@ func TestParseDelay(t *testing.T) {
 }
 
 func TestConfigRoundTrip(t *testing.T) {
-	for _, cc := range CCNames {
-		c := mustTemplate(t, cc)
+	for _, a := range cc.All() {
+		c := mustTemplate(t, a)
 		c.TopologyFile = "topo.txt"
 		c.LinkDown = [3]uint64{0, 1, 2}
 		back, err := ParseConfig("gen", strings.NewReader(c.Format()))
 		if err != nil {
-			t.Fatalf("%s: %v\n%s", cc, err, c.Format())
+			t.Fatalf("%s: %v\n%s", a, err, c.Format())
 		}
 		if back.Source != "gen" {
 			t.Errorf("source %q", back.Source)
 		}
 		back.Source = ""
 		if !reflect.DeepEqual(c, back) {
-			t.Errorf("%s: round trip changed the config:\n%+v\n%+v", cc, c, back)
+			t.Errorf("%s: round trip changed the config:\n%+v\n%+v", a, c, back)
 		}
 	}
 }
@@ -250,7 +251,7 @@ func TestFlowsParse(t *testing.T) {
 
 func TestSimulateInputErrors(t *testing.T) {
 	needNative(t)
-	c := mustTemplate(t, "dctcp")
+	c := mustTemplate(t, cc.DCTCP)
 	pl, _ := ParkingLot(3)
 	for i, tc := range []struct {
 		src, dst int32
@@ -278,14 +279,14 @@ func TestSimulateInputErrors(t *testing.T) {
 	}
 	// HPCC cannot encode a 7 Gbps link in INT.
 	odd := star(3, 7e9)
-	if _, err := Simulate(mustTemplate(t, "hpcc"), odd, f); err == nil || !strings.Contains(err.Error(), "INT header") {
+	if _, err := Simulate(mustTemplate(t, cc.HPCC), odd, f); err == nil || !strings.Contains(err.Error(), "INT header") {
 		t.Errorf("HPCC at 7 Gbps: %v", err)
 	}
 }
 
 func TestBudget(t *testing.T) {
 	needNative(t)
-	c := mustTemplate(t, "dcqcn")
+	c := mustTemplate(t, cc.DCQCN)
 	pl, _ := ParkingLot(3)
 	f := &Flows{Name: "flows.txt"}
 	f.Add(0, 0, 2, 10e6, 1e9)
@@ -313,10 +314,10 @@ func TestBudget(t *testing.T) {
 func TestSingleFlowIsIdeal(t *testing.T) {
 	needNative(t)
 	pl, _ := ParkingLot(3)
-	for _, cc := range []string{"dctcp", "dcqcn", "timely"} {
-		c := mustTemplate(t, cc)
+	for _, a := range []cc.CC{cc.DCTCP, cc.DCQCN, cc.TIMELY} {
+		c := mustTemplate(t, a)
 		hdr := uint64(48)
-		if cc == "timely" {
+		if a == cc.TIMELY {
 			hdr += 8
 		}
 		for _, size := range []uint64{100, 1000, 100000, 1000000} {
@@ -330,13 +331,13 @@ func TestSingleFlowIsIdeal(t *testing.T) {
 			last := size - (n-1)*1000 + hdr
 			want := int64((n-1)*((1000+hdr)*8/10) + 2*(last*8/10) + 2000)
 			if r.FCTNs[0] != want {
-				t.Errorf("%s %d B: fct %d, want %d", cc, size, r.FCTNs[0], want)
+				t.Errorf("%s %d B: fct %d, want %d", a, size, r.FCTNs[0], want)
 			}
-			if cc != "timely" && r.IdealNs[0] != want {
-				t.Errorf("%s %d B: ideal %d, want %d", cc, size, r.IdealNs[0], want)
+			if a != cc.TIMELY && r.IdealNs[0] != want {
+				t.Errorf("%s %d B: ideal %d, want %d", a, size, r.IdealNs[0], want)
 			}
 			if math.Abs(float64(r.FCTNs[0])/float64(r.IdealNs[0])-1) > 0.01 {
-				t.Errorf("%s %d B: fct %d is not within 1%% of the ideal %d", cc, size, r.FCTNs[0], r.IdealNs[0])
+				t.Errorf("%s %d B: fct %d is not within 1%% of the ideal %d", a, size, r.FCTNs[0], r.IdealNs[0])
 			}
 		}
 	}
@@ -348,8 +349,8 @@ func TestSingleFlowIsIdeal(t *testing.T) {
 func TestFairShare(t *testing.T) {
 	needNative(t)
 	const size = 20e6
-	for _, cc := range CCNames {
-		c := mustTemplate(t, cc)
+	for _, a := range cc.All() {
+		c := mustTemplate(t, a)
 		f := &Flows{Name: "two"}
 		f.Add(0, 0, 2, size, 1e9)
 		f.Add(1, 1, 2, size, 1e9)
@@ -358,13 +359,13 @@ func TestFairShare(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := 5.0
-		if cc == "hpcc" {
+		if a == cc.HPCC {
 			want *= c.UTarget
 		}
 		for i, fct := range r.FCTNs {
 			got := wireBytes(size) * 8 / float64(fct)
 			if math.Abs(got/want-1) > 0.02 {
-				t.Errorf("%s flow %d: %.3f Gbps, want %.3f within 2%%", cc, i, got, want)
+				t.Errorf("%s flow %d: %.3f Gbps, want %.3f within 2%%", a, i, got, want)
 			}
 		}
 	}
@@ -375,7 +376,7 @@ func TestFairShare(t *testing.T) {
 // port stays busy, so both flows end when all bytes have crossed it.
 func TestPFCPause(t *testing.T) {
 	needNative(t)
-	c := mustTemplate(t, "dctcp")
+	c := mustTemplate(t, cc.DCTCP)
 	c.KminMap = []KMapEntry{{10e9, 100000}}
 	c.KmaxMap = []KMapEntry{{10e9, 100000}}
 	c.PmaxMap = []PMapEntry{{10e9, 1}}
@@ -440,7 +441,7 @@ func TestParallelRuns(t *testing.T) {
 	}
 	serial := make([][]int64, len(flows))
 	for i, f := range flows {
-		r, err := Simulate(mustTemplate(t, CCNames[i]), pl, f)
+		r, err := Simulate(mustTemplate(t, cc.All()[i]), pl, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -453,7 +454,7 @@ func TestParallelRuns(t *testing.T) {
 			wg.Add(1)
 			go func(i int, f *Flows) {
 				defer wg.Done()
-				c, _ := TemplateConfig(CCNames[i])
+				c, _ := TemplateConfig(cc.All()[i])
 				if r, err := Simulate(c, pl, f); err == nil {
 					par[i] = r.FCTNs
 				}

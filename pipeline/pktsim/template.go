@@ -1,18 +1,14 @@
 package pktsim
 
-import (
-	"fmt"
-	"strings"
-)
+import "github.com/m4sim/m4/pipeline/cc"
 
 // TemplateConfig returns a config in the shape the m3 generator
-// (simulation/run_m3.py of the HPCC fork) writes for cc ("dcqcn", "hpcc",
-// "timely" or "dctcp"), with the CC-specific parameters at typical values
+// (simulation/run_m3.py of the HPCC fork) writes for algorithm a, with the CC-specific parameters at typical values
 // of the reference scenarios: 10 Gbps hosts and 40 Gbps inner links,
 // BUFFER_SIZE 400 KiB, FIXED_WIN 15000 B, BASE_RTT 14400 ns. Callers (data
 // generators, benchmarks, tests) adjust fields and write it with
 // WriteConfigFile. The *_FILE keys are left empty.
-func TemplateConfig(cc string) (*Config, error) {
+func TemplateConfig(a cc.CC) (*Config, error) {
 	c := DefaultConfig()
 	c.EnableQCN = true
 	c.EnablePFC = true
@@ -55,29 +51,26 @@ func TemplateConfig(cc string) (*Config, error) {
 		c.KmaxMap = []KMapEntry{{10e9, kmax}, {40e9, 4 * kmax}}
 		c.PmaxMap = []PMapEntry{{10e9, pmax}, {40e9, pmax}}
 	}
-	switch strings.ToLower(cc) {
-	case "dcqcn":
-		c.CCMode = 1
+	c.CCMode = a.Mode()
+	switch a {
+	case cc.DCQCN:
 		c.RateAI, c.RateHAI = 2e6, 20e6
 		c.HasWin, c.VarWin = 0, false
 		c.AckHighPrio = 1
 		ecn(14, 32, 0.2)
-	case "hpcc":
-		c.CCMode = 3
+	case cc.HPCC:
 		c.RateAI, c.RateHAI = 750e6, 750e6
 		c.FastReact = true
 		c.UTarget = 0.9
 		c.EnablePFC = false
 		ecn(4, 16, 0.2)
-	case "timely":
-		c.CCMode = 7
+	case cc.TIMELY:
 		c.RateAI, c.RateHAI = 10e6, 50e6
 		c.TimelyTLow, c.TimelyTHigh = 50000, 125000
 		c.AckHighPrio = 1
 		c.EnablePFC = false
 		ecn(4, 16, 0.2)
-	case "dctcp":
-		c.CCMode = 8
+	case cc.DCTCP:
 		c.RateAI, c.RateHAI = 10e6, 10e6
 		c.DCTCPRateAI = 615e6
 		c.EWMAGain = 0.0625
@@ -85,10 +78,7 @@ func TemplateConfig(cc string) (*Config, error) {
 		c.EnablePFC = false
 		ecn(12, 12, 1)
 	default:
-		return nil, fmt.Errorf("unknown congestion control %q (dcqcn, hpcc, timely, dctcp)", cc)
+		return nil, &cc.UnknownError{Name: string(a)}
 	}
 	return &c, nil
 }
-
-// CCNames lists the congestion controls TemplateConfig knows, in CC_MODE order.
-var CCNames = []string{"dcqcn", "hpcc", "timely", "dctcp"}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
@@ -288,12 +289,10 @@ func pool[R any](dirs []string, workers int, do func(string) R, progress func(do
 	return reps
 }
 
-var ccNames = map[int]string{1: "DCQCN", 3: "HPCC", 7: "TIMELY", 8: "DCTCP"}
-
-// CCName names a CC mode.
+// CCName names a CC mode: DCQCN, HPCC, TIMELY, DCTCP, or cc<mode>.
 func CCName(mode int) string {
-	if n, ok := ccNames[mode]; ok {
-		return n
+	if c, err := cc.FromMode(mode); err == nil {
+		return c.Upper()
 	}
 	return fmt.Sprintf("cc%d", mode)
 }
