@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/flowsim"
 	"github.com/m4sim/m4/pipeline/model"
@@ -42,7 +43,7 @@ type Sample struct {
 	File   string // the feat_*.npz it came from ("" if featurised here)
 	Group  string // split key: the dataset folder and the shard's traffic draw
 	Hosts  int
-	CC     string // congestion control from the parameter vector ("dctcp", ...; "" if none)
+	CC     string // congestion control from the parameter vector (a cc.CC; "" if none)
 	Input  model.Input
 	Target []float32 // OutputLen ns-3 slowdown percentiles
 	Mask   []float32 // 1 where the target cell has flows
@@ -65,9 +66,6 @@ var (
 	featRe  = regexp.MustCompile(`^feat_topo-pl-(\d+)_s(\d+)\.npz$`)
 	shardRe = regexp.MustCompile(`^(shard\d+)_`)
 )
-
-// ccNames are the one-hot slots 8..11 of m3's parameter vector.
-var ccNames = []string{"dctcp", "dcqcn", "hpcc", "timely"}
 
 // Load reads every shard folder directly under each root (or a root that is
 // itself a shard folder), in parallel; samples come back sorted by folder
@@ -304,9 +302,9 @@ func fromMap(name string, mp *features.Map) (*Sample, error) {
 	if !any {
 		return nil, fmt.Errorf("%s: num_flows_per_cell_output is all zero: no foreground flows to learn from", name)
 	}
-	for k, cc := range ccNames {
+	for k, c := range cc.All() { // the one-hot slots 8..11 of the parameter block
 		if in.Res[features.CellsPerRow+8+k] == 1 {
-			s.CC = cc
+			s.CC = string(c)
 		}
 	}
 	return s, nil
