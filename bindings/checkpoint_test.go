@@ -16,6 +16,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/flowsim"
 	"github.com/m4sim/m4/pipeline/model"
@@ -208,7 +209,7 @@ func estimateScenarios(t *testing.T) (paths []*scenario.Path, params [][features
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := features.DefaultConfig(features.HPCC, 300, 15000, true)
+		cfg := features.DefaultConfig(cc.HPCC, 300, 15000, true)
 		vec := cfg.Vector()
 		pr, err := features.ParamVector(h, vec[:])
 		if err != nil {
@@ -290,7 +291,7 @@ func BenchmarkEstimatePath(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg := features.DefaultConfig(features.DCTCP, 300, 15000, true)
+		cfg := features.DefaultConfig(cc.DCTCP, 300, 15000, true)
 		vec := cfg.Vector()
 		params, err := bindings.FeatureParams(c.hosts, vec[:])
 		if err != nil {

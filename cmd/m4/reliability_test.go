@@ -15,6 +15,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/npyfile"
@@ -301,7 +302,7 @@ func writeShard(t *testing.T, dir string, at, size []float64, src, dst []int32) 
 		fat[i], fsize[i] = int64(at[i]), int64(size[i])
 		sd = append(sd, src[i], dst[i])
 	}
-	vec := features.DefaultConfig(features.DCTCP, 300, 18000, false).Vector()
+	vec := features.DefaultConfig(cc.DCTCP, 300, 18000, false).Vector()
 	for _, e := range []struct {
 		name  string
 		data  any

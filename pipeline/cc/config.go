@@ -178,3 +178,20 @@ func (r Record) Spec() Spec {
 		HPCCUTarget: r.HPCCUTarget, HPCCAI: float64(r.HPCCAI), TimelyTLowNs: float64(r.TimelyTLow),
 		TimelyTHighNs: float64(r.TimelyTHigh)}
 }
+
+// Values returns the numeric inputs of r that its algorithm reads (buffer,
+// window and the algorithm's own parameters), by Spec's keys.
+func (r Record) Values() map[string]float64 {
+	m := map[string]float64{"buffer_kb": float64(r.BufferKB), "window_bytes": float64(r.WindowBytes)}
+	switch r.CC {
+	case DCTCP:
+		m["dctcp_k"] = float64(r.DCTCPK)
+	case DCQCN:
+		m["dcqcn_kmin"], m["dcqcn_kmax"] = float64(r.DCQCNKmin), float64(r.DCQCNKmax)
+	case HPCC:
+		m["hpcc_u_target"], m["hpcc_ai"] = r.HPCCUTarget, float64(r.HPCCAI)
+	case TIMELY:
+		m["timely_t_low_ns"], m["timely_t_high_ns"] = float64(r.TimelyTLow), float64(r.TimelyTHigh)
+	}
+	return m
+}

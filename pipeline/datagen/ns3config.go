@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 )
 
@@ -16,22 +17,22 @@ func SampleConfig(rng *rand.Rand, c *ConfigSpec) (features.Config, error) {
 	buf := int(c.draw(rng, "buffer_kb", c.BufferKB))
 	win := int(c.draw(rng, "window_bytes", c.WindowBytes))
 	pfc := c.PFC[rng.IntN(len(c.PFC))]
-	cc, err := parseCCName(c.CC[rng.IntN(len(c.CC))])
+	algo, err := cc.Parse(string(c.CC[rng.IntN(len(c.CC))]))
 	if err != nil {
 		return features.Config{}, err
 	}
-	cfg := features.DefaultConfig(cc, buf, win, pfc)
-	switch cc {
-	case features.DCTCP:
+	cfg := features.DefaultConfig(algo, buf, win, pfc)
+	switch algo {
+	case cc.DCTCP:
 		cfg.DCTCPK = int(c.draw(rng, "dctcp_k", c.DCTCPK))
-	case features.DCQCN:
+	case cc.DCQCN:
 		cfg.DCQCNKmin = int(c.draw(rng, "dcqcn_kmin", c.DCQCNKmin))
 		cfg.DCQCNKmax = int(c.draw(rng, "dcqcn_kmax", c.DCQCNKmax))
 		cfg.PFC = true
-	case features.HPCC:
+	case cc.HPCC:
 		cfg.HPCCUTarget = uniform(rng, c.HPCCUTarget)
 		cfg.HPCCAI = int(c.draw(rng, "hpcc_ai", c.HPCCAI))
-	case features.TIMELY:
+	case cc.TIMELY:
 		cfg.TimelyTLow = int(c.draw(rng, "timely_t_low_ns", c.TimelyTLow))
 		cfg.TimelyTHigh = int(c.draw(rng, "timely_t_high_ns", c.TimelyTHigh))
 	}
@@ -57,9 +58,9 @@ type NS3Options struct {
 	QlenMonStartNs int64
 }
 
-// ccKnobs are the per-CC constants run_m3.py puts in the config.
+// ccKnobs are the per-CC constants run_m3.py puts in the config (CC_MODE
+// is c.CC.Mode()).
 type ccKnobs struct {
-	mode                  int
 	tAlpha, tDec, tInc    int
 	g                     string // EWMA_GAIN
 	ai, hai               string // Mb/s, as Python prints them
@@ -72,19 +73,19 @@ type ccKnobs struct {
 func knobs(c features.Config, bw int) ccKnobs {
 	fbw := float64(bw)
 	switch c.CC {
-	case features.DCQCN: // dcqcn_paper_vwin
-		return ccKnobs{1, 50, 50, 55, "0.00390625", features.PyFloat(5 * fbw / 25), features.PyFloat(50 * fbw / 25), 1000, 1, 1, 0, "1", 0}
-	case features.HPCC:
+	case cc.DCQCN: // dcqcn_paper_vwin
+		return ccKnobs{50, 50, 55, "0.00390625", features.PyFloat(5 * fbw / 25), features.PyFloat(50 * fbw / 25), 1000, 1, 1, 0, "1", 0}
+	case cc.HPCC:
 		multi := "1" // Python's max(bw / 25, 1)
 		if fbw/25 > 1 {
 			multi = features.PyFloat(fbw / 25)
 		}
 		ai := fmt.Sprint(c.HPCCAI)
-		return ccKnobs{3, 1, 4, 300, "0.00390625", ai, ai, 1000, 1, 1, 1, multi, 0}
-	case features.DCTCP:
-		return ccKnobs{8, 1, 4, 300, "0.0625", "10", "10", 615, 1, 1, 0, "1", 1}
+		return ccKnobs{1, 4, 300, "0.00390625", ai, ai, 1000, 1, 1, 1, multi, 0}
+	case cc.DCTCP:
+		return ccKnobs{1, 4, 300, "0.0625", "10", "10", 615, 1, 1, 0, "1", 1}
 	default: // timely_vwin
-		return ccKnobs{7, 1, 4, 300, "0.00390625", features.PyFloat(10 * fbw / 10), features.PyFloat(50 * fbw / 10), 1000, 1, 1, 0, "1", 1}
+		return ccKnobs{1, 4, 300, "0.00390625", features.PyFloat(10 * fbw / 10), features.PyFloat(50 * fbw / 10), 1000, 1, 1, 0, "1", 1}
 	}
 }
 
@@ -99,7 +100,7 @@ func NS3Config(c features.Config, o NS3Options) string {
 	kmax := fmt.Sprintf("2 %d %d %d %d", bw*1000000000, c.DCQCNKmax*bw/25, bw*4*1000000000, c.DCQCNKmax*bw*4/25)
 	kmin := fmt.Sprintf("2 %d %d %d %d", bw*1000000000, c.DCQCNKmin*bw/25, bw*4*1000000000, c.DCQCNKmin*bw*4/25)
 	pmax := fmt.Sprintf("2 %d %.2f %d %.2f", bw*1000000000, 0.2, bw*4*1000000000, 0.2)
-	if c.CC == features.DCTCP {
+	if c.CC == cc.DCTCP {
 		kmax = fmt.Sprintf("2 %d %d %d %d", bw*1000000000, c.DCTCPK*bw/10, bw*4*1000000000, c.DCTCPK*bw*4/10)
 		kmin = kmax
 		pmax = fmt.Sprintf("2 %d %.2f %d %.2f", bw*1000000000, 1.0, bw*4*1000000000, 1.0)
@@ -127,7 +128,7 @@ func NS3Config(c features.Config, o NS3Options) string {
 	w("")
 	w("SIMULATOR_STOP_TIME %d", o.StopS)
 	w("")
-	w("CC_MODE %d", k.mode)
+	w("CC_MODE %d", c.CC.Mode())
 	w("ALPHA_RESUME_INTERVAL %d", k.tAlpha)
 	w("RATE_DECREASE_INTERVAL %d", k.tDec)
 	w("CLAMP_TARGET_RATE 0")

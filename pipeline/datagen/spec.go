@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/m4sim/m4/internal/specfile"
-	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // Spec is the distribution datagen samples path scenarios from. Every range
@@ -86,7 +86,7 @@ type CDFSpec struct {
 // ConfigSpec is the congestion-control configuration drawn per scenario (the
 // fork's run_m3.py and simulation/consts.py).
 type ConfigSpec struct {
-	CC          []string  `json:"cc" yaml:"cc,flow"`                       // dctcp, dcqcn, hpcc, timely
+	CC          []cc.CC   `json:"cc" yaml:"cc,flow"`                       // algorithms to choose from [all]
 	BufferKB    []float64 `json:"buffer_kb" yaml:"buffer_kb,flow"`         // [200, 500]
 	WindowBytes []float64 `json:"window_bytes" yaml:"window_bytes,flow"`   // [5000, 30000]
 	PFC         []bool    `json:"pfc" yaml:"pfc,flow"`                     // [false, true]; DCQCN always runs with PFC
@@ -133,7 +133,7 @@ func DefaultSpec() Spec {
 			BottleneckLoad: []float64{0.2, 0.8},
 		},
 		Config: ConfigSpec{
-			CC:          []string{"dctcp", "dcqcn", "hpcc", "timely"},
+			CC:          cc.All(),
 			BufferKB:    []float64{200, 500},
 			WindowBytes: []float64{5000, 30000},
 			PFC:         []bool{false, true},
@@ -391,7 +391,7 @@ func (c *ConfigSpec) Validate() error {
 		return fmt.Errorf("config.cc: empty")
 	}
 	for i, name := range c.CC {
-		if _, err := parseCCName(name); err != nil {
+		if _, err := cc.Parse(string(name)); err != nil {
 			return fmt.Errorf("config.cc[%d]: %w", i, err)
 		}
 	}
@@ -404,16 +404,6 @@ func (c *ConfigSpec) Validate() error {
 		}
 	}
 	return nil
-}
-
-// parseCCName accepts m4's names of the CCs.
-func parseCCName(name string) (features.CC, error) {
-	for _, cc := range features.CCs() {
-		if name == string(cc) {
-			return cc, nil
-		}
-	}
-	return "", fmt.Errorf("unknown congestion control %q (want dctcp, dcqcn, hpcc or timely)", name)
 }
 
 // checkRange checks a [lo, hi] range within the allowed bounds.

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 func TestSampleIsDeterministic(t *testing.T) {
@@ -86,7 +86,7 @@ func TestEmpiricalAndPoisson(t *testing.T) {
 func TestSampleConfig(t *testing.T) {
 	spec := DefaultSpec()
 	rng := rand.New(rand.NewPCG(4, 4))
-	seen := map[features.CC]int{}
+	seen := map[cc.CC]int{}
 	for i := 0; i < 2000; i++ {
 		c, err := SampleConfig(rng, &spec.Config)
 		if err != nil {
@@ -97,23 +97,23 @@ func TestSampleConfig(t *testing.T) {
 			t.Fatalf("buffer %d, window %d", c.BufferKB, c.WindowBytes)
 		}
 		switch c.CC {
-		case features.DCQCN:
+		case cc.DCQCN:
 			if !c.PFC || c.DCQCNKmin < 20 || c.DCQCNKmax < 50 || c.DCQCNKmax >= 100 {
 				t.Fatalf("dcqcn %+v", c)
 			}
-		case features.HPCC:
+		case cc.HPCC:
 			if c.HPCCUTarget < 0.7 || c.HPCCUTarget >= 0.95 || c.HPCCAI < 500 || c.CCName[:6] != "hp95ai" {
 				t.Fatalf("hpcc %+v", c)
 			}
-		case features.TIMELY:
+		case cc.TIMELY:
 			if c.TimelyTLow < 40000 || c.TimelyTHigh < 100000 || c.DCTCPK != 20 {
 				t.Fatalf("timely %+v", c)
 			}
 		}
 	}
-	for _, cc := range features.CCs() {
-		if seen[cc] < 400 {
-			t.Errorf("%s drawn %d times of 2000", cc, seen[cc])
+	for _, c := range cc.All() {
+		if seen[c] < 400 {
+			t.Errorf("%s drawn %d times of 2000", c, seen[c])
 		}
 	}
 }

@@ -23,8 +23,7 @@ func generate(t *testing.T, spec string) (*workload.Workload, features.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	algo, _ := features.ParseCC(s.CC.Algorithm)
-	return w, features.DefaultConfig(algo, 300, 18000, true)
+	return w, features.DefaultConfig(s.CC.Algorithm, 300, 18000, true)
 }
 
 // A single DCTCP flow with a window above the BDP, alone in the network,

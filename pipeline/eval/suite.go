@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
 	"github.com/m4sim/m4/pipeline/model"
@@ -31,18 +32,18 @@ func DefaultSuite(flows int) ([]Case, error) {
 	var out []Case
 	for _, dist := range []string{"webserver", "hadoop", "cachefollower"} {
 		for _, load := range []float64{0.3, 0.6} {
-			for _, cc := range []string{"dctcp", "dcqcn", "hpcc", "timely"} {
+			for _, algo := range cc.All() {
 				s, err := infer.DefaultSpec()
 				if err != nil {
 					return nil, err
 				}
 				s.Sizes.Dist = dist
 				s.MaxLoad = load
-				s.CC = workload.CCSpec{Algorithm: cc, BufferKB: 300, WindowBytes: 18000, PFC: true}
+				s.CC = workload.CCSpec{Algorithm: algo, BufferKB: 300, WindowBytes: 18000, PFC: true}
 				if flows > 0 {
 					s.Flows = flows
 				}
-				name := fmt.Sprintf("%s/load%.1f/%s", dist, load, cc)
+				name := fmt.Sprintf("%s/load%.1f/%s", dist, load, algo)
 				s.File = name
 				if err := s.Validate(); err != nil {
 					return nil, fmt.Errorf("suite case %s: %w", name, err)
@@ -263,10 +264,10 @@ func Score(rs []*CaseResult) Scores {
 	s := Scores{ByCC: map[string][2]float64{}, CCWorkloads: map[string]int{}}
 	n := 0
 	for _, r := range rs {
-		cc := s.ByCC[r.CC]
-		cc[0] += r.CellErrM4
-		cc[1] += r.CellErrFlowsim
-		s.ByCC[r.CC] = cc
+		e := s.ByCC[r.CC]
+		e[0] += r.CellErrM4
+		e[1] += r.CellErrFlowsim
+		s.ByCC[r.CC] = e
 		s.CCWorkloads[r.CC]++
 		for _, row := range r.Rows {
 			for e := range 2 {

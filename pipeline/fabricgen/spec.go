@@ -293,7 +293,7 @@ func (s *Spec) Draw(w int) (*Draw, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workload %d: %w", w, err)
 	}
-	ws.CC = CCSpecOf(cfg)
+	ws.CC = cfg.Spec()
 	ws.File = fmt.Sprintf("workload %d", w)
 	if err := ws.Validate(); err != nil {
 		return nil, err
@@ -306,12 +306,4 @@ func (s *Spec) Draw(w int) (*Draw, error) {
 		ws.Flows = max(min(ws.Flows, int(s.MaxBytes/sizes.Mean())), minFlows)
 	}
 	return &Draw{W: w, Seed: seed, Spec: ws, Config: cfg}, nil
-}
-
-// CCSpecOf is the workload spec's form of a configuration (infer.ConfigOf
-// maps it back).
-func CCSpecOf(c features.Config) workload.CCSpec {
-	return workload.CCSpec{Algorithm: string(c.CC), BufferKB: float64(c.BufferKB), WindowBytes: int64(c.WindowBytes), PFC: c.PFC,
-		DCTCPK: float64(c.DCTCPK), DCQCNKmin: float64(c.DCQCNKmin), DCQCNKmax: float64(c.DCQCNKmax),
-		HPCCUTarget: c.HPCCUTarget, HPCCAI: float64(c.HPCCAI), TimelyTLowNs: float64(c.TimelyTLow), TimelyTHighNs: float64(c.TimelyTHigh)}
 }

@@ -5,6 +5,7 @@ package features_test
 import (
 	"fmt"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/scenario"
 )
@@ -19,7 +20,7 @@ func ExampleBuildInput() {
 		Dst:       []int32{2, 2, 2}}
 	fct := []float64{900, 40000, 5000} // ns, queueing + transmission
 
-	cfg := features.DefaultConfig(features.DCTCP, 300, 15000, true)
+	cfg := features.DefaultConfig(cc.DCTCP, 300, 15000, true)
 	cfg.DCTCPK = 12
 	vec := cfg.Vector()
 	params, err := features.ParamVector(p.Hosts, vec[:])

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/npyfile"
 	"github.com/m4sim/m4/pipeline/scenario"
 )
@@ -123,7 +124,7 @@ func TestSlowdownsByHand(t *testing.T) {
 
 func TestParamVector(t *testing.T) {
 	needNative(t)
-	c := DefaultConfig(TIMELY, 371, 19113, false)
+	c := DefaultConfig(cc.TIMELY, 371, 19113, false)
 	c.TimelyTLow, c.TimelyTHigh = 46729, 118793
 	vec := c.Vector()
 	got, err := ParamVector(5, vec[:])
@@ -299,7 +300,7 @@ func TestReadTruthBadInput(t *testing.T) {
 func TestReadParamTextBadInput(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "param_topo-pl-3_s0.txt")
-	good := DefaultConfig(DCTCP, 300, 10000, true).ParamText()
+	good := DefaultConfig(cc.DCTCP, 300, 10000, true).ParamText()
 	cases := []struct{ text, want string }{
 		{good, ""},
 		{"0.0 1.0\n", "want 2"},
@@ -313,7 +314,7 @@ func TestReadParamTextBadInput(t *testing.T) {
 		os.WriteFile(path, []byte(c.text), 0o644)
 		cfg, err := ReadParamText(path)
 		if c.want == "" {
-			if err != nil || cfg.BufferKB != 300 || !cfg.PFC || cfg.CC != DCTCP {
+			if err != nil || cfg.BufferKB != 300 || !cfg.PFC || cfg.CC != cc.DCTCP {
 				t.Errorf("case %d: %+v %v", i, cfg, err)
 			}
 			continue

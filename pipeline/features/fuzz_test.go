@@ -3,13 +3,15 @@ package features
 import (
 	"strings"
 	"testing"
+
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // FuzzParseParamText: any text either parses into a valid configuration
 // that writes back to the same text, or returns an error naming the file.
 func FuzzParseParamText(f *testing.F) {
-	for _, cc := range CCs() {
-		f.Add([]byte(DefaultConfig(cc, 300, 15000, cc == DCQCN).ParamText()))
+	for _, c := range cc.All() {
+		f.Add([]byte(DefaultConfig(c, 300, 15000, c == cc.DCQCN).ParamText()))
 	}
 	f.Add([]byte("0.0 30.0\n0 300 15000 1 dctcp 20 10 40 0.95 25 10000 50000\n"))
 	f.Add([]byte("nan inf\n\n"))

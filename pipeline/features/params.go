@@ -8,84 +8,25 @@ import (
 	"strings"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/cc"
 )
-
-// CC names a congestion-control algorithm as the parameter vectors encode it.
-type CC string
-
-// The four congestion-control algorithms of m3's data, in the order of their
-// one-hot slots in the configuration vector.
-const (
-	DCTCP  CC = "dctcp"
-	DCQCN  CC = "dcqcn"
-	HPCC   CC = "hpcc"
-	TIMELY CC = "timely"
-)
-
-// CCs lists the algorithms in one-hot order.
-func CCs() []CC { return []CC{DCTCP, DCQCN, HPCC, TIMELY} }
 
 // Config is the configuration of one scenario as m3 samples and records it
-// (the second line of param_*.txt, written by the HPCC fork's run_m3.py). The
-// fields of the CCs not in use hold run_m3.py's defaults (DCTCP K 20, DCQCN
-// Kmin/Kmax 10/40, HPCC eta 0.95 and AI 25, TIMELY 10000/50000 ns).
+// (the second line of param_*.txt, written by the HPCC fork's run_m3.py):
+// the congestion-control record (package cc owns its fields, defaults and
+// validation), the sample index and the fork's name for the algorithm.
 type Config struct {
-	Sample      int     // the configuration's index (s0, s1, ...)
-	BufferKB    int     // BUFFER_SIZE
-	WindowBytes int     // FIXED_WIN
-	PFC         bool    // ENABLE_PFC
-	CC          CC      // the algorithm in use
-	CCName      string  // the fork's name for it: dctcp, dcqcn_paper_vwin, hp95ai<AI>, timely_vwin
-	DCTCPK      int     // DCTCP marking threshold, KB at 10 Gbps
-	DCQCNKmin   int     // DCQCN Kmin as sampled (the config's KMIN_MAP is derived from it)
-	DCQCNKmax   int     // DCQCN Kmax as sampled
-	HPCCUTarget float64 // HPCC eta, in (0, 1]
-	HPCCAI      int     // HPCC additive increase, Mb/s
-	TimelyTLow  int     // TIMELY T_low, ns
-	TimelyTHigh int     // TIMELY T_high, ns
+	Sample int    // the configuration's index (s0, s1, ...)
+	CCName string // the fork's name for the algorithm: dctcp, dcqcn_paper_vwin, hp95ai<AI>, timely_vwin
+	cc.Record
 }
 
-// DefaultConfig returns run_m3.py's defaults for every CC parameter, with the
-// given algorithm, buffer, window and PFC setting.
-func DefaultConfig(cc CC, bufferKB, windowBytes int, pfc bool) Config {
-	c := Config{BufferKB: bufferKB, WindowBytes: windowBytes, PFC: pfc, CC: cc,
-		DCTCPK: 20, DCQCNKmin: 10, DCQCNKmax: 40, HPCCUTarget: 0.95, HPCCAI: 25,
-		TimelyTLow: 10000, TimelyTHigh: 50000}
-	c.CCName = c.ForkName()
-	return c
-}
-
-// ForkName is the CC's name as run_m3.py writes it into param_*.txt.
-func (c Config) ForkName() string {
-	switch c.CC {
-	case DCTCP:
-		return "dctcp"
-	case DCQCN:
-		return "dcqcn_paper_vwin"
-	case HPCC:
-		// run_m3.py names it after its --utgt argument (always 95), not the
-		// sampled eta.
-		return fmt.Sprintf("hp95ai%d", c.HPCCAI)
-	case TIMELY:
-		return "timely_vwin"
-	}
-	return string(c.CC)
-}
-
-// ParseCC maps a fork CC name (dctcp, dcqcn*, hp*, timely*) or one of m4's
-// names to a CC.
-func ParseCC(name string) (CC, error) {
-	switch {
-	case name == "dctcp":
-		return DCTCP, nil
-	case strings.HasPrefix(name, "dcqcn"):
-		return DCQCN, nil
-	case strings.HasPrefix(name, "hp"):
-		return HPCC, nil
-	case strings.HasPrefix(name, "timely"):
-		return TIMELY, nil
-	}
-	return "", fmt.Errorf("unknown congestion control %q (want dctcp, dcqcn, hpcc or timely)", name)
+// DefaultConfig returns the record of algorithm c with the given buffer,
+// window and PFC setting and run_m3.py's defaults for every algorithm's
+// parameters (cc.NewRecord).
+func DefaultConfig(c cc.CC, bufferKB, windowBytes int, pfc bool) Config {
+	r := cc.NewRecord(c, bufferKB, windowBytes, pfc)
+	return Config{CCName: r.ForkName(), Record: r}
 }
 
 // Vector returns the 15-value configuration vector of param_*.npy:
@@ -101,49 +42,23 @@ func (c Config) Vector() [15]float64 {
 		v[3] = 1
 	}
 	switch c.CC {
-	case DCTCP:
+	case cc.DCTCP:
 		v[4] = 1
 		v[8] = float64(c.DCTCPK) / 1
-	case DCQCN:
+	case cc.DCQCN:
 		v[5] = 1
 		v[9] = float64(c.DCQCNKmin) / 1
 		v[10] = float64(c.DCQCNKmax) / 1
-	case HPCC:
+	case cc.HPCC:
 		v[6] = 1
 		v[11] = c.HPCCUTarget / 0.01
 		v[12] = float64(c.HPCCAI) / 10
-	case TIMELY:
+	case cc.TIMELY:
 		v[7] = 1
 		v[13] = float64(c.TimelyTLow) / 1000
 		v[14] = float64(c.TimelyTHigh) / 1000
 	}
 	return v
-}
-
-// Validate checks that c can be encoded and simulated.
-func (c Config) Validate() error {
-	switch c.CC {
-	case DCTCP, DCQCN, HPCC, TIMELY:
-	default:
-		return fmt.Errorf("cc: unknown congestion control %q", c.CC)
-	}
-	switch {
-	case c.BufferKB <= 0:
-		return fmt.Errorf("buffer_KB: %d, want > 0", c.BufferKB)
-	case c.WindowBytes <= 0:
-		return fmt.Errorf("window_B: %d, want > 0", c.WindowBytes)
-	case c.DCTCPK <= 0:
-		return fmt.Errorf("dctcp_K: %d, want > 0", c.DCTCPK)
-	case c.DCQCNKmin <= 0 || c.DCQCNKmax < c.DCQCNKmin:
-		return fmt.Errorf("dcqcn_Kmin/Kmax: %d/%d, want 0 < Kmin <= Kmax", c.DCQCNKmin, c.DCQCNKmax)
-	case !(c.HPCCUTarget > 0 && c.HPCCUTarget <= 1):
-		return fmt.Errorf("hpcc_u_target: %v, want in (0, 1]", c.HPCCUTarget)
-	case c.HPCCAI <= 0:
-		return fmt.Errorf("hpcc_ai: %d, want > 0", c.HPCCAI)
-	case c.TimelyTLow <= 0 || c.TimelyTHigh <= c.TimelyTLow:
-		return fmt.Errorf("timely_T_low/T_high: %d/%d ns, want 0 < T_low < T_high", c.TimelyTLow, c.TimelyTHigh)
-	}
-	return nil
 }
 
 // ParamText returns param_*.txt's two lines: the vector as Python prints it,
@@ -230,7 +145,7 @@ func ParseParamText(path string, b []byte) (Config, error) {
 		}
 		ints[i] = n
 	}
-	cc, err := ParseCC(f[4])
+	algo, err := cc.ParseFork(f[4])
 	if err != nil {
 		return Config{}, fmt.Errorf("%s:2: field cc_name: %w", path, err)
 	}
@@ -241,9 +156,9 @@ func ParseParamText(path string, b []byte) (Config, error) {
 	if ints[3] != 0 && ints[3] != 1 {
 		return Config{}, fmt.Errorf("%s:2: field pfc = %d, want 0 or 1", path, ints[3])
 	}
-	c := Config{Sample: ints[0], BufferKB: ints[1], WindowBytes: ints[2], PFC: ints[3] == 1, CC: cc, CCName: f[4],
-		DCTCPK: ints[5], DCQCNKmin: ints[6], DCQCNKmax: ints[7], HPCCUTarget: u, HPCCAI: ints[9],
-		TimelyTLow: ints[10], TimelyTHigh: ints[11]}
+	c := Config{Sample: ints[0], CCName: f[4], Record: cc.Record{CC: algo, BufferKB: ints[1], WindowBytes: ints[2],
+		PFC: ints[3] == 1, DCTCPK: ints[5], DCQCNKmin: ints[6], DCQCNKmax: ints[7], HPCCUTarget: u, HPCCAI: ints[9],
+		TimelyTLow: ints[10], TimelyTHigh: ints[11]}}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("%s:2: %w", path, err)
 	}

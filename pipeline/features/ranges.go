@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // ConfigOfV1 reads the configuration back from a V1 parameter block (the
@@ -16,24 +18,24 @@ func ConfigOfV1(block []float32) (Config, error) {
 	}
 	v := func(i int) float64 { return float64(block[i]) }
 	ri := func(x float64) int { return int(math.Round(x)) }
-	var cc CC
-	for k, c := range CCs() {
+	var algo cc.CC
+	for k, c := range cc.All() {
 		if block[8+k] == 1 {
-			cc = c
+			algo = c
 		}
 	}
-	if cc == "" {
+	if algo == "" {
 		return Config{}, fmt.Errorf("parameter block names no congestion control")
 	}
-	c := DefaultConfig(cc, ri(v(4)*10), ri(v(5)*1000), block[6] == 1)
-	switch cc {
-	case DCTCP:
+	c := DefaultConfig(algo, ri(v(4)*10), ri(v(5)*1000), block[6] == 1)
+	switch algo {
+	case cc.DCTCP:
 		c.DCTCPK = ri(v(12))
-	case DCQCN:
+	case cc.DCQCN:
 		c.DCQCNKmin, c.DCQCNKmax = ri(v(13)), ri(v(14))
-	case HPCC:
+	case cc.HPCC:
 		c.HPCCUTarget, c.HPCCAI = math.Round(v(15)*1e4)/1e6, ri(v(16)*10)
-	case TIMELY:
+	case cc.TIMELY:
 		c.TimelyTLow, c.TimelyTHigh = ri(v(17)*1000), ri(v(18)*1000)
 	}
 	c.CCName = c.ForkName()
@@ -45,29 +47,13 @@ func ConfigOfV1(block []float32) (Config, error) {
 // numeric configuration value (a CC's parameters over the scenarios that
 // ran it). Nil ranges (Lo > Hi) were never seen.
 type Ranges struct {
-	CC      []CC   `json:"cc"`
-	PFC     []bool `json:"pfc"`
-	Network []bool `json:"network"` // paths cut from a network (true) or m3's parking lots (false)
-	Hosts   []int  `json:"hosts"`
+	CC      []cc.CC `json:"cc"`
+	PFC     []bool  `json:"pfc"`
+	Network []bool  `json:"network"` // paths cut from a network (true) or m3's parking lots (false)
+	Hosts   []int   `json:"hosts"`
 	// Numeric values by the keys of the configuration record
 	// (buffer_kb, window_bytes, dctcp_k, ...): [lo, hi].
 	Values map[string][2]float64 `json:"values"`
-}
-
-// values lists the numeric inputs of c that its algorithm reads.
-func values(c Config) map[string]float64 {
-	m := map[string]float64{"buffer_kb": float64(c.BufferKB), "window_bytes": float64(c.WindowBytes)}
-	switch c.CC {
-	case DCTCP:
-		m["dctcp_k"] = float64(c.DCTCPK)
-	case DCQCN:
-		m["dcqcn_kmin"], m["dcqcn_kmax"] = float64(c.DCQCNKmin), float64(c.DCQCNKmax)
-	case HPCC:
-		m["hpcc_u_target"], m["hpcc_ai"] = c.HPCCUTarget, float64(c.HPCCAI)
-	case TIMELY:
-		m["timely_t_low_ns"], m["timely_t_high_ns"] = float64(c.TimelyTLow), float64(c.TimelyTHigh)
-	}
-	return m
 }
 
 // Add widens r to cover a scenario of c on a hosts-host path.
@@ -89,7 +75,7 @@ func (r *Ranges) Add(c Config, hosts int, network bool) {
 	if r.Values == nil {
 		r.Values = map[string][2]float64{}
 	}
-	for k, v := range values(c) {
+	for k, v := range c.Values() {
 		lh, ok := r.Values[k]
 		if !ok {
 			lh = [2]float64{v, v}
@@ -134,7 +120,7 @@ func (r *Ranges) Check(c Config, network bool) []OutOfRange {
 		}
 		out = append(out, OutOfRange{"path kind", kind, "the other kind only"})
 	}
-	vals := values(c)
+	vals := c.Values()
 	keys := make([]string, 0, len(vals))
 	for k := range vals {
 		keys = append(keys, k)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/workload"
 )
@@ -36,8 +37,8 @@ type Description struct {
 }
 
 // Describe describes workload w, named name, run under cc.
-func Describe(name string, w *workload.Workload, cc features.Config) *Description {
-	d := &Description{Name: name, Topology: w.Topo.Name, Hosts: len(w.Topo.Hosts()), Flows: w.Flows.Len(), CC: CCText(cc),
+func Describe(name string, w *workload.Workload, cfg features.Config) *Description {
+	d := &Description{Name: name, Topology: w.Topo.Name, Hosts: len(w.Topo.Hosts()), Flows: w.Flows.Len(), CC: CCText(cfg),
 		Overloaded: []workload.ChannelLoad{}}
 	if w.Sizes != nil {
 		d.SizeDist = w.Sizes.Name()
@@ -67,20 +68,20 @@ func Describe(name string, w *workload.Workload, cc features.Config) *Descriptio
 func CCText(c features.Config) string {
 	var k string
 	switch c.CC {
-	case features.DCTCP:
+	case cc.DCTCP:
 		k = fmt.Sprintf(" (K %d KB)", c.DCTCPK)
-	case features.DCQCN:
+	case cc.DCQCN:
 		k = fmt.Sprintf(" (Kmin %d KB, Kmax %d KB)", c.DCQCNKmin, c.DCQCNKmax)
-	case features.HPCC:
+	case cc.HPCC:
 		k = fmt.Sprintf(" (eta %g, AI %d Mb/s)", c.HPCCUTarget, c.HPCCAI)
-	case features.TIMELY:
+	case cc.TIMELY:
 		k = fmt.Sprintf(" (T_low %d ns, T_high %d ns)", c.TimelyTLow, c.TimelyTHigh)
 	}
 	pfc := "off"
 	if c.PFC {
 		pfc = "on"
 	}
-	return fmt.Sprintf("%s%s, buffer %d KB, window %d B, PFC %s", strings.ToUpper(string(c.CC)), k, c.BufferKB, c.WindowBytes, pfc)
+	return fmt.Sprintf("%s%s, buffer %d KB, window %d B, PFC %s", c.CC.Upper(), k, c.BufferKB, c.WindowBytes, pfc)
 }
 
 // Title is a one-line name of the workload, for plots.

@@ -12,7 +12,6 @@ package infer
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -90,28 +89,10 @@ type Result struct {
 }
 
 // ConfigOf maps a workload's congestion-control spec to the configuration
-// record m3's features encode.
-func ConfigOf(cc workload.CCSpec) (features.Config, error) {
-	algo, err := features.ParseCC(cc.Algorithm)
-	if err != nil {
-		return features.Config{}, err
-	}
-	c := features.DefaultConfig(algo, int(math.Round(cc.BufferKB)), int(cc.WindowBytes), cc.PFC)
-	switch algo {
-	case features.DCTCP:
-		c.DCTCPK = int(math.Round(cc.DCTCPK))
-	case features.DCQCN:
-		c.DCQCNKmin, c.DCQCNKmax = int(math.Round(cc.DCQCNKmin)), int(math.Round(cc.DCQCNKmax))
-	case features.HPCC:
-		c.HPCCUTarget, c.HPCCAI = cc.HPCCUTarget, int(math.Round(cc.HPCCAI))
-	case features.TIMELY:
-		c.TimelyTLow, c.TimelyTHigh = int(math.Round(cc.TimelyTLowNs)), int(math.Round(cc.TimelyTHighNs))
-	}
-	c.CCName = c.ForkName()
-	if err := c.Validate(); err != nil {
-		return c, err
-	}
-	return c, nil
+// record m3's features encode (cc.Spec.Record).
+func ConfigOf(spec workload.CCSpec) (features.Config, error) {
+	r, err := spec.Record()
+	return features.Config{CCName: r.ForkName(), Record: r}, err
 }
 
 // Run estimates w under cfg. est may be nil (flowsim only).

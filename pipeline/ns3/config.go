@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/datagen"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/pktsim"
@@ -39,18 +40,9 @@ func ModelConfig(c *pktsim.Config, hostGbps float64) (features.Config, error) {
 	if src == "" {
 		src = "config"
 	}
-	var cc features.CC
-	switch c.CCMode {
-	case 1:
-		cc = features.DCQCN
-	case 3:
-		cc = features.HPCC
-	case 7:
-		cc = features.TIMELY
-	case 8:
-		cc = features.DCTCP
-	default:
-		return features.Config{}, fmt.Errorf("%s: CC_MODE %d: m4's model knows 1 (DCQCN), 3 (HPCC), 7 (TIMELY) and 8 (DCTCP)", src, c.CCMode)
+	algo, err := cc.FromMode(c.CCMode)
+	if err != nil {
+		return features.Config{}, fmt.Errorf("%s: %w", src, err)
 	}
 	win := int(c.FixedWin)
 	if c.HasWin == 0 || c.FixedWin == 0 {
@@ -58,7 +50,7 @@ func ModelConfig(c *pktsim.Config, hostGbps float64) (features.Config, error) {
 		// trained range, which the range check reports)
 		win = NoWindowBytes
 	}
-	out := features.DefaultConfig(cc, int(c.BufferSize), win, c.EnablePFC)
+	out := features.DefaultConfig(algo, int(c.BufferSize), win, c.EnablePFC)
 	rate := pktsim.Rate(math.Round(hostGbps * 1e9))
 	at := func(key string, m []pktsim.KMapEntry) (float64, error) {
 		for _, e := range m {
@@ -68,14 +60,14 @@ func ModelConfig(c *pktsim.Config, hostGbps float64) (features.Config, error) {
 		}
 		return 0, fmt.Errorf("%s: %s has no threshold for the host link rate %s (the fork then reads 0: every queued packet is marked)", src, key, rate)
 	}
-	switch cc {
-	case features.DCTCP:
+	switch algo {
+	case cc.DCTCP:
 		k, err := at("KMAX_MAP", c.KmaxMap)
 		if err != nil {
 			return out, err
 		}
 		out.DCTCPK = int(math.Round(k * 10 / hostGbps))
-	case features.DCQCN:
+	case cc.DCQCN:
 		kmin, err := at("KMIN_MAP", c.KminMap)
 		if err != nil {
 			return out, err
@@ -85,10 +77,10 @@ func ModelConfig(c *pktsim.Config, hostGbps float64) (features.Config, error) {
 			return out, err
 		}
 		out.DCQCNKmin, out.DCQCNKmax = int(math.Round(kmin*25/hostGbps)), int(math.Round(kmax*25/hostGbps))
-	case features.HPCC:
+	case cc.HPCC:
 		out.HPCCUTarget = c.UTarget
 		out.HPCCAI = int(math.Round(float64(c.RateAI) / 1e6))
-	case features.TIMELY:
+	case cc.TIMELY:
 		out.TimelyTLow, out.TimelyTHigh = int(c.TimelyTLow), int(c.TimelyTHigh)
 	}
 	out.CCName = out.ForkName()
@@ -139,9 +131,10 @@ func Untrained(c *pktsim.Config, m features.Config, hostGbps float64) ([]feature
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	algo, _ := cc.FromMode(c.CCMode) // "" for an unknown mode: no CC-specific key counts
 	var out []features.OutOfRange
 	for _, k := range keys {
-		if notModelled[k] || have[k] == want[k] || !ccKey(k, c.CCMode) {
+		if notModelled[k] || have[k] == want[k] || !ccKey(k, algo) {
 			continue
 		}
 		out = append(out, features.OutOfRange{Name: k, Value: have[k], Range: want[k] + " (m4's training data)"})
@@ -149,23 +142,23 @@ func Untrained(c *pktsim.Config, m features.Config, hostGbps float64) ([]feature
 	return out, nil
 }
 
-// ccKey tells whether config key k matters under CC_MODE mode (keys of the
+// ccKey tells whether config key k matters under algorithm c (keys of the
 // other algorithms are ignored by the fork).
-func ccKey(k string, mode int) bool {
+func ccKey(k string, c cc.CC) bool {
 	switch k {
 	case "TIMELY_T_HIGH", "TIMELY_T_LOW", "TIMELY_BETA":
-		return mode == 7
+		return c == cc.TIMELY
 	case "DCTCP_RATE_AI":
-		return mode == 8
+		return c == cc.DCTCP
 	case "U_TARGET", "MI_THRESH", "INT_MULTI", "MULTI_RATE", "SAMPLE_FEEDBACK", "FAST_REACT":
-		return mode == 3
+		return c == cc.HPCC
 	case "ALPHA_RESUME_INTERVAL", "RATE_DECREASE_INTERVAL", "CLAMP_TARGET_RATE", "RP_TIMER", "EWMA_GAIN",
 		"FAST_RECOVERY_TIMES", "RATE_HAI":
-		return mode == 1 || mode == 8
+		return c == cc.DCQCN || c == cc.DCTCP
 	case "KMAX_MAP", "KMIN_MAP", "PMAX_MAP":
 		// switches mark under every mode, but only DCQCN and DCTCP
 		// senders react to the marks
-		return mode == 1 || mode == 8
+		return c == cc.DCQCN || c == cc.DCTCP
 	}
 	return true
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/m4sim/m4/internal/refdata"
-	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // TestSharedFabrics: each shared fork run loads with its flows, topology
@@ -36,17 +36,17 @@ func TestSharedFabrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]features.Config{
-			"fab1": {BufferKB: 3072, CC: features.DCTCP, DCTCPK: 20},
-			"fab2": {BufferKB: 1024, CC: features.DCQCN, DCQCNKmin: 30, DCQCNKmax: 80},
-			"fab3": {BufferKB: 512, CC: features.HPCC, HPCCUTarget: 0.95, HPCCAI: 50},
-			"fab6": {BufferKB: 8192, CC: features.DCTCP, DCTCPK: 30},
-			"fab7": {BufferKB: 3072, CC: features.HPCC, HPCCUTarget: 0.95, HPCCAI: 50},
+		want := map[string]cc.Record{
+			"fab1": {BufferKB: 3072, CC: cc.DCTCP, DCTCPK: 20},
+			"fab2": {BufferKB: 1024, CC: cc.DCQCN, DCQCNKmin: 30, DCQCNKmax: 80},
+			"fab3": {BufferKB: 512, CC: cc.HPCC, HPCCUTarget: 0.95, HPCCAI: 50},
+			"fab6": {BufferKB: 8192, CC: cc.DCTCP, DCTCPK: 30},
+			"fab7": {BufferKB: 3072, CC: cc.HPCC, HPCCUTarget: 0.95, HPCCAI: 50},
 		}[fab]
 		if m.BufferKB != want.BufferKB || m.CC != want.CC || m.WindowBytes != 18000 || !m.PFC ||
-			m.CC == features.DCTCP && m.DCTCPK != want.DCTCPK ||
-			m.CC == features.DCQCN && (m.DCQCNKmin != want.DCQCNKmin || m.DCQCNKmax != want.DCQCNKmax) ||
-			m.CC == features.HPCC && (m.HPCCUTarget != want.HPCCUTarget || m.HPCCAI != want.HPCCAI) {
+			m.CC == cc.DCTCP && m.DCTCPK != want.DCTCPK ||
+			m.CC == cc.DCQCN && (m.DCQCNKmin != want.DCQCNKmin || m.DCQCNKmax != want.DCQCNKmax) ||
+			m.CC == cc.HPCC && (m.HPCCUTarget != want.HPCCUTarget || m.HPCCAI != want.HPCCAI) {
 			t.Errorf("%s: model config %+v, want %+v", fab, m, want)
 		}
 		// the generator writes exactly what m4's training data runs
@@ -57,7 +57,7 @@ func TestSharedFabrics(t *testing.T) {
 		c := *r.Config
 		c.EWMAGain, c.MinRate = 0.5, 5e8
 		un, _ = Untrained(&c, m, r.HostGbps)
-		if m.CC == features.DCTCP && (len(un) != 2 || un[0].Name != "EWMA_GAIN" || un[1].Name != "MIN_RATE") {
+		if m.CC == cc.DCTCP && (len(un) != 2 || un[0].Name != "EWMA_GAIN" || un[1].Name != "MIN_RATE") {
 			t.Errorf("%s: changed EWMA_GAIN and MIN_RATE: %v", fab, un)
 		}
 	}

@@ -241,7 +241,7 @@ func TestSpecErrors(t *testing.T) {
 		{base + "arrivals: {process: poisson, sigma: 2}\n", "arrivals.sigma = 2"},
 		{base + "arrivals: {process: pareto}\n", "arrivals.process"},
 		{base + "traffic: {matrix: cluster_z}\n", `traffic.matrix = "cluster_z"`},
-		{base + "cc: {algorithm: cubic}\n", `cc.algorithm = "cubic"`},
+		{base + "cc: {algorithm: cubic}\n", `cc.algorithm: unknown congestion control "cubic" (want dctcp, dcqcn, hpcc or timely)`},
 		{base + "cc: {algorithm: hpcc, hpcc_u_target: 2}\n", "cc.hpcc_u_target = 2"},
 		{base + "cc: {dcqcn_kmin: 60}\n", "cc.dcqcn_kmin = 60: above dcqcn_kmax (50)"},
 		{"[1, 2]\n", "must be a mapping"},

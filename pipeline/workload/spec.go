@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/m4sim/m4/internal/specfile"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // Spec describes a datacenter workload. It is read from YAML or JSON (the
@@ -89,23 +90,9 @@ type TrafficSpec struct {
 	File   string `yaml:"file" json:"file"`
 }
 
-// CCSpec is one congestion-control configuration, with the parameters that
-// m3's param_*.txt records, under the keys datagen's ConfigSpec uses for
-// their ranges. Zero values take the defaults in brackets.
-type CCSpec struct {
-	// Algorithm: "dctcp" (default), "dcqcn", "hpcc" or "timely".
-	Algorithm     string  `yaml:"algorithm" json:"algorithm"`
-	BufferKB      float64 `yaml:"buffer_kb" json:"buffer_kb"`               // switch buffer, KB [300]
-	WindowBytes   int64   `yaml:"window_bytes" json:"window_bytes"`         // sending window [18000]
-	PFC           bool    `yaml:"pfc" json:"pfc"`                           // [false]
-	DCTCPK        float64 `yaml:"dctcp_k" json:"dctcp_k"`                   // DCTCP marking threshold, KB [20]
-	DCQCNKmin     float64 `yaml:"dcqcn_kmin" json:"dcqcn_kmin"`             // KB [20]
-	DCQCNKmax     float64 `yaml:"dcqcn_kmax" json:"dcqcn_kmax"`             // KB [50]
-	HPCCUTarget   float64 `yaml:"hpcc_u_target" json:"hpcc_u_target"`       // [0.95]
-	HPCCAI        float64 `yaml:"hpcc_ai" json:"hpcc_ai"`                   // additive increase, Mb/s [500]
-	TimelyTLowNs  float64 `yaml:"timely_t_low_ns" json:"timely_t_low_ns"`   // [50000]
-	TimelyTHighNs float64 `yaml:"timely_t_high_ns" json:"timely_t_high_ns"` // [120000]
-}
+// CCSpec is the congestion-control configuration a workload runs under
+// (package cc owns its keys, defaults and validation).
+type CCSpec = cc.Spec
 
 // TopologyDefaulted are the keys of a topology section that take a default
 // when left out and for which 0 is no valid value: given as 0 they are an
@@ -120,9 +107,10 @@ var FabricDefaulted = []string{"pods", "fabs_per_pod", "racks_per_pod", "hosts_p
 // noZeroKeys are the keys of a workload spec of topology kind that must not
 // be given as 0.
 func noZeroKeys(kind string) []string {
-	keys := []string{"max_load", "flows", "duration_s", "sizes.sigma", "arrivals.sigma",
-		"cc.buffer_kb", "cc.window_bytes", "cc.dctcp_k", "cc.dcqcn_kmin", "cc.dcqcn_kmax", "cc.hpcc_u_target",
-		"cc.hpcc_ai", "cc.timely_t_low_ns", "cc.timely_t_high_ns"}
+	keys := []string{"max_load", "flows", "duration_s", "sizes.sigma", "arrivals.sigma"}
+	for _, k := range cc.Defaulted {
+		keys = append(keys, "cc."+k)
+	}
 	for _, k := range TopologyDefaulted {
 		if kind == "" || kind == "fabric" || !slices.Contains(FabricDefaulted, k) {
 			keys = append(keys, "topology."+k)
@@ -130,9 +118,6 @@ func noZeroKeys(kind string) []string {
 	}
 	return keys
 }
-
-// CCAlgorithms lists the congestion-control algorithms.
-var CCAlgorithms = []string{"dctcp", "dcqcn", "hpcc", "timely"}
 
 // LoadSpec reads a spec file (YAML or JSON). Unknown keys, wrong types and
 // invalid values are errors naming the file, the line where known, and the
@@ -430,51 +415,8 @@ func (s *Spec) Validate() error {
 	case s.Flows > 1<<30:
 		return s.fieldError("flows", s.Flows, "too many (at most %d)", 1<<30)
 	}
-	return s.CC.validate(s)
-}
-
-func (c *CCSpec) validate(s *Spec) error {
-	if c.Algorithm == "" {
-		c.Algorithm = "dctcp"
-	}
-	if !slices.Contains(CCAlgorithms, c.Algorithm) {
-		return s.fieldError("cc.algorithm", strconv.Quote(c.Algorithm), "unknown congestion control (known: %s)", strings.Join(CCAlgorithms, ", "))
-	}
-	def := func(p *float64, v float64) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	def(&c.BufferKB, 300)
-	def(&c.DCTCPK, 20)
-	def(&c.DCQCNKmin, 20)
-	def(&c.DCQCNKmax, 50)
-	def(&c.HPCCUTarget, 0.95)
-	def(&c.HPCCAI, 500)
-	def(&c.TimelyTLowNs, 50000)
-	def(&c.TimelyTHighNs, 120000)
-	if c.WindowBytes == 0 {
-		c.WindowBytes = 18000
-	}
-	for _, f := range []struct {
-		key string
-		v   float64
-	}{{"cc.buffer_kb", c.BufferKB}, {"cc.dctcp_k", c.DCTCPK}, {"cc.dcqcn_kmin", c.DCQCNKmin},
-		{"cc.dcqcn_kmax", c.DCQCNKmax}, {"cc.hpcc_ai", c.HPCCAI},
-		{"cc.timely_t_low_ns", c.TimelyTLowNs}, {"cc.timely_t_high_ns", c.TimelyTHighNs}} {
-		if !(f.v > 0) || math.IsInf(f.v, 0) {
-			return s.fieldError(f.key, f.v, "want a finite value > 0")
-		}
-	}
-	switch {
-	case c.WindowBytes < 0:
-		return s.fieldError("cc.window_bytes", c.WindowBytes, "want > 0")
-	case !(c.HPCCUTarget > 0 && c.HPCCUTarget <= 1):
-		return s.fieldError("cc.hpcc_u_target", c.HPCCUTarget, "want a utilisation in (0, 1]")
-	case c.DCQCNKmin > c.DCQCNKmax:
-		return s.fieldError("cc.dcqcn_kmin", c.DCQCNKmin, "above dcqcn_kmax (%v)", c.DCQCNKmax)
-	case c.TimelyTLowNs >= c.TimelyTHighNs:
-		return s.fieldError("cc.timely_t_low_ns", c.TimelyTLowNs, "want below timely_t_high_ns (%v)", c.TimelyTHighNs)
+	if err := s.CC.Validate(); err != nil {
+		return fmt.Errorf("%s: cc.%w", s.File, err) // cc's errors start with the key
 	}
 	return nil
 }
