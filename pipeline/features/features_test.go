@@ -1,9 +1,11 @@
 package features
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -358,5 +360,31 @@ func TestWriteNPZ(t *testing.T) {
 		if withOutput && got["res_output"].Data.([]float32)[0] != 3 {
 			t.Errorf("res_output %v", got["res_output"].Data.([]float32)[:3])
 		}
+	}
+}
+
+// A Config's JSON (workload.json, m4 run's meta) keeps its keys: files
+// written before cc.Record was embedded still load.
+func TestConfigJSONKeys(t *testing.T) {
+	old := `{"Sample":3,"BufferKB":300,"WindowBytes":18000,"PFC":true,"CC":"hpcc","CCName":"hp95ai500",` +
+		`"DCTCPK":20,"DCQCNKmin":10,"DCQCNKmax":40,"HPCCUTarget":0.9,"HPCCAI":500,"TimelyTLow":10000,"TimelyTHigh":50000}`
+	var c Config
+	if err := json.Unmarshal([]byte(old), &c); err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig(cc.HPCC, 300, 18000, true)
+	want.Sample, want.HPCCUTarget, want.HPCCAI, want.CCName = 3, 0.9, 500, "hp95ai500"
+	if c != want {
+		t.Fatalf("decoded %+v, want %+v", c, want)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, wantKeys map[string]any
+	json.Unmarshal(b, &got)
+	json.Unmarshal([]byte(old), &wantKeys)
+	if !reflect.DeepEqual(got, wantKeys) {
+		t.Errorf("encoded %s, want the keys and values of %s", b, old)
 	}
 }

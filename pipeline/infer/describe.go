@@ -36,7 +36,7 @@ type Description struct {
 	OverloadedHostLinks int `json:"overloaded_host_links"`
 }
 
-// Describe describes workload w, named name, run under cc.
+// Describe describes workload w, named name, run under cfg.
 func Describe(name string, w *workload.Workload, cfg features.Config) *Description {
 	d := &Description{Name: name, Topology: w.Topo.Name, Hosts: len(w.Topo.Hosts()), Flows: w.Flows.Len(), CC: CCText(cfg),
 		Overloaded: []workload.ChannelLoad{}}
