@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,6 +156,25 @@ func TestNewRecordMatchesReference(t *testing.T) {
 					t.Fatalf("%s: %s field %d = %s, NewRecord has %v", f, p.cc, i, v[i], p.want[k])
 				}
 			}
+		}
+	}
+}
+
+// Every key of Defaulted is a key of Spec that Validate fills in.
+func TestDefaulted(t *testing.T) {
+	var s Spec
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v := reflect.ValueOf(s)
+	filled := map[string]bool{}
+	for i := 0; i < v.NumField(); i++ {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		filled[key] = !v.Field(i).IsZero()
+	}
+	for _, k := range Defaulted() {
+		if !filled[k] {
+			t.Errorf("%s: not a key of Spec, or left at zero by Validate", k)
 		}
 	}
 }

@@ -22,10 +22,12 @@ type Spec struct {
 	TimelyTHighNs float64 `yaml:"timely_t_high_ns" json:"timely_t_high_ns"` // [120000]
 }
 
-// Defaulted are Spec's keys that take a default when left out and for which
-// 0 is no valid value (given as 0, they are an error).
-var Defaulted = []string{"buffer_kb", "window_bytes", "dctcp_k", "dcqcn_kmin", "dcqcn_kmax", "hpcc_u_target",
-	"hpcc_ai", "timely_t_low_ns", "timely_t_high_ns"}
+// Defaulted returns Spec's keys that take a default when left out and for
+// which 0 is no valid value (given as 0, they are an error).
+func Defaulted() []string {
+	return []string{"buffer_kb", "window_bytes", "dctcp_k", "dcqcn_kmin", "dcqcn_kmax", "hpcc_u_target",
+		"hpcc_ai", "timely_t_low_ns", "timely_t_high_ns"}
+}
 
 // DefaultSpec returns the defaults of a spec's fields: DCTCP, a 300 KB
 // buffer, an 18000 B window, PFC off, and for each algorithm parameters

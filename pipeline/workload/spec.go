@@ -108,7 +108,7 @@ var FabricDefaulted = []string{"pods", "fabs_per_pod", "racks_per_pod", "hosts_p
 // be given as 0.
 func noZeroKeys(kind string) []string {
 	keys := []string{"max_load", "flows", "duration_s", "sizes.sigma", "arrivals.sigma"}
-	for _, k := range cc.Defaulted {
+	for _, k := range cc.Defaulted() {
 		keys = append(keys, "cc."+k)
 	}
 	for _, k := range TopologyDefaulted {
