@@ -117,3 +117,33 @@ func TestSampleConfig(t *testing.T) {
 		}
 	}
 }
+
+// A spec's default parameters (cc.DefaultSpec) lie inside the ranges m3
+// draws them from, so a workload that leaves them out is one the model was
+// trained on. run_m3.py's placeholders (cc.NewRecord) need not be: HPCC's
+// AI is not.
+func TestCCDefaultsInsideRanges(t *testing.T) {
+	d, r, rec := cc.DefaultSpec(), DefaultSpec().Config, cc.NewRecord(cc.DCTCP, 300, 18000, false)
+	for i, tc := range []struct {
+		key string
+		def float64
+		rng []float64
+	}{
+		{"buffer_kb", d.BufferKB, r.BufferKB},
+		{"window_bytes", float64(d.WindowBytes), r.WindowBytes},
+		{"dctcp_k", d.DCTCPK, r.DCTCPK},
+		{"dcqcn_kmin", d.DCQCNKmin, r.DCQCNKmin},
+		{"dcqcn_kmax", d.DCQCNKmax, r.DCQCNKmax},
+		{"hpcc_u_target", d.HPCCUTarget, r.HPCCUTarget},
+		{"hpcc_ai", d.HPCCAI, r.HPCCAI},
+		{"timely_t_low_ns", d.TimelyTLowNs, r.TimelyTLow},
+		{"timely_t_high_ns", d.TimelyTHighNs, r.TimelyTHigh},
+	} {
+		if tc.def < tc.rng[0] || tc.def > tc.rng[1] {
+			t.Errorf("%d: %s default %v outside m3's range %v", i, tc.key, tc.def, tc.rng)
+		}
+	}
+	if float64(rec.HPCCAI) >= r.HPCCAI[0] {
+		t.Errorf("run_m3.py's placeholder HPCC AI %d is inside m3's range %v: the package comment of cc is wrong", rec.HPCCAI, r.HPCCAI)
+	}
+}
