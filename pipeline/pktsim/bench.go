@@ -1,7 +1,6 @@
 package pktsim
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -36,34 +35,11 @@ func RepeatFlows(f *Flows, k int) *Flows {
 	return out
 }
 
-// FromWorkload converts a workload topology (pipeline/workload: fabric
-// clusters, fat-trees, ns-3 files) into the simulator's form. It goes
-// through the ns-3 file format, so node ids, link order (and so ns-3's
-// device numbering and ECMP choices) are exactly what the fork would build
-// from the same topology file.
-func FromWorkload(t *workload.Topology) (*Topology, error) {
-	var b bytes.Buffer
-	if err := t.WriteNS3(&b); err != nil {
-		return nil, err
-	}
-	return ParseTopology(t.Name, &b)
-}
-
 // BenchFabric is the 256-host cluster of the benchmarks: 2 pods x 2 fabric
 // switches x 16 racks x 8 hosts, 16 spines per plane (1:1), 10 Gbps host
 // links, 40 Gbps elsewhere, 1 us per link.
 var BenchFabric = workload.FabricSpec{Pods: 2, FabsPerPod: 2, RacksPerPod: 16, HostsPerRack: 8, SpinesPerPlane: 16,
 	HostGbps: 10, FabricGbps: 40, DelayNs: 1000}
-
-// Fabric builds a fabric cluster (pipeline/workload's, Parsimon's layout)
-// for the simulator.
-func Fabric(s workload.FabricSpec) (*Topology, error) {
-	t, err := workload.Fabric(s)
-	if err != nil {
-		return nil, err
-	}
-	return FromWorkload(t)
-}
 
 // PoissonWorkload draws n flows between uniformly random distinct hosts of
 // t, with exponential sizes of the given mean (bytes, at least 1) and
