@@ -2,16 +2,12 @@ package datagen
 
 import (
 	"math"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/internal/refdata"
-	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/npyfile"
 )
 
@@ -24,61 +20,6 @@ func referenceDirs(t testing.TB, set string) []string {
 		t.Fatalf("no scenarios in %s", set)
 	}
 	return dirs
-}
-
-var absPath = regexp.MustCompile(`(?m) /(?:[^\s/]+/)+([^\s/]+)$`)
-
-// TestNS3ConfigMatchesReference rebuilds every reference scenario's ns-3
-// config from its param_*.txt (plus the stop time, which depends on the flow
-// file) and checks it byte for byte: ns3-paths as stored, m3-shards with
-// their absolute paths shortened to file names and the fork's default queue
-// monitor start.
-func TestNS3ConfigMatchesReference(t *testing.T) {
-	stopRe := regexp.MustCompile(`(?m)^SIMULATOR_STOP_TIME (\d+)$`)
-	n := 0
-	for _, set := range []string{"ns3-paths", "m3-shards"} {
-		for _, dir := range referenceDirs(t, set) {
-			params, _ := filepath.Glob(filepath.Join(dir, "param_*.txt"))
-			configs, _ := filepath.Glob(filepath.Join(dir, "config_*.txt"))
-			if len(params) != 1 || len(configs) != 1 {
-				t.Fatalf("%s: %d param and %d config files", dir, len(params), len(configs))
-			}
-			cfg, err := features.ReadParamText(params[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := os.ReadFile(configs[0])
-			want := string(b)
-			m := stopRe.FindStringSubmatch(want)
-			if m == nil {
-				t.Fatalf("%s: no SIMULATOR_STOP_TIME", configs[0])
-			}
-			stop, _ := strconv.Atoi(m[1])
-			hosts := 3
-			if strings.Contains(dir, "nhosts5") {
-				hosts = 5
-			} else if strings.Contains(dir, "nhosts7") {
-				hosts = 7
-			}
-			o := NS3Options{Hosts: hosts, LinkGbps: 10, BaseRTTNs: 14400, StopS: stop, QlenMonStartNs: 100000000000}
-			if set == "m3-shards" {
-				o.QlenMonStartNs = 1000000000
-				want = absPath.ReplaceAllString(want, " $1")
-			}
-			got := NS3Config(cfg, o)
-			if got != want {
-				gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-				for i := range min(len(gl), len(wl)) {
-					if gl[i] != wl[i] {
-						t.Fatalf("%s: line %d: m4 %q, fork %q", configs[0], i+1, gl[i], wl[i])
-					}
-				}
-				t.Fatalf("%s: m4 writes %d lines, the fork %d", configs[0], len(gl), len(wl))
-			}
-			n++
-		}
-	}
-	t.Logf("%d configs identical", n)
 }
 
 // trafficRelations checks, over many scenarios, the relations the fork's

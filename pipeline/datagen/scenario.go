@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/pktsim"
 )
 
 // Scenario is one sampled path scenario: flows, what was drawn for them, the
@@ -51,7 +52,7 @@ func (s *Spec) Sample(it Item) (*Scenario, error) {
 	if sc.Config, err = SampleConfig(cfgRNG, &s.Config); err != nil {
 		return nil, err
 	}
-	sc.NS3 = NS3Config(sc.Config, NS3Options{
+	sc.NS3 = pktsim.M3ConfigText(sc.Config, pktsim.M3Options{
 		Hosts: it.Hosts, LinkGbps: s.LinkGbps, BaseRTTNs: s.BaseRTTNs,
 		StopS: stopTime(tr.EndNs), QlenMonStartNs: 100000000000,
 	})

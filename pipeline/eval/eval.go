@@ -8,10 +8,8 @@ package eval
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
-	"github.com/m4sim/m4/pipeline/datagen"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/pktsim"
 	"github.com/m4sim/m4/pipeline/workload"
@@ -66,9 +64,8 @@ func SimInput(w *workload.Workload, cfg features.Config) (*SimCase, error) {
 		flows.Add(uint32(i), fl.Src[i], fl.Dst[i], uint64(fl.Size[i]), fl.StartNs[i])
 	}
 	last := float64(fl.StartNs[n-1]) / 1e9
-	text := datagen.NS3Config(cfg, datagen.NS3Options{Hosts: 3, LinkGbps: 10, BaseRTTNs: 14400,
+	pc, err := pktsim.M3Config(cfg, pktsim.M3Options{LinkGbps: 10, BaseRTTNs: 14400,
 		StopS: int(last+1) + 2, QlenMonStartNs: 100_000_000_000})
-	pc, err := pktsim.ParseConfig("ground-truth config", strings.NewReader(text))
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/m4sim/m4/pipeline/cc"
-	"github.com/m4sim/m4/pipeline/datagen"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/pktsim"
 )
@@ -107,13 +106,12 @@ var notModelled = map[string]bool{
 
 // Untrained lists the keys of c whose values differ from what m4's training
 // data runs with m's configuration (the config m4 datagen writes for it on
-// a network of hostGbps host links; datagen.NS3Config): settings the model
+// a network of hostGbps host links; pktsim.M3Config): settings the model
 // never saw vary, such as another EWMA_GAIN, MIN_RATE or marking
 // probability. Keys the model reads, and keys without effect, are not
 // compared; for CC-specific keys only those of c's algorithm count.
 func Untrained(c *pktsim.Config, m features.Config, hostGbps float64) ([]features.OutOfRange, error) {
-	tmpl, err := pktsim.ParseConfig("m4's training config", strings.NewReader(datagen.NS3Config(m,
-		datagen.NS3Options{Hosts: 3, LinkGbps: int(math.Round(hostGbps)), BaseRTTNs: 14400, StopS: 4, QlenMonStartNs: 1})))
+	tmpl, err := pktsim.M3Config(m, pktsim.M3Options{LinkGbps: int(math.Round(hostGbps)), BaseRTTNs: 14400, StopS: 4, QlenMonStartNs: 1})
 	if err != nil {
 		return nil, err
 	}
