@@ -14,6 +14,7 @@ import (
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
 	"github.com/m4sim/m4/pipeline/ns3"
+	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -91,9 +92,9 @@ type runInput struct {
 	// Meta is added to estimate.json's "run" object (e.g. the spec).
 	Meta map[string]any
 	// Sim is the workload as the packet simulator takes it (ideal FCTs).
-	Sim func() (*eval.SimCase, error)
+	Sim func() (*truth.Case, error)
 	// Truth makes the ground truth.
-	Truth func(o eval.TruthOptions) (*eval.Truth, error)
+	Truth func(o truth.Options) (*truth.Result, error)
 	// Untrained lists the input's settings that m4's training data never
 	// varied (ns3.Untrained), reported with the trained ranges.
 	Untrained []features.OutOfRange
@@ -121,13 +122,12 @@ func loadRunInput(c *cli.Context, specPath, ns3Path string) (*runInput, error) {
 		return nil, err
 	}
 	w := r.Workload
+	sc := &truth.Case{Config: r.Config, Topo: r.Topo, Flows: r.Flows}
 	return &runInput{Name: ns3Path, W: w, CC: cfg, Desc: infer.Describe(ns3Path, w, cfg), IDs: r.Flows.ID, Untrained: un,
 		Meta: map[string]any{"ns3_config": ns3Path},
-		Sim: func() (*eval.SimCase, error) {
-			return &eval.SimCase{Config: r.Config, Topo: r.Topo, Flows: r.Flows}, nil
-		},
 		// the fork's own config, topology and flows
-		Truth: func(o eval.TruthOptions) (*eval.Truth, error) { return eval.SimulateWith(r.Config, r.Topo, r.Flows, o) },
+		Sim:   func() (*truth.Case, error) { return sc, nil },
+		Truth: func(o truth.Options) (*truth.Result, error) { return sc.Simulate(o) },
 	}, nil
 }
 
@@ -149,8 +149,8 @@ func specInput(c *cli.Context, path string) (*runInput, error) {
 	}
 	slog.Info("workload", "flows", w.Flows.Len(), "hosts", len(w.Topo.Hosts()), "seconds", time.Since(start).Seconds())
 	return &runInput{Name: spec.File, W: w, CC: cfg, Desc: infer.Describe(spec.File, w, cfg), Meta: map[string]any{"spec": spec},
-		Sim:   func() (*eval.SimCase, error) { return eval.SimInput(w, cfg) },
-		Truth: func(o eval.TruthOptions) (*eval.Truth, error) { return eval.GroundTruthWith(w, cfg, o) },
+		Sim:   func() (*truth.Case, error) { return truth.Input(w, cfg) },
+		Truth: func(o truth.Options) (*truth.Result, error) { return truth.Simulate(w, cfg, o) },
 	}, nil
 }
 
@@ -227,7 +227,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if c.Bool("truth") {
 		t1 := time.Now()
 		prog := newProgress(c, "truth (packet-level simulation)", "flows")
-		tr, err := in.Truth(eval.TruthOptions{MaxEvents: c.Uint64("max-events"),
+		tr, err := in.Truth(truth.Options{MaxEvents: c.Uint64("max-events"),
 			Progress: func(done, total int, _ int64) { prog.update(done, total) }})
 		if err == nil {
 			prog.update(len(tr.FCTNs), len(tr.FCTNs))

@@ -7,6 +7,7 @@ import (
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -26,27 +27,6 @@ func generate(t *testing.T, spec string) (*workload.Workload, features.Config) {
 	return w, features.DefaultConfig(s.CC.Algorithm, 300, 18000, true)
 }
 
-// A single DCTCP flow with a window above the BDP, alone in the network,
-// finishes in its ideal FCT: slowdown exactly 1.
-func TestGroundTruthLoneFlowHasSlowdownOne(t *testing.T) {
-	w, cfg := generate(t, `
-topology: {kind: fattree, k: 4}
-sizes: {dist: webserver}
-traffic: {matrix: uniform}
-max_load: 0.3
-flows: 1
-seed: 5
-cc: {algorithm: dctcp, window_bytes: 18000, pfc: true}
-`)
-	tr, err := GroundTruth(w, cfg, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tr.Slowdown) != 1 || tr.Slowdown[0] != 1 {
-		t.Fatalf("lone flow slowdown %v, want [1]", tr.Slowdown)
-	}
-}
-
 func TestGroundTruthAndCompare(t *testing.T) {
 	w, cfg := generate(t, `
 topology: {kind: fattree, k: 4}
@@ -57,7 +37,7 @@ flows: 2000
 seed: 6
 cc: {algorithm: dctcp, window_bytes: 18000, pfc: true}
 `)
-	tr, err := GroundTruth(w, cfg, 0)
+	tr, err := truth.Simulate(w, cfg, truth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

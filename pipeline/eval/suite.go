@@ -13,6 +13,7 @@ import (
 	"github.com/m4sim/m4/pipeline/infer"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/ns3"
+	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -92,7 +93,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 	var (
 		w         *workload.Workload
 		cfg       features.Config
-		truth     func() (td *aggregate.Distribution, fct, ideal []int64, err error)
+		getTruth  func() (td *aggregate.Distribution, fct, ideal []int64, err error)
 		untrained []features.OutOfRange
 		err       error
 	)
@@ -108,7 +109,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 			return nil, err
 		}
 		w = run.Workload
-		truth = func() (*aggregate.Distribution, []int64, []int64, error) {
+		getTruth = func() (*aggregate.Distribution, []int64, []int64, error) {
 			fct, err := run.ReadFCT(run.FCTFile)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("%s: FCT_OUTPUT_FILE: %w", c.NS3, err)
@@ -123,8 +124,8 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		if cfg, err = infer.ConfigOf(c.Spec.CC); err != nil {
 			return nil, err
 		}
-		truth = func() (*aggregate.Distribution, []int64, []int64, error) {
-			tr, err := GroundTruth(w, cfg, 0)
+		getTruth = func() (*aggregate.Distribution, []int64, []int64, error) {
+			tr, err := truth.Simulate(w, cfg, truth.Options{})
 			if err != nil {
 				return nil, nil, nil, err
 			}
@@ -141,7 +142,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}
 	t1 := time.Now()
-	td, fct, ideal, err := truth()
+	td, fct, ideal, err := getTruth()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}

@@ -2,7 +2,7 @@
 // whole datacenter workloads (fabric or fat-tree topologies, flow sizes,
 // arrivals, traffic matrices, loads and congestion-control configurations
 // from a spec's ranges), simulates each one packet by packet on its whole
-// topology (pipeline/eval's ground truth, m4's re-implementation of the
+// topology (pipeline/truth: m4's re-implementation of the
 // HPCC ns-3 fork), splits it into paths as m4 run does (pipeline/decompose),
 // draws paths in proportion to their flows (what a flow sees), and
 // writes every drawn path as a shard folder in the reference layout

@@ -16,7 +16,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/datagen"
-	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -132,7 +132,7 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := eval.GroundTruth(wl, dr.Config, 0)
+	tr, err := truth.Simulate(wl, dr.Config, truth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/m4sim/m4/internal/progress"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/datagen"
-	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -270,7 +270,7 @@ func Build(spec *Spec, w int, maxEvents uint64, dir string, t0 time.Time) (*Summ
 	}
 	sum := &Summary{W: w, Seed: dr.Seed, Spec: dr.Spec, Config: dr.Config, Flows: wl.Flows.Len()}
 	t1 := time.Now()
-	tr, err := eval.GroundTruth(wl, dr.Config, maxEvents)
+	tr, err := truth.Simulate(wl, dr.Config, truth.Options{MaxEvents: maxEvents})
 	sum.TruthSec = time.Since(t1).Seconds()
 	switch {
 	case unfinishedFlows(err):

@@ -1,0 +1,117 @@
+// Package truth makes packet-level ground truth for a whole workload: it
+// builds m4's packet simulator's network, flows and fork config from a
+// pipeline/workload workload and a configuration record (no ns-3 files in
+// between), runs pipeline/pktsim (a faithful re-implementation of the ns-3
+// fork that produced m3's data) and returns each flow's FCT, ideal FCT and
+// slowdown, with their distribution per output size bucket.
+//
+// Training-data generation (pipeline/fabricgen) and evaluation
+// (pipeline/eval, m4 run --truth) both take their ground truth from here.
+package truth
+
+import (
+	"fmt"
+
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/pktsim"
+	"github.com/m4sim/m4/pipeline/workload"
+)
+
+// Result is the packet-level outcome of a workload.
+type Result struct {
+	Slowdown []float64 // per flow: FCT / the fork's ideal FCT
+	Bucket   []int     // per flow: output size bucket
+	FCTNs    []int64   // per flow: FCT, ns (-1: unfinished)
+	IdealNs  []int64   // per flow: the fork's ideal FCT, ns
+	Config   string    // the fork config the simulator ran, as config-file text
+	Dist     *aggregate.Distribution
+	Events   uint64
+}
+
+// Options control a ground-truth run.
+type Options struct {
+	MaxEvents uint64 // event budget (0: the simulator's default)
+	// Progress, when set, hears now and then how many flows have finished.
+	Progress func(done, total int, nowNs int64)
+}
+
+// Case is a workload as the packet simulator takes it.
+type Case struct {
+	Config *pktsim.Config
+	Topo   *pktsim.Topology
+	Flows  *pktsim.Flows
+}
+
+// HostGbps, BaseRTTNs and QlenMonStartNs are the parts of the fork config
+// of a workload that its configuration record does not give: m3's
+// generator's host link rate and base RTT, and a queue monitor start past
+// any run (off, as in the reference ns3-paths).
+const (
+	HostGbps       = 10
+	BaseRTTNs      = 14400
+	QlenMonStartNs = 100_000_000_000
+)
+
+// Input converts w under cfg for the packet simulator: the fork config m3's
+// generator writes for cfg (pktsim.M3Config, HostGbps host links), w's
+// topology (pktsim.FromWorkload) and flow i of w as flow i with id i. The
+// stop time is 2 s past the second after the last start, as the fork's
+// generator sets it.
+func Input(w *workload.Workload, cfg features.Config) (*Case, error) {
+	topo, err := pktsim.FromWorkload(w.Topo)
+	if err != nil {
+		return nil, err
+	}
+	fl := &w.Flows
+	n := fl.Len()
+	if n == 0 {
+		return nil, fmt.Errorf("ground truth: the workload has no flows")
+	}
+	flows := &pktsim.Flows{Name: "workload flows"}
+	for i := 0; i < n; i++ {
+		flows.Add(uint32(i), fl.Src[i], fl.Dst[i], uint64(fl.Size[i]), fl.StartNs[i])
+	}
+	last := float64(fl.StartNs[n-1]) / 1e9
+	pc, err := pktsim.M3Config(cfg, pktsim.M3Options{LinkGbps: HostGbps, BaseRTTNs: BaseRTTNs,
+		StopS: int(last+1) + 2, QlenMonStartNs: QlenMonStartNs})
+	if err != nil {
+		return nil, err
+	}
+	return &Case{Config: pc, Topo: topo, Flows: flows}, nil
+}
+
+// IdealFCTs returns the fork's ideal FCT of each flow of c (ns), without
+// simulating.
+func (c *Case) IdealFCTs() ([]int64, error) {
+	return pktsim.IdealFCTs(c.Config, c.Topo, c.Flows)
+}
+
+// Simulate runs the packet simulator on w under cfg (Input) and returns
+// its outcome.
+func Simulate(w *workload.Workload, cfg features.Config, o Options) (*Result, error) {
+	c, err := Input(w, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c.Simulate(o)
+}
+
+// Simulate runs the packet simulator on c's flows (in their order) and
+// summarises the outcome.
+func (c *Case) Simulate(o Options) (*Result, error) {
+	res, err := pktsim.SimulateWith(c.Config, c.Topo, c.Flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress})
+	if err != nil {
+		return nil, fmt.Errorf("ground truth: %w", err)
+	}
+	n := c.Flows.Len()
+	t := &Result{Slowdown: res.Slowdowns(), Bucket: make([]int, n), FCTNs: res.FCTNs, IdealNs: res.IdealNs,
+		Config: c.Config.Format(), Events: res.Stats.Events}
+	for i := range t.Bucket {
+		t.Bucket[i] = features.OutputBucket(float64(c.Flows.SizeBytes[i]))
+	}
+	if t.Dist, err = aggregate.FromSamples(t.Bucket, t.Slowdown); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
