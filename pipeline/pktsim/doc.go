@@ -30,10 +30,16 @@
 // Format round-trip. DefaultConfig holds the fork's values for keys a file
 // leaves out.
 //
+// The config m3's generator (run_m3.py) writes for a configuration record
+// (features.Config), as m4's training data runs it:
+//
+//	cfg, err := pktsim.M3Config(rec, pktsim.M3Options{LinkGbps: 10, BaseRTTNs: 14400, StopS: 4})
+//	text := pktsim.M3ConfigText(rec, pktsim.M3Options{Hosts: 5, ...}) // the file, byte for byte
+//
 // # General topologies and files
 //
 //	cfg, _ := pktsim.ParseConfigFile("config.txt")
-//	topo, _ := pktsim.ParseTopologyFile("topo.txt") // or ParkingLot(h), Fabric(spec)
+//	topo, _ := pktsim.ParseTopologyFile("topo.txt") // or ParkingLot(h), Fabric(spec), FromWorkload(t)
 //	flows, _ := pktsim.ParseFlowFile("flow.txt")    // or Flows.Add, FlowsFromPath
 //	res, err := pktsim.Simulate(cfg, topo, flows)   // SimulateWith for budgets and traces
 //	pktsim.WriteFCTText("fct.txt", flows, res)      // the fork's fct.txt
