@@ -115,7 +115,7 @@ func TestCkptCommands(t *testing.T) {
 		t.Error("import then export changed model_llama.bin")
 	}
 	out, err = run(t, "ckpt", "info")
-	if err != nil || !strings.Contains(out, "the default checkpoint") || !strings.Contains(out, `"name": "m3-path-v1"`) {
+	if err != nil || !strings.Contains(out, "the default checkpoint") || !strings.Contains(out, `"name": "m4-path-v2"`) {
 		t.Errorf("info of the default checkpoint: %v\n%s", err, out)
 	}
 	if _, err := run(t, "ckpt", "convert", "--in", ck, "--out", filepath.Join(dir, "x"), "--dtype", "BF16"); err == nil {
