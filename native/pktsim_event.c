@@ -6,7 +6,9 @@
  * (FIFO per bucket = scheduling order); the rest wait in a 4-ary min-heap
  * on (ts, uid) and move into the wheel as now approaches them. Packets live
  * in a growable pool addressed by index, chained through their `next`
- * field. Neither allocates per event or per packet once warm.
+ * field. Neither allocates per event or per packet once warm. The fast
+ * paths every event takes (pk_schedule, pk_next_event) are static inline
+ * in pktsim_internal.h; their slow paths live here.
  */
 #include "pktsim_internal.h"
 
@@ -61,51 +63,23 @@ static event heap_pop(m4_pktsim *s) {
     return top;
 }
 
-static void wheel_push(m4_pktsim *s, uint32_t b, uint64_t uid, uint32_t type, uint32_t idx) {
-    if (s->wn_free == NIL) {
-        uint32_t cap = s->wn_cap ? s->wn_cap * 2 : 4096;
-        wnode *w = realloc(s->wn, (size_t)cap * sizeof(wnode));
-        if (!w) {
-            s->oom = 1;
-            return;
-        }
-        s->wn = w;
-        for (uint32_t i = s->wn_cap; i < cap; i++) w[i].next = i + 1 < cap ? i + 1 : NIL;
-        s->wn_free = s->wn_cap;
-        s->wn_cap = cap;
+int pk_wheel_grow(m4_pktsim *s) {
+    uint32_t cap = s->wn_cap ? s->wn_cap * 2 : 4096;
+    wnode *w = realloc(s->wn, (size_t)cap * sizeof(wnode));
+    if (!w) {
+        s->oom = 1;
+        return -1;
     }
-    uint32_t k = s->wn_free;
-    wnode *w = &s->wn[k];
-    s->wn_free = w->next;
-    w->key = (uid << 8) | type;
-    w->idx = idx;
-    w->next = NIL;
-    if (s->bhead[b] == NIL) {
-        s->bhead[b] = k;
-        s->bmap[b >> 6] |= 1ull << (b & 63);
-    } else {
-        s->wn[s->btail[b]].next = k;
-    }
-    s->btail[b] = k;
-    s->wheel_count++;
+    s->wn = w;
+    for (uint32_t i = s->wn_cap; i < cap; i++) w[i].next = i + 1 < cap ? i + 1 : NIL;
+    s->wn_free = s->wn_cap;
+    s->wn_cap = cap;
+    return 0;
 }
 
-uint64_t pk_schedule(m4_pktsim *s, int64_t ts, uint32_t type, uint32_t idx) {
-    uint64_t uid = ++s->next_uid;
-    if (ts >= s->stop) return uid; /* at or after the stop time: never runs */
-    if (ts < s->now || uid >= MAX_UID) {
-        s->overflow = 1;
-        return 0;
-    }
-    if (ts - s->now < (int64_t)s->wheel_n) {
-        wheel_push(s, (uint32_t)ts & s->wheel_mask, uid, type, idx);
-    } else {
-        event e = {((uint64_t)ts << 16) | (uid >> 24), ((uid & 0xffffffu) << 40) | ((uint64_t)type << 32) | idx};
-        heap_push(s, e);
-    }
-    size_t pending = s->wheel_count + s->heap_n;
-    if (pending > s->stats.max_pending) s->stats.max_pending = pending;
-    return uid;
+void pk_heap_push(m4_pktsim *s, int64_t ts, uint64_t uid, uint32_t type, uint32_t idx) {
+    event e = {((uint64_t)ts << 16) | (uid >> 24), ((uid & 0xffffffu) << 40) | ((uint64_t)type << 32) | idx};
+    heap_push(s, e);
 }
 
 /* index of the lowest set bit of x != 0 (de Bruijn; portable C99) */
@@ -130,41 +104,26 @@ static uint32_t wheel_next(const m4_pktsim *s, uint32_t b) {
     return b; /* unreachable while wheel_count > 0 */
 }
 
-int pk_next_event(m4_pktsim *s, uint32_t *type, uint32_t *idx, uint64_t *uid) {
-    for (;;) {
-        uint32_t b = (uint32_t)s->now & s->wheel_mask;
-        uint32_t k = s->bhead[b];
-        if (k != NIL) {
-            wnode *w = &s->wn[k];
-            s->bhead[b] = w->next;
-            if (w->next == NIL) s->bmap[b >> 6] &= ~(1ull << (b & 63));
-            *type = (uint32_t)(w->key & 0xffu);
-            *uid = w->key >> 8;
-            *idx = w->idx;
-            w->next = s->wn_free;
-            s->wn_free = k;
-            s->wheel_count--;
-            return 1;
-        }
-        int64_t next;
-        if (s->wheel_count > 0) {
-            uint32_t nb = wheel_next(s, b);
-            next = s->now + (int64_t)((nb - b) & s->wheel_mask);
-        } else if (s->heap_n > 0) {
-            next = EV_TS(s->heap[0]);
-        } else {
-            return 0;
-        }
-        if (next >= s->stop) return 0;
-        s->now = next;
-        /* far events now within the window join their buckets, in order,
-         * before anything scheduled from now on can reach those buckets */
-        while (s->heap_n > 0 && EV_TS(s->heap[0]) - s->now < (int64_t)s->wheel_n) {
-            event e = heap_pop(s);
-            wheel_push(s, (uint32_t)EV_TS(e) & s->wheel_mask, EV_UID(e), EV_TYPE(e), EV_IDX(e));
-        }
-        if (s->oom) return 0;
+int pk_advance(m4_pktsim *s) {
+    uint32_t b = (uint32_t)s->now & s->wheel_mask;
+    int64_t next;
+    if (s->wheel_count > 0) {
+        uint32_t nb = wheel_next(s, b);
+        next = s->now + (int64_t)((nb - b) & s->wheel_mask);
+    } else if (s->heap_n > 0) {
+        next = EV_TS(s->heap[0]);
+    } else {
+        return 0;
     }
+    if (next >= s->stop) return 0;
+    s->now = next;
+    /* far events now within the window join their buckets, in order,
+     * before anything scheduled from now on can reach those buckets */
+    while (s->heap_n > 0 && EV_TS(s->heap[0]) - s->now < (int64_t)s->wheel_n) {
+        event e = heap_pop(s);
+        wheel_push(s, (uint32_t)EV_TS(e) & s->wheel_mask, EV_UID(e), EV_TYPE(e), EV_IDX(e));
+    }
+    return !s->oom;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -334,12 +334,79 @@ void pk_set_err(m4_pktsim *s, const char *fmt, ...);
 /* events and packets (pktsim_event.c)                                       */
 /* ------------------------------------------------------------------------ */
 
+/* The slow paths of pk_schedule: pk_wheel_grow doubles the wheel's node
+ * pool (-1 and s->oom when out of memory); pk_heap_push queues an event
+ * too far ahead for the wheel. */
+int pk_wheel_grow(m4_pktsim *s);
+void pk_heap_push(m4_pktsim *s, int64_t ts, uint64_t uid, uint32_t type, uint32_t idx);
+
+/* wheel_push appends an event to bucket b (FIFO: scheduling order). */
+static inline void wheel_push(m4_pktsim *s, uint32_t b, uint64_t uid, uint32_t type, uint32_t idx) {
+    if (s->wn_free == NIL && pk_wheel_grow(s)) return;
+    uint32_t k = s->wn_free;
+    wnode *w = &s->wn[k];
+    s->wn_free = w->next;
+    w->key = (uid << 8) | type;
+    w->idx = idx;
+    w->next = NIL;
+    if (s->bhead[b] == NIL) {
+        s->bhead[b] = k;
+        s->bmap[b >> 6] |= 1ull << (b & 63);
+    } else {
+        s->wn[s->btail[b]].next = k;
+    }
+    s->btail[b] = k;
+    s->wheel_count++;
+}
+
 /* pk_schedule adds an event at absolute time ts (>= now) and returns its uid,
- * its place in scheduling order (0 when out of memory or out of range). */
-uint64_t pk_schedule(m4_pktsim *s, int64_t ts, uint32_t type, uint32_t idx);
+ * its place in scheduling order (0 when out of memory or out of range).
+ * Inline: every packet hop schedules two. */
+static inline uint64_t pk_schedule(m4_pktsim *s, int64_t ts, uint32_t type, uint32_t idx) {
+    uint64_t uid = ++s->next_uid;
+    if (ts >= s->stop) return uid; /* at or after the stop time: never runs */
+    if (ts < s->now || uid >= MAX_UID) {
+        s->overflow = 1;
+        return 0;
+    }
+    if (ts - s->now < (int64_t)s->wheel_n) {
+        wheel_push(s, (uint32_t)ts & s->wheel_mask, uid, type, idx);
+    } else {
+        pk_heap_push(s, ts, uid, type, idx);
+    }
+    size_t pending = s->wheel_count + s->heap_n;
+    if (pending > s->stats.max_pending) s->stats.max_pending = pending;
+    return uid;
+}
+
+/* pk_advance moves now to the next time with an event (and the heap's
+ * events now within the window into the wheel); returns 0 when none is
+ * left before the stop, or out of memory. */
+int pk_advance(m4_pktsim *s);
+
 /* pk_next_event pops the next event in (time, uid) order into *type, *idx,
- * *uid and advances now; returns 0 when none is left before the stop. */
-int pk_next_event(m4_pktsim *s, uint32_t *type, uint32_t *idx, uint64_t *uid);
+ * *uid and advances now; returns 0 when none is left before the stop.
+ * Inline: the run loop calls it once per event. */
+static inline int pk_next_event(m4_pktsim *s, uint32_t *type, uint32_t *idx, uint64_t *uid) {
+    for (;;) {
+        uint32_t b = (uint32_t)s->now & s->wheel_mask;
+        uint32_t k = s->bhead[b];
+        if (k != NIL) {
+            wnode *w = &s->wn[k];
+            s->bhead[b] = w->next;
+            if (w->next == NIL) s->bmap[b >> 6] &= ~(1ull << (b & 63));
+            *type = (uint32_t)(w->key & 0xffu);
+            *uid = w->key >> 8;
+            *idx = w->idx;
+            w->next = s->wn_free;
+            s->wn_free = k;
+            s->wheel_count--;
+            return 1;
+        }
+        if (!pk_advance(s)) return 0;
+    }
+}
+
 /* pk_events_create sizes and allocates the wheel for topology t. */
 m4_status pk_events_create(m4_pktsim *s, const m4_pktsim_topology *t);
 /* pk_events_reset empties the event queue and the packet pool for a new run. */
@@ -375,10 +442,9 @@ static inline uint32_t fifo_pop(m4_pktsim *s, uint32_t *head, uint32_t *tail) {
 /* devices, switches, NICs (pktsim_link.c, pktsim_switch.c, pktsim_nic.c)    */
 /* ------------------------------------------------------------------------ */
 
-/* QbbNetDevice: start sending packet p on device d / try to send the next
- * packet / a packet arrives at device d. */
+/* QbbNetDevice (pktsim_link.c): start sending packet p on device d / a
+ * packet arrives at device d. */
 void pk_transmit_start(m4_pktsim *s, uint32_t d, uint32_t p);
-void pk_dequeue_and_transmit(m4_pktsim *s, uint32_t d);
 void pk_device_receive(m4_pktsim *s, uint32_t d, uint32_t p);
 
 /* SwitchNode::SendToDev for packet p arriving at switch node nid. */
@@ -395,6 +461,19 @@ void pk_nic_update_next_avail(m4_pktsim *s, uint32_t d, int64_t t);
 void pk_add_queue_pair(m4_pktsim *s, uint32_t fi);
 void pk_receive_ack(m4_pktsim *s, int32_t host, uint32_t p);
 void pk_receive_data(m4_pktsim *s, int32_t host, uint32_t p);
+
+/* QbbNetDevice::DequeueAndTransmit: if device d is idle, send its next
+ * packet. Inline: it runs after every transmission and arrival. */
+static inline void pk_dequeue_and_transmit(m4_pktsim *s, uint32_t d) {
+    device *dv = &s->devs[d];
+    if (dv->busy) return;
+    if (!s->nodes[dv->node].is_switch) {
+        pk_nic_dequeue(s, d);
+        return;
+    }
+    uint32_t p = pk_switch_dequeue(s, d);
+    if (p != NIL) pk_transmit_start(s, d, p);
+}
 
 static inline int qp_finished(const flow *f) { return f->snd_una >= f->size; }
 static inline uint32_t data_header(const m4_pktsim *s) { return 48 + s->int_bytes; }

@@ -16,18 +16,6 @@ void pk_transmit_start(m4_pktsim *s, uint32_t d, uint32_t p) {
     pk_schedule(s, s->now + tx + (int64_t)dv->delay, EV_RECV, p);
 }
 
-/* QbbNetDevice::DequeueAndTransmit */
-void pk_dequeue_and_transmit(m4_pktsim *s, uint32_t d) {
-    device *dv = &s->devs[d];
-    if (dv->busy) return;
-    if (!s->nodes[dv->node].is_switch) {
-        pk_nic_dequeue(s, d);
-        return;
-    }
-    uint32_t p = pk_switch_dequeue(s, d);
-    if (p != NIL) pk_transmit_start(s, d, p);
-}
-
 /* QbbNetDevice::Receive */
 void pk_device_receive(m4_pktsim *s, uint32_t d, uint32_t p) {
     device *dv = &s->devs[d];
