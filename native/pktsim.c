@@ -125,7 +125,7 @@ static int check_flows(m4_pktsim *s, const m4_pktsim_flows *fl) {
         }
         if (fl->size_bytes[i] == 0 || fl->size_bytes[i] > 0xffffffffull) {
             pk_set_err(s, "flow %zu (id %u): size %llu bytes is out of range (1..2^32-1)", i, fl->id[i],
-                    (unsigned long long)fl->size_bytes[i]);
+                       (unsigned long long)fl->size_bytes[i]);
             return -1;
         }
         if (fl->pg[i] == 0 || fl->pg[i] >= QCNT) {
@@ -134,12 +134,12 @@ static int check_flows(m4_pktsim *s, const m4_pktsim_flows *fl) {
         }
         if (fl->start_ns[i] > (uint64_t)INT64_MAX / 2) {
             pk_set_err(s, "flow %zu (id %u): start time %llu ns is out of range", i, fl->id[i],
-                    (unsigned long long)fl->start_ns[i]);
+                       (unsigned long long)fl->start_ns[i]);
             return -1;
         }
         if (i > 0 && fl->start_ns[i] < fl->start_ns[i - 1]) {
             pk_set_err(s, "flow %zu (id %u): start time %llu ns is before the previous flow's %llu ns (flows must be sorted)",
-                    i, fl->id[i], (unsigned long long)fl->start_ns[i], (unsigned long long)fl->start_ns[i - 1]);
+                       i, fl->id[i], (unsigned long long)fl->start_ns[i], (unsigned long long)fl->start_ns[i - 1]);
             return -1;
         }
     }
@@ -379,13 +379,13 @@ static m4_status run_events(m4_pktsim *s) {
         if (c->progress && s->stats.events % every == 0) c->progress(c->progress_ctx, s->n_delivered, n, s->now);
         if (c->max_events && s->stats.events > c->max_events) {
             pk_set_err(s, "event budget of %llu events exhausted at t=%lld ns with %zu of %zu flows unfinished",
-                    (unsigned long long)c->max_events, (long long)s->now, n - s->n_delivered, n);
+                       (unsigned long long)c->max_events, (long long)s->now, n - s->n_delivered, n);
             st = M4_ERR_BUDGET;
             break;
         }
         if (c->max_wall_seconds > 0 && (s->stats.events & 0xffff) == 0 && wall_seconds() - t0 > c->max_wall_seconds) {
             pk_set_err(s, "wall-clock budget of %g s exhausted at t=%lld ns with %zu of %zu flows unfinished",
-                    c->max_wall_seconds, (long long)s->now, n - s->n_delivered, n);
+                       c->max_wall_seconds, (long long)s->now, n - s->n_delivered, n);
             st = M4_ERR_BUDGET;
             break;
         }
@@ -393,7 +393,7 @@ static m4_status run_events(m4_pktsim *s) {
         if (s->oom) break;
         if (s->overflow) {
             pk_set_err(s, "the run reached the simulator's limit of 2^40 scheduled events at t=%lld ns",
-                    (long long)s->now);
+                       (long long)s->now);
             st = M4_ERR_BUDGET;
             break;
         }
@@ -446,12 +446,12 @@ m4_status m4_pktsim_run(m4_pktsim *s, const m4_pktsim_flows *fl, const m4_pktsim
     if (s->n_delivered < n) {
         if (s->stats.drops > 0)
             pk_set_err(s, "%zu of %zu flows did not finish by the stop time (%.9f s, SIMULATOR_STOP_TIME); %llu packets "
-                       "were dropped, and the fork's go-back-N has no retransmission timeout, so a flow whose last "
-                       "packets are dropped never finishes: enable PFC or enlarge BUFFER_SIZE",
-                    n - s->n_delivered, n, (double)c->stop_time_ns * 1e-9, (unsigned long long)s->stats.drops);
+                          "were dropped, and the fork's go-back-N has no retransmission timeout, so a flow whose last "
+                          "packets are dropped never finishes: enable PFC or enlarge BUFFER_SIZE",
+                       n - s->n_delivered, n, (double)c->stop_time_ns * 1e-9, (unsigned long long)s->stats.drops);
         else
             pk_set_err(s, "%zu of %zu flows did not finish by the stop time (%.9f s, SIMULATOR_STOP_TIME)",
-                    n - s->n_delivered, n, (double)c->stop_time_ns * 1e-9);
+                       n - s->n_delivered, n, (double)c->stop_time_ns * 1e-9);
         return M4_ERR_BUDGET;
     }
     return M4_OK;

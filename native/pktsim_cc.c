@@ -30,12 +30,12 @@ static uint64_t rate_div(uint64_t bps, double c) { return d2u((double)bps / c); 
 
 static void dcqcn_schedule_alpha(m4_pktsim *s, flow *f) {
     f->ev_alpha = pk_schedule(s, s->now + us_to_ns(s->cfg.alpha_resume_interval_us), EV_ALPHA,
-                           (uint32_t)(f - s->flows));
+                              (uint32_t)(f - s->flows));
 }
 
 static void dcqcn_schedule_decrease(m4_pktsim *s, flow *f, int64_t delta) {
     f->ev_dec = pk_schedule(s, s->now + us_to_ns(s->cfg.rate_decrease_interval_us) + delta, EV_DEC,
-                         (uint32_t)(f - s->flows));
+                            (uint32_t)(f - s->flows));
 }
 
 void pk_dcqcn_cnp(m4_pktsim *s, flow *f) {

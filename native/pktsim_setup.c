@@ -322,7 +322,7 @@ static m4_status build_links(m4_pktsim *s, const m4_pktsim_topology *t) {
         }
         if (t->delay_ns[l] > 1000000000000ull) {
             pk_set_err(s, "topology: link %d (%d-%d) delay %llu ns is out of range", l, a, b,
-                    (unsigned long long)t->delay_ns[l]);
+                       (unsigned long long)t->delay_ns[l]);
             return M4_ERR_INVALID_INPUT;
         }
         double e = t->error_rate ? t->error_rate[l] : 0;
@@ -426,8 +426,8 @@ static m4_status setup_headers(m4_pktsim *s) {
         for (uint32_t i = 0; i < s->n_devs; i++)
             if (s->nodes[s->devs[i].node].is_switch && pk_hop_rate_index(s->devs[i].rate) < 0) {
                 pk_set_err(s, "topology: link %d runs at %llu bit/s, which HPCC's INT header cannot encode "
-                           "(10, 25, 40, 50, 100, 200, 400 Gbps or 100 Tbps)",
-                        s->devs[i].link, (unsigned long long)s->devs[i].rate);
+                              "(10, 25, 40, 50, 100, 200, 400 Gbps or 100 Tbps)",
+                           s->devs[i].link, (unsigned long long)s->devs[i].rate);
                 return M4_ERR_UNSUPPORTED;
             }
     } else if (cfg->cc_mode == M4_CC_TIMELY) {
