@@ -1,4 +1,4 @@
-// Package pktsim runs m4's packet-level simulator: native/pktsim.c, a
+// Package pktsim runs m4's packet-level simulator: native/pktsim*.c, a
 // re-implementation of the HPCC ns-3 fork (branch m3) that produced m4's
 // ground truth. It reads and writes the fork's files (config_*.txt, ns-3
 // topology and flow files, fct.txt) and reproduces the fork's FCTs to the
