@@ -204,15 +204,11 @@ static int build_routes(m4_pktsim *s) {
     /* next hops per (switch, host), collected as (switch, host, port) triples */
     size_t cap = (size_t)S * (size_t)H + 16, n_trip = 0;
     uint32_t *trip = malloc(cap * 3 * sizeof(uint32_t));
+    uint32_t *fill = NULL;
+    int rc = -1;
     s->route_off = calloc((size_t)S * (size_t)H + 1, sizeof(uint32_t));
-    if (!s->tree_link || !s->tree_parent || !s->tree_delay || !dis || !queue || !nb || !trip || !s->route_off) {
-        free(dis);
-        free(queue);
-        free(nb);
-        free(trip);
-        pk_set_err(s, "out of memory building routes");
-        return -1;
-    }
+    if (!s->tree_link || !s->tree_parent || !s->tree_delay || !dis || !queue || !nb || !trip || !s->route_off)
+        goto oom;
     for (int32_t h = 0; h < H; h++) {
         int32_t root = s->host_node[h];
         int32_t *tl = s->tree_link + (size_t)h * N, *tp = s->tree_parent + (size_t)h * N;
@@ -247,14 +243,7 @@ static int build_routes(m4_pktsim *s) {
                     if (n_trip == cap) {
                         cap *= 2;
                         uint32_t *t = realloc(trip, cap * 3 * sizeof(uint32_t));
-                        if (!t) {
-                            free(dis);
-                            free(queue);
-                            free(nb);
-                            free(trip);
-                            pk_set_err(s, "out of memory building routes");
-                            return -1;
-                        }
+                        if (!t) goto oom;
                         trip = t;
                     }
                     trip[3 * n_trip] = (uint32_t)s->nodes[next].index;
@@ -269,26 +258,23 @@ static int build_routes(m4_pktsim *s) {
     for (size_t i = 0; i < n_trip; i++) s->route_off[(size_t)trip[3 * i] * H + trip[3 * i + 1] + 1]++;
     for (size_t i = 0; i < (size_t)S * H; i++) s->route_off[i + 1] += s->route_off[i];
     s->route_port = malloc((n_trip + 1) * sizeof(uint16_t));
-    uint32_t *fill = calloc((size_t)S * H + 1, sizeof(uint32_t));
-    if (!s->route_port || !fill) {
-        free(fill);
-        free(dis);
-        free(queue);
-        free(nb);
-        free(trip);
-        pk_set_err(s, "out of memory building routes");
-        return -1;
-    }
+    fill = calloc((size_t)S * H + 1, sizeof(uint32_t));
+    if (!s->route_port || !fill) goto oom;
     for (size_t i = 0; i < n_trip; i++) {
         size_t r = (size_t)trip[3 * i] * H + trip[3 * i + 1];
         s->route_port[s->route_off[r] + fill[r]++] = (uint16_t)trip[3 * i + 2];
     }
+    rc = 0;
+    goto done;
+oom:
+    pk_set_err(s, "out of memory building routes");
+done:
     free(fill);
     free(dis);
     free(queue);
     free(nb);
     free(trip);
-    return 0;
+    return rc;
 }
 
 /* build_links checks the topology's size and links, allocates nodes,
