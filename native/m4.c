@@ -24,6 +24,10 @@ size_t m4_sizeof(const char *type) {
         {"m4_trained_ranges", sizeof(m4_trained_ranges)},
         {"m4_checkpoint_info", sizeof(m4_checkpoint_info)},
         {"m4_path_scenario", sizeof(m4_path_scenario)},
+        {"m4_dyn_config", sizeof(m4_dyn_config)},
+        {"m4_dyn_workload", sizeof(m4_dyn_workload)},
+        {"m4_dyn_trace", sizeof(m4_dyn_trace)},
+        {"m4_dyn_loss", sizeof(m4_dyn_loss)},
     };
     if (!type) return 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)

@@ -664,6 +664,171 @@ M4_API int m4_slowdowns_valid(float *v, int n_buckets, int n_pct);
  * training. */
 M4_API m4_status m4_model_backward_dout(m4_model *m, const float *dout);
 
+/* ------------------------------------------------------------------------ */
+/* dynamics: m4's flow-level dynamics model (Li et al., "m4: Modeling       */
+/* Flow-level Network Dynamics from Data"), forward, backward, AdamW and the */
+/* event loop that estimates a whole workload, on the CPU.                  */
+/*                                                                          */
+/* Every flow and every directed link keeps a hidden state (hidden floats). */
+/* At each event (a flow's arrival or departure) the model:                 */
+/*   1. departure of f: reads f's slowdown from its state (the output MLP), */
+/*      then drops f; arrival of f: starts f's state from its features;     */
+/*   2. advances every active flow and every link they cross by the time    */
+/*      since that node's last update (a GRU on ln(1 + dt/1 us));            */
+/*   3. reads each active flow's remaining bytes / size and each active      */
+/*      link's queue / queue_norm_bytes (two MLPs; auxiliary supervision);   */
+/*   4. runs gnn_layers GraphSAGE layers (sum aggregation, projection,       */
+/*      LayerNorm; width gnn_width) over the bipartite graph of the active   */
+/*      flows and their links, then updates each flow's state with a GRU on  */
+/*      [its graph output, its features] and each link's with a GRU on its    */
+/*      graph output.                                                       */
+/* Flow features: ln(size)/16, ln(ideal FCT ns)/16, hops/8; link features:    */
+/* Gbit/s / 100, propagation delay in us. A slowdown estimate is 1 +         */
+/* softplus(output MLP), so it is never below 1.                             */
+/*                                                                          */
+/* Training replays a packet-level trace (m4_dyn_trace: the events in        */
+/* simulation order, with each active flow's remaining bytes and each link's */
+/* queue after every event). Loss of a window of events:                    */
+/*   mean over its departures of |est/(fct/ideal) - 1|                      */
+/*   + w_remain x mean over (event, active flow) of |est - remaining/size|   */
+/*   + w_queue  x mean over (event, active link) of |est - queue/norm|       */
+/* (a term without samples is 0). Backward runs through the whole window     */
+/* (backpropagation through time); the state a window starts from is a      */
+/* constant, so long traces train in windows: truncated BPTT, with memory    */
+/* O(window), not O(trace).                                                  */
+/*                                                                          */
+/* Inference (m4_dyn_run) needs no trace: after each event the model reads   */
+/* every active flow's slowdown; its predicted completion is start + est x   */
+/* ideal (never before the current event); the next event is the earliest of */
+/* the next arrival and those completions (an arrival first on a tie, then   */
+/* the lower flow index). Deterministic; an object is not safe for           */
+/* concurrent use.                                                          */
+/* ------------------------------------------------------------------------ */
+
+#define M4_DYN_FLOW_FEATS 3 /* ln(size)/16, ln(ideal_ns)/16, hops/8 */
+#define M4_DYN_LINK_FEATS 2 /* gbps/100, delay_ns/1000 */
+
+typedef struct {
+    int hidden;             /* flow and link state width (200) */
+    int gnn_width;          /* width of the inner graph layers (300) */
+    int gnn_layers;         /* graph layers, >= 1 (3); the last one is hidden wide */
+    int mlp_hidden;         /* hidden width of the three output MLPs (200) */
+    float ln_eps;           /* LayerNorm epsilon (1e-5) */
+    float w_remain;         /* weight of the remaining-bytes loss (0.1) */
+    float w_queue;          /* weight of the queue-length loss (0.1) */
+    float queue_norm_bytes; /* queue bytes that read as 1 (100000) */
+} m4_dyn_config;
+
+/* m4_dyn_config_default fills cfg with the paper's sizes (about 1.5M parameters). */
+M4_API void m4_dyn_config_default(m4_dyn_config *cfg);
+
+/* A workload: n_flows flows (sizes in payload bytes > 0, start times >= 0
+ * in any order, ideal FCTs > 0: the slowdown denominator, may be NULL for
+ * m4_dyn_run, which then uses m4_dyn_ideal_ns) and their routes (flow i
+ * crosses route[route_ptr[i] .. route_ptr[i+1]), >= 1 directed link ids, from
+ * source to destination, no link twice) over n_links directed links (rates >
+ * 0, delays >= 0). */
+typedef struct {
+    size_t n_flows;
+    const int64_t *size_bytes;
+    const int64_t *start_ns;
+    const int64_t *ideal_ns;
+    const int64_t *route_ptr; /* n_flows + 1, route_ptr[0] = 0 */
+    const int32_t *route;
+    size_t n_links;
+    const double *link_gbps;
+    const int64_t *link_delay_ns;
+} m4_dyn_workload;
+
+/* A packet-level trace of a workload (the arrays of dynamics.npz): fct_ns
+ * per flow, and n_events events in simulation order (times non-decreasing;
+ * kind 0 arrival, 1 departure; each flow arrives once, then departs once).
+ * After event e the flows ev_active_flow[ev_active_ptr[e] ..
+ * ev_active_ptr[e+1]) were active with ev_active_remaining bytes left, and
+ * the links ev_queue_link[ev_queue_ptr[e] .. ev_queue_ptr[e+1]) had
+ * ev_queue_bytes queued (other links: none). ideal_ns is required here. */
+typedef struct {
+    m4_dyn_workload w;
+    const int64_t *fct_ns;
+    size_t n_events;
+    const int64_t *ev_time_ns;
+    const int8_t *ev_kind;
+    const int32_t *ev_flow;
+    const int64_t *ev_active_ptr;
+    const int32_t *ev_active_flow;
+    const float *ev_active_remaining;
+    const int64_t *ev_queue_ptr;
+    const int32_t *ev_queue_link;
+    const float *ev_queue_bytes;
+} m4_dyn_trace;
+
+/* The loss of the last forward: total and its three means, and how many
+ * samples each mean has. */
+typedef struct {
+    double total, slowdown, remain, queue;
+    size_t n_slowdown, n_remain, n_queue;
+} m4_dyn_loss;
+
+typedef struct m4_dyn m4_dyn;
+
+/* m4_dyn_create allocates a model; training != 0 also allocates gradients and
+ * AdamW state. Parameters start at m4_dyn_init(seed 0). Buffers for a
+ * workload grow on first use and are reused. */
+M4_API m4_status m4_dyn_create(m4_dyn **out, const m4_dyn_config *cfg, int training);
+M4_API void m4_dyn_destroy(m4_dyn *m);
+M4_API void m4_dyn_get_config(const m4_dyn *m, m4_dyn_config *cfg);
+
+/* Parameters: one float array of named tensors (m4_tensor_info; decay 1 for
+ * the matrices, which AdamW decays). */
+M4_API size_t m4_dyn_num_params(const m4_dyn *m);
+M4_API int m4_dyn_num_tensors(const m4_dyn *m);
+M4_API m4_status m4_dyn_tensor(const m4_dyn *m, int i, m4_tensor_info *info);
+
+/* m4_dyn_init draws PyTorch's default initialisation (U(+-1/sqrt(fan_in))
+ * for linear layers and GRUs, LayerNorm 1 and 0) from seed, and zeroes the
+ * AdamW state. */
+M4_API m4_status m4_dyn_init(m4_dyn *m, uint64_t seed);
+
+M4_API const float *m4_dyn_params(const m4_dyn *m);
+/* m4_dyn_set_params copies n = num_params floats in (NaN/Inf rejected). */
+M4_API m4_status m4_dyn_set_params(m4_dyn *m, const float *src, size_t n);
+/* Gradients of the last m4_dyn_backward (NULL unless training). */
+M4_API const float *m4_dyn_grads(const m4_dyn *m);
+M4_API m4_status m4_dyn_get_adam(const m4_dyn *m, float *mom1, float *mom2, size_t n);
+M4_API m4_status m4_dyn_set_adam(m4_dyn *m, const float *mom1, const float *mom2, size_t n);
+M4_API m4_status m4_dyn_set_threads(m4_dyn *m, int n);
+
+/* m4_dyn_forward replays events [e0, e1) of tr (e0 < e1 <= n_events) and
+ * computes the loss of that window. e0 = 0 starts from fresh states; any
+ * other e0 must be where the previous forward on the same trace stopped
+ * (its states carry on). A training model records what backward needs. On
+ * M4_ERR_INVALID_INPUT m4_dyn_error names the field and index. */
+M4_API m4_status m4_dyn_forward(m4_dyn *m, const m4_dyn_trace *tr, size_t e0, size_t e1,
+                                m4_dyn_loss *loss);
+
+/* m4_dyn_backward writes the gradient of the last forward's total loss with
+ * respect to every parameter (overwriting). Needs training. */
+M4_API m4_status m4_dyn_backward(m4_dyn *m);
+
+/* m4_dyn_adamw applies one AdamW step (PyTorch's formula, as
+ * m4_model_adamw) with the current gradients; step >= 1. */
+M4_API m4_status m4_dyn_adamw(m4_dyn *m, float lr, float beta1, float beta2, float eps,
+                              float weight_decay, int step);
+
+/* m4_dyn_run estimates every flow of w from an empty network: fct_ns[i]
+ * (n_flows values, input order) is flow i's predicted completion minus its
+ * start, >= its ideal FCT's share the model predicts (slowdown >= 1). */
+M4_API m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns);
+
+/* m4_dyn_ideal_ns is the ideal FCT m4_dyn_run uses when w has none: the
+ * route's propagation delay plus size + 48 B per 1000 B of payload at the
+ * slowest link's rate. */
+M4_API double m4_dyn_ideal_ns(int64_t size_bytes, const int32_t *route, size_t hops,
+                              const double *link_gbps, const int64_t *link_delay_ns);
+
+/* m4_dyn_error returns the text of the last error ("" if none). */
+M4_API const char *m4_dyn_error(const m4_dyn *m);
+
 #ifdef __cplusplus
 }
 #endif
