@@ -1,0 +1,150 @@
+package bindings
+
+import "fmt"
+
+// DynConfig is the shape of m4's flow-level dynamics model (m4_dyn_config
+// in m4.h): flow and link states Hidden wide, GNNLayers GraphSAGE layers
+// (the inner ones GNNWidth wide) over the active flows and their links, and
+// three MLP heads (MLPHidden) reading a flow's slowdown, its remaining
+// bytes and a link's queue. The loss weighs the remaining-bytes and queue
+// terms by WRemain and WQueue; a queue of QueueNormBytes reads as 1.
+type DynConfig struct {
+	Hidden         int     `json:"hidden"`
+	GNNWidth       int     `json:"gnn_width"`
+	GNNLayers      int     `json:"gnn_layers"`
+	MLPHidden      int     `json:"mlp_hidden"`
+	LNEps          float32 `json:"ln_eps"`
+	WRemain        float32 `json:"w_remain"`
+	WQueue         float32 `json:"w_queue"`
+	QueueNormBytes float32 `json:"queue_norm_bytes"`
+}
+
+// DefaultDynConfig returns the paper's sizes (m4_dyn_config_default):
+// states of 200, three graph layers of width 300, heads of 200, auxiliary
+// losses at 0.1 each; about 1.5M parameters.
+func DefaultDynConfig() DynConfig {
+	return DynConfig{Hidden: 200, GNNWidth: 300, GNNLayers: 3, MLPHidden: 200, LNEps: 1e-5,
+		WRemain: 0.1, WQueue: 0.1, QueueNormBytes: 100000}
+}
+
+// Validate reports the first field out of range.
+func (c DynConfig) Validate() error {
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"hidden", c.Hidden}, {"gnn_width", c.GNNWidth}, {"mlp_hidden", c.MLPHidden}} {
+		if p.v < 1 || p.v > 1<<14 {
+			return fmt.Errorf("dynamics config: %s = %d, want 1..%d", p.name, p.v, 1<<14)
+		}
+	}
+	switch {
+	case c.GNNLayers < 1 || c.GNNLayers > 8:
+		return fmt.Errorf("dynamics config: gnn_layers = %d, want 1..8", c.GNNLayers)
+	case !(c.LNEps > 0) || c.LNEps > 1:
+		return fmt.Errorf("dynamics config: ln_eps = %g, want in (0, 1]", c.LNEps)
+	case !(c.WRemain >= 0) || !(c.WQueue >= 0) || c.WRemain > 1e6 || c.WQueue > 1e6:
+		return fmt.Errorf("dynamics config: loss weights %g, %g, want >= 0", c.WRemain, c.WQueue)
+	case !(c.QueueNormBytes > 0) || c.QueueNormBytes > 1e15:
+		return fmt.Errorf("dynamics config: queue_norm_bytes = %g, want > 0", c.QueueNormBytes)
+	}
+	return nil
+}
+
+// DynWorkload is a workload as the dynamics model reads it (m4_dyn_workload):
+// F flows with their routes over L directed links. FlowIdealNs (the
+// slowdown denominator) may be nil for Run, which then uses DynIdealNs.
+type DynWorkload struct {
+	FlowSize     []int64 // F: payload bytes > 0
+	FlowStartNs  []int64 // F: start, ns, any order
+	FlowIdealNs  []int64 // F or nil: ideal FCT, ns
+	FlowRoutePtr []int64 // F+1: flow f crosses FlowRoute[FlowRoutePtr[f]:FlowRoutePtr[f+1]]
+	FlowRoute    []int32 // directed link ids, source to destination
+	LinkGbps     []float64
+	LinkDelayNs  []int64
+}
+
+// DynTrace is a packet-level trace of a workload, the training data of the
+// dynamics model (m4_dyn_trace). Its fields are those of dynamics.npz
+// (pipeline/dyntrace.Trace) under the same names, less the link endpoints.
+type DynTrace struct {
+	DynWorkload
+	FlowFCTNs []int64 // F: packet-level FCT, ns
+
+	EvTimeNs []int64 // E: non-decreasing
+	EvKind   []int8  // E: 0 arrival, 1 departure
+	EvFlow   []int32 // E
+
+	EvActivePtr       []int64   // E+1
+	EvActiveFlow      []int32   // flows active right after each event
+	EvActiveRemaining []float32 // their remaining bytes
+
+	EvQueuePtr   []int64   // E+1
+	EvQueueLink  []int32   // links with a queue at each event
+	EvQueueBytes []float32 // its bytes
+}
+
+// DynLoss is the loss of a window of events: Total = Slowdown + WRemain x
+// Remain + WQueue x Queue, each a mean over its samples (0 without any).
+type DynLoss struct {
+	Total, Slowdown, Remain, Queue float64
+	NSlowdown, NRemain, NQueue     int
+}
+
+// checkCSR checks that ptr (n+1 offsets from 0) indexes arrays of length m.
+func checkCSR(name string, ptr []int64, n, m int) error {
+	if len(ptr) != n+1 {
+		return fmt.Errorf("%s: %d offsets, want %d", name, len(ptr), n+1)
+	}
+	if ptr[0] != 0 {
+		return fmt.Errorf("%s[0] = %d, want 0", name, ptr[0])
+	}
+	for i := 1; i <= n; i++ {
+		if ptr[i] < ptr[i-1] {
+			return fmt.Errorf("%s[%d] = %d decreases", name, i, ptr[i])
+		}
+	}
+	if ptr[n] != int64(m) {
+		return fmt.Errorf("%s[%d] = %d, but %d entries", name, n, ptr[n], m)
+	}
+	return nil
+}
+
+// Check checks w's array lengths (its values are checked natively); ideal
+// says whether FlowIdealNs is required.
+func (w *DynWorkload) Check(ideal bool) error {
+	f := len(w.FlowSize)
+	if f == 0 {
+		return fmt.Errorf("workload: no flows")
+	}
+	if len(w.FlowStartNs) != f || (w.FlowIdealNs != nil && len(w.FlowIdealNs) != f) || (ideal && w.FlowIdealNs == nil) {
+		return fmt.Errorf("workload: flow arrays of different lengths (%d sizes, %d starts, %d ideal FCTs)", f, len(w.FlowStartNs), len(w.FlowIdealNs))
+	}
+	if len(w.LinkGbps) == 0 || len(w.LinkDelayNs) != len(w.LinkGbps) {
+		return fmt.Errorf("workload: %d link rates, %d link delays", len(w.LinkGbps), len(w.LinkDelayNs))
+	}
+	return checkCSR("flow_route_ptr", w.FlowRoutePtr, f, len(w.FlowRoute))
+}
+
+// Check checks t's array lengths (its values are checked natively).
+func (t *DynTrace) Check() error {
+	if err := t.DynWorkload.Check(true); err != nil {
+		return err
+	}
+	if len(t.FlowFCTNs) != len(t.FlowSize) {
+		return fmt.Errorf("trace: %d FCTs for %d flows", len(t.FlowFCTNs), len(t.FlowSize))
+	}
+	e := len(t.EvTimeNs)
+	if e == 0 || len(t.EvKind) != e || len(t.EvFlow) != e {
+		return fmt.Errorf("trace: %d event times, %d kinds, %d flows", e, len(t.EvKind), len(t.EvFlow))
+	}
+	if len(t.EvActiveFlow) != len(t.EvActiveRemaining) {
+		return fmt.Errorf("trace: %d active flows, %d remaining sizes", len(t.EvActiveFlow), len(t.EvActiveRemaining))
+	}
+	if len(t.EvQueueLink) != len(t.EvQueueBytes) {
+		return fmt.Errorf("trace: %d queue links, %d queue sizes", len(t.EvQueueLink), len(t.EvQueueBytes))
+	}
+	if err := checkCSR("ev_active_ptr", t.EvActivePtr, e, len(t.EvActiveFlow)); err != nil {
+		return err
+	}
+	return checkCSR("ev_queue_ptr", t.EvQueuePtr, e, len(t.EvQueueLink))
+}
