@@ -1,0 +1,252 @@
+package dynamics
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/m4sim/m4/bindings"
+)
+
+// star is a workload of n flows among h hosts around one switch: link i
+// (i < h) goes from host i to the switch, link h+i back to host i, all at
+// gbps with 1 us of delay; sizes 1 kB .. 200 kB log-uniform, arrivals with
+// mean gap meanGap ns, all drawn from seed.
+func star(seed uint64, n, h int, gbps float64, meanGap float64) *bindings.DynWorkload {
+	r := rand.New(rand.NewPCG(seed, 7))
+	w := &bindings.DynWorkload{FlowRoutePtr: []int64{0}}
+	for range 2 * h {
+		w.LinkGbps = append(w.LinkGbps, gbps)
+		w.LinkDelayNs = append(w.LinkDelayNs, 1000)
+	}
+	t := 0.0
+	for range n {
+		src := r.IntN(h)
+		dst := (src + 1 + r.IntN(h-1)) % h
+		w.FlowSize = append(w.FlowSize, int64(math.Exp(math.Log(1000)+r.Float64()*math.Log(200))))
+		w.FlowStartNs = append(w.FlowStartNs, int64(t))
+		t += r.ExpFloat64() * meanGap
+		w.FlowRoute = append(w.FlowRoute, int32(src), int32(h+dst))
+		w.FlowRoutePtr = append(w.FlowRoutePtr, int64(len(w.FlowRoute)))
+	}
+	return w
+}
+
+func wireNs(size int64, gbps float64) float64 {
+	s := float64(size)
+	return (s + math.Ceil(s/1000)*48) * 8 / gbps
+}
+
+// TestFluid checks the fluid trace against hand-computed max-min fair FCTs.
+func TestFluid(t *testing.T) {
+	one := func(sizes, starts []int64, routes [][]int32) *bindings.DynWorkload {
+		w := &bindings.DynWorkload{FlowSize: sizes, FlowStartNs: starts, FlowRoutePtr: []int64{0},
+			LinkGbps: []float64{10, 10, 40}, LinkDelayNs: []int64{1000, 500, 0}}
+		for _, r := range routes {
+			w.FlowRoute = append(w.FlowRoute, r...)
+			w.FlowRoutePtr = append(w.FlowRoutePtr, int64(len(w.FlowRoute)))
+		}
+		return w
+	}
+	cases := []struct {
+		name string
+		w    *bindings.DynWorkload
+		fct  []float64
+	}{
+		{"alone", one([]int64{50000}, []int64{100}, [][]int32{{0, 2}}),
+			[]float64{wireNs(50000, 10) + 1000}},
+		{"two share link 0", one([]int64{30000, 30000}, []int64{0, 0}, [][]int32{{0}, {0, 1}}),
+			[]float64{2*wireNs(30000, 10) + 1000, 2*wireNs(30000, 10) + 1500}},
+		{"disjoint", one([]int64{30000, 10000}, []int64{0, 500}, [][]int32{{0}, {1}}),
+			[]float64{wireNs(30000, 10) + 1000, wireNs(10000, 10) + 500}},
+		// flow 1 arrives half way through flow 0, takes half of link 0
+		// until flow 0 ends, then all of it
+		{"late joiner", one([]int64{20000, 20000}, []int64{0, 8384}, [][]int32{{0}, {0}}),
+			[]float64{8384 + 2*8384 + 1000, 2*8384 + 8384 + 1000}},
+	}
+	for i, c := range cases {
+		tr, err := Fluid(c.w)
+		if err != nil {
+			t.Fatalf("case %d (%s): %v", i, c.name, err)
+		}
+		for f, want := range c.fct {
+			if got := float64(tr.FlowFCTNs[f]); math.Abs(got-want) > 2 {
+				t.Errorf("case %d (%s): flow %d FCT %g, want %g", i, c.name, f, got, want)
+			}
+		}
+		if c.name == "alone" && tr.FlowFCTNs[0] != tr.FlowIdealNs[0] {
+			t.Errorf("case %d: a flow alone has FCT %d, ideal %d", i, tr.FlowFCTNs[0], tr.FlowIdealNs[0])
+		}
+		if len(tr.EvTimeNs) != 2*len(c.fct) {
+			t.Errorf("case %d (%s): %d events, want %d", i, c.name, len(tr.EvTimeNs), 2*len(c.fct))
+		}
+		if err := tr.Check(); err != nil {
+			t.Errorf("case %d (%s): %v", i, c.name, err)
+		}
+	}
+}
+
+// TestFluidTrace: on a busier workload every flow arrives once and departs
+// once, its remaining bytes start at its size and never grow, and the
+// native model accepts the trace.
+func TestFluidTrace(t *testing.T) {
+	w := star(1, 40, 4, 10, 3000)
+	tr, err := Fluid(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[int32]float32{}
+	for e := range tr.EvTimeNs {
+		for j := tr.EvActivePtr[e]; j < tr.EvActivePtr[e+1]; j++ {
+			f, r := tr.EvActiveFlow[j], tr.EvActiveRemaining[j]
+			prev, seen := last[f]
+			if !seen && (tr.EvKind[e] != 0 || tr.EvFlow[e] != f || r != float32(w.FlowSize[f])) {
+				t.Fatalf("event %d: flow %d first seen with %g bytes", e, f, r)
+			}
+			if seen && r > prev {
+				t.Fatalf("event %d: flow %d remaining grew %g -> %g", e, f, prev, r)
+			}
+			last[f] = r
+		}
+	}
+	if len(last) != 40 || len(tr.EvTimeNs) != 80 {
+		t.Errorf("%d flows seen in %d events", len(last), len(tr.EvTimeNs))
+	}
+	for f := range tr.FlowFCTNs {
+		if tr.FlowFCTNs[f] < tr.FlowIdealNs[f]-1 {
+			t.Errorf("flow %d: FCT %d below its ideal %d", f, tr.FlowFCTNs[f], tr.FlowIdealNs[f])
+		}
+	}
+	d, err := bindings.NewDyn(small(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Forward(tr, 0, len(tr.EvTimeNs)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func small() bindings.DynConfig {
+	c := bindings.DefaultDynConfig()
+	c.Hidden, c.GNNWidth, c.GNNLayers, c.MLPHidden = 16, 24, 2, 16
+	return c
+}
+
+func trainOptions(out string, epochs int) Options {
+	o := Defaults()
+	o.Config = small()
+	o.Epochs, o.LR, o.Window, o.Out, o.Seed = epochs, 3e-3, 24, out, 5
+	o.Data = []string{"a", "b"}
+	return o
+}
+
+// TestTrainResume: training lowers the loss and the event loop's FCT
+// error on held-out traces; a run stopped after 8 epochs and resumed ends
+// bit for bit where an uninterrupted one does; the checkpoints load back.
+func TestTrainResume(t *testing.T) {
+	var train, val []*bindings.DynTrace
+	for i, s := range []uint64{11, 12, 13} {
+		tr, err := Fluid(star(s, 30, 4, 10, 4000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			train = append(train, tr)
+		} else {
+			val = append(val, tr)
+		}
+	}
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full.safetensors")
+	ck, err := Train(trainOptions(full, 20), train, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ck.Training.History
+	for _, e := range h {
+		t.Logf("epoch %d: loss %.4f (slowdown %.4f, remain %.4f), val FCT error %.3f", e.Epoch, e.Loss, e.Slowdown, e.Remain, e.ValFCTError)
+	}
+	if !(h[len(h)-1].Loss < 0.6*h[0].Loss) {
+		t.Errorf("loss %.4f -> %.4f, want a fall below 60%%", h[0].Loss, h[len(h)-1].Loss)
+	}
+	if !(h[len(h)-1].ValFCTError < h[0].ValFCTError) {
+		t.Errorf("validation FCT error %.4f -> %.4f, want a fall", h[0].ValFCTError, h[len(h)-1].ValFCTError)
+	}
+
+	part := filepath.Join(dir, "part.safetensors")
+	if _, err := Train(trainOptions(part, 8), train, val); err != nil {
+		t.Fatal(err)
+	}
+	o := trainOptions(part, 20)
+	o.Resume = true
+	ck2, err := Train(o, train, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ck.Params, ck2.Params) {
+		t.Errorf("resumed run's parameters differ from the uninterrupted run's")
+	}
+	if ck2.Training.Step != ck.Training.Step || len(ck2.Training.History) != 20 {
+		t.Errorf("resumed: step %d (want %d), %d epochs of history", ck2.Training.Step, ck.Training.Step, len(ck2.Training.History))
+	}
+
+	got, err := Load(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Params, ck.Params) || got.ExpAvg != nil || got.Config != ck.Config || got.Training.Epoch != 20 {
+		t.Errorf("the saved model does not load back as trained")
+	}
+	res, err := Load(ResumePath(full))
+	if err != nil || res.ExpAvg == nil {
+		t.Errorf("resume state: %v (moments %v)", err, res != nil && res.ExpAvg != nil)
+	}
+	card, err := os.ReadFile(CardPath(full))
+	if err != nil || !strings.Contains(string(card), "| 20 |") || !strings.Contains(string(card), "GraphSAGE") {
+		t.Errorf("card: %v\n%s", err, card)
+	}
+	// another run's resume state is refused
+	o = trainOptions(part, 21)
+	o.Resume, o.Seed = true, 99
+	if _, err := Train(o, train, val); err == nil || !strings.Contains(err.Error(), "another run") {
+		t.Errorf("a resume state of another seed: %v", err)
+	}
+}
+
+// TestDecodeRejects: a damaged or foreign file is an error naming what is wrong.
+func TestDecodeRejects(t *testing.T) {
+	d, err := bindings.NewDyn(small(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck := &Checkpoint{Config: small(), Params: d.Params()}
+	d.Close()
+	good, err := Encode(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode("good", good); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		edit func([]byte) []byte
+		want string
+	}{
+		{"truncated", func(b []byte) []byte { return b[:len(b)-4] }, "data_sha256"},
+		{"flipped bit", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, "data_sha256"},
+		{"format", func(b []byte) []byte { return []byte(strings.Replace(string(b), FormatName, "m4-checkpoin", 1)) }, "format"},
+		{"short", func(b []byte) []byte { return b[:5] }, "truncated"},
+	}
+	for i, c := range cases {
+		b := c.edit(slices.Clone(good))
+		if _, err := Decode("x.safetensors", b); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d (%s): %v, want an error about %s", i, c.name, err, c.want)
+		}
+	}
+}
