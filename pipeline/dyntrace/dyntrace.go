@@ -295,13 +295,13 @@ func (t *Trace) validateEvents() error {
 				return fmt.Errorf("ev_active_flow: event %d: flow %d is listed twice", e, a)
 			}
 			listed[a] = e + 1
-			if !(r >= 0) || float64(r) > float64(t.FlowSize[a]) {
+			if !(r >= 0) || r > float32(t.FlowSize[a]) { // float32: sizes above 2^24 round
 				return fmt.Errorf("ev_active_remaining: event %d: flow %d has %g of its %d bytes left", e, a, r,
 					t.FlowSize[a])
 			}
 			if a == f {
 				found = true
-				if float64(r) != float64(float32(t.FlowSize[a])) {
+				if r != float32(t.FlowSize[a]) {
 					return fmt.Errorf("ev_active_remaining: event %d: flow %d arrives with %g of its %d bytes left", e,
 						a, r, t.FlowSize[a])
 				}
