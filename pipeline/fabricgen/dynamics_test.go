@@ -124,3 +124,45 @@ func TestDynamicsFolder(t *testing.T) {
 		t.Errorf("a run without the trace into a dynamics folder: %v", err)
 	}
 }
+
+// TestShippedDynamicsSpecs: the dynamics families in ckpts/data load, and
+// their draws stay within what they promise: 16 to 256 hosts, small
+// clusters the most likely, 1000 to 4000 flows, loads 0.2 to 0.9, PFC on.
+func TestShippedDynamicsSpecs(t *testing.T) {
+	small, total := 0, 0
+	for _, name := range []string{"dynamics.yaml", "dynamics-fattree.yaml"} {
+		s, err := LoadSpec(filepath.Join("..", "..", "ckpts", "data", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for w := range 200 {
+			d, err := s.Draw(w)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			topo, _, err := workload.BuildTopology(d.Spec)
+			if err != nil {
+				t.Fatalf("%s: workload %d: %v", name, w, err)
+			}
+			hosts := 0
+			for _, sw := range topo.IsSwitch {
+				if !sw {
+					hosts++
+				}
+			}
+			ws := d.Spec
+			if hosts < 16 || hosts > 256 || ws.Flows < 1000 || ws.Flows > 4000 || ws.MaxLoad < 0.2 || ws.MaxLoad > 0.9 ||
+				!d.Config.PFC {
+				t.Errorf("%s: workload %d: %d hosts, %d flows, load %.2f, PFC %v", name, w, hosts, ws.Flows, ws.MaxLoad,
+					d.Config.PFC)
+			}
+			if hosts <= 64 {
+				small++
+			}
+			total++
+		}
+	}
+	if small*2 < total {
+		t.Errorf("%d of %d draws on 64 hosts or fewer, want most", small, total)
+	}
+}
