@@ -134,6 +134,7 @@ func nativeDefaultPktsimConfig() C.m4_pktsim_config {
 type Pktsim struct {
 	ptr      *C.m4_pktsim
 	progress cgo.Handle // of cfg.Progress, 0 without
+	links    int        // directed links: 2 per topology link
 }
 
 // NewPktsim checks cfg and topo and computes routes.
@@ -198,7 +199,8 @@ func NewPktsim(cfg PktsimConfig, topo PktsimTopology) (*Pktsim, error) {
 		}
 		return nil, pktsimErr(st, msg)
 	}
-	s := &Pktsim{ptr: p, progress: progress}
+	C.m4_pktsim_set_trace(p, cbool(cfg.Trace))
+	s := &Pktsim{ptr: p, progress: progress, links: 2 * l}
 	created = true
 	runtime.SetFinalizer(s, (*Pktsim).Close)
 	return s, nil
@@ -360,6 +362,7 @@ func (s *Pktsim) Run(f *PktsimFlows) (*PktsimResult, error) {
 		}
 		res.Qlen = h
 	}
+	res.Trace = s.trace()
 	runtime.KeepAlive(s)
 	if st != C.M4_OK {
 		err := pktsimErr(st, C.GoString(C.m4_pktsim_error(s.ptr)))
@@ -369,4 +372,93 @@ func (s *Pktsim) Run(f *PktsimFlows) (*PktsimResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// trace copies the last run's dynamics trace, or returns nil when it was
+// not recorded.
+func (s *Pktsim) trace() *PktsimTrace {
+	var ct C.m4_pktsim_trace
+	if C.m4_pktsim_get_trace(s.ptr, &ct) != C.M4_OK || ct.active_ptr == nil {
+		return nil
+	}
+	n := int(ct.n_events)
+	t := &PktsimTrace{
+		TimeNs:    goSlice[int64](unsafe.Pointer(ct.time_ns), n),
+		Kind:      goSlice[int8](unsafe.Pointer(ct.kind), n),
+		Flow:      goSlice[int32](unsafe.Pointer(ct.flow), n),
+		ActivePtr: goSlice[int64](unsafe.Pointer(ct.active_ptr), n+1),
+		QueuePtr:  goSlice[int64](unsafe.Pointer(ct.queue_ptr), n+1),
+	}
+	na, nq := int(t.ActivePtr[n]), int(t.QueuePtr[n])
+	t.ActiveFlow = goSlice[int32](unsafe.Pointer(ct.active_flow), na)
+	t.ActiveRemaining = goSlice[float32](unsafe.Pointer(ct.active_remaining), na)
+	t.QueueLink = goSlice[int32](unsafe.Pointer(ct.queue_link), nq)
+	t.QueueBytes = goSlice[float32](unsafe.Pointer(ct.queue_bytes), nq)
+	return t
+}
+
+// goSlice copies n values of type T from C memory at p (an empty slice for
+// n == 0, where p may be NULL).
+func goSlice[T any](p unsafe.Pointer, n int) []T {
+	out := make([]T, n)
+	if n > 0 {
+		copy(out, unsafe.Slice((*T)(p), n))
+	}
+	return out
+}
+
+// Links returns the directed link table (ids as in PktsimTrace and Routes).
+func (s *Pktsim) Links() (*PktsimLinks, error) {
+	if s.ptr == nil {
+		return nil, fmt.Errorf("pktsim: used after Close")
+	}
+	n := s.links
+	l := &PktsimLinks{From: make([]int32, n), To: make([]int32, n), RateBps: make([]uint64, n), DelayNs: make([]uint64, n)}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&l.From[0])
+	pin.Pin(&l.To[0])
+	pin.Pin(&l.RateBps[0])
+	pin.Pin(&l.DelayNs[0])
+	st := C.m4_pktsim_links(s.ptr, (*C.int32_t)(unsafe.Pointer(&l.From[0])), (*C.int32_t)(unsafe.Pointer(&l.To[0])),
+		(*C.uint64_t)(unsafe.Pointer(&l.RateBps[0])), (*C.uint64_t)(unsafe.Pointer(&l.DelayNs[0])))
+	runtime.KeepAlive(s)
+	if st != C.M4_OK {
+		return nil, pktsimErr(st, C.GoString(C.m4_pktsim_error(s.ptr)))
+	}
+	return l, nil
+}
+
+// Routes returns the directed links each flow's data packets cross, source
+// to destination, without simulating: flow i's are
+// route[ptr[i]:ptr[i+1]]. They are the links Run uses for these flows
+// (the same source ports and ECMP hash).
+func (s *Pktsim) Routes(f *PktsimFlows) (ptr []int64, route []int32, err error) {
+	if s.ptr == nil {
+		return nil, nil, fmt.Errorf("pktsim: used after Close")
+	}
+	if err := checkFlowArrays(f); err != nil {
+		return nil, nil, err
+	}
+	n := len(f.ID)
+	ptr = make([]int64, n+1)
+	if n == 0 {
+		return ptr, nil, nil
+	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	cf := pinFlows(f, &pin)
+	pin.Pin(&ptr[0])
+	cptr := (*C.int64_t)(unsafe.Pointer(&ptr[0]))
+	if st := C.m4_pktsim_routes(s.ptr, &cf, cptr, nil, 0); st != C.M4_OK {
+		return nil, nil, pktsimErr(st, C.GoString(C.m4_pktsim_error(s.ptr)))
+	}
+	route = make([]int32, ptr[n]+1)
+	pin.Pin(&route[0])
+	st := C.m4_pktsim_routes(s.ptr, &cf, cptr, (*C.int32_t)(unsafe.Pointer(&route[0])), C.size_t(len(route)))
+	runtime.KeepAlive(s)
+	if st != C.M4_OK {
+		return nil, nil, pktsimErr(st, C.GoString(C.m4_pktsim_error(s.ptr)))
+	}
+	return ptr, route[:ptr[n]], nil
 }

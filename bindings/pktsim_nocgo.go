@@ -30,3 +30,9 @@ func (*Pktsim) Run(*PktsimFlows) (*PktsimResult, error) { return nil, ErrNoNativ
 
 // Ideal returns ErrNoNative.
 func (*Pktsim) Ideal(*PktsimFlows) ([]int64, error) { return nil, ErrNoNative }
+
+// Links returns ErrNoNative.
+func (*Pktsim) Links() (*PktsimLinks, error) { return nil, ErrNoNative }
+
+// Routes returns ErrNoNative.
+func (*Pktsim) Routes(*PktsimFlows) ([]int64, []int32, error) { return nil, nil, ErrNoNative }

@@ -56,6 +56,10 @@ type PktsimConfig struct {
 	QlenIntervalNs  uint64  // queue-length sampling period, 0 = no trace
 	QlenStartNs     uint64
 	QlenEndNs       uint64
+	// Trace records the dynamics trace (m4_pktsim_set_trace): the active
+	// flows' remaining bytes and the switch queues at every flow arrival and
+	// departure, in PktsimResult.Trace. It leaves the FCTs as they are.
+	Trace bool
 	// Progress, when set, is called during Run about every
 	// ProgressEveryEvents events (0: 2^20) with the flows finished so far,
 	// the flows of the run and the simulated time, on Run's goroutine.
@@ -143,7 +147,34 @@ type PktsimResult struct {
 	Order   []uint32 // flow indices in completion order
 	Stats   PktsimStats
 	PFC     []PFCEvent
-	Qlen    *QlenHist // nil unless QlenIntervalNs > 0
+	Qlen    *QlenHist    // nil unless QlenIntervalNs > 0
+	Trace   *PktsimTrace // nil unless PktsimConfig.Trace
+}
+
+// PktsimTrace is m4_pktsim_trace copied into Go: per event (a flow's
+// arrival or departure, in simulation order) the flows active right after
+// it with their remaining bytes (size minus bytes acknowledged), and the
+// directed links (ids as in PktsimLinks) with bytes queued, in CSR form:
+// event e's active flows are ActiveFlow[ActivePtr[e]:ActivePtr[e+1]], its
+// queues QueueLink[QueuePtr[e]:QueuePtr[e+1]].
+type PktsimTrace struct {
+	TimeNs          []int64
+	Kind            []int8 // 0 arrival, 1 departure
+	Flow            []int32
+	ActivePtr       []int64 // len(TimeNs) + 1
+	ActiveFlow      []int32
+	ActiveRemaining []float32
+	QueuePtr        []int64 // len(TimeNs) + 1
+	QueueLink       []int32
+	QueueBytes      []float32
+}
+
+// PktsimLinks is the directed link table: topology link l is link 2l from
+// LinkA[l] to LinkB[l] and 2l+1 back.
+type PktsimLinks struct {
+	From, To []int32
+	RateBps  []uint64
+	DelayNs  []uint64
 }
 
 // PktsimStats counts the work of a run.

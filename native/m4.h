@@ -295,6 +295,61 @@ M4_API m4_status m4_pktsim_qlen_hist(const m4_pktsim *sim, size_t *n_ports, size
                                      const int32_t **node, const int32_t **ifindex,
                                      const uint64_t **counts);
 
+/* The dynamics trace: what a flow-level model of the network's dynamics
+ * learns from. Off by default, and then it costs nothing; turned on, every
+ * later m4_pktsim_run records, at each flow arrival (the flow's start time,
+ * when its queue pair starts) and each departure (when its receiver has every
+ * byte: start + FCT), in simulation order, a snapshot of
+ *   - the flows active right after the event (arrived, not yet departed; the
+ *     departing flow is gone, the arriving one is in) in arrival order, which
+ *     is flow order, with their remaining bytes: size minus the bytes
+ *     acknowledged to the sender (the arriving flow: its size);
+ *   - the directed links whose egress queue is not empty, with the bytes
+ *     queued there (all priorities, the packet on the wire not counted), in
+ *     link id order. Only switch ports queue: a host NIC makes each packet
+ *     when it can send it, so links leaving hosts never appear.
+ * Directed link ids: topology link l is 2l from link_a[l] to link_b[l] and
+ * 2l+1 back (m4_pktsim_links). Flow indices are positions in the flows given
+ * to m4_pktsim_run. The FCTs are the same with the trace on or off. */
+typedef struct {
+    size_t n_events;
+    const int64_t *time_ns;          /* n_events */
+    const int8_t *kind;              /* n_events: 0 arrival, 1 departure */
+    const int32_t *flow;             /* n_events: the arriving or departing flow */
+    const int64_t *active_ptr;       /* n_events + 1: event e's active flows are */
+    const int32_t *active_flow;      /*   active_flow[active_ptr[e] .. active_ptr[e+1]) */
+    const float *active_remaining;   /*   and their remaining bytes */
+    const int64_t *queue_ptr;        /* n_events + 1: event e's queues are */
+    const int32_t *queue_link;       /*   queue_link[queue_ptr[e] .. queue_ptr[e+1]) */
+    const float *queue_bytes;        /*   and their bytes */
+} m4_pktsim_trace;
+
+/* m4_pktsim_set_trace turns the dynamics trace on (on != 0) or off for the
+ * runs that follow. */
+M4_API m4_status m4_pktsim_set_trace(m4_pktsim *sim, int on);
+
+/* m4_pktsim_get_trace points tr at the last run's dynamics trace (all zero
+ * when the trace was off); valid until the next run or destroy. A run that
+ * failed leaves the trace up to where it stopped. */
+M4_API m4_status m4_pktsim_get_trace(const m4_pktsim *sim, m4_pktsim_trace *tr);
+
+/* m4_pktsim_links fills the directed link table, 2 * topo.n_links entries
+ * (ids as in the trace): from and to node, rate (bit/s) and delay (ns). Any
+ * array may be NULL. */
+M4_API m4_status m4_pktsim_links(const m4_pktsim *sim, int32_t *from, int32_t *to, uint64_t *rate_bps,
+                                 uint64_t *delay_ns);
+
+/* m4_pktsim_routes writes the directed links (ids as in the trace) that each
+ * flow's data packets cross, source to destination, without simulating:
+ * flow i's are route[route_ptr[i] .. route_ptr[i+1]). They are the links
+ * m4_pktsim_run uses for these flows: the same source ports (per host pair
+ * in flow order) and the same ECMP hash. route_ptr has flows->n + 1 entries
+ * and is always filled; route (cap entries) may be NULL to ask for the
+ * length, route_ptr[n]. Returns M4_ERR_INVALID_ARGUMENT when cap is too
+ * small, M4_ERR_INVALID_INPUT for a bad flow (as m4_pktsim_run checks). */
+M4_API m4_status m4_pktsim_routes(m4_pktsim *sim, const m4_pktsim_flows *flows, int64_t *route_ptr,
+                                  int32_t *route, size_t cap);
+
 /* ------------------------------------------------------------------------ */
 /* model: m3's estimator (a Llama-style transformer over the feature rows of */
 /* a path's links, mean-pooled into a context, and an MLP over the           */

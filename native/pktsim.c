@@ -27,7 +27,8 @@
  * scenario and nothing per packet.
  *
  * This file: m4_pktsim_run (reset, load the flows, run the events, write
- * the results), m4_pktsim_ideal, and the getters of stats and traces.
+ * the results), m4_pktsim_ideal and m4_pktsim_routes (no simulation), and
+ * the getters of stats and traces.
  */
 #include "pktsim_internal.h"
 
@@ -146,10 +147,12 @@ static int check_flows(m4_pktsim *s, const m4_pktsim_flows *fl) {
     return 0;
 }
 
-/* source ports: per (src, dst) pair, 10000 upward (uint16 wraps, as in the fork) */
-static int assign_ports(m4_pktsim *s) {
+/* assign_ports gives n flows from src to dst their source ports: per
+ * (src, dst) pair, 10000 upward in flow order (uint16 wraps, as in the
+ * fork). Returns -1 when out of memory. */
+static int assign_ports(size_t n, const int32_t *src, const int32_t *dst, uint16_t *sport) {
     size_t cap = 64;
-    while (cap < 2 * s->n_flows) cap *= 2;
+    while (cap < 2 * n) cap *= 2;
     uint64_t *keys = malloc(cap * sizeof(uint64_t));
     uint16_t *vals = malloc(cap * sizeof(uint16_t));
     if (!keys || !vals) {
@@ -158,16 +161,15 @@ static int assign_ports(m4_pktsim *s) {
         return -1;
     }
     for (size_t i = 0; i < cap; i++) keys[i] = UINT64_MAX;
-    for (size_t i = 0; i < s->n_flows; i++) {
-        flow *f = &s->flows[i];
-        uint64_t key = ((uint64_t)(uint32_t)f->src << 32) | (uint32_t)f->dst;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = ((uint64_t)(uint32_t)src[i] << 32) | (uint32_t)dst[i];
         size_t h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
         while (keys[h] != UINT64_MAX && keys[h] != key) h = (h + 1) & (cap - 1);
         if (keys[h] == UINT64_MAX) {
             keys[h] = key;
             vals[h] = 10000;
         }
-        f->sport = vals[h]++;
+        sport[i] = vals[h]++;
     }
     free(keys);
     free(vals);
@@ -184,6 +186,7 @@ static void reset_state(m4_pktsim *s) {
     pk_events_reset(s);
     memset(&s->stats, 0, sizeof(s->stats));
     s->n_pfc = 0;
+    s->tr_valid = 0;
     s->n_delivered = 0;
     s->flow_input_idx = 0;
     s->oom = 0;
@@ -229,6 +232,48 @@ m4_status m4_pktsim_ideal(m4_pktsim *s, const m4_pktsim_flows *fl, int64_t *idea
     return M4_OK;
 }
 
+m4_status m4_pktsim_routes(m4_pktsim *s, const m4_pktsim_flows *fl, int64_t *route_ptr, int32_t *route, size_t cap) {
+    if (!s) return M4_ERR_INVALID_ARGUMENT;
+    if (!s->nodes || !s->wheel_n) return M4_ERR_INVALID_ARGUMENT; /* create failed */
+    s->err[0] = 0;
+    if (!fl || !route_ptr) {
+        pk_set_err(s, "flows and the route offsets are required");
+        return M4_ERR_INVALID_ARGUMENT;
+    }
+    if (check_flows(s, fl)) return M4_ERR_INVALID_INPUT;
+    uint16_t *sport = malloc((fl->n + 1) * sizeof(uint16_t));
+    if (!sport || assign_ports(fl->n, fl->src, fl->dst, sport)) {
+        free(sport);
+        pk_set_err(s, "out of memory assigning ports");
+        return M4_ERR_NO_MEMORY;
+    }
+    /* each hop: the device that sends on it, then its peer's node; hosts
+     * have one device, switches pick theirs as pk_switch_receive does */
+    int64_t k = 0;
+    for (size_t i = 0; i < fl->n; i++) {
+        route_ptr[i] = k;
+        int32_t v = fl->src[i];
+        uint32_t d = s->nodes[v].dev0;
+        for (;;) {
+            const device *dv = &s->devs[d];
+            uint32_t l = (uint32_t)dv->link;
+            if (route && (size_t)k < cap) route[k] = (int32_t)(2 * l + (s->link_dev[2 * l] == d ? 0 : 1));
+            k++;
+            v = s->devs[dv->peer].node;
+            if (v == fl->dst[i] || !s->nodes[v].is_switch) break;
+            uint32_t out = pk_switch_route(s, v, fl->src[i], fl->dst[i], sport[i], fl->dport[i]);
+            if (out == 0) break; /* unreachable: check_flows found a path */
+            d = s->nodes[v].dev0 + out - 1;
+        }
+    }
+    route_ptr[fl->n] = k;
+    free(sport);
+    if (route && (size_t)k > cap) {
+        pk_set_err(s, "routes: %lld links do not fit in %zu entries", (long long)k, cap);
+        return M4_ERR_INVALID_ARGUMENT;
+    }
+    return M4_OK;
+}
 
 /* load_flows copies the flows into the simulator's flow table and gives
  * them their initial CC state and source ports. */
@@ -263,10 +308,14 @@ static m4_status load_flows(m4_pktsim *s, const m4_pktsim_flows *fl) {
         f->d_alpha = 1;
         f->fct = -1;
     }
-    if (assign_ports(s)) {
+    uint16_t *sport = malloc((n + 1) * sizeof(uint16_t));
+    if (!sport || assign_ports(n, fl->src, fl->dst, sport)) {
+        free(sport);
         pk_set_err(s, "out of memory assigning ports");
         return M4_ERR_NO_MEMORY;
     }
+    for (size_t i = 0; i < n; i++) s->flows[i].sport = sport[i];
+    free(sport);
     return M4_OK;
 }
 
@@ -348,6 +397,7 @@ static void run_event(m4_pktsim *s, uint32_t ev_type, uint32_t x, uint64_t ev_ui
         break;
     case EV_QP_START:
         pk_add_queue_pair(s, x);
+        if (s->trace_on) pk_trace_event(s, 0, x);
         break;
     case EV_ALPHA:
         if (s->flows[x].ev_alpha == ev_uid) pk_dcqcn_update_alpha(s, &s->flows[x]);
@@ -433,6 +483,7 @@ m4_status m4_pktsim_run(m4_pktsim *s, const m4_pktsim_flows *fl, const m4_pktsim
     if ((st = load_flows(s, fl)) != M4_OK) return st;
     if ((st = setup_rng(s)) != M4_OK) return st;
     if ((st = setup_qlen_trace(s)) != M4_OK) return st;
+    if (pk_trace_reset(s, n)) return M4_ERR_NO_MEMORY;
     if (n > 0) pk_schedule(s, s->flows[0].start, EV_FLOW_INPUT, 0);
 
     st = run_events(s);

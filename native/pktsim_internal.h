@@ -4,7 +4,8 @@
  * One struct m4_pktsim owns everything (no globals); the files split its
  * work by concern:
  *
- *   pktsim.c         m4_pktsim_run and m4_pktsim_ideal, the event loop, results
+ *   pktsim.c         m4_pktsim_run, m4_pktsim_ideal and m4_pktsim_routes, the
+ *                    event loop, results
  *   pktsim_setup.c   config defaults and checks, m4_pktsim_create (topology,
  *                    devices, switch MMUs, routes), m4_pktsim_destroy
  *   pktsim_event.c   the event queue (time wheel + 4-ary heap) and packet pool
@@ -13,6 +14,8 @@
  *   pktsim_nic.c     RdmaHw and RdmaEgressQueue: queue pairs, send, receive
  *   pktsim_cc.c      congestion control: DCQCN, HPCC, TIMELY, DCTCP
  *   pktsim_rng.c     ns-3's MRG32k3a streams
+ *   pktsim_trace.c   the dynamics trace (flows and queues at each arrival and
+ *                    departure) and the directed link table
  *
  * Functions shared between the files start with pk_; the static inline
  * helpers below are the small ones the files' hot paths share.
@@ -277,6 +280,7 @@ struct m4_pktsim {
     int32_t *switch_node;      /* switch index -> node id */
     double *link_err;
     uint64_t *link_rate;
+    uint32_t *link_dev;        /* directed link 2l+k -> the device sending on it (k 0: from link_a[l]) */
     uint64_t nic_rate;
     /* routes: for switch s and destination host h, out ifindices
      * route_port[route_off[s*n_hosts+h] .. route_off[s*n_hosts+h+1]) */
@@ -323,6 +327,22 @@ struct m4_pktsim {
     size_t qlen_n_ports, qlen_n_kb;
     int32_t *qlen_node, *qlen_if;
     uint64_t *qlen_counts;
+    /* the dynamics trace (pktsim_trace.c): events, then per event a slice of
+     * the active-flow and queue arrays; tr_active lists the flows arrived so
+     * far, in arrival order, departed ones dropped at the next snapshot */
+    int trace_on, tr_valid;    /* asked for; recorded by the last run */
+    size_t tr_n, tr_cap;
+    int64_t *tr_time, *tr_aptr, *tr_qptr;
+    int8_t *tr_kind;
+    int32_t *tr_flow;
+    size_t tr_na, tr_cap_a, tr_cap_a_rem;
+    int32_t *tr_aflow;
+    float *tr_arem;
+    size_t tr_nq, tr_cap_q, tr_cap_q_bytes;
+    int32_t *tr_qlink;
+    float *tr_qbytes;
+    uint32_t *tr_active;
+    size_t tr_n_active, tr_cap_active;
     int oom, overflow;
     char err[512];
 };
@@ -447,6 +467,10 @@ static inline uint32_t fifo_pop(m4_pktsim *s, uint32_t *head, uint32_t *tail) {
 void pk_transmit_start(m4_pktsim *s, uint32_t d, uint32_t p);
 void pk_device_receive(m4_pktsim *s, uint32_t d, uint32_t p);
 
+/* The out ifindex at switch node nid for a packet from host node src to
+ * host node dst with these ports (the ECMP choice), or 0 when it has no
+ * route. */
+uint32_t pk_switch_route(const m4_pktsim *s, int32_t nid, int32_t src, int32_t dst, uint16_t sport, uint16_t dport);
 /* SwitchNode::SendToDev for packet p arriving at switch node nid. */
 void pk_switch_receive(m4_pktsim *s, int32_t nid, uint32_t p);
 /* BEgressQueue::DequeueRR + SwitchNotifyDequeue on switch device d: the
@@ -492,5 +516,18 @@ void pk_dcqcn_rate_increase(m4_pktsim *s, flow *f);
 void pk_hpcc_update(m4_pktsim *s, flow *f, const pkt *k, int fast);
 void pk_timely_update(m4_pktsim *s, flow *f, const pkt *k);
 void pk_dctcp_ack(m4_pktsim *s, flow *f, const pkt *k);
+
+/* ------------------------------------------------------------------------ */
+/* the dynamics trace (pktsim_trace.c)                                       */
+/* ------------------------------------------------------------------------ */
+
+/* pk_trace_reset empties the trace for a new run of n flows (-1 and an
+ * error when out of memory). */
+int pk_trace_reset(m4_pktsim *s, size_t n);
+/* pk_trace_event records flow fi's arrival (kind 0) or departure (kind 1)
+ * and the snapshot after it; sets s->oom when out of memory. */
+void pk_trace_event(m4_pktsim *s, int kind, uint32_t fi);
+/* pk_trace_destroy frees the trace's arrays. */
+void pk_trace_destroy(m4_pktsim *s);
 
 #endif

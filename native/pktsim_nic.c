@@ -274,6 +274,7 @@ void pk_receive_data(m4_pktsim *s, int32_t host, uint32_t p) {
         f->delivered = 1;
         f->fct = s->now - f->start;
         s->order[s->n_delivered++] = (uint32_t)(f - s->flows);
+        if (s->trace_on) pk_trace_event(s, 1, (uint32_t)(f - s->flows));
     }
     pkt_free(s, p);
 }

@@ -135,6 +135,7 @@ static void free_topology(m4_pktsim *s) {
     free(s->switch_node);
     free(s->link_err);
     free(s->link_rate);
+    free(s->link_dev);
     free(s->link_rng);
     free(s->route_off);
     free(s->route_port);
@@ -295,7 +296,8 @@ static m4_status build_links(m4_pktsim *s, const m4_pktsim_topology *t) {
     s->devs = calloc((size_t)t->n_links * 2, sizeof(device));
     s->link_err = calloc((size_t)t->n_links, sizeof(double));
     s->link_rate = calloc((size_t)t->n_links, sizeof(uint64_t));
-    if (!s->nodes || !s->devs || !s->link_err || !s->link_rate) return M4_ERR_NO_MEMORY;
+    s->link_dev = calloc((size_t)t->n_links * 2, sizeof(uint32_t));
+    if (!s->nodes || !s->devs || !s->link_err || !s->link_rate || !s->link_dev) return M4_ERR_NO_MEMORY;
     for (int32_t l = 0; l < t->n_links; l++) {
         int32_t a = t->link_a[l], b = t->link_b[l];
         if (a < 0 || a >= N || b < 0 || b >= N || a == b) {
@@ -367,7 +369,9 @@ static m4_status build_nodes(m4_pktsim *s, const m4_pktsim_topology *t) {
 }
 
 /* build_devices creates two devices per link, in link order (ifindex counts
- * up per node), and takes the NIC rate from the first host. */
+ * up per node), records which device sends on each directed link (2l from
+ * link_a[l], 2l+1 from link_b[l]), and takes the NIC rate from the first
+ * host. */
 static m4_status build_devices(m4_pktsim *s, const m4_pktsim_topology *t) {
     int32_t N = s->n_nodes;
     uint32_t *cnt = calloc((size_t)N, sizeof(uint32_t));
@@ -378,6 +382,7 @@ static m4_status build_devices(m4_pktsim *s, const m4_pktsim_topology *t) {
         for (int k = 0; k < 2; k++) {
             node *nd = &s->nodes[ab[k]];
             di[k] = nd->dev0 + cnt[ab[k]]++;
+            s->link_dev[2 * l + k] = di[k];
             device *dv = &s->devs[di[k]];
             dv->node = ab[k];
             dv->ifindex = cnt[ab[k]];
@@ -524,5 +529,6 @@ void m4_pktsim_destroy(m4_pktsim *s) {
     free(s->qlen_node);
     free(s->qlen_if);
     free(s->qlen_counts);
+    pk_trace_destroy(s);
     free(s);
 }

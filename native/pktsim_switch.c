@@ -117,25 +117,25 @@ static uint32_t ecmp_hash(const uint32_t key[3], uint32_t seed) {
     return h;
 }
 
+uint32_t pk_switch_route(const m4_pktsim *s, int32_t nid, int32_t src, int32_t dst, uint16_t sport, uint16_t dport) {
+    size_t r = (size_t)s->nodes[nid].index * (size_t)s->n_hosts + (size_t)s->nodes[dst].index;
+    uint32_t lo = s->route_off[r], hi = s->route_off[r + 1];
+    if (lo == hi) return 0;
+    if (hi - lo == 1) return s->route_port[lo];
+    uint32_t key[3] = {s->nodes[src].ip, s->nodes[dst].ip, (uint32_t)sport | ((uint32_t)dport << 16)};
+    return s->route_port[lo + ecmp_hash(key, (uint32_t)nid) % (hi - lo)];
+}
+
 /* SwitchNode::SendToDev for a packet that arrived on ingress ifindex in_if. */
 void pk_switch_receive(m4_pktsim *s, int32_t nid, uint32_t p) {
     node *nd = &s->nodes[nid];
     swtch *w = &s->sws[nd->index];
     pkt *k = &s->pool[p];
-    int32_t h = s->nodes[k->dst].index;
-    size_t r = (size_t)nd->index * (size_t)s->n_hosts + (size_t)h;
-    uint32_t lo = s->route_off[r], hi = s->route_off[r + 1];
-    if (lo == hi) {
+    uint32_t out = pk_switch_route(s, nid, k->src, k->dst, k->sport, k->dport);
+    if (out == 0) {
         s->stats.drops++;
         pkt_free(s, p);
         return;
-    }
-    uint32_t out;
-    if (hi - lo == 1) {
-        out = s->route_port[lo];
-    } else {
-        uint32_t key[3] = {s->nodes[k->src].ip, s->nodes[k->dst].ip, (uint32_t)k->sport | ((uint32_t)k->dport << 16)};
-        out = s->route_port[lo + ecmp_hash(key, (uint32_t)nid) % (hi - lo)];
     }
     uint32_t q;
     if (k->type == PK_PFC || (s->cfg.ack_high_prio && (k->type == PK_ACK || k->type == PK_NACK)))

@@ -19,7 +19,7 @@ func datagenCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "datagen",
 		Usage:     "make training scenarios: sample path scenarios from a spec, simulate them, write the reference layout",
-		UsageText: "m4 datagen --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen --from-workload --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen [--from-workload] --example-spec   (print the default spec as YAML)",
+		UsageText: "m4 datagen --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen --from-workload --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen --dynamics --spec FILE --out DIR [--shard i/N] [--workers K]\n   m4 datagen [--from-workload] --example-spec   (print the default spec as YAML)",
 		Description: `Samples parking-lot path scenarios as m3's data generator (the HPCC ns-3 fork's
 traffic_gen_synthetic.py and run_m3.py) does: per traffic draw S and path length H, a random
 set of host pairs including (0, H-1), one flow-size distribution (exp, gaussian, lognorm,
@@ -61,7 +61,15 @@ layout: the parking lot's flows, flowsim's FCTs, the configuration, the whole-ne
 ns-3 config, and as ground truth (fid/fct/fct_i) the FCTs of the path's own flows, with
 path.json and flow_ids.npy saying where it came from. DIR/workloads/wl{W}.json marks a
 finished workload (a rerun resumes); --shard splits the workloads. m4 train reads these
-folders (--train-only) and trains them with its quantile loss.`,
+folders (--train-only) and trains them with its quantile loss.
+
+--dynamics makes the training data of the flow-level dynamics model from the same workload
+family (the spec as for --from-workload): each workload's folder DIR/wl{W} gets, beside
+workload.json and truth.npz, dynamics.npz: every flow's size, start, FCT, ideal FCT and
+route over the directed links, the link table, and at every flow arrival and departure
+the active flows' remaining bytes and the switch queues (pipeline/dyntrace; the format is
+in docs/datagen.md). It resumes like --from-workload; a folder of dynamics data refuses
+runs without --dynamics, and the other way round.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "spec `FILE` (.yaml, .yml or .json)"},
 			&cli.StringFlag{Name: "out", Usage: "output `DIR` (one folder per scenario)"},
@@ -74,10 +82,11 @@ folders (--train-only) and trains them with its quantile loss.`,
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress bar"},
 			&cli.BoolFlag{Name: "example-spec", Usage: "print the default spec (m3's; with --from-workload, the workload family's) as YAML and exit"},
 			&cli.BoolFlag{Name: "from-workload", Usage: "make paths cut from whole datacenter workloads simulated packet by packet (the spec is a workload family)"},
-			&cli.Uint64Flag{Name: "max-events", Usage: "with --from-workload: fail a workload whose packet-level run takes more than `N` events (0: no limit)"},
+			&cli.BoolFlag{Name: "dynamics", Usage: "make whole workloads with their dynamics trace (dynamics.npz), the flow-level dynamics model's data (the spec is a workload family)"},
+			&cli.Uint64Flag{Name: "max-events", Usage: "with --from-workload or --dynamics: fail a workload whose packet-level run takes more than `N` events (0: no limit)"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.Bool("from-workload") {
+			if c.Bool("from-workload") || c.Bool("dynamics") {
 				return datagenFromWorkload(c)
 			}
 			if c.Bool("example-spec") {
@@ -121,16 +130,24 @@ folders (--train-only) and trains them with its quantile loss.`,
 	}
 }
 
-// datagenFromWorkload is m4 datagen --from-workload (pipeline/fabricgen).
+// datagenFromWorkload is m4 datagen --from-workload and --dynamics
+// (pipeline/fabricgen; --dynamics adds each workload's dynamics trace).
 func datagenFromWorkload(c *cli.Context) error {
+	mode := "--from-workload"
+	if c.Bool("dynamics") {
+		mode = "--dynamics"
+	}
 	if c.Bool("example-spec") {
 		return writeYAML(c.App.Writer, fabricgen.ExampleSpec())
 	}
 	if c.String("spec") == "" || c.String("out") == "" {
 		return fmt.Errorf("give --spec FILE and --out DIR (or --example-spec)")
 	}
+	if c.Bool("from-workload") && c.Bool("dynamics") {
+		return fmt.Errorf("--from-workload and --dynamics: give one (--dynamics makes the same workloads, with their trace)")
+	}
 	if c.String("truth") != "pktsim" || c.IsSet("only") {
-		return fmt.Errorf("--from-workload: the ground truth is always pktsim on the whole workload, and --only names datagen's scenarios")
+		return fmt.Errorf("%s: the ground truth is always pktsim on the whole workload, and --only names datagen's scenarios", mode)
 	}
 	spec, err := fabricgen.LoadSpec(c.String("spec"))
 	if err != nil {
@@ -140,7 +157,8 @@ func datagenFromWorkload(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	o := fabricgen.Options{Out: c.String("out"), Task: task, Workers: c.Int("workers"), MaxEvents: c.Uint64("max-events"), Log: slog.Default()}
+	o := fabricgen.Options{Out: c.String("out"), Task: task, Workers: c.Int("workers"), MaxEvents: c.Uint64("max-events"),
+		Dynamics: c.Bool("dynamics"), Log: slog.Default()}
 	if !c.Bool("no-progress") {
 		o.Progress = c.App.ErrWriter
 	}
@@ -148,11 +166,11 @@ func datagenFromWorkload(c *cli.Context) error {
 	defer stop()
 	r, err := fabricgen.Run(ctx, spec, o)
 	if r != nil {
-		fmt.Fprintf(c.App.Writer, "datagen --from-workload: task %s (%s): %d of %d workloads are this task's: %d made (%d unusable: flows left unfinished by drops without PFC), %d finished before, %d failed -> %s\n",
-			r.Task, r.Task.Source, r.Mine, r.Total, r.Done, r.Unusable, r.Skipped, len(r.Failed), o.Out)
+		fmt.Fprintf(c.App.Writer, "datagen %s: task %s (%s): %d of %d workloads are this task's: %d made (%d unusable: flows left unfinished by drops without PFC), %d finished before, %d failed -> %s\n",
+			mode, r.Task, r.Task.Source, r.Mine, r.Total, r.Done, r.Unusable, r.Skipped, len(r.Failed), o.Out)
 		if r.Done > 0 {
-			fmt.Fprintf(c.App.Writer, "datagen --from-workload: %d workloads of %d flows in all, in %.1f s (%.0f%% of the busy time in the packet simulator)\n",
-				r.Done, r.Flows, r.Elapsed.Seconds(), 100*r.TruthT.Seconds()/max(r.Busy.Seconds(), 1e-9))
+			fmt.Fprintf(c.App.Writer, "datagen %s: %d workloads of %d flows in all, in %.1f s (%.0f%% of the busy time in the packet simulator)\n",
+				mode, r.Done, r.Flows, r.Elapsed.Seconds(), 100*r.TruthT.Seconds()/max(r.Busy.Seconds(), 1e-9))
 		}
 		return datagenOutcome(c, r.Failed, "workload", err)
 	}

@@ -109,6 +109,194 @@ static void progress_count(void *ctx, size_t done, size_t total, int64_t now_ns)
 
 static double wire_bits(uint64_t size) { return 8.0 * (double)(size + (size + 999) / 1000 * 48); }
 
+/* trace_has_queue returns the bytes queued on directed link l at event e of
+ * tr (0 when it is not listed). */
+static float trace_queue(const m4_pktsim_trace *tr, size_t e, int32_t l) {
+    for (int64_t k = tr->queue_ptr[e]; k < tr->queue_ptr[e + 1]; k++)
+        if (tr->queue_link[k] == l) return tr->queue_bytes[k];
+    return 0;
+}
+
+/* trace_cases: the dynamics trace, the link table and routes on cases
+ * solvable by hand. */
+static void trace_cases(void) {
+    m4_pktsim_config cfg;
+    star_topo st;
+    flow_set fs;
+
+    /* One flow alone: arrival at its start with all its bytes left, the
+     * departure at start + FCT with nothing active, no queue anywhere (its
+     * path never carries more than the line rate). Directed links: link l
+     * is 2l from link_a[l] and 2l+1 back, so host 0 -> switch 2 is 0 and
+     * switch 2 -> host 1 is 3. */
+    {
+        dctcp_config(&cfg);
+        star(&st, 2, 10000000000ull);
+        m4_pktsim *sim = NULL;
+        CHECK(m4_pktsim_create(&sim, &cfg, &st.t) == M4_OK, "create: %s", m4_pktsim_error(sim));
+        CHECK(m4_pktsim_set_trace(sim, 1) == M4_OK, "set_trace");
+        int32_t src[] = {0}, dst[] = {1};
+        uint64_t size[] = {100000};
+        flows(&fs, 1, src, dst, size);
+        int64_t fct[1];
+        m4_pktsim_result res = {fct, NULL, NULL, NULL};
+        CHECK(m4_pktsim_run(sim, &fs.f, &res) == M4_OK, "run: %s", m4_pktsim_error(sim));
+        m4_pktsim_trace tr;
+        CHECK(m4_pktsim_get_trace(sim, &tr) == M4_OK, "get_trace");
+        CHECK(tr.n_events == 2, "alone: %zu events, want 2", tr.n_events);
+        if (tr.n_events == 2) {
+            CHECK(tr.time_ns[0] == 1000000000 && tr.kind[0] == 0 && tr.flow[0] == 0, "alone: event 0 = %lld %d %d",
+                  (long long)tr.time_ns[0], tr.kind[0], tr.flow[0]);
+            CHECK(tr.time_ns[1] == 1000000000 + fct[0] && tr.kind[1] == 1 && tr.flow[1] == 0,
+                  "alone: event 1 = %lld %d %d, fct %lld", (long long)tr.time_ns[1], tr.kind[1], tr.flow[1],
+                  (long long)fct[0]);
+            CHECK(tr.active_ptr[0] == 0 && tr.active_ptr[1] == 1 && tr.active_ptr[2] == 1,
+                  "alone: active offsets %lld %lld %lld", (long long)tr.active_ptr[0], (long long)tr.active_ptr[1],
+                  (long long)tr.active_ptr[2]);
+            CHECK(tr.active_flow[0] == 0 && tr.active_remaining[0] == 100000.0f, "alone: active %d with %g bytes",
+                  tr.active_flow[0], (double)tr.active_remaining[0]);
+            CHECK(tr.queue_ptr[2] == 0, "alone: %lld queue entries, want none", (long long)tr.queue_ptr[2]);
+        }
+        int64_t ptr[2];
+        int32_t route[4];
+        CHECK(m4_pktsim_routes(sim, &fs.f, ptr, route, 4) == M4_OK, "routes: %s", m4_pktsim_error(sim));
+        CHECK(ptr[0] == 0 && ptr[1] == 2 && route[0] == 0 && route[1] == 3, "alone: route %lld..%lld = %d %d",
+              (long long)ptr[0], (long long)ptr[1], route[0], route[1]);
+        CHECK(m4_pktsim_routes(sim, &fs.f, ptr, route, 1) == M4_ERR_INVALID_ARGUMENT &&
+                  strstr(m4_pktsim_error(sim), "2 links do not fit in 1") != NULL,
+              "routes into a short array: %s", m4_pktsim_error(sim));
+        int32_t from[4], to[4];
+        uint64_t rate[4], delay[4];
+        CHECK(m4_pktsim_links(sim, from, to, rate, delay) == M4_OK, "links");
+        int32_t want_from[] = {0, 2, 1, 2}, want_to[] = {2, 0, 2, 1};
+        for (int l = 0; l < 4; l++)
+            CHECK(from[l] == want_from[l] && to[l] == want_to[l] && rate[l] == 10000000000ull && delay[l] == 1000,
+                  "link %d: %d -> %d at %llu bit/s, %llu ns", l, from[l], to[l], (unsigned long long)rate[l],
+                  (unsigned long long)delay[l]);
+        /* off again: the next run records nothing */
+        m4_pktsim_set_trace(sim, 0);
+        CHECK(m4_pktsim_run(sim, &fs.f, &res) == M4_OK, "run: %s", m4_pktsim_error(sim));
+        m4_pktsim_get_trace(sim, &tr);
+        CHECK(tr.n_events == 0 && tr.time_ns == NULL, "trace off: %zu events", tr.n_events);
+        m4_pktsim_destroy(sim);
+    }
+
+    /* Two 5 MB flows into one 10 Gbps port, the second 20 us later: its
+     * arrival sees the first with bytes acknowledged, the shared port
+     * (switch 3 -> host 2, link 5) queues, and each departure is at its
+     * start + FCT. The FCTs are the same with the trace off. */
+    {
+        dctcp_config(&cfg);
+        star(&st, 3, 10000000000ull);
+        int32_t src[] = {0, 1}, dst[] = {2, 2};
+        uint64_t size[] = {5000000, 5000000};
+        flows(&fs, 2, src, dst, size);
+        fs.start[1] += 20000;
+        int64_t fct[2], fct_off[2];
+        for (int on = 1; on >= 0; on--) {
+            m4_pktsim *sim = NULL;
+            CHECK(m4_pktsim_create(&sim, &cfg, &st.t) == M4_OK, "create: %s", m4_pktsim_error(sim));
+            m4_pktsim_set_trace(sim, on);
+            m4_pktsim_result res = {on ? fct : fct_off, NULL, NULL, NULL};
+            CHECK(m4_pktsim_run(sim, &fs.f, &res) == M4_OK, "run: %s", m4_pktsim_error(sim));
+            if (!on) {
+                m4_pktsim_destroy(sim);
+                break;
+            }
+            m4_pktsim_trace tr;
+            m4_pktsim_get_trace(sim, &tr);
+            CHECK(tr.n_events == 4, "shared: %zu events, want 4", tr.n_events);
+            if (tr.n_events == 4) {
+                CHECK(tr.kind[1] == 0 && tr.flow[1] == 1 && tr.time_ns[1] == (int64_t)fs.start[1],
+                      "shared: event 1 = %d %d at %lld", tr.kind[1], tr.flow[1], (long long)tr.time_ns[1]);
+                int64_t a = tr.active_ptr[1];
+                CHECK(tr.active_ptr[2] - a == 2 && tr.active_flow[a] == 0 && tr.active_flow[a + 1] == 1,
+                      "shared: active after the second arrival");
+                float r0 = tr.active_remaining[a], r1 = tr.active_remaining[a + 1];
+                /* 20 us at 10 Gbps less one RTT's worth is on the order of 20 kB */
+                CHECK(r0 < 5000000.0f - 10000.0f && r0 > 5000000.0f - 25000.0f && r1 == 5000000.0f,
+                      "shared: remaining %g, %g at the second arrival", (double)r0, (double)r1);
+                int first = tr.flow[2];
+                CHECK(tr.kind[2] == 1 && tr.kind[3] == 1 && tr.flow[3] == 1 - first, "shared: departures %d %d",
+                      tr.flow[2], tr.flow[3]);
+                for (int e = 2; e < 4; e++)
+                    CHECK(tr.time_ns[e] == (int64_t)fs.start[tr.flow[e]] + fct[tr.flow[e]],
+                          "shared: departure of flow %d at %lld, start + fct %lld", tr.flow[e],
+                          (long long)tr.time_ns[e], (long long)fs.start[tr.flow[e]] + fct[tr.flow[e]]);
+                a = tr.active_ptr[2];
+                CHECK(tr.active_ptr[3] - a == 1 && tr.active_flow[a] == 1 - first && tr.active_remaining[a] > 0 &&
+                          tr.active_remaining[a] < 5000000.0f,
+                      "shared: after the first departure");
+                float q = trace_queue(&tr, 2, 5);
+                CHECK(q > 1000.0f && q < 400.0f * 1024, "shared: %g bytes queued on link 5 at the first departure",
+                      (double)q);
+                CHECK(tr.active_ptr[4] == tr.active_ptr[3], "shared: flows left after the last departure");
+            }
+            int64_t ptr[3];
+            int32_t route[4];
+            CHECK(m4_pktsim_routes(sim, &fs.f, ptr, route, 4) == M4_OK && ptr[2] == 4 && route[0] == 0 &&
+                      route[1] == 5 && route[2] == 2 && route[3] == 5,
+                  "shared: routes %d %d / %d %d", route[0], route[1], route[2], route[3]);
+            m4_pktsim_destroy(sim);
+        }
+        CHECK(memcmp(fct, fct_off, sizeof(fct)) == 0, "shared: FCTs %lld %lld with the trace, %lld %lld without",
+              (long long)fct[0], (long long)fct[1], (long long)fct_off[0], (long long)fct_off[1]);
+    }
+
+    /* ECMP: hosts 0, 1 on switch 4 and 2, 3 on switch 5 (40 Gbps), joined
+     * through switches 6 and 7 (10 Gbps). Flow 0 (0 -> 2) overruns the
+     * 10 Gbps hop that switch 4's hash picks: when flow 1 (3 -> 1, small)
+     * arrives, a queue stands on exactly that hop of m4_pktsim_routes'
+     * route, and none on the other. No window, and rates up to 40 Gbps. */
+    {
+        dctcp_config(&cfg);
+        cfg.has_win = 0;
+        cfg.max_rate_bps = 40000000000ull;
+        memset(&st, 0, sizeof(st));
+        int32_t la[] = {0, 1, 2, 3, 4, 4, 6, 7}, lb[] = {4, 4, 5, 5, 6, 7, 5, 5};
+        for (int l = 0; l < 8; l++) {
+            st.a[l] = la[l];
+            st.b[l] = lb[l];
+            st.rate[l] = l < 4 ? 40000000000ull : 10000000000ull;
+            st.delay[l] = 1000;
+        }
+        for (int v = 4; v < 8; v++) st.is_switch[v] = 1;
+        st.t.n_nodes = 8;
+        st.t.is_switch = st.is_switch;
+        st.t.n_links = 8;
+        st.t.link_a = st.a;
+        st.t.link_b = st.b;
+        st.t.rate_bps = st.rate;
+        st.t.delay_ns = st.delay;
+        m4_pktsim *sim = NULL;
+        CHECK(m4_pktsim_create(&sim, &cfg, &st.t) == M4_OK, "create: %s", m4_pktsim_error(sim));
+        m4_pktsim_set_trace(sim, 1);
+        int32_t src[] = {0, 3}, dst[] = {2, 1};
+        uint64_t size[] = {1000000, 1000};
+        flows(&fs, 2, src, dst, size);
+        fs.start[1] += 50000;
+        int64_t ptr[3];
+        int32_t route[8];
+        CHECK(m4_pktsim_routes(sim, &fs.f, ptr, route, 8) == M4_OK && ptr[1] == 4 && ptr[2] == 8,
+              "ecmp: route offsets %lld %lld", (long long)ptr[1], (long long)ptr[2]);
+        int32_t mid = route[1], other = mid == 8 ? 10 : 8;
+        CHECK(route[0] == 0 && (mid == 8 || mid == 10) && route[2] == (mid == 8 ? 12 : 14) && route[3] == 5,
+              "ecmp: flow 0 route %d %d %d %d", route[0], route[1], route[2], route[3]);
+        int64_t fct[2];
+        m4_pktsim_result res = {fct, NULL, NULL, NULL};
+        CHECK(m4_pktsim_run(sim, &fs.f, &res) == M4_OK, "run: %s", m4_pktsim_error(sim));
+        m4_pktsim_trace tr;
+        m4_pktsim_get_trace(sim, &tr);
+        CHECK(tr.n_events == 4 && tr.flow[1] == 1 && tr.kind[1] == 0, "ecmp: %zu events", tr.n_events);
+        if (tr.n_events == 4) {
+            float q = trace_queue(&tr, 1, mid), qo = trace_queue(&tr, 1, other);
+            CHECK(q > 1000.0f && qo == 0, "ecmp: %g bytes queued on the route's hop %d, %g on the other (%d)",
+                  (double)q, mid, (double)qo, other);
+        }
+        m4_pktsim_destroy(sim);
+    }
+}
+
 int main(void) {
     m4_pktsim_config cfg;
     star_topo st;
@@ -278,5 +466,6 @@ int main(void) {
         CHECK(m4_pktsim_create(NULL, &cfg, &st.t) == M4_ERR_INVALID_ARGUMENT, "NULL out accepted");
     }
 
+    trace_cases();
     CHECK_DONE("pktsim_test");
 }

@@ -123,7 +123,7 @@ func TestBuild(t *testing.T) {
 	}
 	spec := tinySpec()
 	dir := t.TempDir()
-	sum, err := Build(spec, 1, 0, dir, time.Now())
+	sum, err := Build(spec, 1, Options{}, dir, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/m4sim/m4/internal/progress"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/dyntrace"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
@@ -43,8 +44,12 @@ type Options struct {
 	Task      datagen.Task
 	Workers   int    // workloads made at once (<= 0: every core)
 	MaxEvents uint64 // stop a workload's packet-level run after this many events (0: no limit)
-	Progress  io.Writer
-	Log       *slog.Logger
+	// Dynamics also writes each workload's dynamics trace (dyntrace.FileName:
+	// the training data of the flow-level dynamics model). A folder of
+	// dynamics data refuses runs without it, and the other way round.
+	Dynamics bool
+	Progress io.Writer
+	Log      *slog.Logger
 }
 
 // Summary is what a workload folder's workload.json records.
@@ -57,6 +62,10 @@ type Summary struct {
 	Events   uint64          `json:"truth_events"`
 	TruthSec float64         `json:"truth_seconds"`
 	Seconds  float64         `json:"seconds"`
+	// DynamicsEvents and DynamicsBytes: the dynamics trace's events and its
+	// file's size (with Options.Dynamics).
+	DynamicsEvents int   `json:"dynamics_events,omitempty"`
+	DynamicsBytes  int64 `json:"dynamics_bytes,omitempty"`
 	// Unusable says why the workload has no truth: its packet-level run
 	// left flows unfinished (drops without PFC; the fork has no
 	// retransmission timeout, so such flows never finish and have no FCT).
@@ -84,13 +93,14 @@ type Report struct {
 }
 
 type manifest struct {
-	Spec *Spec `json:"spec"`
+	Spec     *Spec `json:"spec"`
+	Dynamics bool  `json:"dynamics,omitempty"`
 }
 
-func checkManifest(out string, spec *Spec) error {
+func checkManifest(out string, spec *Spec, dynamics bool) error {
 	content := *spec
 	content.Workloads = datagen.ShardRange{}
-	b, err := json.MarshalIndent(manifest{Spec: &content}, "", "  ")
+	b, err := json.MarshalIndent(manifest{Spec: &content, Dynamics: dynamics}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -135,7 +145,7 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
-	if err := checkManifest(o.Out, spec); err != nil {
+	if err := checkManifest(o.Out, spec, o.Dynamics); err != nil {
 		return nil, err
 	}
 	total := spec.Workloads.Count
@@ -157,7 +167,11 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 		"to_make", len(todo), "workers", o.Workers)
 	var bar progress.Reporter
 	if o.Progress != nil && len(todo) > 0 {
-		bar = progress.New(o.Progress, len(todo), progress.Options{Desc: fmt.Sprintf("datagen --from-workload %s", o.Task),
+		mode := "--from-workload"
+		if o.Dynamics {
+			mode = "--dynamics"
+		}
+		bar = progress.New(o.Progress, len(todo), progress.Options{Desc: fmt.Sprintf("datagen %s %s", mode, o.Task),
 			Unit: "workloads", Every: 30 * time.Second})
 	}
 	start := time.Now()
@@ -247,7 +261,7 @@ func makeWorkload(spec *Spec, w int, o Options) (sum *Summary, err error) {
 		}
 		os.RemoveAll(tmp)
 	}()
-	if sum, err = Build(spec, w, o.MaxEvents, tmp, t0); err != nil {
+	if sum, err = Build(spec, w, o, tmp, t0); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
@@ -257,9 +271,10 @@ func makeWorkload(spec *Spec, w int, o Options) (sum *Summary, err error) {
 }
 
 // Build draws workload w of spec, simulates it packet by packet on its whole
-// topology, and writes its folder into dir: TruthFile, then SummaryFile.
-// t0 is when the work on it began (for the summary's seconds).
-func Build(spec *Spec, w int, maxEvents uint64, dir string, t0 time.Time) (*Summary, error) {
+// topology, and writes its folder into dir: TruthFile (and with o.Dynamics
+// dyntrace.FileName), then SummaryFile. Of o it uses MaxEvents and
+// Dynamics; t0 is when the work on it began (for the summary's seconds).
+func Build(spec *Spec, w int, o Options, dir string, t0 time.Time) (*Summary, error) {
 	dr, err := spec.Draw(w)
 	if err != nil {
 		return nil, err
@@ -270,7 +285,7 @@ func Build(spec *Spec, w int, maxEvents uint64, dir string, t0 time.Time) (*Summ
 	}
 	sum := &Summary{W: w, Seed: dr.Seed, Spec: dr.Spec, Config: dr.Config, Flows: wl.Flows.Len()}
 	t1 := time.Now()
-	tr, err := truth.Simulate(wl, dr.Config, truth.Options{MaxEvents: maxEvents})
+	tr, err := truth.Simulate(wl, dr.Config, truth.Options{MaxEvents: o.MaxEvents, Dynamics: o.Dynamics})
 	sum.TruthSec = time.Since(t1).Seconds()
 	switch {
 	case unfinishedFlows(err):
@@ -287,6 +302,11 @@ func Build(spec *Spec, w int, maxEvents uint64, dir string, t0 time.Time) (*Summ
 		sum.Events = tr.Events
 		if err := WriteTruth(filepath.Join(dir, TruthFile), &wl.Flows, tr.FCTNs, tr.IdealNs); err != nil {
 			return nil, err
+		}
+		if o.Dynamics {
+			if err := writeDynamics(filepath.Join(dir, dyntrace.FileName), &wl.Flows, tr, sum); err != nil {
+				return nil, err
+			}
 		}
 	}
 	sum.Seconds = time.Since(t0).Seconds()

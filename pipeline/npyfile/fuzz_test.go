@@ -46,6 +46,8 @@ func FuzzDecode(f *testing.F) {
 			got = len(v)
 		case []uint8:
 			got = len(v)
+		case []int8:
+			got = len(v)
 		}
 		if got != n {
 			t.Fatalf("shape %v holds %d values, data has %d", a.Shape, n, got)

@@ -28,7 +28,8 @@ var magic = []byte("\x93NUMPY")
 const maxHeader = 1 << 16
 
 // Array is a decoded array: Data is one of []int32, []int64, []float32,
-// []float64 (or []uint8 for booleans), in C order, with len = product(Shape).
+// []float64, []int8 (or []uint8 for booleans and bytes), in C order, with
+// len = product(Shape).
 type Array struct {
 	Dtype string // NumPy type string, e.g. "<f8"
 	Shape []int
@@ -140,11 +141,11 @@ func Decode(name string, b []byte) (*Array, error) {
 	case "|b1", "|u1":
 		a.Data = append([]uint8(nil), data[:n]...)
 	case "|i1":
-		v := make([]int32, n)
+		v := make([]int8, n)
 		for i := range v {
-			v[i] = int32(int8(data[i]))
+			v[i] = int8(data[i])
 		}
-		a.Data, a.Dtype = v, "<i4"
+		a.Data = v
 	}
 	return a, nil
 }
@@ -300,6 +301,12 @@ func (a *Array) Float64s() []float64 {
 			out[i] = float64(x)
 		}
 		return out
+	case []int8:
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return out
 	}
 	return nil
 }
@@ -321,16 +328,24 @@ func (a *Array) Int64s() ([]int64, error) {
 			out[i] = int64(x)
 		}
 		return out, nil
+	case []int8:
+		out := make([]int64, len(v))
+		for i, x := range v {
+			out[i] = int64(x)
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("dtype %s is not an integer type", a.Dtype)
 }
 
-// Encode writes an .npy image of data (a []int32, []int64, []float32 or
-// []float64) with the given shape; a nil shape means 1-D.
+// Encode writes an .npy image of data (a []int8, []int32, []int64,
+// []float32 or []float64) with the given shape; a nil shape means 1-D.
 func Encode(w io.Writer, data any, shape []int) error {
 	var dtype string
 	var n int
 	switch v := data.(type) {
+	case []int8:
+		dtype, n = "|i1", len(v)
 	case []int32:
 		dtype, n = "<i4", len(v)
 	case []int64:

@@ -17,6 +17,7 @@ func TestRoundTrip(t *testing.T) {
 		{[]int64{1 << 40, -7}, nil},
 		{[]float32{1.5, -2.25}, []int{2}},
 		{[]float64{3.25}, []int{}},
+		{[]int8{0, 1, -128, 127}, nil},
 	}
 	for i, c := range cases {
 		var buf bytes.Buffer

@@ -20,6 +20,9 @@ type Options struct {
 	MaxEvents      uint64  // stop with ErrBudget after this many events (0 = none)
 	MaxWallSeconds float64 // stop with ErrBudget after this much wall time (0 = none)
 	QlenTrace      bool    // sample switch queue lengths every 100 ns in [QLEN_MON_START, QLEN_MON_END]
+	// Dynamics records the dynamics trace, the directed link table and the
+	// flows' routes into Result.Dynamics (the FCTs stay the same).
+	Dynamics bool
 	// RNGStreamBase overrides the ns-3 RNG stream index of the first random
 	// draw (nil = ForkStreamBase of the topology).
 	RNGStreamBase *uint64
@@ -38,6 +41,26 @@ type Result struct {
 	Stats   bindings.PktsimStats
 	PFC     []bindings.PFCEvent
 	Qlen    *bindings.QlenHist
+	// Dynamics is nil unless Options.Dynamics.
+	Dynamics *Dynamics
+}
+
+// Dynamics is what a flow-level dynamics model learns from, besides the
+// FCTs: the run's trace (every flow arrival and departure with the active
+// flows' remaining bytes and the switch queues), the directed link table and
+// each flow's route over it.
+type Dynamics struct {
+	Trace *bindings.PktsimTrace
+	*Routes
+}
+
+// Routes are the directed links (bindings.PktsimLinks) and each flow's route
+// over them, source to destination, as the packet simulator sends it (ECMP
+// included): flow i's links are Route[RoutePtr[i]:RoutePtr[i+1]].
+type Routes struct {
+	Links    *bindings.PktsimLinks
+	RoutePtr []int64
+	Route    []int32
 }
 
 // FCTClamped returns max(fct, ideal) per flow as float64 ns: the values of
@@ -101,6 +124,7 @@ func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Resu
 		nc.RNGStreamBase = ForkStreamBase(topo)
 	}
 	nc.Progress = opt.Progress
+	nc.Trace = opt.Dynamics
 	if opt.QlenTrace {
 		nc.QlenIntervalNs = 100
 		nc.QlenStartNs = cfg.QlenMonStart
@@ -111,11 +135,19 @@ func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Resu
 		return nil, err
 	}
 	defer sim.Close()
-	r, err := sim.Run(flows.Native())
+	nf := flows.Native()
+	r, err := sim.Run(nf)
 	if r == nil {
 		return nil, fmt.Errorf("%s: %w", flows.Name, err)
 	}
 	res := &Result{FCTNs: r.FCTNs, IdealNs: r.IdealNs, SPort: r.SPort, Order: r.Order, Stats: r.Stats, PFC: r.PFC, Qlen: r.Qlen}
+	if opt.Dynamics {
+		rt, rerr := routes(sim, nf)
+		if rerr != nil {
+			return nil, fmt.Errorf("%s: %w", flows.Name, rerr)
+		}
+		res.Dynamics = &Dynamics{Trace: r.Trace, Routes: rt}
+	}
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", flows.Name, err)
 	}
@@ -161,6 +193,42 @@ func IdealFCTs(cfg *Config, topo *Topology, flows *Flows) ([]int64, error) {
 		return nil, fmt.Errorf("%s: %w", flows.Name, err)
 	}
 	return ideal, nil
+}
+
+// RoutesOf returns the directed link table of topo and each flow's route
+// over it under cfg, without simulating: the routes a run takes (the same
+// source ports and ECMP hash), for an estimator that needs them at
+// inference.
+func RoutesOf(cfg *Config, topo *Topology, flows *Flows) (*Routes, error) {
+	nc, err := cfg.Native()
+	if err != nil {
+		return nil, err
+	}
+	if err := flows.CheckHosts(topo); err != nil {
+		return nil, err
+	}
+	sim, err := newSim(nc, cfg, topo)
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	rt, err := routes(sim, flows.Native())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flows.Name, err)
+	}
+	return rt, nil
+}
+
+func routes(sim *bindings.Pktsim, f *bindings.PktsimFlows) (*Routes, error) {
+	links, err := sim.Links()
+	if err != nil {
+		return nil, err
+	}
+	ptr, route, err := sim.Routes(f)
+	if err != nil {
+		return nil, err
+	}
+	return &Routes{Links: links, RoutePtr: ptr, Route: route}, nil
 }
 
 // IdealFloat returns the ideal FCTs as float64 ns.

@@ -27,6 +27,9 @@ type Result struct {
 	Config   string    // the fork config the simulator ran, as config-file text
 	Dist     *aggregate.Distribution
 	Events   uint64
+	// Dynamics is the run's dynamics trace, link table and routes; nil
+	// unless Options.Dynamics.
+	Dynamics *pktsim.Dynamics
 }
 
 // Options control a ground-truth run.
@@ -34,6 +37,9 @@ type Options struct {
 	MaxEvents uint64 // event budget (0: the simulator's default)
 	// Progress, when set, hears now and then how many flows have finished.
 	Progress func(done, total int, nowNs int64)
+	// Dynamics records what a flow-level dynamics model learns from
+	// (pktsim.Options.Dynamics) into Result.Dynamics.
+	Dynamics bool
 }
 
 // Case is a workload as the packet simulator takes it.
@@ -100,13 +106,14 @@ func Simulate(w *workload.Workload, cfg features.Config, o Options) (*Result, er
 // Simulate runs the packet simulator on c's flows (in their order) and
 // summarises the outcome.
 func (c *Case) Simulate(o Options) (*Result, error) {
-	res, err := pktsim.SimulateWith(c.Config, c.Topo, c.Flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress})
+	res, err := pktsim.SimulateWith(c.Config, c.Topo, c.Flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress,
+		Dynamics: o.Dynamics})
 	if err != nil {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}
 	n := c.Flows.Len()
 	t := &Result{Slowdown: res.Slowdowns(), Bucket: make([]int, n), FCTNs: res.FCTNs, IdealNs: res.IdealNs,
-		Config: c.Config.Format(), Events: res.Stats.Events}
+		Config: c.Config.Format(), Events: res.Stats.Events, Dynamics: res.Dynamics}
 	for i := range t.Bucket {
 		t.Bucket[i] = features.OutputBucket(float64(c.Flows.SizeBytes[i]))
 	}
