@@ -1,0 +1,108 @@
+package dynamics
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/dyntrace"
+	"github.com/m4sim/m4/pipeline/pktsim"
+	"github.com/m4sim/m4/pipeline/truth"
+)
+
+// FromTrace returns a dynamics.npz's content as the model reads it (the
+// slices are shared, not copied; the link endpoints are left out).
+func FromTrace(t *dyntrace.Trace) *bindings.DynTrace {
+	return &bindings.DynTrace{
+		DynWorkload: bindings.DynWorkload{FlowSize: t.FlowSize, FlowStartNs: t.FlowStartNs, FlowIdealNs: t.FlowIdealNs,
+			FlowRoutePtr: t.FlowRoutePtr, FlowRoute: t.FlowRoute, LinkGbps: t.LinkGbps, LinkDelayNs: t.LinkDelayNs},
+		FlowFCTNs: t.FlowFCTNs,
+		EvTimeNs:  t.EvTimeNs, EvKind: t.EvKind, EvFlow: t.EvFlow,
+		EvActivePtr: t.EvActivePtr, EvActiveFlow: t.EvActiveFlow, EvActiveRemaining: t.EvActiveRemaining,
+		EvQueuePtr: t.EvQueuePtr, EvQueueLink: t.EvQueueLink, EvQueueBytes: t.EvQueueBytes,
+	}
+}
+
+// TracePaths lists the dynamics.npz files of dirs: a folder holding one
+// (a workload folder of m4 datagen --dynamics) gives it, any other folder
+// those of its immediate subfolders, in name order. A folder with none is an
+// error naming it.
+func TracePaths(dirs []string) ([]string, error) {
+	var out []string
+	for _, d := range dirs {
+		p := filepath.Join(d, dyntrace.FileName)
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return nil, err
+		}
+		var found []string
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			p := filepath.Join(d, e.Name(), dyntrace.FileName)
+			if _, err := os.Stat(p); err == nil {
+				found = append(found, p)
+			}
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no %s in it or in its subfolders (make them with m4 datagen --dynamics)", d, dyntrace.FileName)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// LoadTraces reads the traces at paths (dyntrace.Read checks each).
+func LoadTraces(paths []string) ([]*bindings.DynTrace, error) {
+	out := make([]*bindings.DynTrace, len(paths))
+	for i, p := range paths {
+		t, err := dyntrace.Read(p)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = FromTrace(t)
+	}
+	return out, nil
+}
+
+// WorkloadOf is a packet-level case as the model's event loop reads it: its
+// flows in order, their routes over the directed links as the packet
+// simulator would send them (pktsim.RoutesOf: the same ECMP choices), the
+// links' rates and delays, and the fork's ideal FCTs as the slowdown
+// denominators.
+func WorkloadOf(c *truth.Case) (*bindings.DynWorkload, error) {
+	rt, err := pktsim.RoutesOf(c.Config, c.Topo, c.Flows)
+	if err != nil {
+		return nil, err
+	}
+	ideal, err := c.IdealFCTs()
+	if err != nil {
+		return nil, err
+	}
+	n := c.Flows.Len()
+	w := &bindings.DynWorkload{FlowSize: make([]int64, n), FlowStartNs: make([]int64, n), FlowIdealNs: ideal,
+		FlowRoutePtr: rt.RoutePtr, FlowRoute: rt.Route}
+	for i := range n {
+		w.FlowSize[i] = int64(c.Flows.SizeBytes[i])
+		w.FlowStartNs[i] = int64(c.Flows.StartNs[i])
+	}
+	lk := rt.Links
+	w.LinkGbps, w.LinkDelayNs = make([]float64, len(lk.From)), make([]int64, len(lk.From))
+	for l := range lk.From {
+		w.LinkGbps[l] = float64(lk.RateBps[l]) / 1e9
+		w.LinkDelayNs[l] = int64(lk.DelayNs[l])
+	}
+	return w, nil
+}

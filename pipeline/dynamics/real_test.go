@@ -1,0 +1,132 @@
+package dynamics
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/datagen"
+	"github.com/m4sim/m4/pipeline/fabricgen"
+	"github.com/m4sim/m4/pipeline/truth"
+	"github.com/m4sim/m4/pipeline/workload"
+)
+
+// fatTreeFamily is three small workloads on a 16-host fat-tree (k = 4),
+// 200 to 300 flows each.
+func fatTreeFamily() *fabricgen.Spec {
+	s := fabricgen.DefaultSpec()
+	s.Seed = 3
+	s.Workloads = datagen.ShardRange{First: 0, Count: 3}
+	s.Topologies = []workload.TopologySpec{{Kind: "fattree", K: 4}}
+	s.Flows = []float64{200, 300}
+	s.Matrices = []string{"uniform"}
+	return &s
+}
+
+// TestPacketLevelTraces trains on two packet-level traces (m4 datagen
+// --dynamics' folders) and checks: the loss falls; the workload the event
+// loop reads for a run (WorkloadOf: routes, links, ideal FCTs) is the one
+// the trace recorded; the event loop's FCT error on the held-out workload
+// falls with training; every estimate is finite and at least the ideal FCT.
+func TestPacketLevelTraces(t *testing.T) {
+	spec := fatTreeFamily()
+	root := t.TempDir()
+	for w := range 3 {
+		dir := fabricgen.WorkloadDir(root, w)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fabricgen.Build(spec, w, fabricgen.Options{Dynamics: true}, dir, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths, err := TracePaths([]string{root})
+	if err != nil || len(paths) != 3 {
+		t.Fatalf("%v %v", paths, err)
+	}
+	traces, err := LoadTraces(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dr, err := spec.Draw(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl, err := workload.Generate(dr.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := truth.Input(wl, dr.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := WorkloadOf(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := traces[2]
+	if !slices.Equal(w.FlowRoutePtr, tr.FlowRoutePtr) || !slices.Equal(w.FlowRoute, tr.FlowRoute) ||
+		!slices.Equal(w.LinkGbps, tr.LinkGbps) || !slices.Equal(w.LinkDelayNs, tr.LinkDelayNs) ||
+		!slices.Equal(w.FlowIdealNs, tr.FlowIdealNs) || !slices.Equal(w.FlowSize, tr.FlowSize) {
+		t.Fatal("the run's workload differs from the trace's")
+	}
+	for i := range w.FlowStartNs {
+		if d := w.FlowStartNs[i] - tr.FlowStartNs[i]; d < 0 || d > 1 {
+			t.Fatalf("flow %d starts at %d, the trace says %d", i, w.FlowStartNs[i], tr.FlowStartNs[i])
+		}
+	}
+
+	o := Defaults()
+	o.Config = small()
+	o.Epochs, o.LR, o.Window, o.Seed = 8, 2e-3, 64, 2
+	ck, err := Train(o, traces[:2], traces[2:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ck.Training.History
+	for _, e := range h {
+		t.Logf("epoch %d: loss %.4f (slowdown %.4f, remain %.4f, queue %.4f), held-out FCT error %.3f", e.Epoch, e.Loss,
+			e.Slowdown, e.Remain, e.Queue, e.ValFCTError)
+	}
+	if !(h[len(h)-1].Loss < 0.7*h[0].Loss) {
+		t.Errorf("loss %.4f -> %.4f, want a fall below 70%%", h[0].Loss, h[len(h)-1].Loss)
+	}
+	untrained := &Checkpoint{Config: o.Config}
+	d, err := bindings.NewDyn(o.Config, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Init(o.Seed)
+	untrained.Params = d.Params()
+	d.Close()
+	before, err := Estimate(untrained, w, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := Estimate(ck, w, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e0, e1 := FCTError(before, tr.FlowFCTNs), FCTError(after, tr.FlowFCTNs)
+	ideal := make([]float64, len(w.FlowIdealNs))
+	for i, v := range w.FlowIdealNs {
+		ideal[i] = float64(v)
+	}
+	t.Logf("held-out FCT error: untrained %.3f, trained %.3f (the ideal FCT as the estimate: %.3f)", e0, e1, FCTError(ideal, tr.FlowFCTNs))
+	if !(e1 < e0) {
+		t.Errorf("held-out FCT error %.3f untrained, %.3f trained", e0, e1)
+	}
+	for i, f := range after {
+		if math.IsNaN(f) || math.IsInf(f, 0) || f < float64(w.FlowIdealNs[i])-1 {
+			t.Fatalf("flow %d: estimate %g, ideal %d", i, f, w.FlowIdealNs[i])
+		}
+	}
+	if _, err := TracePaths([]string{filepath.Join(root, "wl0", "missing")}); err == nil {
+		t.Error("a missing folder is accepted")
+	}
+}
