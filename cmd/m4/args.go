@@ -207,6 +207,12 @@ var flagRanges = map[string]flagRange{
 	"heads":          atLeast1,
 	"hidden":         atLeast1,
 	"mlp-hidden":     atLeast1,
+	// the dynamics model (m4 train --estimator dynamics)
+	"state":       {Min: 1, Max: 1 << 14},
+	"gnn-width":   {Min: 1, Max: 1 << 14},
+	"gnn-layers":  {Min: 1, Max: 8},
+	"head-hidden": {Min: 1, Max: 1 << 14},
+	"window":      atLeast1,
 }
 
 // numericValues returns the values of a numeric flag as float64s, and

@@ -42,7 +42,13 @@ Prints a table of p50/p90/p99 per bucket and writes into DIR, replacing it as on
 (a new or empty folder, or one m4 run wrote): estimate.json and estimate.csv (percentiles
 1..100 per bucket and estimator), slowdown_cdf.png and .svg, and with --per-flow flows.csv
 (one row per flow: ideal, flowsim, m4 and with --truth the packet-level FCT, in ns).
-Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
+Progress goes to stderr: a bar on a terminal, else a line every few seconds.
+
+--estimator dynamics estimates with m4's flow-level dynamics model (--ckpt from m4 train
+--estimator dynamics; docs/dynamics.md) instead: its event loop runs over every flow of the
+workload on the routes the packet simulator would take, each flow's slowdown is its
+estimated FCT over its ideal FCT, and the percentiles per size bucket go under
+estimates.m4 in estimate.json (no flowsim column; --paths and --per-flow do not apply).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (default: the embedded scenario)"},
 			&cli.StringFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE`: its TOPOLOGY_FILE and FLOW_FILE (beside it) are the workload, its CC, buffer, window and PFC the configuration"},
@@ -58,11 +64,23 @@ Progress goes to stderr: a bar on a terminal, else a line every few seconds.`,
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress on stderr"},
 			maxFlowsFlag(),
+			estimatorFlag("estimator: path (flowsim per path corrected by the path model) or dynamics (the flow-level dynamics model's event loop over the whole workload; needs --ckpt from m4 train --estimator dynamics)"),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("example-spec") {
 				_, err := c.App.Writer.Write(infer.DefaultSpecYAML())
 				return err
+			}
+			est, err := checkEstimator(c)
+			if err != nil {
+				return err
+			}
+			if est == estimatorDynamics {
+				in, err := loadRunInput(c, c.String("spec"), c.String("ns3"))
+				if err != nil {
+					return err
+				}
+				return runDynamics(c, in)
 			}
 			paths := c.Int("paths")
 			if c.Bool("per-flow") {

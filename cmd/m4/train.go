@@ -60,10 +60,16 @@ atomically; training stops after --patience epochs without a better validation l
 --resume carries on from CKPT.resume and gives, bit for bit, what an uninterrupted run
 would have. The run is deterministic for a --seed on any number of --threads.
 
+--estimator dynamics trains m4's flow-level dynamics model instead (docs/dynamics.md): on
+every dynamics.npz in or directly under the --data folders (m4 datagen --dynamics), a
+--val-frac share held out for the event loop's FCT error, AdamW (--lr, default 1e-4) over
+windows of --window events, --epochs epochs; CKPT, CKPT.resume and the card CKPT.md
+(without .safetensors) are written every epoch, and --resume carries on bit for bit.
+
 --eval-only evaluates --ckpt (default: --out, else the default checkpoint) instead: the
 model's loss and flowsim's own loss on the same cells, over the chosen --split, per path
 length and per congestion-control algorithm (a markdown table; docs/accuracy.md).`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "data", Usage: "folder `DIR` of shard folders (repeatable)", Required: true},
 			&cli.StringSliceFlag{Name: "train-only", Usage: "folder `DIR` of shard folders used for training only, never for validation (repeatable)"},
 			&cli.IntFlag{Name: "quantile-below", Value: d.QuantileBelow, Usage: "train scenarios with fewer foreground flows than this with the quantile loss (0: never)"},
@@ -96,8 +102,14 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			&cli.StringFlag{Name: "split", Value: "val", Usage: "scenarios to evaluate: val, train or all (--eval-only)"},
 			&cli.IntFlag{Name: "paths-per-workload", Value: 150, Usage: "paths cut from each whole-workload folder (m4 datagen --from-workload), drawn by flows as m4 run draws them (0: every path)"},
 			&cli.StringFlag{Name: "features", Value: features.V2, Usage: "feature definition to train on: " + features.V1 + " (m3's) or " + features.V2},
-		},
+			estimatorFlag("what to train: path (m3's path model on shard folders) or dynamics (m4's flow-level dynamics model on the dynamics.npz of m4 datagen --dynamics folders)"),
+		}, dynamicsTrainFlags()...),
 		Action: func(c *cli.Context) error {
+			if e, err := checkEstimator(c); err != nil {
+				return err
+			} else if e == estimatorDynamics {
+				return trainDynamics(c)
+			}
 			data := c.StringSlice("data")
 			def := c.String("features")
 			if def != features.V1 && def != features.V2 {

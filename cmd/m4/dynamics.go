@@ -1,0 +1,226 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/dynamics"
+	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/truth"
+)
+
+// The estimators m4 train and m4 run know.
+const (
+	estimatorPath     = "path"     // m3's path model over flowsim's features (the default)
+	estimatorDynamics = "dynamics" // m4's flow-level dynamics model (pipeline/dynamics)
+)
+
+func estimatorFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "estimator", Value: estimatorPath, Usage: usage}
+}
+
+// checkEstimator returns the --estimator given.
+func checkEstimator(c *cli.Context) (string, error) {
+	switch e := c.String("estimator"); e {
+	case estimatorPath, estimatorDynamics:
+		return e, nil
+	default:
+		return "", fmt.Errorf("--estimator %q: want %s or %s", e, estimatorPath, estimatorDynamics)
+	}
+}
+
+// dynamicsTrainFlags are the flags only --estimator dynamics reads.
+func dynamicsTrainFlags() []cli.Flag {
+	d := dynamics.Defaults()
+	return []cli.Flag{
+		&cli.IntFlag{Name: "state", Value: d.Config.Hidden, Usage: "dynamics: flow and link state width"},
+		&cli.IntFlag{Name: "gnn-width", Value: d.Config.GNNWidth, Usage: "dynamics: width of the inner graph layers"},
+		&cli.IntFlag{Name: "gnn-layers", Value: d.Config.GNNLayers, Usage: "dynamics: graph layers"},
+		&cli.IntFlag{Name: "head-hidden", Value: d.Config.MLPHidden, Usage: "dynamics: hidden width of the output heads"},
+		&cli.IntFlag{Name: "window", Value: d.Window, Usage: "dynamics: events per backpropagation window (truncated BPTT)"},
+	}
+}
+
+// trainDynamics is m4 train --estimator dynamics: every dynamics.npz under
+// the --data folders, a held-out share of them (--val-frac, --split-seed)
+// for the event loop's FCT error, AdamW over windows of events.
+func trainDynamics(c *cli.Context) error {
+	out := c.String("out")
+	if out == "" {
+		return fmt.Errorf("train --estimator dynamics: --out CKPT is required")
+	}
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+		return fmt.Errorf("train: --out %s: its folder does not exist", out)
+	}
+	if c.Bool("eval-only") || len(c.StringSlice("train-only")) > 0 {
+		return fmt.Errorf("train --estimator dynamics: --eval-only and --train-only are the path estimator's")
+	}
+	paths, err := dynamics.TracePaths(c.StringSlice("data"))
+	if err != nil {
+		return err
+	}
+	traces, err := dynamics.LoadTraces(paths)
+	if err != nil {
+		return err
+	}
+	// hold out round(val-frac x n) traces, at least one when there are two
+	n := len(traces)
+	nval := int(math.Round(c.Float64("val-frac") * float64(n)))
+	if nval == 0 && n >= 2 && c.Float64("val-frac") > 0 {
+		nval = 1
+	}
+	nval = min(nval, n-1)
+	held := map[int]bool{}
+	for _, i := range rand.New(rand.NewPCG(c.Uint64("split-seed"), 0)).Perm(n)[:nval] {
+		held[i] = true
+	}
+	var tr, val []*bindings.DynTrace
+	var names []string
+	for i, t := range traces {
+		if held[i] {
+			val = append(val, t)
+		} else {
+			tr, names = append(tr, t), append(names, paths[i])
+		}
+	}
+	o := dynamics.Defaults()
+	set := func(name string, apply func()) {
+		if c.IsSet(name) {
+			apply()
+		}
+	}
+	set("epochs", func() { o.Epochs = c.Int("epochs") })
+	set("lr", func() { o.LR = c.Float64("lr") })
+	set("weight-decay", func() { o.WeightDecay = c.Float64("weight-decay") })
+	set("seed", func() { o.Seed = c.Uint64("seed") })
+	set("state", func() { o.Config.Hidden = c.Int("state") })
+	set("gnn-width", func() { o.Config.GNNWidth = c.Int("gnn-width") })
+	set("gnn-layers", func() { o.Config.GNNLayers = c.Int("gnn-layers") })
+	set("head-hidden", func() { o.Config.MLPHidden = c.Int("head-hidden") })
+	set("window", func() { o.Window = c.Int("window") })
+	o.Threads, o.Out, o.Resume, o.Log, o.Context = c.Int("threads"), out, c.Bool("resume"), slog.Default(), c.Context
+	o.Command, o.Data = "m4 "+strings.Join(os.Args[1:], " "), names
+	fmt.Fprintf(c.App.Writer, "train --estimator dynamics: %d traces (%d train, %d held out), %d events\n",
+		n, len(tr), len(val), countEvents(traces))
+	ck, err := dynamics.Train(o, tr, val)
+	if err != nil {
+		return err
+	}
+	last := ck.Training.History[len(ck.Training.History)-1]
+	fmt.Fprintf(c.App.Writer, "train: %d epochs, %d steps; last loss %.4f (slowdown %.4f), held-out FCT error %.4f -> %s, card %s\n",
+		ck.Training.Epoch, ck.Training.Step, last.Loss, last.Slowdown, last.ValFCTError, out, dynamics.CardPath(out))
+	return nil
+}
+
+func countEvents(ts []*bindings.DynTrace) int {
+	n := 0
+	for _, t := range ts {
+		n += len(t.EvTimeNs)
+	}
+	return n
+}
+
+// runDynamics is m4 run --estimator dynamics: the model's event loop over
+// the whole workload (every flow, its route as the packet simulator sends
+// it), each flow's slowdown = estimated FCT / ideal FCT, mixed into
+// percentiles per output size bucket under estimates.m4 as the path
+// estimator's are.
+func runDynamics(c *cli.Context, in *runInput) error {
+	if c.String("ckpt") == "" {
+		return fmt.Errorf("run --estimator dynamics: --ckpt CKPT is required (m4 train --estimator dynamics makes one)")
+	}
+	if c.Bool("per-flow") || c.IsSet("paths") {
+		return fmt.Errorf("run --estimator dynamics estimates every flow of the workload: --paths and --per-flow are the path estimator's")
+	}
+	out, err := atomicfile.NewDir(c.String("out"), infer.OutputFiles...)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	ck, err := dynamics.Load(c.String("ckpt"))
+	if err != nil {
+		return err
+	}
+	wr := c.App.Writer
+	in.Desc.WriteSummary(wr)
+	sc, err := in.Sim()
+	if err != nil {
+		return err
+	}
+	w, err := dynamics.WorkloadOf(sc)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	fct, err := dynamics.Estimate(ck, w, c.Int("threads"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.Name, err)
+	}
+	elapsed := time.Since(t0)
+	n := len(fct)
+	fctNs, bucket, sl := make([]int64, n), make([]int, n), make([]float64, n)
+	for i, f := range fct {
+		fctNs[i] = int64(math.Round(f))
+		sl[i] = math.Max(f/float64(w.FlowIdealNs[i]), 1)
+		bucket[i] = features.OutputBucket(float64(w.FlowSize[i]))
+	}
+	dist, err := aggregate.FromSamples(bucket, sl)
+	if err != nil {
+		return err
+	}
+	ests := []infer.Named{{Name: infer.M4, Dist: dist}}
+	meta := map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": c.String("ckpt"), "config": in.CC,
+		"estimator": estimatorDynamics, "flows_estimated": n, "estimate_seconds": elapsed.Seconds()}
+	for k, v := range in.Meta {
+		meta[k] = v
+	}
+	fmt.Fprintf(wr, "dynamics: %d flows estimated by the event loop in %.2f s; checkpoint %s\n", n, elapsed.Seconds(), c.String("ckpt"))
+	if c.Bool("truth") {
+		t1 := time.Now()
+		tr, err := in.Truth(truth.Options{MaxEvents: c.Uint64("max-events")})
+		if err != nil {
+			return err
+		}
+		meta["truth_seconds"] = time.Since(t1).Seconds()
+		meta["truth_events"] = tr.Events
+		ests = append([]infer.Named{{Name: infer.Truth, Dist: tr.Dist}}, ests...)
+		e, err := eval.PerFlowError(fctNs, tr.FCTNs, tr.IdealNs)
+		if err != nil {
+			return err
+		}
+		meta["per_flow_error"] = map[string]float64{infer.M4: e}
+		fmt.Fprintf(wr, "truth: %d flows simulated packet by packet in %.1f s; per-flow error (mean |estimated/true slowdown - 1|): %.1f%%\n",
+			len(tr.FCTNs), time.Since(t1).Seconds(), 100*e)
+	}
+	counts := infer.BucketCounts(w.FlowSize)
+	files := []string{infer.FileEstimateJSON, infer.FileEstimateCSV, infer.FilePlotPNG, infer.FilePlotSVG}
+	if err := infer.WriteJSON(out.Path(infer.FileEstimateJSON), meta, ests, counts); err != nil {
+		return err
+	}
+	if err := infer.WriteCSV(out.Path(infer.FileEstimateCSV), ests, counts); err != nil {
+		return err
+	}
+	if err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG)); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	fmt.Fprintln(wr, "\nFCT slowdown percentiles per flow size:")
+	infer.WriteTable(wr, ests, counts)
+	fmt.Fprintf(wr, "\nwrote %s: %s\n", out.Final(), strings.Join(files, ", "))
+	return nil
+}

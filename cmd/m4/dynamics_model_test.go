@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/m4sim/m4/bindings"
+)
+
+// TestDynamicsEstimator: m4 datagen --dynamics, then m4 train --estimator
+// dynamics on its folders (resumed for a third epoch), then m4 run
+// --estimator dynamics on a spec with --truth: estimate.json holds the
+// model's percentiles under estimates.m4 beside the truth, and the run
+// names its estimator. Wrong uses are refused with the reason.
+func TestDynamicsEstimator(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	dir := t.TempDir()
+	family := filepath.Join(dir, "family.yaml")
+	os.WriteFile(family, []byte("seed: 3\nworkloads: {count: 3}\ntopologies: [{kind: fattree, k: 4}]\nflows: [150, 200]\nmatrices: [uniform]\n"), 0o644)
+	data := filepath.Join(dir, "dyn")
+	if msg, err := run(t, "datagen", "--dynamics", "--spec", family, "--out", data, "--no-progress", "--workers", "1"); err != nil {
+		t.Fatalf("%q %v", msg, err)
+	}
+	ck := filepath.Join(dir, "ck.safetensors")
+	train := []string{"train", "--estimator", "dynamics", "--data", data, "--out", ck, "--state", "12", "--gnn-width", "16",
+		"--gnn-layers", "2", "--head-hidden", "12", "--window", "64", "--lr", "0.002", "--threads", "1"}
+	msg, err := run(t, append(train, "--epochs", "2")...)
+	if err != nil || !strings.Contains(msg, "3 traces (2 train, 1 held out)") {
+		t.Fatalf("%q %v", msg, err)
+	}
+	if msg, err = run(t, append(train, "--epochs", "3", "--resume")...); err != nil || !strings.Contains(msg, "3 epochs") {
+		t.Fatalf("resume: %q %v", msg, err)
+	}
+	card, err := os.ReadFile(filepath.Join(dir, "ck.md"))
+	if err != nil || !strings.Contains(string(card), "| 3 |") {
+		t.Fatalf("card: %v\n%s", err, card)
+	}
+
+	spec := filepath.Join(dir, "spec.yaml")
+	os.WriteFile(spec, []byte(`topology: {kind: fattree, k: 4}
+sizes: {dist: webserver}
+arrivals: {process: lognormal, sigma: 1}
+traffic: {matrix: uniform}
+max_load: 0.3
+flows: 200
+seed: 9
+cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: true}
+`), 0o644)
+	out := filepath.Join(dir, "out")
+	msg, err = run(t, "run", "--estimator", "dynamics", "--ckpt", ck, "--spec", spec, "--truth", "--out", out, "--no-progress")
+	if err != nil || !strings.Contains(msg, "200 flows estimated by the event loop") || !strings.Contains(msg, "per-flow error") {
+		t.Fatalf("%q %v", msg, err)
+	}
+	var est struct {
+		Estimates map[string]json.RawMessage `json:"estimates"`
+		Run       map[string]any             `json:"run"`
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "estimate.json"))
+	if err := json.Unmarshal(b, &est); err != nil {
+		t.Fatal(err)
+	}
+	if est.Estimates["m4"] == nil || est.Estimates["truth"] == nil || est.Run["estimator"] != "dynamics" {
+		t.Errorf("estimate.json: estimates %v, run.estimator %v", len(est.Estimates), est.Run["estimator"])
+	}
+
+	for i, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--estimator", "dynamics", "--spec", spec, "--out", out}, "--ckpt CKPT is required"},
+		{[]string{"run", "--estimator", "dynamics", "--ckpt", ck, "--per-flow", "--spec", spec, "--out", out}, "--per-flow"},
+		{[]string{"run", "--estimator", "quantum", "--spec", spec}, "want path or dynamics"},
+		{[]string{"train", "--estimator", "dynamics", "--data", dir, "--out", ck}, "no dynamics.npz"},
+		{[]string{"train", "--estimator", "dynamics", "--data", data}, "--out CKPT is required"},
+	} {
+		if msg, err := run(t, c.args...); err == nil || !strings.Contains(msg+err.Error(), c.want) {
+			t.Errorf("case %d (%v): %q %v, want an error about %s", i, c.args, msg, err, c.want)
+		}
+	}
+}
