@@ -246,6 +246,30 @@ static void test_windows(void) {
     m4_dyn_destroy(m);
 }
 
+/* The default model's loss, gradients and event loop are the same bit for
+ * bit on 1 and 2 threads (the GEMM splits its output, never a sum). */
+static void test_threads(void) {
+    fixture fx;
+    build_fixture(&fx);
+    m4_dyn_config cfg;
+    m4_dyn_config_default(&cfg);
+    m4_dyn *a, *b;
+    CHECK(m4_dyn_create(&a, &cfg, 1) == M4_OK && m4_dyn_create(&b, &cfg, 1) == M4_OK, "create");
+    CHECK(m4_dyn_set_threads(b, 2) == M4_OK, "threads");
+    m4_dyn_loss la, lb;
+    CHECK(m4_dyn_forward(a, &fx.tr, 0, fx.tr.n_events, &la) == M4_OK, "forward");
+    CHECK(m4_dyn_forward(b, &fx.tr, 0, fx.tr.n_events, &lb) == M4_OK, "forward, 2 threads");
+    CHECK(la.total == lb.total, "loss %.9g on 1 thread, %.9g on 2", la.total, lb.total);
+    CHECK(m4_dyn_backward(a) == M4_OK && m4_dyn_backward(b) == M4_OK, "backward");
+    size_t n = m4_dyn_num_params(a);
+    CHECK(memcmp(m4_dyn_grads(a), m4_dyn_grads(b), sizeof(float) * n) == 0, "gradients differ on 2 threads");
+    double fa[NF], fb[NF];
+    CHECK(m4_dyn_run(a, &fx.tr.w, fa) == M4_OK && m4_dyn_run(b, &fx.tr.w, fb) == M4_OK, "run");
+    CHECK(memcmp(fa, fb, sizeof fa) == 0, "the event loop differs on 2 threads");
+    m4_dyn_destroy(a);
+    m4_dyn_destroy(b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* training and inference                                                   */
 /* ------------------------------------------------------------------------ */
@@ -370,6 +394,7 @@ static void test_trace_checks(void) {
 int main(void) {
     test_gradients();
     test_windows();
+    test_threads();
     test_training();
     test_run();
     test_trace_checks();
