@@ -1,0 +1,92 @@
+package dynamics
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/m4sim/m4/bindings"
+)
+
+// benchTrace is a fluid trace of 400 flows among 16 hosts at 10 Gbit/s
+// (about 20 flows active at a time).
+func benchTrace(b *testing.B) *bindings.DynTrace {
+	tr, err := Fluid(star(21, 400, 16, 10, 1500))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tr
+}
+
+// meanActive is the mean number of flows active after an event.
+func meanActive(tr *bindings.DynTrace) float64 {
+	return float64(len(tr.EvActiveFlow)) / float64(len(tr.EvTimeNs))
+}
+
+// BenchmarkTrainEvents times forward + backward + AdamW over the first 256
+// events of benchTrace, per event, at the paper's size and a small one.
+func BenchmarkTrainEvents(b *testing.B) {
+	tr := benchTrace(b)
+	for _, c := range []struct {
+		name string
+		cfg  bindings.DynConfig
+	}{{"default", bindings.DefaultDynConfig()}, {"small", small()}} {
+		b.Run(c.name, func(b *testing.B) {
+			d, err := bindings.NewDyn(c.cfg, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			const win = 256
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := d.Forward(tr, 0, win); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.Backward(); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.AdamW(1e-4, 0.9, 0.999, 1e-8, 0, i+1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*win), "ns/event")
+			b.ReportMetric(meanActive(tr), "active")
+		})
+	}
+}
+
+// BenchmarkRun times the event loop over benchTrace's workload (2 events
+// per flow), per flow.
+func BenchmarkRun(b *testing.B) {
+	tr := benchTrace(b)
+	for _, c := range []struct {
+		name string
+		cfg  bindings.DynConfig
+	}{{"default", bindings.DefaultDynConfig()}, {"small", small()}} {
+		b.Run(c.name, func(b *testing.B) {
+			d, err := bindings.NewDyn(c.cfg, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := d.Run(&tr.DynWorkload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := len(tr.FlowSize)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
+			b.ReportMetric(float64(n), "flows")
+		})
+	}
+}
+
+func ExampleFluid() {
+	w := &bindings.DynWorkload{FlowSize: []int64{10000, 10000}, FlowStartNs: []int64{0, 0},
+		FlowRoutePtr: []int64{0, 1, 2}, FlowRoute: []int32{0, 0}, LinkGbps: []float64{10}, LinkDelayNs: []int64{1000}}
+	tr, _ := Fluid(w)
+	// two flows share one link: each takes twice its time alone
+	fmt.Println(tr.FlowIdealNs, tr.FlowFCTNs)
+	// Output: [9384 9384] [17768 17768]
+}
