@@ -35,7 +35,7 @@ type Dyn struct {
 func dynToC(c DynConfig) C.m4_dyn_config {
 	return C.m4_dyn_config{hidden: C.int(c.Hidden), gnn_width: C.int(c.GNNWidth), gnn_layers: C.int(c.GNNLayers),
 		mlp_hidden: C.int(c.MLPHidden), ln_eps: C.float(c.LNEps), w_remain: C.float(c.WRemain),
-		w_queue: C.float(c.WQueue), queue_norm_bytes: C.float(c.QueueNormBytes)}
+		w_queue: C.float(c.WQueue), queue_norm_bytes: C.float(c.QueueNormBytes), n_params: C.int(c.NParams)}
 }
 
 // NewDyn creates a model; training also allocates gradients and AdamW
@@ -201,6 +201,7 @@ func workloadToC(w *DynWorkload, pin *runtime.Pinner) C.m4_dyn_workload {
 		n_links:       C.size_t(len(w.LinkGbps)),
 		link_gbps:     (*C.double)(ptrOf(w.LinkGbps, pin)),
 		link_delay_ns: (*C.int64_t)(ptrOf(w.LinkDelayNs, pin)),
+		params:        (*C.float)(ptrOf(w.Params, pin)),
 	}
 }
 
@@ -215,6 +216,9 @@ func (d *Dyn) Forward(t *DynTrace, e0, e1 int) (DynLoss, error) {
 	if e0 == 0 || t != d.cur {
 		d.release()
 		if err := t.Check(); err != nil {
+			return DynLoss{}, fmt.Errorf("dynamics forward: %w", err)
+		}
+		if err := d.checkParams(&t.DynWorkload); err != nil {
 			return DynLoss{}, fmt.Errorf("dynamics forward: %w", err)
 		}
 		d.ctr = (*C.m4_dyn_trace)(C.malloc(C.size_t(unsafe.Sizeof(C.m4_dyn_trace{}))))
@@ -246,6 +250,14 @@ func (d *Dyn) Forward(t *DynTrace, e0, e1 int) (DynLoss, error) {
 		Queue: float64(l.queue), NSlowdown: int(l.n_slowdown), NRemain: int(l.n_remain), NQueue: int(l.n_queue)}, nil
 }
 
+// checkParams checks that w carries the configuration values the model reads.
+func (d *Dyn) checkParams(w *DynWorkload) error {
+	if len(w.Params) != d.cfg.NParams {
+		return fmt.Errorf("workload: %d configuration values, the model reads %d", len(w.Params), d.cfg.NParams)
+	}
+	return nil
+}
+
 // Backward computes the gradients of the last Forward's loss (Grads).
 func (d *Dyn) Backward() error {
 	if st := C.m4_dyn_backward(d.ptr); st != C.M4_OK {
@@ -270,6 +282,9 @@ func (d *Dyn) Run(w *DynWorkload) ([]float64, error) {
 		return nil, fmt.Errorf("dynamics run: model used after Close")
 	}
 	if err := w.Check(false); err != nil {
+		return nil, fmt.Errorf("dynamics run: %w", err)
+	}
+	if err := d.checkParams(w); err != nil {
 		return nil, fmt.Errorf("dynamics run: %w", err)
 	}
 	var pin runtime.Pinner

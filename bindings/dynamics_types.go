@@ -17,11 +17,15 @@ type DynConfig struct {
 	WRemain        float32 `json:"w_remain"`
 	WQueue         float32 `json:"w_queue"`
 	QueueNormBytes float32 `json:"queue_norm_bytes"`
+	// NParams configuration values (the workload's congestion control,
+	// buffer, ...: DynWorkload.Params) are appended to every flow's
+	// features; 0 for none.
+	NParams int `json:"n_params"`
 }
 
 // DefaultDynConfig returns the paper's sizes (m4_dyn_config_default):
 // states of 200, three graph layers of width 300, heads of 200, auxiliary
-// losses at 0.1 each; about 1.5M parameters.
+// losses at 0.1 each, no configuration values; about 1.5M parameters.
 func DefaultDynConfig() DynConfig {
 	return DynConfig{Hidden: 200, GNNWidth: 300, GNNLayers: 3, MLPHidden: 200, LNEps: 1e-5,
 		WRemain: 0.1, WQueue: 0.1, QueueNormBytes: 100000}
@@ -44,6 +48,8 @@ func (c DynConfig) Validate() error {
 		return fmt.Errorf("dynamics config: ln_eps = %g, want in (0, 1]", c.LNEps)
 	case !(c.WRemain >= 0) || !(c.WQueue >= 0) || c.WRemain > 1e6 || c.WQueue > 1e6:
 		return fmt.Errorf("dynamics config: loss weights %g, %g, want >= 0", c.WRemain, c.WQueue)
+	case c.NParams < 0 || c.NParams > 64:
+		return fmt.Errorf("dynamics config: n_params = %d, want 0..64", c.NParams)
 	case !(c.QueueNormBytes > 0) || c.QueueNormBytes > 1e15:
 		return fmt.Errorf("dynamics config: queue_norm_bytes = %g, want > 0", c.QueueNormBytes)
 	}
@@ -61,6 +67,7 @@ type DynWorkload struct {
 	FlowRoute    []int32 // directed link ids, source to destination
 	LinkGbps     []float64
 	LinkDelayNs  []int64
+	Params       []float32 // the workload's configuration values (DynConfig.NParams of them; nil for none)
 }
 
 // DynTrace is a packet-level trace of a workload, the training data of the

@@ -28,7 +28,7 @@
 
 #define DYN_MAX_LAYERS 8
 #define DYN_MAX_TENSORS (4 + 16 + 7 * DYN_MAX_LAYERS + 12)
-#define FF M4_DYN_FLOW_FEATS
+#define FF0 M4_DYN_FLOW_FEATS /* per-flow features before the configuration values */
 #define LF M4_DYN_LINK_FEATS
 
 typedef struct { size_t wih, whh, bih, bhh; int in; } dyn_gru;          /* PyTorch GRUCell */
@@ -42,7 +42,7 @@ typedef struct {
     size_t i_act, i_lnk, i_edge, i_adv; /* int tape */
     int has_dep;
     float dep_gt;
-    size_t f_dep;  /* u (H+FF), a (M), o (1) */
+    size_t f_dep;  /* u (H+NF), a (M), o (1) */
     size_t f_init; /* tanh output (H) */
     size_t f_x0;   /* states after the advance (N, H) */
     size_t f_adv;  /* dt (nadv), hprev (nadv, H), gates (nadv, 3H), ghn (nadv, H) */
@@ -50,12 +50,13 @@ typedef struct {
     size_t f_rem;  /* a (nA, M), o (nA), sign (nA) */
     size_t f_que;  /* a (nL, M), o (nL), sign (nL) */
     size_t f_gnn[DYN_MAX_LAYERS]; /* P (N, din), A (N, din), xhat (N, dout), rstd (N), Y (N, dout) */
-    size_t f_rf;   /* U (nA, H+FF), gates (nA, 3H), ghn (nA, H) */
+    size_t f_rf;   /* U (nA, H+NF), gates (nA, 3H), ghn (nA, H) */
     size_t f_rl;   /* gates (nL, 3H), ghn (nL, H) */
 } dyn_step;
 
 struct m4_dyn {
     m4_dyn_config c;
+    int nf; /* NF: flow features, FF0 + n_params (the workload's configuration) */
     int training, nthreads;
     m4i_gemm gemm;
     float *ws;
@@ -114,6 +115,7 @@ void m4_dyn_config_default(m4_dyn_config *c) {
     c->w_remain = 0.1f;
     c->w_queue = 0.1f;
     c->queue_norm_bytes = 100000.0f;
+    c->n_params = 0;
 }
 
 __attribute__((format(printf, 3, 4))) static m4_status fail(m4_dyn *m, m4_status st, const char *fmt,
@@ -168,7 +170,7 @@ static dyn_mlp add_mlp(m4_dyn *m, const char *pre, int in, int M) {
 
 static void build_layout(m4_dyn *m) {
     int H = m->c.hidden, G = m->c.gnn_width, M = m->c.mlp_hidden;
-    m->fi_w = add_tensor(m, "flow_init.weight", H, FF);
+    m->fi_w = add_tensor(m, "flow_init.weight", H, m->nf);
     m->fi_b = add_tensor(m, "flow_init.bias", H, 0);
     m->li_w = add_tensor(m, "link_init.weight", H, LF);
     m->li_b = add_tensor(m, "link_init.bias", H, 0);
@@ -187,9 +189,9 @@ static void build_layout(m4_dyn *m) {
         snprintf(nm, sizeof nm, "gnn.%d.norm.weight", k), s->g = add_tensor(m, nm, s->dout, 0);
         snprintf(nm, sizeof nm, "gnn.%d.norm.bias", k), s->b = add_tensor(m, nm, s->dout, 0);
     }
-    m->rg_f = add_gru(m, "rate_gru", H + FF, H);
+    m->rg_f = add_gru(m, "rate_gru", H + m->nf, H);
     m->rg_l = add_gru(m, "rate_gru_link", H, H);
-    m->out = add_mlp(m, "output", H + FF, M);
+    m->out = add_mlp(m, "output", H + m->nf, M);
     m->rem = add_mlp(m, "remain", H, M);
     m->que = add_mlp(m, "queue", H, M);
 }
@@ -243,12 +245,13 @@ m4_status m4_dyn_create(m4_dyn **out, const m4_dyn_config *cfg, int training) {
     if (!out || !cfg) return M4_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (cfg->hidden < 1 || cfg->gnn_width < 1 || cfg->mlp_hidden < 1 || cfg->gnn_layers < 1 ||
-        cfg->gnn_layers > DYN_MAX_LAYERS || !(cfg->ln_eps > 0) || !(cfg->w_remain >= 0) ||
+        cfg->gnn_layers > DYN_MAX_LAYERS || cfg->n_params < 0 || cfg->n_params > M4_DYN_MAX_PARAMS || !(cfg->ln_eps > 0) || !(cfg->w_remain >= 0) ||
         !(cfg->w_queue >= 0) || !(cfg->queue_norm_bytes > 0))
         return M4_ERR_INVALID_ARGUMENT;
     m4_dyn *m = calloc(1, sizeof *m);
     if (!m) return M4_ERR_NO_MEMORY;
     m->c = *cfg;
+    m->nf = FF0 + cfg->n_params;
     m->training = training != 0;
     m->nthreads = 1;
     m4i_gemm_select(&m->gemm, NULL);
@@ -505,7 +508,7 @@ static int workload_buffers(m4_dyn *m, size_t F, size_t L) {
         size_t n = F;
         float *a = realloc(m->hf, sizeof(float) * n * H), *b = NULL, *c = NULL;
         if (a) m->hf = a;
-        b = realloc(m->xf, sizeof(float) * n * FF);
+        b = realloc(m->xf, sizeof(float) * n * m->nf);
         if (b) m->xf = b;
         c = realloc(m->dhf, sizeof(float) * n * H);
         if (c) m->dhf = c;
@@ -555,6 +558,10 @@ static m4_status check_workload(m4_dyn *m, const m4_dyn_workload *w, int need_id
     if (!w || w->n_flows < 1 || w->n_links < 1 || !w->size_bytes || !w->start_ns || !w->route_ptr ||
         !w->route || !w->link_gbps || !w->link_delay_ns || (need_ideal && !w->ideal_ns))
         return fail(m, M4_ERR_INVALID_ARGUMENT, "workload: no flows, no links or a NULL array");
+    if (m->c.n_params > 0 && !w->params)
+        return fail(m, M4_ERR_INVALID_ARGUMENT, "workload: no configuration values (the model reads %d)", m->c.n_params);
+    for (int k = 0; k < m->c.n_params; k++)
+        if (!isfinite(w->params[k])) return fail(m, M4_ERR_INVALID_INPUT, "params[%d] is not finite", k);
     if (w->n_flows > INT32_MAX || w->n_links > INT32_MAX)
         return fail(m, M4_ERR_INVALID_ARGUMENT, "workload: too many flows or links");
     for (size_t l = 0; l < w->n_links; l++) {
@@ -643,10 +650,11 @@ static int reset_states(m4_dyn *m, const m4_dyn_workload *w, const double *ideal
     int H = m->c.hidden;
     size_t F = w->n_flows, L = w->n_links;
     for (size_t i = 0; i < F; i++) {
-        float *x = m->xf + i * FF;
+        float *x = m->xf + i * m->nf;
         x[0] = (float)(log((double)w->size_bytes[i]) / 16.0);
         x[1] = (float)(log(ideal[i]) / 16.0);
         x[2] = (float)(w->route_ptr[i + 1] - w->route_ptr[i]) / 8.0f;
+        for (int k = 0; k < m->c.n_params; k++) x[FF0 + k] = w->params[k];
         m->pos[i] = -1;
     }
     for (size_t l = 0; l < L; l++) {
@@ -679,12 +687,12 @@ typedef struct {
  * (6 R H and R M), then the backward's gradient buffers. */
 static size_t scratch_floats(const m4_dyn *m, size_t N) {
     size_t H = m->c.hidden, M = m->c.mlp_hidden;
-    return N * (6 * H > M ? 6 * H : M) + M + H + FF + 32;
+    return N * (6 * H > M ? 6 * H : M) + M + H + m->nf + 32;
 }
 
 static size_t work_floats(const m4_dyn *m, size_t N) {
     size_t H = m->c.hidden, G = m->c.gnn_width;
-    size_t D = H + FF > G ? H + FF : G;
+    size_t D = H + m->nf > G ? H + m->nf : G;
     return scratch_floats(m, N) + N * (2 * H + 4 * D) + 64;
 }
 
@@ -706,14 +714,14 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
     st.kind = kind, st.flow = f;
 
     /* 1. the event itself */
-    if (reserve(m, (size_t)H + FF + M + 1 + H, 0)) goto oom;
+    if (reserve(m, (size_t)H + m->nf + M + 1 + H, 0)) goto oom;
     if (kind == 1) {
         if (sup) {
             st.has_dep = 1;
-            st.f_dep = fal(m, (size_t)H + FF + M + 1);
-            float *u = m->ft + st.f_dep, *a = u + H + FF, *o = a + M;
+            st.f_dep = fal(m, (size_t)H + m->nf + M + 1);
+            float *u = m->ft + st.f_dep, *a = u + H + m->nf, *o = a + M;
             memcpy(u, m->hf + (size_t)f * H, sizeof(float) * H);
-            memcpy(u + H, m->xf + (size_t)f * FF, sizeof(float) * FF);
+            memcpy(u + H, m->xf + (size_t)f * m->nf, sizeof(float) * m->nf);
             mlp_forward(&cx, P, &m->out, M, 1, u, a, o);
             double est = 1.0 + softplusf(o[0]);
             const m4_dyn_trace *tr = sup->tr;
@@ -730,7 +738,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
         m->pos[f] = -1;
     } else {
         float *h = m->hf + (size_t)f * H;
-        lin(&cx, h, m->xf + (size_t)f * FF, P + m->fi_w, P + m->fi_b, 1, FF, H, 0);
+        lin(&cx, h, m->xf + (size_t)f * m->nf, P + m->fi_w, P + m->fi_b, 1, m->nf, H, 0);
         for (int j = 0; j < H; j++) h[j] = tanhf(h[j]);
         if (record) {
             st.f_init = fal(m, H);
@@ -784,7 +792,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
 
     /* tape floats of the rest of the event */
     size_t need = (size_t)N * H + (size_t)nadv * (1 + 5 * (size_t)H) + (size_t)N * (M + 2) +
-                  (size_t)nA * (H + FF + 4 * (size_t)H) + (size_t)nL * 4 * H + 64;
+                  (size_t)nA * (H + m->nf + 4 * (size_t)H) + (size_t)nL * 4 * H + 64;
     for (int k = 0; k < NLay; k++)
         need += (size_t)N * (2 * (size_t)m->sage[k].din + 2 * (size_t)m->sage[k].dout + 1);
     if (reserve(m, need, 0) || ensure_work(m, (size_t)N)) goto oom;
@@ -875,11 +883,11 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
 
     /* 6. state updates */
     {
-        st.f_rf = fal(m, (size_t)nA * (H + FF + 4 * (size_t)H));
-        float *U = m->ft + st.f_rf, *gates = U + (size_t)nA * (H + FF), *ghn = gates + (size_t)nA * 3 * H;
+        st.f_rf = fal(m, (size_t)nA * (H + m->nf + 4 * (size_t)H));
+        float *U = m->ft + st.f_rf, *gates = U + (size_t)nA * (H + m->nf), *ghn = gates + (size_t)nA * 3 * H;
         for (int i = 0; i < nA; i++) {
-            memcpy(U + (size_t)i * (H + FF), X + (size_t)i * H, sizeof(float) * H);
-            memcpy(U + (size_t)i * (H + FF) + H, m->xf + (size_t)m->act[i] * FF, sizeof(float) * FF);
+            memcpy(U + (size_t)i * (H + m->nf), X + (size_t)i * H, sizeof(float) * H);
+            memcpy(U + (size_t)i * (H + m->nf) + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
         }
         float *ho = wk + scratch_floats(m, (size_t)N);
         gru_forward(&cx, P, &m->rg_f, H, nA, U, X0, ho, gates, ghn, wk);
@@ -910,7 +918,7 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
     int nA = st->nA, nL = st->nL, N = nA + nL;
     if (nA > 0) {
         if (ensure_work(m, (size_t)N)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
-        size_t D = (size_t)(H + FF > m->c.gnn_width ? H + FF : m->c.gnn_width);
+        size_t D = (size_t)(H + m->nf > m->c.gnn_width ? H + m->nf : m->c.gnn_width);
         float *wk = m->wk;                          /* GRU / MLP scratch */
         float *dX0 = wk + scratch_floats(m, (size_t)N); /* N H */
         float *dY = dX0 + (size_t)N * H;         /* N D */
@@ -928,14 +936,14 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
 
         /* 6. state updates */
         {
-            const float *U = m->ft + st->f_rf, *gates = U + (size_t)nA * (H + FF),
+            const float *U = m->ft + st->f_rf, *gates = U + (size_t)nA * (H + m->nf),
                         *ghn = gates + (size_t)nA * 3 * H;
             for (int i = 0; i < nA; i++) memcpy(dH + (size_t)i * H, m->dhf + (size_t)act[i] * H, sizeof(float) * H);
-            float *dU = dO; /* nA (H+FF) <= N D */
-            memset(dU, 0, sizeof(float) * (size_t)nA * (H + FF));
+            float *dU = dO; /* nA (H+NF) <= N D */
+            memset(dU, 0, sizeof(float) * (size_t)nA * (H + m->nf));
             gru_backward(&cx, P, Gd, &m->rg_f, H, nA, U, X0, gates, ghn, dH, dU, dX0, wk);
             for (int i = 0; i < nA; i++)
-                for (int j = 0; j < H; j++) dY[(size_t)i * H + j] += dU[(size_t)i * (H + FF) + j];
+                for (int j = 0; j < H; j++) dY[(size_t)i * H + j] += dU[(size_t)i * (H + m->nf) + j];
             gates = m->ft + st->f_rl, ghn = gates + (size_t)nL * 3 * H;
             for (int j = 0; j < nL; j++) memcpy(dH + (size_t)j * H, m->dhl + (size_t)lnk[j] * H, sizeof(float) * H);
             gru_backward(&cx, P, Gd, &m->rg_l, H, nL, Ylast + (size_t)nA * H, X0 + (size_t)nA * H, gates, ghn, dH,
@@ -1011,16 +1019,16 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
         const float *y = m->ft + st->f_init;
         float *dpre = m->wk;
         for (int j = 0; j < H; j++) dpre[j] = dh[j] * (1.0f - y[j] * y[j]);
-        m4i_linear_backward(&cx, NULL, Gd + m->fi_w, Gd + m->fi_b, dpre, m->xf + (size_t)st->flow * FF,
-                            P + m->fi_w, 1, FF, H);
+        m4i_linear_backward(&cx, NULL, Gd + m->fi_w, Gd + m->fi_b, dpre, m->xf + (size_t)st->flow * m->nf,
+                            P + m->fi_w, 1, m->nf, H);
         memset(dh, 0, sizeof(float) * H);
     } else if (st->has_dep) {
         if (ensure_work(m, 1)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
-        const float *u = m->ft + st->f_dep, *a = u + H + FF, *o = a + M;
+        const float *u = m->ft + st->f_dep, *a = u + H + m->nf, *o = a + M;
         double est = 1.0 + softplusf(o[0]), r = est / st->dep_gt - 1.0;
         float dOut = (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / st->dep_gt / (double)m->n_s * sigmoidf(o[0]));
         float *du = m->wk + (size_t)M + 16;
-        memset(du, 0, sizeof(float) * (H + FF));
+        memset(du, 0, sizeof(float) * (H + m->nf));
         mlp_backward(&cx, P, Gd, &m->out, M, 1, u, a, &dOut, du, m->wk);
         for (int j = 0; j < H; j++) dh[j] += du[j];
     }
@@ -1166,17 +1174,17 @@ m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns) {
         if (nA > 0) {
             if ((size_t)nA > ucap) {
                 size_t n = (size_t)nA * 2;
-                float *u = realloc(U, sizeof(float) * n * (H + FF + M + 1));
+                float *u = realloc(U, sizeof(float) * n * (H + m->nf + M + 1));
                 if (!u) {
                     free(U);
                     return fail(m, M4_ERR_NO_MEMORY, "out of memory");
                 }
                 U = u, ucap = n;
             }
-            A = U + (size_t)ucap * (H + FF), O = A + (size_t)ucap * M;
+            A = U + (size_t)ucap * (H + m->nf), O = A + (size_t)ucap * M;
             for (int i = 0; i < nA; i++) {
-                memcpy(U + (size_t)i * (H + FF), m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
-                memcpy(U + (size_t)i * (H + FF) + H, m->xf + (size_t)m->act[i] * FF, sizeof(float) * FF);
+                memcpy(U + (size_t)i * (H + m->nf), m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
+                memcpy(U + (size_t)i * (H + m->nf) + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
             }
             mlp_forward(&cx, m->params, &m->out, M, nA, U, A, O);
             for (int i = 0; i < nA; i++) {

@@ -737,7 +737,8 @@ M4_API m4_status m4_model_backward_dout(m4_model *m, const float *dout);
 /*      flows and their links, then updates each flow's state with a GRU on  */
 /*      [its graph output, its features] and each link's with a GRU on its    */
 /*      graph output.                                                       */
-/* Flow features: ln(size)/16, ln(ideal FCT ns)/16, hops/8; link features:    */
+/* Flow features: ln(size)/16, ln(ideal FCT ns)/16, hops/8, then the         */
+/* workload's n_params configuration values; link features:                 */
 /* Gbit/s / 100, propagation delay in us. A slowdown estimate is 1 +         */
 /* softplus(output MLP), so it is never below 1.                             */
 /*                                                                          */
@@ -762,6 +763,7 @@ M4_API m4_status m4_model_backward_dout(m4_model *m, const float *dout);
 
 #define M4_DYN_FLOW_FEATS 3 /* ln(size)/16, ln(ideal_ns)/16, hops/8 */
 #define M4_DYN_LINK_FEATS 2 /* gbps/100, delay_ns/1000 */
+#define M4_DYN_MAX_PARAMS 64 /* most configuration values (m4_dyn_config.n_params) */
 
 typedef struct {
     int hidden;             /* flow and link state width (200) */
@@ -772,6 +774,8 @@ typedef struct {
     float w_remain;         /* weight of the remaining-bytes loss (0.1) */
     float w_queue;          /* weight of the queue-length loss (0.1) */
     float queue_norm_bytes; /* queue bytes that read as 1 (100000) */
+    int n_params;           /* configuration values appended to every flow's features,
+                               0..M4_DYN_MAX_PARAMS (0; m4's pipeline: 15, see docs/dynamics.md) */
 } m4_dyn_config;
 
 /* m4_dyn_config_default fills cfg with the paper's sizes (about 1.5M parameters). */
@@ -793,6 +797,8 @@ typedef struct {
     size_t n_links;
     const double *link_gbps;
     const int64_t *link_delay_ns;
+    const float *params; /* n_params configuration values of the whole workload (congestion
+                            control, buffer, ...), appended to every flow's features; NULL if 0 */
 } m4_dyn_workload;
 
 /* A packet-level trace of a workload (the arrays of dynamics.npz): fct_ns

@@ -68,11 +68,26 @@ func trainDynamics(c *cli.Context) error {
 	if c.Bool("eval-only") || len(c.StringSlice("train-only")) > 0 {
 		return fmt.Errorf("train --estimator dynamics: --eval-only and --train-only are the path estimator's")
 	}
+	o := dynamics.Defaults()
+	set := func(name string, apply func()) {
+		if c.IsSet(name) {
+			apply()
+		}
+	}
+	set("epochs", func() { o.Epochs = c.Int("epochs") })
+	set("lr", func() { o.LR = c.Float64("lr") })
+	set("weight-decay", func() { o.WeightDecay = c.Float64("weight-decay") })
+	set("seed", func() { o.Seed = c.Uint64("seed") })
+	set("state", func() { o.Config.Hidden = c.Int("state") })
+	set("gnn-width", func() { o.Config.GNNWidth = c.Int("gnn-width") })
+	set("gnn-layers", func() { o.Config.GNNLayers = c.Int("gnn-layers") })
+	set("head-hidden", func() { o.Config.MLPHidden = c.Int("head-hidden") })
+	set("window", func() { o.Window = c.Int("window") })
 	paths, err := dynamics.TracePaths(c.StringSlice("data"))
 	if err != nil {
 		return err
 	}
-	traces, err := dynamics.LoadTraces(paths)
+	traces, err := dynamics.LoadTraces(paths, o.Config.NParams > 0)
 	if err != nil {
 		return err
 	}
@@ -96,21 +111,6 @@ func trainDynamics(c *cli.Context) error {
 			tr, names = append(tr, t), append(names, paths[i])
 		}
 	}
-	o := dynamics.Defaults()
-	set := func(name string, apply func()) {
-		if c.IsSet(name) {
-			apply()
-		}
-	}
-	set("epochs", func() { o.Epochs = c.Int("epochs") })
-	set("lr", func() { o.LR = c.Float64("lr") })
-	set("weight-decay", func() { o.WeightDecay = c.Float64("weight-decay") })
-	set("seed", func() { o.Seed = c.Uint64("seed") })
-	set("state", func() { o.Config.Hidden = c.Int("state") })
-	set("gnn-width", func() { o.Config.GNNWidth = c.Int("gnn-width") })
-	set("gnn-layers", func() { o.Config.GNNLayers = c.Int("gnn-layers") })
-	set("head-hidden", func() { o.Config.MLPHidden = c.Int("head-hidden") })
-	set("window", func() { o.Window = c.Int("window") })
 	o.Threads, o.Out, o.Resume, o.Log, o.Context = c.Int("threads"), out, c.Bool("resume"), slog.Default(), c.Context
 	o.Command, o.Data = "m4 "+strings.Join(os.Args[1:], " "), names
 	fmt.Fprintf(c.App.Writer, "train --estimator dynamics: %d traces (%d train, %d held out), %d events\n",
@@ -160,7 +160,7 @@ func runDynamics(c *cli.Context, in *runInput) error {
 	if err != nil {
 		return err
 	}
-	w, err := dynamics.WorkloadOf(sc)
+	w, err := dynamics.WorkloadOf(sc, in.CC, ck.Config.NParams)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ typedef struct {
     int64_t aptr[MAXE + 1], qptr[MAXE + 1];
     int32_t aflow[MAXE * NF], qlink[MAXE * NL];
     float arem[MAXE * NF], qbytes[MAXE * NL];
+    float params[2]; /* the workload's configuration (tiny_config reads 2 values) */
     m4_dyn_trace tr;
 } fixture;
 
@@ -84,6 +85,8 @@ static void build_fixture(fixture *x) {
     tr->w.n_flows = NF, tr->w.size_bytes = x->size, tr->w.start_ns = x->start, tr->w.ideal_ns = x->ideal;
     tr->w.route_ptr = x->rptr, tr->w.route = x->route;
     tr->w.n_links = NL, tr->w.link_gbps = x->gbps, tr->w.link_delay_ns = x->delay;
+    x->params[0] = 0.5f, x->params[1] = -1.0f;
+    tr->w.params = x->params;
     tr->fct_ns = x->fct, tr->n_events = (size_t)E;
     tr->ev_time_ns = x->ev_time, tr->ev_kind = x->ev_kind, tr->ev_flow = x->ev_flow;
     tr->ev_active_ptr = x->aptr, tr->ev_active_flow = x->aflow, tr->ev_active_remaining = x->arem;
@@ -93,6 +96,7 @@ static void build_fixture(fixture *x) {
 static void tiny_config(m4_dyn_config *c) {
     m4_dyn_config_default(c);
     c->hidden = 5, c->gnn_width = 7, c->gnn_layers = 3, c->mlp_hidden = 4;
+    c->n_params = 2; /* configuration values on every flow's features */
     /* weights that make every loss term matter at this scale */
     c->w_remain = 0.5f, c->w_queue = 0.5f, c->queue_norm_bytes = 3000.0f;
 }
@@ -312,6 +316,7 @@ static void test_training(void) {
 static void test_run(void) {
     m4_dyn_config cfg;
     tiny_config(&cfg);
+    cfg.hidden = 12, cfg.mlp_hidden = 16; /* at 4, every ReLU of the output head may be dead */
     m4_dyn *m;
     CHECK(m4_dyn_create(&m, &cfg, 0) == M4_OK, "create");
     CHECK(m4_dyn_init(m, 3) == M4_OK, "init");
@@ -321,7 +326,8 @@ static void test_run(void) {
     /* one flow alone: a finite FCT at least its ideal (no ideal given) */
     int64_t size1 = 50000, start1 = 777, rptr1[2] = {0, 2};
     int32_t route1[2] = {0, 1};
-    m4_dyn_workload w1 = {1, &size1, &start1, NULL, rptr1, route1, 2, gbps, delay};
+    float cfgv[2] = {0.5f, -1.0f};
+    m4_dyn_workload w1 = {1, &size1, &start1, NULL, rptr1, route1, 2, gbps, delay, cfgv};
     double fct1 = -1;
     CHECK(m4_dyn_run(m, &w1, &fct1) == M4_OK, "run: %s", m4_dyn_error(m));
     double ideal1 = m4_dyn_ideal_ns(size1, route1, 2, gbps, delay);
@@ -331,7 +337,7 @@ static void test_run(void) {
     /* output order = input order, and runs are deterministic */
     int64_t size[3] = {1000, 200000, 30000}, start[3] = {5000, 0, 2000}, rptr[4] = {0, 1, 3, 4};
     int32_t route[4] = {0, 0, 1, 1};
-    m4_dyn_workload w = {3, size, start, NULL, rptr, route, 2, gbps, delay};
+    m4_dyn_workload w = {3, size, start, NULL, rptr, route, 2, gbps, delay, cfgv};
     double a[3], b[3], p[3];
     CHECK(m4_dyn_run(m, &w, a) == M4_OK, "run");
     CHECK(m4_dyn_run(m, &w, b) == M4_OK, "run again");
@@ -352,7 +358,16 @@ static void test_run(void) {
         for (int64_t q = rptr[j]; q < rptr[j + 1]; q++) prt[k++] = route[q];
         pr[i + 1] = k;
     }
-    m4_dyn_workload wp = {3, ps, pt, NULL, pr, prt, 2, gbps, delay};
+    m4_dyn_workload wp = {3, ps, pt, NULL, pr, prt, 2, gbps, delay, cfgv};
+    /* another configuration gives other estimates */
+    float cfg2[2] = {-0.5f, 1.0f};
+    double q[3];
+    m4_dyn_workload w2 = w;
+    w2.params = cfg2;
+    CHECK(m4_dyn_run(m, &w2, q) == M4_OK, "run, another configuration");
+    CHECK(q[0] != a[0] || q[1] != a[1] || q[2] != a[2], "the configuration values change nothing");
+    w2.params = NULL;
+    CHECK(m4_dyn_run(m, &w2, q) == M4_ERR_INVALID_ARGUMENT, "missing configuration values accepted");
     CHECK(m4_dyn_run(m, &wp, p) == M4_OK, "run permuted");
     for (int i = 0; i < 3; i++) CHECK(p[i] == a[perm[i]], "permuted flow %d: %g, want %g", i, p[i], a[perm[i]]);
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/dyntrace"
+	"github.com/m4sim/m4/pipeline/fabricgen"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/pktsim"
 	"github.com/m4sim/m4/pipeline/truth"
 )
@@ -64,8 +66,10 @@ func TracePaths(dirs []string) ([]string, error) {
 	return out, nil
 }
 
-// LoadTraces reads the traces at paths (dyntrace.Read checks each).
-func LoadTraces(paths []string) ([]*bindings.DynTrace, error) {
+// LoadTraces reads the traces at paths (dyntrace.Read checks each) and,
+// with config, each one's configuration (ConfigFeatures of the workload
+// folder's record beside it, fabricgen.ReadWorkload) as its Params.
+func LoadTraces(paths []string, config bool) ([]*bindings.DynTrace, error) {
 	out := make([]*bindings.DynTrace, len(paths))
 	for i, p := range paths {
 		t, err := dyntrace.Read(p)
@@ -73,6 +77,16 @@ func LoadTraces(paths []string) ([]*bindings.DynTrace, error) {
 			return nil, err
 		}
 		out[i] = FromTrace(t)
+		if !config {
+			continue
+		}
+		wl, err := fabricgen.ReadWorkload(filepath.Dir(p))
+		if err != nil {
+			return nil, fmt.Errorf("%s: the configuration of its workload: %w", p, err)
+		}
+		if out[i].Params, err = ConfigFeatures(wl.Config); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
+		}
 	}
 	return out, nil
 }
@@ -80,9 +94,21 @@ func LoadTraces(paths []string) ([]*bindings.DynTrace, error) {
 // WorkloadOf is a packet-level case as the model's event loop reads it: its
 // flows in order, their routes over the directed links as the packet
 // simulator would send them (pktsim.RoutesOf: the same ECMP choices), the
-// links' rates and delays, and the fork's ideal FCTs as the slowdown
-// denominators.
-func WorkloadOf(c *truth.Case) (*bindings.DynWorkload, error) {
+// links' rates and delays, the fork's ideal FCTs as the slowdown
+// denominators, and with nparams > 0 the configuration cfg
+// (ConfigFeatures; nparams must be NumConfigFeatures).
+func WorkloadOf(c *truth.Case, cfg features.Config, nparams int) (*bindings.DynWorkload, error) {
+	var params []float32
+	switch nparams {
+	case 0:
+	case NumConfigFeatures:
+		var err error
+		if params, err = ConfigFeatures(cfg); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("a model reading %d configuration values (m4 encodes %d)", nparams, NumConfigFeatures)
+	}
 	rt, err := pktsim.RoutesOf(c.Config, c.Topo, c.Flows)
 	if err != nil {
 		return nil, err
@@ -93,7 +119,7 @@ func WorkloadOf(c *truth.Case) (*bindings.DynWorkload, error) {
 	}
 	n := c.Flows.Len()
 	w := &bindings.DynWorkload{FlowSize: make([]int64, n), FlowStartNs: make([]int64, n), FlowIdealNs: ideal,
-		FlowRoutePtr: rt.RoutePtr, FlowRoute: rt.Route}
+		FlowRoutePtr: rt.RoutePtr, FlowRoute: rt.Route, Params: params}
 	for i := range n {
 		w.FlowSize[i] = int64(c.Flows.SizeBytes[i])
 		w.FlowStartNs[i] = int64(c.Flows.StartNs[i])

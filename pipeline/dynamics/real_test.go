@@ -48,7 +48,7 @@ func TestPacketLevelTraces(t *testing.T) {
 	if err != nil || len(paths) != 3 {
 		t.Fatalf("%v %v", paths, err)
 	}
-	traces, err := LoadTraces(paths)
+	traces, err := LoadTraces(paths, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +65,15 @@ func TestPacketLevelTraces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := WorkloadOf(c)
+	w, err := WorkloadOf(c, dr.Config, NumConfigFeatures)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := traces[2]
 	if !slices.Equal(w.FlowRoutePtr, tr.FlowRoutePtr) || !slices.Equal(w.FlowRoute, tr.FlowRoute) ||
 		!slices.Equal(w.LinkGbps, tr.LinkGbps) || !slices.Equal(w.LinkDelayNs, tr.LinkDelayNs) ||
-		!slices.Equal(w.FlowIdealNs, tr.FlowIdealNs) || !slices.Equal(w.FlowSize, tr.FlowSize) {
+		!slices.Equal(w.FlowIdealNs, tr.FlowIdealNs) || !slices.Equal(w.FlowSize, tr.FlowSize) ||
+		!slices.Equal(w.Params, tr.Params) || len(w.Params) != NumConfigFeatures {
 		t.Fatal("the run's workload differs from the trace's")
 	}
 	for i := range w.FlowStartNs {
@@ -83,6 +84,7 @@ func TestPacketLevelTraces(t *testing.T) {
 
 	o := Defaults()
 	o.Config = small()
+	o.Config.NParams = NumConfigFeatures
 	o.Epochs, o.LR, o.Window, o.Seed = 8, 2e-3, 64, 2
 	ck, err := Train(o, traces[:2], traces[2:])
 	if err != nil {

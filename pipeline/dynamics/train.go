@@ -39,10 +39,13 @@ type Options struct {
 
 // Defaults returns the paper's training setup (netiken/m4's
 // config/train_config.yaml, as far as this model follows it): the default
-// model, AdamW lr 1e-4 with betas (0.9, 0.999), no weight decay, windows of
-// 256 events.
+// model reading the workload's configuration (NumConfigFeatures values),
+// AdamW lr 1e-4 with betas (0.9, 0.999), no weight decay, windows of 256
+// events.
 func Defaults() Options {
-	return Options{Config: bindings.DefaultDynConfig(), Epochs: 100, LR: 1e-4, Beta1: 0.9, Beta2: 0.999,
+	cfg := bindings.DefaultDynConfig()
+	cfg.NParams = NumConfigFeatures
+	return Options{Config: cfg, Epochs: 100, LR: 1e-4, Beta1: 0.9, Beta2: 0.999,
 		Eps: 1e-8, Window: 256, Seed: 1, Threads: 1}
 }
 
@@ -70,6 +73,9 @@ func (o *Options) check(train []*bindings.DynTrace) error {
 	for i, t := range train {
 		if err := t.Check(); err != nil {
 			return fmt.Errorf("dynamics train: trace %d: %w", i, err)
+		}
+		if len(t.Params) != o.Config.NParams {
+			return fmt.Errorf("dynamics train: trace %d has %d configuration values, the model reads %d", i, len(t.Params), o.Config.NParams)
 		}
 	}
 	return o.Config.Validate()
