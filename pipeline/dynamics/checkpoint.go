@@ -282,6 +282,9 @@ func WriteCard(path string, ck *Checkpoint) error {
 		"(hidden %d), %d GraphSAGE layers (width %d) over the active flows and their links at every arrival "+
 		"and departure, MLP heads of %d for slowdown, remaining bytes and queue length. %d parameters.\n\n",
 		FormatName, FormatVersion, c.Hidden, c.GNNLayers, c.GNNWidth, c.MLPHidden, np)
+	if c.NParams > 0 {
+		fmt.Fprintf(&b, "Every flow's features end with the workload's %d configuration values (dynamics.ConfigFeatures).\n\n", c.NParams)
+	}
 	fmt.Fprintf(&b, "Loss: mean |slowdown estimate / truth - 1| + %g x L1(remaining / size) + %g x L1(queue / %g B).\n\n",
 		c.WRemain, c.WQueue, c.QueueNormBytes)
 	fmt.Fprintf(&b, "## Training\n\n")
