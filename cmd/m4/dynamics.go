@@ -112,6 +112,7 @@ func trainDynamics(c *cli.Context) error {
 		}
 	}
 	o.Threads, o.Out, o.Resume, o.Log, o.Context = c.Int("threads"), out, c.Bool("resume"), slog.Default(), c.Context
+	o.Progress = c.App.ErrWriter
 	o.Command, o.Data = "m4 "+strings.Join(os.Args[1:], " "), names
 	fmt.Fprintf(c.App.Writer, "train --estimator dynamics: %d traces (%d train, %d held out), %d events\n",
 		n, len(tr), len(val), countEvents(traces))

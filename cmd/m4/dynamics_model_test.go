@@ -30,7 +30,7 @@ func TestDynamicsEstimator(t *testing.T) {
 	train := []string{"train", "--estimator", "dynamics", "--data", data, "--out", ck, "--state", "12", "--gnn-width", "16",
 		"--gnn-layers", "2", "--head-hidden", "12", "--window", "64", "--lr", "0.002", "--threads", "1"}
 	msg, err := run(t, append(train, "--epochs", "2")...)
-	if err != nil || !strings.Contains(msg, "3 traces (2 train, 1 held out)") {
+	if err != nil || !strings.Contains(msg, "3 traces (2 train, 1 held out)") || !strings.Contains(msg, "epoch 2/2: loss") {
 		t.Fatalf("%q %v", msg, err)
 	}
 	if msg, err = run(t, append(train, "--epochs", "3", "--resume")...); err != nil || !strings.Contains(msg, "3 epochs") {

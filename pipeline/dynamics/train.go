@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -31,6 +32,7 @@ type Options struct {
 	Resume      bool    // carry on from Out + ".resume" when it exists
 	Command     string  // recorded in the checkpoint
 	Data        []string
+	Progress    io.Writer // a line per epoch (nil: none)
 	Log         *slog.Logger
 	// Context stops the run between windows, with the last finished epoch's
 	// checkpoints in place. nil: never.
@@ -176,6 +178,10 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 		st.Seconds = time.Since(start).Seconds()
 		info.Epoch = ep
 		info.History = append(info.History, st)
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "epoch %d/%d: loss %.4f (slowdown %.4f, remaining %.4f, queue %.4f), held-out FCT error %.4f, %.1f s\n",
+				ep, o.Epochs, st.Loss, st.Slowdown, st.Remain, st.Queue, st.ValFCTError, st.Seconds)
+		}
 		log.Info("epoch", "epoch", ep, "loss", st.Loss, "slowdown", st.Slowdown, "remain", st.Remain,
 			"queue", st.Queue, "val_fct_error", st.ValFCTError, "seconds", st.Seconds)
 		if o.Out != "" {
