@@ -878,7 +878,8 @@ M4_API m4_status m4_dyn_adamw(m4_dyn *m, float lr, float beta1, float beta2, flo
 
 /* m4_dyn_run estimates every flow of w from an empty network: fct_ns[i]
  * (n_flows values, input order) is flow i's predicted completion minus its
- * start, >= its ideal FCT's share the model predicts (slowdown >= 1). */
+ * start: at least its ideal FCT, since the model's slowdown is >= 1. The
+ * workload's n_params configuration values are required (params). */
 M4_API m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns);
 
 /* m4_dyn_ideal_ns is the ideal FCT m4_dyn_run uses when w has none: the
