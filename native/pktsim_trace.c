@@ -157,7 +157,7 @@ m4_status m4_pktsim_get_trace(const m4_pktsim *s, m4_pktsim_trace *tr) {
 }
 
 m4_status m4_pktsim_links(const m4_pktsim *s, int32_t *from, int32_t *to, uint64_t *rate_bps, uint64_t *delay_ns) {
-    if (!s || !s->link_dev) return M4_ERR_INVALID_ARGUMENT;
+    if (!s || !s->link_dev || !s->wheel_n) return M4_ERR_INVALID_ARGUMENT; /* none, or create failed */
     for (size_t l = 0; l < 2 * (size_t)s->n_links; l++) {
         const device *dv = &s->devs[s->link_dev[l]];
         if (from) from[l] = dv->node;
