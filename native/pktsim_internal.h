@@ -343,6 +343,8 @@ struct m4_pktsim {
     float *tr_qbytes;
     uint32_t *tr_active;
     size_t tr_n_active, tr_cap_active;
+    uint32_t *tr_swl;          /* the directed links leaving switches, ascending (NULL until a traced run) */
+    size_t tr_n_swl;
     int oom, overflow;
     char err[512];
 };

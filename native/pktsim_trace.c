@@ -57,7 +57,13 @@ int pk_trace_reset(m4_pktsim *s, size_t n) {
     s->tr_n = s->tr_na = s->tr_nq = s->tr_n_active = 0;
     s->tr_valid = 0;
     if (!s->trace_on) return 0;
-    if (grow_events(s) || grow((void **)&s->tr_active, &s->tr_cap_active, n + 1, sizeof(uint32_t))) {
+    if (!s->tr_swl) { /* once: only switch ports queue */
+        s->tr_swl = malloc(2 * (size_t)s->n_links * sizeof(uint32_t));
+        if (s->tr_swl)
+            for (uint32_t l = 0; l < 2 * (uint32_t)s->n_links; l++)
+                if (s->nodes[s->devs[s->link_dev[l]].node].is_switch) s->tr_swl[s->tr_n_swl++] = l;
+    }
+    if (!s->tr_swl || grow_events(s) || grow((void **)&s->tr_active, &s->tr_cap_active, n + 1, sizeof(uint32_t))) {
         pk_set_err(s, "out of memory for the dynamics trace");
         return -1;
     }
@@ -91,10 +97,10 @@ void pk_trace_event(m4_pktsim *s, int kind, uint32_t fi) {
     }
     s->tr_n_active = kept;
     /* queues: switch ports with bytes queued, by directed link id */
-    size_t nl = 2 * (size_t)s->n_links;
-    for (size_t l = 0; l < nl; l++) {
+    for (size_t i = 0; i < s->tr_n_swl; i++) {
+        uint32_t l = s->tr_swl[i];
         const device *dv = &s->devs[s->link_dev[l]];
-        if (dv->bytes_total == 0) continue; /* host NICs keep it 0 */
+        if (dv->bytes_total == 0) continue;
         if (s->tr_nq == s->tr_cap_q &&
             (grow((void **)&s->tr_qlink, &s->tr_cap_q, s->tr_nq + 1, sizeof(int32_t)) ||
              grow((void **)&s->tr_qbytes, &s->tr_cap_q_bytes, s->tr_nq + 1, sizeof(float)))) {
@@ -124,6 +130,7 @@ void pk_trace_destroy(m4_pktsim *s) {
     free(s->tr_qlink);
     free(s->tr_qbytes);
     free(s->tr_active);
+    free(s->tr_swl);
 }
 
 m4_status m4_pktsim_set_trace(m4_pktsim *s, int on) {
@@ -150,7 +157,7 @@ m4_status m4_pktsim_get_trace(const m4_pktsim *s, m4_pktsim_trace *tr) {
 }
 
 m4_status m4_pktsim_links(const m4_pktsim *s, int32_t *from, int32_t *to, uint64_t *rate_bps, uint64_t *delay_ns) {
-    if (!s || !s->link_dev) return M4_ERR_INVALID_ARGUMENT;
+    if (!s || !s->link_dev || !s->wheel_n) return M4_ERR_INVALID_ARGUMENT; /* none, or create failed */
     for (size_t l = 0; l < 2 * (size_t)s->n_links; l++) {
         const device *dv = &s->devs[s->link_dev[l]];
         if (from) from[l] = dv->node;

@@ -365,6 +365,21 @@ static void test_pktsim(void) {
     const uint64_t *counts;
     CHECK(m4_pktsim_qlen_hist(NULL, &np, &nk, &node, &ifx, &counts) == M4_ERR_INVALID_ARGUMENT, "qlen of NULL");
     CHECK(m4_pktsim_qlen_hist(s, NULL, NULL, NULL, NULL, NULL) == M4_ERR_INVALID_ARGUMENT, "qlen into NULL");
+    m4_pktsim_trace tr;
+    CHECK(m4_pktsim_set_trace(NULL, 1) == M4_ERR_INVALID_ARGUMENT, "set_trace of NULL");
+    CHECK(m4_pktsim_get_trace(NULL, &tr) == M4_ERR_INVALID_ARGUMENT && m4_pktsim_get_trace(s, NULL) == M4_ERR_INVALID_ARGUMENT,
+          "get_trace with a NULL");
+    CHECK(m4_pktsim_get_trace(s, &tr) == M4_OK && tr.n_events == 0 && tr.active_ptr == NULL, "trace of a run without it");
+    CHECK(m4_pktsim_links(NULL, NULL, NULL, NULL, NULL) == M4_ERR_INVALID_ARGUMENT, "links of NULL");
+    CHECK(m4_pktsim_links(s, NULL, NULL, NULL, NULL) == M4_OK, "links into NULL arrays (none wanted)");
+    int64_t rptr[2];
+    CHECK(m4_pktsim_routes(NULL, &fl, rptr, NULL, 0) == M4_ERR_INVALID_ARGUMENT &&
+              m4_pktsim_routes(s, NULL, rptr, NULL, 0) == M4_ERR_INVALID_ARGUMENT &&
+              m4_pktsim_routes(s, &fl, NULL, NULL, 0) == M4_ERR_INVALID_ARGUMENT,
+          "routes with a NULL");
+    fl.src = negh;
+    CHECK(m4_pktsim_routes(s, &fl, rptr, NULL, 0) == M4_ERR_INVALID_INPUT, "routes from host -1");
+    fl.src = fs;
     m4_pktsim_destroy(s);
     m4_pktsim_destroy(NULL);
 }

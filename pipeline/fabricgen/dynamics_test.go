@@ -21,7 +21,8 @@ import (
 // trace. Its truth.npz is byte for byte the one built without the trace
 // (the trace leaves every FCT as it is); its dynamics.npz reads back valid
 // (every flow arrives at its start and departs at start + FCT), holds the
-// routes computed without simulating, queues only at switch ports, and
+// routes computed without simulating (and by pipeline/workload's routing,
+// whose channels are its directed links), queues only at switch ports, and
 // each flow's remaining bytes never grow.
 func TestDynamics(t *testing.T) {
 	if !bindings.Native {
@@ -68,7 +69,23 @@ func TestDynamics(t *testing.T) {
 	if !slices.Equal(rt.RoutePtr, tr.FlowRoutePtr) || !slices.Equal(rt.Route, tr.FlowRoute) {
 		t.Error("routes in the trace differ from pktsim.RoutesOf's")
 	}
+	// the same routes from pipeline/workload's model of the fork's ECMP (its
+	// channel c is directed link c): m4 run's paths are the data's
+	sports := workload.Sports(wl.Flows.Src, wl.Flows.Dst)
+	var buf []int32
+	for f := range F {
+		buf = wl.Routing.AppendRoute(buf[:0], wl.Flows.Src[f], wl.Flows.Dst[f], sports[f])
+		if got := tr.FlowRoute[tr.FlowRoutePtr[f]:tr.FlowRoutePtr[f+1]]; !slices.Equal(got, buf) {
+			t.Fatalf("flow %d: route %v in the trace, %v by workload.Routing", f, got, buf)
+		}
+	}
+	if len(tr.LinkFrom) != wl.Topo.NumChannels() {
+		t.Fatalf("%d directed links, %d channels", len(tr.LinkFrom), wl.Topo.NumChannels())
+	}
 	for l := range tr.LinkFrom {
+		if from, to, _ := wl.Topo.Channel(int32(l)); from != tr.LinkFrom[l] || to != tr.LinkTo[l] {
+			t.Fatalf("link %d: %d -> %d, channel %d: %d -> %d", l, tr.LinkFrom[l], tr.LinkTo[l], l, from, to)
+		}
 		if tr.LinkGbps[l] != 10 && tr.LinkGbps[l] != 40 || tr.LinkDelayNs[l] != 1000 {
 			t.Fatalf("link %d: %g Gbps, %d ns", l, tr.LinkGbps[l], tr.LinkDelayNs[l])
 		}
