@@ -209,6 +209,9 @@ func Decode(name string, b []byte) (*Checkpoint, error) {
 	if err := json.Unmarshal([]byte(meta["training"]), &ck.Training); err != nil {
 		return nil, bad("training: %v", err)
 	}
+	if lb := minParams(ck.Config); lb > int64(len(data)/4) {
+		return nil, bad("dyn_config: a model of at least %d parameters, but %d bytes of tensor data", lb, len(data))
+	}
 	ts, np, err := layout(ck.Config)
 	if err != nil {
 		return nil, bad("%v", err)
@@ -265,6 +268,26 @@ func Decode(name string, b []byte) (*Checkpoint, error) {
 		}
 	}
 	return ck, nil
+}
+
+// minParams is a lower bound of the parameters of a model of c (the time
+// GRUs' recurrent weights, the heads' first layers, the graph layers'
+// matrices; the test checks it against the native count), so that Decode refuses a header whose shape
+// its data cannot hold before it allocates that model.
+func minParams(c bindings.DynConfig) int64 {
+	h, g, m := int64(c.Hidden), int64(c.GNNWidth), int64(c.MLPHidden)
+	n := 6*h*h + 3*m*h
+	for k := range c.GNNLayers {
+		in, out := g, g
+		if k == 0 {
+			in = h
+		}
+		if k == c.GNNLayers-1 {
+			out = h
+		}
+		n += in*in + 2*in*out // proj, lin_l, lin_r
+	}
+	return n
 }
 
 // WriteCard writes the model card of ck (markdown) to path atomically: what

@@ -250,3 +250,43 @@ func TestDecodeRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestMinParams: the bound Decode checks a header against never exceeds the
+// native parameter count, and holds most of the default model's.
+func TestMinParams(t *testing.T) {
+	for i, c := range []bindings.DynConfig{bindings.DefaultDynConfig(), small(), {Hidden: 3, GNNWidth: 50, GNNLayers: 1,
+		MLPHidden: 2, LNEps: 1e-5, QueueNormBytes: 1}, {Hidden: 40, GNNWidth: 7, GNNLayers: 5, MLPHidden: 9, LNEps: 1e-5,
+		QueueNormBytes: 1, NParams: 15}} {
+		d, err := bindings.NewDyn(c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lb := minParams(c); lb > int64(d.NumParams()) || (i == 0 && lb < int64(d.NumParams())/3) {
+			t.Errorf("case %d: bound %d for %d parameters", i, lb, d.NumParams())
+		}
+		d.Close()
+	}
+}
+
+// FuzzDecode: any bytes decode to a checkpoint or an error, never a panic
+// or an allocation beyond what the data could hold.
+func FuzzDecode(f *testing.F) {
+	d, err := bindings.NewDyn(small(), false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := Encode(&Checkpoint{Config: small(), Params: d.Params()})
+	d.Close()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:40])
+	f.Add([]byte(strings.Replace(string(good), `"hidden":16`, `"hidden":16384`, 1)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ck, err := Decode("fuzz", b)
+		if err == nil && len(ck.Params) == 0 {
+			t.Fatal("decoded a checkpoint without parameters")
+		}
+	})
+}
