@@ -290,3 +290,26 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestTrainThreads: a run on 2 kernel threads ends with the parameters of
+// a run on 1, bit for bit.
+func TestTrainThreads(t *testing.T) {
+	tr, err := Fluid(star(31, 40, 4, 10, 3000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]float32
+	for _, threads := range []int{1, 2} {
+		o := trainOptions("", 2)
+		o.Config = bindings.DefaultDynConfig() // wide enough that the GEMMs split
+		o.Data, o.Threads, o.LR = nil, threads, 1e-3
+		ck, err := Train(o, []*bindings.DynTrace{tr}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ck.Params)
+	}
+	if !slices.Equal(got[0], got[1]) {
+		t.Error("the parameters differ on 1 and 2 threads")
+	}
+}
