@@ -225,3 +225,24 @@ func runDynamics(c *cli.Context, in *runInput) error {
 	fmt.Fprintf(wr, "\nwrote %s: %s\n", out.Final(), strings.Join(files, ", "))
 	return nil
 }
+
+// dynamicsEstimator loads --ckpt as a dynamics checkpoint and returns its
+// name and the whole-workload estimator m4 eval puts in its m4 column.
+func dynamicsEstimator(c *cli.Context) (string, eval.WholeEstimator, error) {
+	name := c.String("ckpt")
+	if name == "" {
+		return "", nil, fmt.Errorf("--estimator dynamics: --ckpt CKPT is required (m4 train --estimator dynamics makes one)")
+	}
+	ck, err := dynamics.Load(name)
+	if err != nil {
+		return "", nil, err
+	}
+	threads := c.Int("threads")
+	return name, func(sc *truth.Case, cfg features.Config) ([]float64, error) {
+		w, err := dynamics.WorkloadOf(sc, cfg, ck.Config.NParams)
+		if err != nil {
+			return nil, err
+		}
+		return dynamics.Estimate(ck, w, threads)
+	}, nil
+}

@@ -14,7 +14,8 @@ import (
 // dynamics on its folders (resumed for a third epoch), then m4 run
 // --estimator dynamics on a spec with --truth: estimate.json holds the
 // model's percentiles under estimates.m4 beside the truth, and the run
-// names its estimator. Wrong uses are refused with the reason.
+// names its estimator; m4 eval --estimator dynamics measures it flow by
+// flow. Wrong uses are refused with the reason.
 func TestDynamicsEstimator(t *testing.T) {
 	if !bindings.Native {
 		t.Skip(bindings.ErrNoNative)
@@ -68,10 +69,16 @@ cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: tr
 		t.Errorf("estimate.json: estimates %v, run.estimator %v", len(est.Estimates), est.Run["estimator"])
 	}
 
+	msg, err = run(t, "eval", "--estimator", "dynamics", "--ckpt", ck, "--spec", spec, "--threads", "1")
+	if err != nil || !strings.Contains(msg, "m4 per-flow err") || !strings.Contains(msg, "spec.yaml") {
+		t.Fatalf("eval: %q %v", msg, err)
+	}
+
 	for i, c := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"eval", "--estimator", "dynamics", "--spec", spec}, "--ckpt CKPT is required"},
 		{[]string{"run", "--estimator", "dynamics", "--spec", spec, "--out", out}, "--ckpt CKPT is required"},
 		{[]string{"run", "--estimator", "dynamics", "--ckpt", ck, "--per-flow", "--spec", spec, "--out", out}, "--per-flow"},
 		{[]string{"run", "--estimator", "quantum", "--spec", spec}, "want path or dynamics"},

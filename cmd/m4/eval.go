@@ -8,6 +8,7 @@ import (
 
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -25,7 +26,9 @@ flowsim alone. docs/accuracy.md records its output.
 
 With --per-flow every path is estimated and each flow's estimate (m4 run --per-flow's)
 is compared with its true slowdown: the mean of |estimated / true slowdown - 1| over
-flows, for m4 and flowsim. With --out DIR the results are also written into DIR
+flows, for m4 and flowsim. --estimator dynamics puts m4's flow-level dynamics model
+(--ckpt from m4 train --estimator dynamics; docs/dynamics.md) in the m4 column: its
+event loop estimates every flow, and its per-flow error is always measured. With --out DIR the results are also written into DIR
 (replaced as one unit): eval.json (per workload its errors and, per size bucket and
 quantile, the true and estimated slowdowns), eval.csv (those rows) and error_cdf.png and
 .svg (the CDF over workloads and buckets of each estimator's |relative error| of the p50,
@@ -40,6 +43,7 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
 			&cli.BoolFlag{Name: "per-flow", Usage: "estimate every path and measure each flow's error"},
 			&cli.StringFlag{Name: "out", Usage: "also write eval.json and eval.csv into `DIR`"},
+			estimatorFlag("estimator of the m4 column: path (the path model) or dynamics (the flow-level dynamics model's event loop over every flow; needs --ckpt from m4 train --estimator dynamics; the per-flow errors are always measured)"),
 		},
 		Action: func(c *cli.Context) error {
 			var cases []eval.Case
@@ -74,25 +78,40 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 				}
 				defer out.Abort()
 			}
-			ck, name, err := loadCheckpoint(c.String("ckpt"))
+			kind, err := checkEstimator(c)
 			if err != nil {
 				return err
 			}
-			if err := featuresFit(ck, name); err != nil {
-				return err
+			var (
+				est   *model.Estimator
+				whole eval.WholeEstimator
+				name  string
+			)
+			if kind == estimatorDynamics {
+				if name, whole, err = dynamicsEstimator(c); err != nil {
+					return err
+				}
+			} else {
+				ck, ckName, err := loadCheckpoint(c.String("ckpt"))
+				if err != nil {
+					return err
+				}
+				name = ckName
+				if err := featuresFit(ck, name); err != nil {
+					return err
+				}
+				if err := rangesKnown(c, ck, name); err != nil {
+					return err
+				}
+				if est, err = newPathEstimator(c, ck); err != nil { // --gpu: the GPU when usable
+					return err
+				}
+				defer est.Close()
 			}
-			if err := rangesKnown(c, ck, name); err != nil {
-				return err
-			}
-			est, err := newPathEstimator(c, ck) // --gpu: the GPU when usable
-			if err != nil {
-				return err
-			}
-			defer est.Close()
 			var rs []*eval.CaseResult
 			for i, cs := range cases {
 				r, err := eval.RunCaseWith(cs, est, eval.CaseOptions{Paths: paths, Seed: c.Uint64("seed"), Threads: c.Int("threads"),
-					PerFlow: c.Bool("per-flow")})
+					PerFlow: c.Bool("per-flow"), Whole: whole})
 				if err != nil {
 					return err
 				}
@@ -113,7 +132,7 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 			eval.WriteSuiteTable(wr, rs)
 			fmt.Fprintln(wr)
 			eval.WriteBucketTable(wr, rs)
-			if c.Bool("per-flow") {
+			if c.Bool("per-flow") || whole != nil {
 				fmt.Fprintln(wr)
 				eval.WritePerFlowTable(wr, rs)
 			}

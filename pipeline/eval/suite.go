@@ -84,7 +84,18 @@ type CaseOptions struct {
 	Threads int
 	// PerFlow estimates every path and measures each flow's error.
 	PerFlow bool
+	// Whole, when set, is the estimator of the m4 column instead of the
+	// path model (RunCaseWith's est is then nil; flowsim still fills its
+	// column, on every path): one that estimates every flow of a workload
+	// at once, such as m4's flow-level dynamics model. Both are then also
+	// measured flow by flow.
+	Whole WholeEstimator
 }
+
+// WholeEstimator estimates every flow of a workload at once: c is the
+// workload as the packet simulator takes it, cfg its configuration; it
+// returns each flow's FCT (ns) in c's order.
+type WholeEstimator func(c *truth.Case, cfg features.Config) ([]float64, error)
 
 // RunCaseWith estimates one workload with est and checks it against its
 // ground truth: the fork's FCT output for an ns-3 case, else m4's packet
@@ -95,6 +106,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		cfg       features.Config
 		getTruth  func() (td *aggregate.Distribution, fct, ideal []int64, err error)
 		untrained []features.OutOfRange
+		sim       func() (*truth.Case, error)
 		err       error
 	)
 	if c.NS3 != "" {
@@ -109,6 +121,9 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 			return nil, err
 		}
 		w = run.Workload
+		sim = func() (*truth.Case, error) {
+			return &truth.Case{Config: run.Config, Topo: run.Topo, Flows: run.Flows}, nil
+		}
 		getTruth = func() (*aggregate.Distribution, []int64, []int64, error) {
 			fct, err := run.ReadFCT(run.FCTFile)
 			if err != nil {
@@ -124,6 +139,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		if cfg, err = infer.ConfigOf(c.Spec.CC); err != nil {
 			return nil, err
 		}
+		sim = func() (*truth.Case, error) { return truth.Input(w, cfg) }
 		getTruth = func() (*aggregate.Distribution, []int64, []int64, error) {
 			tr, err := truth.Simulate(w, cfg, truth.Options{})
 			if err != nil {
@@ -133,13 +149,38 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		}
 	}
 	t0 := time.Now()
-	paths := o.Paths
-	if o.PerFlow {
+	paths, perFlow := o.Paths, o.PerFlow || o.Whole != nil // a whole-workload estimator is compared flow by flow
+	if perFlow {
 		paths = 0
 	}
-	r, err := infer.Run(w, cfg, est, infer.Options{Paths: paths, Seed: o.Seed, Workers: o.Threads, PerFlow: o.PerFlow, Lean: true})
+	r, err := infer.Run(w, cfg, est, infer.Options{Paths: paths, Seed: o.Seed, Workers: o.Threads, PerFlow: perFlow, Lean: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
+	}
+	var whole []float64 // the whole-workload estimator's FCTs
+	var wholeIdeal []int64
+	if o.Whole != nil {
+		sc, err := sim()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if wholeIdeal, err = sc.IdealFCTs(); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if whole, err = o.Whole(sc, cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if len(whole) != w.Flows.Len() {
+			return nil, fmt.Errorf("%s: %d estimates for %d flows", c.Name, len(whole), w.Flows.Len())
+		}
+		bucket, sl := make([]int, len(whole)), make([]float64, len(whole))
+		for i, f := range whole {
+			bucket[i] = features.OutputBucket(float64(w.Flows.Size[i]))
+			sl[i] = math.Max(f/float64(wholeIdeal[i]), 1)
+		}
+		if r.Model, err = aggregate.FromSamples(bucket, sl); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
 	}
 	t1 := time.Now()
 	td, fct, ideal, err := getTruth()
@@ -154,7 +195,25 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 	res.Rows = Compare(td, []*aggregate.Distribution{r.Model, r.Flowsim}, Quantiles)
 	res.MeanErrM4, res.MeanErrFlowsim = meanErr(res.Rows, false)
 	res.CellErrM4, res.CellErrFlowsim = meanErr(res.Rows, true)
-	if o.PerFlow && r.PerFlow.Model != nil {
+	if o.Whole != nil {
+		res.PerFlow = true
+		est := make([]int64, len(whole))
+		for i, f := range whole {
+			est[i] = int64(math.Round(f))
+		}
+		if res.PerFlowErrM4, err = PerFlowError(est, fct, ideal); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if r.PerFlow != nil && r.PerFlow.Flowsim != nil {
+			fs := make([]int64, len(whole))
+			for i, s := range r.PerFlow.Flowsim {
+				fs[i] = infer.FCTOf(s, ideal[i])
+			}
+			if res.PerFlowErrFlowsim, err = PerFlowError(fs, fct, ideal); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+		}
+	} else if o.PerFlow && r.PerFlow.Model != nil {
 		res.PerFlow = true
 		for _, e := range []struct {
 			sl  []float64
