@@ -176,23 +176,12 @@ func newSim(nc bindings.PktsimConfig, cfg *Config, topo *Topology) (*bindings.Pk
 // standalone FCT, the IdealNs a run reports (docs/pktsim.md, "Ideal FCT"),
 // computed without simulating.
 func IdealFCTs(cfg *Config, topo *Topology, flows *Flows) ([]int64, error) {
-	nc, err := cfg.Native()
-	if err != nil {
-		return nil, err
-	}
-	if err := flows.CheckHosts(topo); err != nil {
-		return nil, err
-	}
-	sim, err := newSim(nc, cfg, topo)
-	if err != nil {
-		return nil, err
-	}
-	defer sim.Close()
-	ideal, err := sim.Ideal(flows.Native())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flows.Name, err)
-	}
-	return ideal, nil
+	var ideal []int64
+	err := withSim(cfg, topo, flows, func(sim *bindings.Pktsim) (err error) {
+		ideal, err = sim.Ideal(flows.Native())
+		return err
+	})
+	return ideal, err
 }
 
 // RoutesOf returns the directed link table of topo and each flow's route
@@ -200,23 +189,34 @@ func IdealFCTs(cfg *Config, topo *Topology, flows *Flows) ([]int64, error) {
 // source ports and ECMP hash), for an estimator that needs them at
 // inference.
 func RoutesOf(cfg *Config, topo *Topology, flows *Flows) (*Routes, error) {
+	var rt *Routes
+	err := withSim(cfg, topo, flows, func(sim *bindings.Pktsim) (err error) {
+		rt, err = routes(sim, flows.Native())
+		return err
+	})
+	return rt, err
+}
+
+// withSim sets up a simulator of cfg on topo for flows, without running
+// it, calls f with it and frees it; f's error is wrapped with the flows'
+// name.
+func withSim(cfg *Config, topo *Topology, flows *Flows, f func(*bindings.Pktsim) error) error {
 	nc, err := cfg.Native()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := flows.CheckHosts(topo); err != nil {
-		return nil, err
+		return err
 	}
 	sim, err := newSim(nc, cfg, topo)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer sim.Close()
-	rt, err := routes(sim, flows.Native())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flows.Name, err)
+	if err := f(sim); err != nil {
+		return fmt.Errorf("%s: %w", flows.Name, err)
 	}
-	return rt, nil
+	return nil
 }
 
 func routes(sim *bindings.Pktsim, f *bindings.PktsimFlows) (*Routes, error) {
