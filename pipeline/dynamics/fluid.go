@@ -16,6 +16,9 @@ import (
 // active flow's remaining payload bytes; a fluid has no queues. It is the
 // analytic stand-in for a packet-level trace in tests.
 func Fluid(w *bindings.DynWorkload) (*bindings.DynTrace, error) {
+	if !bindings.Native {
+		return nil, fmt.Errorf("fluid: ideal FCTs: %w", bindings.ErrNoNative)
+	}
 	if err := w.Check(false); err != nil {
 		return nil, fmt.Errorf("fluid: %w", err)
 	}

@@ -91,6 +91,9 @@ func (o *Options) check(train []*bindings.DynTrace) error {
 // the event loop's FCT error on them. A run is deterministic for a seed,
 // and one resumed from its last checkpoint goes on bit for bit.
 func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
+	if !bindings.Native {
+		return nil, fmt.Errorf("dynamics train: %w", bindings.ErrNoNative)
+	}
 	if err := o.check(train); err != nil {
 		return nil, err
 	}
