@@ -2,7 +2,7 @@
 // never see a partial file: data goes to a temporary file in the same
 // directory, is synced, and is renamed over the destination only when
 // complete. Dir does the same for a folder of files that belong together.
-// complete. The temporary files and folders being written are tracked, so
+// The temporary files and folders being written are tracked, so
 // that a command interrupted by a signal removes them (Cleanup) and leaves
 // nothing behind.
 package atomicfile
@@ -49,12 +49,30 @@ func Cleanup() int {
 	defer inFlight.Unlock()
 	n := 0
 	for p := range inFlight.paths {
-		if os.RemoveAll(p) == nil {
+		if remove(p) == nil {
 			n++
 		}
 		delete(inFlight.paths, p)
 	}
 	return n
+}
+
+// remove deletes a temporary file or folder that the command may still be
+// writing into: the folder is first renamed aside, so that files the writer
+// creates by path from then on fail instead of landing in a folder being
+// removed (os.RemoveAll of a folder that gains a file meanwhile fails).
+func remove(p string) error {
+	aside := p + ".cleanup"
+	if os.Rename(p, aside) == nil {
+		p = aside
+	}
+	var err error
+	for range 5 {
+		if err = os.RemoveAll(p); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // TempDir creates a temporary folder in dir as os.MkdirTemp does, tracked

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -51,5 +52,41 @@ func TestCleanupRemovesInFlight(t *testing.T) {
 	}
 	if n := Cleanup(); n != 0 {
 		t.Errorf("a second Cleanup removed %d", n)
+	}
+}
+
+// TestCleanupWhileWriting: a command still writing files into its temporary
+// folder (the signal handler does not wait for it) cannot keep the folder
+// alive: after Cleanup nothing is left, and the writer's next file fails.
+func TestCleanupWhileWriting(t *testing.T) {
+	for round := range 20 {
+		dir := t.TempDir()
+		tmp, err := TempDir(dir, ".out.tmp-*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		started, stopped := make(chan struct{}), make(chan int)
+		go func() {
+			i := 0
+			for ; i < 100000; i++ {
+				if i == 10 {
+					close(started)
+				}
+				if os.WriteFile(filepath.Join(tmp, fmt.Sprint("f", i)), []byte("x"), 0o644) != nil {
+					break
+				}
+			}
+			stopped <- i
+		}()
+		<-started
+		if n := Cleanup(); n != 1 {
+			t.Errorf("round %d: Cleanup removed %d paths, want 1", round, n)
+		}
+		if i := <-stopped; i == 100000 {
+			t.Errorf("round %d: the writer never failed", round)
+		}
+		if es, _ := os.ReadDir(dir); len(es) != 0 {
+			t.Fatalf("round %d: left %d entries (%s)", round, len(es), es[0].Name())
+		}
 	}
 }

@@ -33,12 +33,13 @@ func NewDir(dir string, names ...string) (*Dir, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
+	tmp, err := TempDir(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		os.RemoveAll(tmp)
+		Done(tmp)
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return &Dir{final: dir, tmp: tmp, names: slices.Clone(names)}, nil
@@ -98,6 +99,7 @@ func (d *Dir) Commit() error {
 			err = exchange(d.tmp, d.final)
 		}
 		if err == nil {
+			Done(d.tmp)
 			d.removeOld(d.tmp) // d.tmp now holds the previous set
 			d.tmp = ""
 			syncDir(filepath.Dir(d.final))
@@ -124,6 +126,7 @@ func (d *Dir) Commit() error {
 			d.removeOld(old)
 		}
 		if err == nil {
+			Done(d.tmp)
 			d.tmp = ""
 			syncDir(filepath.Dir(d.final))
 			return nil
@@ -141,6 +144,7 @@ func (d *Dir) Commit() error {
 func (d *Dir) Abort() {
 	if d.tmp != "" {
 		os.RemoveAll(d.tmp)
+		Done(d.tmp)
 		d.tmp = ""
 	}
 }
