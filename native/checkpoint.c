@@ -10,6 +10,7 @@
  * field, and a file it accepts is one it fully understands.
  */
 #include "m4.h"
+#include "model_layout.h"
 #include "safetensors_internal.h"
 
 #include <math.h>
@@ -323,31 +324,32 @@ static unsigned long long n_params(const m4_model_config *c) {
 #define NORM_SHIFT "input_norm.shift"
 #define NORM_SCALE "input_norm.scale"
 
-static m4_status load(m4_model **out, const unsigned char *b, size_t len, int max_batch,
-                      m4_checkpoint_info *info, m4i_errbuf *e) {
+/* read_ckpt reads checkpoint image b[0..len) into ck: the metadata, every
+ * tensor checked, the parameters and input normalisation kept, and with
+ * keep also the optimizer state, the parameter average and the metadata's
+ * JSON text (else they are checked and dropped). */
+static m4_status read_ckpt(const unsigned char *b, size_t len, m4_checkpoint *ck, int keep, m4i_errbuf *e) {
     static const char *const meta_keys[] = {"format", "format_version", "model_config", "features", "training",
                                             "data_sha256", NULL};
     m4i_st_file f;
-    float *params = NULL, *shift = NULL, *scale = NULL;
-    m4_model *m = NULL;
+    m4i_tensor_def *defs = NULL;
+    m4_checkpoint_info *ci = &ck->info;
     m4_status st = m4i_st_header(&f, b, len, "m4-checkpoint", "an m4 checkpoint", meta_keys, e);
     if (st != M4_OK) goto done;
     const m4i_json *p = &f.p;
     size_t data_len = f.data_len;
-    m4_checkpoint_info ci;
-    memset(&ci, 0, sizeof ci);
     int kc = m4i_json_get(p, f.meta, "model_config");
     if (kc < 0) {
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: missing");
         goto done;
     }
-    if ((st = read_config(e, p->nodes[kc].str, p->nodes[kc].str_len, &ci.config)) != M4_OK) goto done;
+    if ((st = read_config(e, p->nodes[kc].str, p->nodes[kc].str_len, &ci->config)) != M4_OK) goto done;
     int kfe = m4i_json_get(p, f.meta, "features");
     if (kfe < 0) {
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata features: missing");
         goto done;
     }
-    if ((st = read_features(e, p->nodes[kfe].str, p->nodes[kfe].str_len, &ci)) != M4_OK) goto done;
+    if ((st = read_features(e, p->nodes[kfe].str, p->nodes[kfe].str_len, ci)) != M4_OK) goto done;
     int kt = m4i_json_get(p, f.meta, "training");
     if (kt >= 0) {
         /* the training record: inference needs only its trained ranges, but it must be a JSON object */
@@ -355,36 +357,165 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
         int r = m4i_json_parse(&q, p->nodes[kt].str, p->nodes[kt].str_len);
         int ok = r >= 0 && q.nodes[r].type == J_OBJ;
         if (!ok) st = m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s", r < 0 ? q.err : "not a JSON object");
-        else st = read_ranges(e, &q, m4i_json_get(&q, r, "trained_ranges"), &ci.ranges);
+        else st = read_ranges(e, &q, m4i_json_get(&q, r, "trained_ranges"), &ci->ranges);
         m4i_json_free(&q);
         if (!ok || st != M4_OK) goto done;
     }
     /* the tensor table and the checksum, when the file carries one (m4
      * writes it; files of m4 before 0.2 lack it) */
-    if ((st = m4i_st_tensors(&f, 0, &ci.checksum, e)) != M4_OK) goto done;
+    if ((st = m4i_st_tensors(&f, 0, &ci->checksum, e)) != M4_OK) goto done;
     /* the parameters must fit in what the file holds before anything is
      * allocated for them (2 bytes each at least, as F16) */
-    unsigned long long np = n_params(&ci.config);
+    unsigned long long np = n_params(&ci->config);
     if (np > data_len / 2) {
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: a model of %llu parameters cannot fit the file's %zu data bytes",
-                   np, data_len);
+                      np, data_len);
         goto done;
     }
+    if (!m4i_config_ok(&ci->config)) {
+        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: a config the native model cannot run (sizes beyond its limits)");
+        goto done;
+    }
+    if (!ci->m3_features || ci->config.feat_dim != M4_FEAT_ROW || ci->config.n_buckets_in != M4_FEAT_BUCKETS ||
+        ci->config.n_pct != M4_FEAT_PERCENTILES || ci->config.out_dim != M4_FEAT_OUTPUTS) {
+        ci->m3_features = 0;
+    }
+
+    /* which tensors the file must hold: the model's (model_layout.h) */
+    int nt = m4i_num_tensors(&ci->config);
+    defs = malloc((size_t)nt * sizeof *defs);
+    if (!defs) {
+        st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    m4i_tensor_index tix;
+    size_t total = m4i_layout(&ci->config, defs, &tix);
+    char nm[160];
+    snprintf(nm, sizeof nm, PREFIX_AVG "%s", defs[0].name);
+    ci->has_optimizer_state = m4i_st_find(&f, nm) != NULL;
+    ci->has_input_norm = m4i_st_find(&f, NORM_SHIFT) != NULL;
+    snprintf(nm, sizeof nm, PREFIX_EMA "%s", defs[0].name);
+    int has_ema = m4i_st_find(&f, nm) != NULL;
+    if (has_ema && !ci->has_optimizer_state) {
+        st = m4i_fail(e, M4_ERR_FORMAT, "tensor %s: a parameter average without optimizer state", nm);
+        goto done;
+    }
+    /* mark every entry a model of this config reads; any other is unknown */
+    if (ci->has_input_norm) {
+        m4i_st_entry *sc = m4i_st_find(&f, NORM_SCALE);
+        if (sc) sc->used = 1;
+        m4i_st_find(&f, NORM_SHIFT)->used = 1;
+    }
+    static const char *const prefix[4] = {"", PREFIX_AVG, PREFIX_AVG_SQ, PREFIX_EMA};
+    int kinds = ci->has_optimizer_state ? 3 + has_ema : 1;
+    for (int t = 0; t < nt; t++)
+        for (int k = 0; k < kinds; k++) {
+            snprintf(nm, sizeof nm, "%s%s", prefix[k], defs[t].name);
+            m4i_st_entry *en = m4i_st_find(&f, nm);
+            if (en) en->used = 1;
+        }
+    for (int i = 0; i < f.ne; i++)
+        if (!f.es[i].used) {
+            st = m4i_fail(e, M4_ERR_FORMAT, "tensor %.80s: unknown to a model of this config", f.es[i].name);
+            goto done;
+        }
+    /* parameters (F32 or F16), in the model's order */
+    ck->n_params = total;
+    ck->params = malloc(total * sizeof(float));
+    if (!ck->params) {
+        st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory for %zu parameters", total);
+        goto done;
+    }
+    for (int t = 0; t < nt; t++) {
+        int shape[2] = {defs[t].rows, defs[t].cols};
+        m4i_st_entry *en = m4i_st_find(&f, defs[t].name);
+        if ((st = m4i_st_read_tensor(e, &f, en, defs[t].name, defs[t].cols > 0 ? 2 : 1, shape, defs[t].size, 1,
+                                     ck->params + defs[t].offset)) != M4_OK)
+            goto done;
+        ci->f16 |= en->f16;
+    }
+    if (ci->has_input_norm) {
+        int shape[2] = {ci->config.feat_dim, 0};
+        size_t F = (size_t)ci->config.feat_dim;
+        ck->norm_shift = malloc(F * sizeof(float));
+        ck->norm_scale = malloc(F * sizeof(float));
+        if (!ck->norm_shift || !ck->norm_scale) {
+            st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+            goto done;
+        }
+        if ((st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, NORM_SHIFT), NORM_SHIFT, 1, shape, F, 0,
+                                     ck->norm_shift)) != M4_OK ||
+            (st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, NORM_SCALE), NORM_SCALE, 1, shape, F, 0,
+                                     ck->norm_scale)) != M4_OK)
+            goto done;
+        for (size_t j = 0; j < F; j++)
+            if (ck->norm_scale[j] == 0) {
+                st = m4i_fail(e, M4_ERR_FORMAT, "input normalisation: column %zu: scale 0 (want != 0)", j);
+                goto done;
+            }
+    }
+    /* AdamW state and the parameter average: F32, checked, kept with keep */
+    float **state[3] = {&ck->exp_avg, &ck->exp_avg_sq, &ck->ema};
+    for (int k = 1; k < kinds; k++) {
+        float *dst = NULL;
+        if (keep) {
+            dst = *state[k - 1] = malloc(total * sizeof(float));
+            if (!dst) {
+                st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory for %zu parameters", total);
+                goto done;
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            int shape[2] = {defs[t].rows, defs[t].cols};
+            snprintf(nm, sizeof nm, "%s%s", prefix[k], defs[t].name);
+            if ((st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, nm), nm, defs[t].cols > 0 ? 2 : 1, shape,
+                                         defs[t].size, 0, dst ? dst + defs[t].offset : NULL)) != M4_OK)
+                goto done;
+        }
+    }
+    if (keep) {
+        /* the metadata's JSON, for readers that want more than libm4 does */
+        int keys[3] = {kc, kfe, kt};
+        char **dst[3] = {&ck->model_config, &ck->features, &ck->training};
+        for (int i = 0; i < 3; i++) {
+            if (keys[i] < 0) continue;
+            const m4i_jnode *n = &p->nodes[keys[i]];
+            if (!(*dst[i] = malloc(n->str_len + 1))) {
+                st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+                goto done;
+            }
+            memcpy(*dst[i], n->str, n->str_len + 1);
+        }
+    }
+done:
+    m4i_st_free(&f);
+    free(defs);
+    return st;
+}
+
+static m4_status load(m4_model **out, const unsigned char *b, size_t len, int max_batch,
+                      m4_checkpoint_info *info, m4i_errbuf *e) {
+    m4_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    m4_model *m = NULL;
+    m4_status st = read_ckpt(b, len, &ck, 0, e);
+    if (st != M4_OK) goto done;
     {
         /* inference activations grow with widths the parameters need not
          * hold (hidden_dim with 0 layers, max_seq): bound them by the model */
-        const m4_model_config *c = &ci.config;
+        const m4_model_config *c = &ck.info.config;
+        unsigned long long np = ck.n_params;
         unsigned long long R = (unsigned long long)(max_batch > 0 ? max_batch : 1) * (unsigned)c->max_seq;
         unsigned long long act = R * ((unsigned)c->feat_dim + 10ULL * (unsigned)c->dim + 3ULL * (unsigned)c->hidden_dim) +
                                  R * (unsigned)c->n_heads * (unsigned)c->max_seq;
         if (act > 64 * np + (1ULL << 24)) {
             st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: activations of %llu floats for a model of %llu parameters",
-                       act, np);
+                          act, np);
             goto done;
         }
     }
     if (max_batch < 1) max_batch = 1;
-    m4_status cs = m4_model_create(&m, &ci.config, max_batch, 0, 0);
+    m4_status cs = m4_model_create(&m, &ck.info.config, max_batch, 0, 0);
     if (cs == M4_ERR_INVALID_ARGUMENT) {
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: a config the native model cannot run (sizes beyond its limits)");
         goto done;
@@ -393,120 +524,53 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
         st = m4i_fail(e, cs, "creating the model: %s", m4_strerror(cs));
         goto done;
     }
-    if (!ci.m3_features || ci.config.feat_dim != M4_FEAT_ROW || ci.config.n_buckets_in != M4_FEAT_BUCKETS ||
-        ci.config.n_pct != M4_FEAT_PERCENTILES || ci.config.out_dim != M4_FEAT_OUTPUTS) {
-        ci.m3_features = 0;
-    }
-
-    /* which tensors the file must hold */
-    int nt = m4_model_num_tensors(m);
-    m4_tensor_info t0;
-    m4_model_tensor(m, 0, &t0);
-    char nm[160];
-    snprintf(nm, sizeof nm, PREFIX_AVG "%s", t0.name);
-    ci.has_optimizer_state = m4i_st_find(&f, nm) != NULL;
-    ci.has_input_norm = m4i_st_find(&f, NORM_SHIFT) != NULL;
-    snprintf(nm, sizeof nm, PREFIX_EMA "%s", t0.name);
-    int has_ema = m4i_st_find(&f, nm) != NULL;
-    if (has_ema && !ci.has_optimizer_state) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "tensor %s: a parameter average without optimizer state", nm);
-        goto done;
-    }
-    /* mark every entry a model of this config reads; any other is unknown */
-    if (ci.has_input_norm) {
-        m4i_st_entry *sc = m4i_st_find(&f, NORM_SCALE);
-        if (sc) sc->used = 1;
-        m4i_st_find(&f, NORM_SHIFT)->used = 1;
-    }
-    for (int t = 0; t < nt; t++) {
-        m4_tensor_info ti;
-        m4_model_tensor(m, t, &ti);
-        for (int k = 0; k < (ci.has_optimizer_state ? 3 + has_ema : 1); k++) {
-            snprintf(nm, sizeof nm, "%s%s", k == 0 ? "" : k == 1 ? PREFIX_AVG : k == 2 ? PREFIX_AVG_SQ : PREFIX_EMA,
-                     ti.name);
-            m4i_st_entry *en = m4i_st_find(&f, nm);
-            if (en) en->used = 1;
-        }
-    }
-    for (int i = 0; i < f.ne; i++)
-        if (!f.es[i].used) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "tensor %.80s: unknown to a model of this config", f.es[i].name);
-            goto done;
-        }
-    /* parameters, in the model's order */
-    size_t total = m4_model_num_params(m);
-    params = malloc(total * sizeof(float));
-    if (!params) {
-        st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory for %zu parameters", total);
-        goto done;
-    }
-    int any_f16 = 0;
-    for (int t = 0; t < nt; t++) {
-        m4_tensor_info ti;
-        m4_model_tensor(m, t, &ti);
-        m4i_st_entry *en = m4i_st_find(&f, ti.name);
-        if ((st = m4i_st_read_tensor(e, &f, en, ti.name, ti.ndim, ti.shape, ti.size, 1, params + ti.offset)) != M4_OK)
-            goto done;
-        any_f16 |= en->f16;
-    }
-    ci.f16 = any_f16;
-    if (ci.has_input_norm) {
-        int shape[2] = {ci.config.feat_dim, 0};
-        size_t F = (size_t)ci.config.feat_dim;
-        shift = malloc(F * sizeof(float));
-        scale = malloc(F * sizeof(float));
-        if (!shift || !scale) {
-            st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
-            goto done;
-        }
-        if ((st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, NORM_SHIFT), NORM_SHIFT, 1, shape, F, 0, shift)) != M4_OK ||
-            (st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, NORM_SCALE), NORM_SCALE, 1, shape, F, 0, scale)) != M4_OK)
-            goto done;
-        for (size_t j = 0; j < F; j++)
-            if (scale[j] == 0) {
-                st = m4i_fail(e, M4_ERR_FORMAT, "input normalisation: column %zu: scale 0 (want != 0)", j);
-                goto done;
-            }
-    }
-    if (ci.has_optimizer_state) {
-        /* AdamW state and the parameter average: checked (F32, shapes,
-         * finite values) but not kept */
-        for (int t = 0; t < nt; t++) {
-            m4_tensor_info ti;
-            m4_model_tensor(m, t, &ti);
-            for (int k = 0; k < 2 + has_ema; k++) {
-                snprintf(nm, sizeof nm, "%s%s", k == 0 ? PREFIX_AVG : k == 1 ? PREFIX_AVG_SQ : PREFIX_EMA, ti.name);
-                if ((st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, nm), nm, ti.ndim, ti.shape, ti.size, 0, NULL)) != M4_OK)
-                    goto done;
-            }
-        }
-    }
-    if ((cs = m4_model_set_params(m, params, total)) != M4_OK) {
+    if ((cs = m4_model_set_params(m, ck.params, ck.n_params)) != M4_OK ||
+        (ck.info.has_input_norm && (cs = m4_model_set_input_norm(m, ck.norm_shift, ck.norm_scale)) != M4_OK)) {
         st = m4i_fail(e, cs == M4_ERR_NO_MEMORY ? cs : M4_ERR_FORMAT, "%s", m4_model_error(m));
         goto done;
     }
-    if (ci.has_input_norm && (cs = m4_model_set_input_norm(m, shift, scale)) != M4_OK) {
-        st = m4i_fail(e, cs == M4_ERR_NO_MEMORY ? cs : M4_ERR_FORMAT, "%s", m4_model_error(m));
-        goto done;
-    }
-    if (!ci.m3_features) {
+    const m4_checkpoint_info *ci = &ck.info;
+    if (!ci->m3_features) {
         st = m4i_fail(e, M4_ERR_UNSUPPORTED,
-                   "features \"%.40s\" (feat_dim %d, out_dim %d): libm4 builds " M4_FEATURES_V1 " and " M4_FEATURES_V2 " feature maps only (%d values a row, %d outputs)",
-                   ci.features, ci.config.feat_dim, ci.config.out_dim, M4_FEAT_ROW, M4_FEAT_OUTPUTS);
+                      "features \"%.40s\" (feat_dim %d, out_dim %d): libm4 builds " M4_FEATURES_V1 " and " M4_FEATURES_V2 " feature maps only (%d values a row, %d outputs)",
+                      ci->features, ci->config.feat_dim, ci->config.out_dim, M4_FEAT_ROW, M4_FEAT_OUTPUTS);
         goto done;
     }
-    if (info) *info = ci;
+    if (info) *info = *ci;
     if (out) {
         *out = m;
         m = NULL;
     }
 done:
-    m4i_st_free(&f);
-    free(params);
-    free(shift);
-    free(scale);
+    m4_checkpoint_free(&ck);
     m4_model_destroy(m);
     return st;
+}
+
+m4_status m4_checkpoint_read(m4_checkpoint *ck, const void *data, size_t len, const char *name, char *err,
+                             size_t err_len) {
+    m4i_errbuf e = {err, err_len, name ? name : "checkpoint"};
+    if (err && err_len) err[0] = 0;
+    if (!ck) return m4i_fail(&e, M4_ERR_INVALID_ARGUMENT, "NULL checkpoint");
+    memset(ck, 0, sizeof *ck);
+    if (!data && len > 0) return m4i_fail(&e, M4_ERR_INVALID_ARGUMENT, "NULL data");
+    m4_status st = read_ckpt(data ? data : (const void *)"", len, ck, 1, &e);
+    if (st != M4_OK) m4_checkpoint_free(ck);
+    return st;
+}
+
+void m4_checkpoint_free(m4_checkpoint *ck) {
+    if (!ck) return;
+    free(ck->params);
+    free(ck->norm_shift);
+    free(ck->norm_scale);
+    free(ck->exp_avg);
+    free(ck->exp_avg_sq);
+    free(ck->ema);
+    free(ck->model_config);
+    free(ck->features);
+    free(ck->training);
+    memset(ck, 0, sizeof *ck);
 }
 
 m4_status m4_model_load_buffer(m4_model **out, const void *data, size_t len, const char *name,

@@ -669,6 +669,29 @@ M4_API m4_status m4_model_load_buffer(m4_model **out, const void *data, size_t l
                                       const char *name, int max_batch,
                                       m4_checkpoint_info *info, char *err, size_t err_len);
 
+/* Everything an m4 checkpoint holds, for readers that keep more than a model
+ * for inference (m4's own Go pipeline: training resumes from it, m4 ckpt
+ * converts it): m4_checkpoint_read. Arrays are malloc'd; NULL when the file
+ * has none. */
+typedef struct {
+    m4_checkpoint_info info;
+    size_t n_params;
+    float *params;                 /* n_params, the model's order (m4_model_tensor), F16 widened */
+    float *norm_shift, *norm_scale; /* feat_dim each: the input normalisation */
+    float *exp_avg, *exp_avg_sq;   /* n_params each: AdamW's moments (a resume checkpoint) */
+    float *ema;                    /* n_params: the parameter average training keeps */
+    char *model_config, *features, *training; /* the metadata's JSON text, NUL-terminated
+                                                 (training NULL when absent) */
+} m4_checkpoint;
+
+/* m4_checkpoint_read reads and checks a checkpoint image as
+ * m4_model_load_buffer does, whatever its features (no model is made, so
+ * none is M4_ERR_UNSUPPORTED), and keeps everything in ck. Free ck with
+ * m4_checkpoint_free (after a failure too). */
+M4_API m4_status m4_checkpoint_read(m4_checkpoint *ck, const void *data, size_t len, const char *name,
+                                    char *err, size_t err_len);
+M4_API void m4_checkpoint_free(m4_checkpoint *ck);
+
 /* A path scenario: n_flows >= 1 flows, at least one of them foreground
  * (host 0 -> H-1), on a parking-lot path of n_hosts hosts
  * (arrival_ns ascending; sizes in payload bytes > 0; hosts in [0, H), src !=
