@@ -11,6 +11,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"unsafe"
 )
 
@@ -85,6 +86,49 @@ func loadBytes(name string, data []byte, maxBatch int, keep bool) (*Model, Check
 	}
 	st := C.m4_model_load_buffer(out, cdata, C.size_t(len(data)), cname, C.int(maxBatch), &ci, &errbuf[0], C.size_t(len(errbuf)))
 	return loadResult(st, p, &ci, errbuf, maxBatch, keep)
+}
+
+// ReadCheckpoint reads and checks a checkpoint image with the native reader
+// (m4_checkpoint_read, the one reader of the format) and returns all it
+// holds, whatever its features. A refused file comes back as
+// *CheckpointError naming the file and the tensor or metadata field.
+func ReadCheckpoint(name string, data []byte) (*CheckpointData, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	// C memory, as loadBytes
+	cdata := C.malloc(C.size_t(len(data) + 1))
+	defer C.free(cdata)
+	copy(unsafe.Slice((*byte)(cdata), len(data)), data)
+	errbuf := make([]C.char, 512)
+	ck := (*C.m4_checkpoint)(C.malloc(C.size_t(unsafe.Sizeof(C.m4_checkpoint{}))))
+	defer C.free(unsafe.Pointer(ck))
+	st := C.m4_checkpoint_read(ck, cdata, C.size_t(len(data)), cname, &errbuf[0], C.size_t(len(errbuf)))
+	defer C.m4_checkpoint_free(ck)
+	if st != C.M4_OK {
+		msg := C.GoString(&errbuf[0])
+		if msg == "" {
+			msg = C.GoString(C.m4_strerror(C.int(st)))
+		}
+		return nil, &CheckpointError{Msg: msg, IO: st == C.M4_ERR_IO}
+	}
+	n := int(ck.n_params)
+	floats := func(p *C.float, n int) []float32 {
+		if p == nil {
+			return nil
+		}
+		return slices.Clone(unsafe.Slice((*float32)(unsafe.Pointer(p)), n))
+	}
+	text := func(p *C.char) []byte {
+		if p == nil {
+			return nil
+		}
+		return []byte(C.GoString(p))
+	}
+	f := int(ck.info.config.feat_dim)
+	return &CheckpointData{Info: infoFromC(&ck.info), Params: floats(ck.params, n),
+		NormShift: floats(ck.norm_shift, f), NormScale: floats(ck.norm_scale, f),
+		ExpAvg: floats(ck.exp_avg, n), ExpAvgSq: floats(ck.exp_avg_sq, n), EMA: floats(ck.ema, n),
+		ModelConfig: text(ck.model_config), Features: text(ck.features), Training: text(ck.training)}, nil
 }
 
 // EstimatePath estimates a path scenario end to end in the native library

@@ -15,6 +15,9 @@ func LoadModelBytes(string, []byte, int) (*Model, CheckpointInfo, error) {
 // CheckCheckpoint returns ErrNoNative.
 func CheckCheckpoint(string, []byte) (CheckpointInfo, error) { return CheckpointInfo{}, ErrNoNative }
 
+// ReadCheckpoint returns ErrNoNative.
+func ReadCheckpoint(string, []byte) (*CheckpointData, error) { return nil, ErrNoNative }
+
 // EstimatePath returns ErrNoNative.
 func (*Model) EstimatePath(int, []float64, []float64, []int32, []int32, []float64) ([]float32, error) {
 	return nil, ErrNoNative

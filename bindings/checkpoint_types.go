@@ -12,6 +12,18 @@ type CheckpointInfo struct {
 	Checksum       bool   // the SHA-256 of the tensor data was in the file and matched (false: none, an older file)
 }
 
+// CheckpointData is everything a checkpoint holds (m4_checkpoint):
+// parameters in the model's order (F16 widened), the input normalisation,
+// AdamW's moments and the parameter average (nil where the file has none),
+// and the metadata's JSON records, whose fields are the writer's.
+type CheckpointData struct {
+	Info                            CheckpointInfo
+	Params                          []float32
+	NormShift, NormScale            []float32
+	ExpAvg, ExpAvgSq, EMA           []float32
+	ModelConfig, Features, Training []byte // Training nil when absent
+}
+
 // CheckpointError is a checkpoint the native reader refused: Msg names the
 // file and the tensor or metadata field. Unsupported is set for a well-formed
 // checkpoint the library cannot use (features other than m3-path-v1); IO for

@@ -53,6 +53,11 @@ func NewDyn(cfg DynConfig, training bool) (*Dyn, error) {
 	if st := C.m4_dyn_create(&p, &cc, tr); st != C.M4_OK {
 		return nil, fmt.Errorf("dynamics model: create: %w", statusError("m4_dyn_create", st))
 	}
+	return wrapDyn(p, cfg, training), nil
+}
+
+// wrapDyn makes a Dyn of a native model.
+func wrapDyn(p *C.m4_dyn, cfg DynConfig, training bool) *Dyn {
 	d := &Dyn{ptr: p, cfg: cfg, training: training}
 	d.nparams = int(C.m4_dyn_num_params(p))
 	d.tensors = make([]TensorInfo, int(C.m4_dyn_num_tensors(p)))
@@ -67,7 +72,76 @@ func NewDyn(cfg DynConfig, training bool) (*Dyn, error) {
 			Shape: shape, Decay: ti.decay != 0}
 	}
 	runtime.SetFinalizer(d, (*Dyn).Close)
-	return d, nil
+	return d
+}
+
+// Validate reports the first field out of range (m4_dyn_config_check: the
+// native library owns the ranges).
+func (c DynConfig) Validate() error {
+	cc := dynToC(c)
+	var msg [128]C.char
+	if st := C.m4_dyn_config_check(&cc, &msg[0], C.size_t(len(msg))); st != C.M4_OK {
+		return fmt.Errorf("dynamics config: %s", C.GoString(&msg[0]))
+	}
+	return nil
+}
+
+func dynFromC(c C.m4_dyn_config) DynConfig {
+	return DynConfig{Hidden: int(c.hidden), GNNWidth: int(c.gnn_width), GNNLayers: int(c.gnn_layers),
+		MLPHidden: int(c.mlp_hidden), LNEps: float32(c.ln_eps), WRemain: float32(c.w_remain),
+		WQueue: float32(c.w_queue), QueueNormBytes: float32(c.queue_norm_bytes), NParams: int(c.n_params)}
+}
+
+// LoadDyn loads a dynamics checkpoint with the native reader (m4_dyn_load).
+// training creates the model for training, with the file's AdamW moments
+// when it has them (Adam); otherwise they are checked and dropped. A refused
+// file comes back as *CheckpointError naming the file and field.
+func LoadDyn(path string, training bool) (*Dyn, DynCheckpointInfo, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var ci C.m4_dyn_checkpoint_info
+	errbuf := make([]C.char, 512)
+	var p *C.m4_dyn
+	st := C.m4_dyn_load(&p, cpath, boolToC(training), &ci, &errbuf[0], C.size_t(len(errbuf)))
+	return dynLoadResult(st, p, &ci, errbuf, training)
+}
+
+// LoadDynBytes is LoadDyn on a checkpoint image; name is used in errors.
+func LoadDynBytes(name string, data []byte, training bool) (*Dyn, DynCheckpointInfo, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	// C memory, as loadBytes: exact bounds for ASan-instrumented builds
+	cdata := C.malloc(C.size_t(len(data) + 1))
+	defer C.free(cdata)
+	copy(unsafe.Slice((*byte)(cdata), len(data)), data)
+	var ci C.m4_dyn_checkpoint_info
+	errbuf := make([]C.char, 512)
+	var p *C.m4_dyn
+	st := C.m4_dyn_load_buffer(&p, cdata, C.size_t(len(data)), cname, boolToC(training), &ci, &errbuf[0], C.size_t(len(errbuf)))
+	return dynLoadResult(st, p, &ci, errbuf, training)
+}
+
+func boolToC(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func dynLoadResult(st C.m4_status, p *C.m4_dyn, ci *C.m4_dyn_checkpoint_info, errbuf []C.char, training bool) (*Dyn, DynCheckpointInfo, error) {
+	defer C.m4_dyn_checkpoint_info_free(ci)
+	if st != C.M4_OK {
+		msg := C.GoString(&errbuf[0])
+		if msg == "" {
+			msg = C.GoString(C.m4_strerror(C.int(st)))
+		}
+		return nil, DynCheckpointInfo{}, &CheckpointError{Msg: msg, Unsupported: st == C.M4_ERR_UNSUPPORTED, IO: st == C.M4_ERR_IO}
+	}
+	info := DynCheckpointInfo{Config: dynFromC(ci.config), OptimizerState: ci.has_optimizer_state != 0}
+	if ci.training != nil {
+		info.Training = []byte(C.GoString(ci.training))
+	}
+	return wrapDyn(p, info.Config, training), info, nil
 }
 
 // Close frees the native model. It is safe to call more than once.

@@ -5,6 +5,20 @@ package bindings
 // Dyn is unavailable without cgo.
 type Dyn struct{}
 
+// Validate checks nothing without the native library, which owns the
+// ranges (m4_dyn_config_check); nothing can run a config without it either.
+func (DynConfig) Validate() error { return nil }
+
+// LoadDyn returns ErrNoNative.
+func LoadDyn(string, bool) (*Dyn, DynCheckpointInfo, error) {
+	return nil, DynCheckpointInfo{}, ErrNoNative
+}
+
+// LoadDynBytes returns ErrNoNative.
+func LoadDynBytes(string, []byte, bool) (*Dyn, DynCheckpointInfo, error) {
+	return nil, DynCheckpointInfo{}, ErrNoNative
+}
+
 // NewDyn returns ErrNoNative.
 func NewDyn(DynConfig, bool) (*Dyn, error) { return nil, ErrNoNative }
 

@@ -3,7 +3,10 @@
 package bindings
 
 import (
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -179,5 +182,51 @@ func TestDynRejects(t *testing.T) {
 	}
 	if _, err := NewDyn(DynConfig{}, false); err == nil {
 		t.Errorf("a zero config is accepted")
+	}
+}
+
+// TestLoadDyn: the fixture the Go encoder wrote (native/tests/fixtures)
+// loads by path and from bytes, with its moments for training and without
+// them for inference; a missing file is an IO error; Validate's ranges are
+// the native library's.
+func TestLoadDyn(t *testing.T) {
+	path := filepath.Join("..", "native", "tests", "fixtures", "dyn_small.safetensors")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DynConfig{Hidden: 4, GNNWidth: 3, GNNLayers: 2, MLPHidden: 2, LNEps: 1e-5, WRemain: 0.25, WQueue: 0.5,
+		QueueNormBytes: 1000, NParams: 2}
+	for i, c := range []struct {
+		training, bytes bool
+	}{{false, false}, {true, false}, {true, true}} {
+		var d *Dyn
+		var info DynCheckpointInfo
+		if c.bytes {
+			d, info, err = LoadDynBytes("fixture", b, c.training)
+		} else {
+			d, info, err = LoadDyn(path, c.training)
+		}
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if info.Config != want || d.Config() != want || !info.OptimizerState || !strings.Contains(string(info.Training), `"step":3`) {
+			t.Errorf("case %d: %+v", i, info)
+		}
+		m1, _, err := d.Adam()
+		if c.training && (err != nil || m1[5] != 5.0/1024) || !c.training && err == nil {
+			t.Errorf("case %d: moments: %v", i, err)
+		}
+		d.Close()
+	}
+	_, _, err = LoadDyn(filepath.Join(t.TempDir(), "none.safetensors"), false)
+	var ce *CheckpointError
+	if !errors.As(err, &ce) || !ce.IO {
+		t.Errorf("missing file: %v", err)
+	}
+	bad := want
+	bad.GNNLayers = 9
+	if err := bad.Validate(); err == nil || err.Error() != "dynamics config: gnn_layers = 9, want 1..8" {
+		t.Errorf("Validate: %v", err)
 	}
 }

@@ -31,29 +31,12 @@ func DefaultDynConfig() DynConfig {
 		WRemain: 0.1, WQueue: 0.1, QueueNormBytes: 100000}
 }
 
-// Validate reports the first field out of range.
-func (c DynConfig) Validate() error {
-	for _, p := range []struct {
-		name string
-		v    int
-	}{{"hidden", c.Hidden}, {"gnn_width", c.GNNWidth}, {"mlp_hidden", c.MLPHidden}} {
-		if p.v < 1 || p.v > 1<<14 {
-			return fmt.Errorf("dynamics config: %s = %d, want 1..%d", p.name, p.v, 1<<14)
-		}
-	}
-	switch {
-	case c.GNNLayers < 1 || c.GNNLayers > 8:
-		return fmt.Errorf("dynamics config: gnn_layers = %d, want 1..8", c.GNNLayers)
-	case !(c.LNEps > 0) || c.LNEps > 1:
-		return fmt.Errorf("dynamics config: ln_eps = %g, want in (0, 1]", c.LNEps)
-	case !(c.WRemain >= 0) || !(c.WQueue >= 0) || c.WRemain > 1e6 || c.WQueue > 1e6:
-		return fmt.Errorf("dynamics config: loss weights %g, %g, want >= 0", c.WRemain, c.WQueue)
-	case c.NParams < 0 || c.NParams > 64:
-		return fmt.Errorf("dynamics config: n_params = %d, want 0..64", c.NParams)
-	case !(c.QueueNormBytes > 0) || c.QueueNormBytes > 1e15:
-		return fmt.Errorf("dynamics config: queue_norm_bytes = %g, want > 0", c.QueueNormBytes)
-	}
-	return nil
+// DynCheckpointInfo is what a dynamics checkpoint says besides its
+// tensors (m4_dyn_checkpoint_info).
+type DynCheckpointInfo struct {
+	Config         DynConfig
+	OptimizerState bool   // the file holds AdamW's moments (a resumable checkpoint)
+	Training       []byte // the training record, a JSON object (its fields are the writer's)
 }
 
 // DynWorkload is a workload as the dynamics model reads it (m4_dyn_workload):

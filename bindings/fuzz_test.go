@@ -15,11 +15,12 @@ import (
 	"github.com/m4sim/m4/pipeline/model"
 )
 
-// FuzzCheckpointNative runs the C checkpoint reader (m4_model_load_buffer)
-// on any image, beside Go's (model.Decode): the C reader never crashes or
-// reads out of bounds, names the file in every error, accepts nothing Go
-// refuses (it is the stricter of the two, except inside the training record,
-// which it checks is a JSON object but does not read), and where both
+// FuzzCheckpointNative runs libm4's checkpoint model loader
+// (m4_model_load_buffer) on any image, beside model.Decode (libm4's
+// m4_checkpoint_read, which reads all a file holds without making a model):
+// the loader never crashes or reads out of bounds, names the file in every
+// error, accepts nothing Decode refuses (Decode reads the training record's
+// fields, which the loader only checks is a JSON object), and where both
 // accept, they read the same config and the same parameters bit for bit.
 func FuzzCheckpointNative(f *testing.F) {
 	tiny := bindings.DefaultModelConfig()

@@ -19,6 +19,7 @@
  */
 #include "m4.h"
 #include "model_internal.h"
+#include "safetensors_internal.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 
 #define DYN_MAX_LAYERS 8
+#define DYN_MAX_WIDTH (1 << 14) /* hidden, gnn_width, mlp_hidden */
 #define DYN_MAX_TENSORS (4 + 16 + 7 * DYN_MAX_LAYERS + 12)
 #define FF0 M4_DYN_FLOW_FEATS /* per-flow features before the configuration values */
 #define LF M4_DYN_LINK_FEATS
@@ -241,13 +243,47 @@ m4_status m4_dyn_init(m4_dyn *m, uint64_t seed) {
 /* create / destroy / accessors                                             */
 /* ------------------------------------------------------------------------ */
 
+m4_status m4_dyn_config_check(const m4_dyn_config *c, char *err, size_t err_len) {
+    char msg[128] = "";
+    if (!c) {
+        snprintf(msg, sizeof msg, "no config");
+    } else if (c->hidden < 1 || c->hidden > DYN_MAX_WIDTH) {
+        snprintf(msg, sizeof msg, "hidden = %d, want 1..%d", c->hidden, DYN_MAX_WIDTH);
+    } else if (c->gnn_width < 1 || c->gnn_width > DYN_MAX_WIDTH) {
+        snprintf(msg, sizeof msg, "gnn_width = %d, want 1..%d", c->gnn_width, DYN_MAX_WIDTH);
+    } else if (c->mlp_hidden < 1 || c->mlp_hidden > DYN_MAX_WIDTH) {
+        snprintf(msg, sizeof msg, "mlp_hidden = %d, want 1..%d", c->mlp_hidden, DYN_MAX_WIDTH);
+    } else if (c->gnn_layers < 1 || c->gnn_layers > DYN_MAX_LAYERS) {
+        snprintf(msg, sizeof msg, "gnn_layers = %d, want 1..%d", c->gnn_layers, DYN_MAX_LAYERS);
+    } else if (!(c->ln_eps > 0) || c->ln_eps > 1) {
+        snprintf(msg, sizeof msg, "ln_eps = %g, want in (0, 1]", (double)c->ln_eps);
+    } else if (!(c->w_remain >= 0) || !(c->w_queue >= 0) || c->w_remain > 1e6f || c->w_queue > 1e6f) {
+        snprintf(msg, sizeof msg, "loss weights %g, %g, want >= 0", (double)c->w_remain, (double)c->w_queue);
+    } else if (c->n_params < 0 || c->n_params > M4_DYN_MAX_PARAMS) {
+        snprintf(msg, sizeof msg, "n_params = %d, want 0..%d", c->n_params, M4_DYN_MAX_PARAMS);
+    } else if (!(c->queue_norm_bytes > 0) || c->queue_norm_bytes > 1e15f) {
+        snprintf(msg, sizeof msg, "queue_norm_bytes = %g, want > 0", (double)c->queue_norm_bytes);
+    }
+    if (err && err_len) snprintf(err, err_len, "%s", msg);
+    return msg[0] ? M4_ERR_INVALID_ARGUMENT : M4_OK;
+}
+
+size_t m4i_dyn_count_params(const m4_dyn_config *cfg) {
+    if (m4_dyn_config_check(cfg, NULL, 0) != M4_OK) return 0;
+    m4_dyn *m = calloc(1, sizeof *m);
+    if (!m) return 0;
+    m->c = *cfg;
+    m->nf = FF0 + cfg->n_params;
+    build_layout(m);
+    size_t n = m->n_params;
+    free(m);
+    return n;
+}
+
 m4_status m4_dyn_create(m4_dyn **out, const m4_dyn_config *cfg, int training) {
     if (!out || !cfg) return M4_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (cfg->hidden < 1 || cfg->gnn_width < 1 || cfg->mlp_hidden < 1 || cfg->gnn_layers < 1 ||
-        cfg->gnn_layers > DYN_MAX_LAYERS || cfg->n_params < 0 || cfg->n_params > M4_DYN_MAX_PARAMS || !(cfg->ln_eps > 0) || !(cfg->w_remain >= 0) ||
-        !(cfg->w_queue >= 0) || !(cfg->queue_norm_bytes > 0))
-        return M4_ERR_INVALID_ARGUMENT;
+    if (m4_dyn_config_check(cfg, NULL, 0) != M4_OK) return M4_ERR_INVALID_ARGUMENT;
     m4_dyn *m = calloc(1, sizeof *m);
     if (!m) return M4_ERR_NO_MEMORY;
     m->c = *cfg;

@@ -669,6 +669,29 @@ M4_API m4_status m4_model_load_buffer(m4_model **out, const void *data, size_t l
                                       const char *name, int max_batch,
                                       m4_checkpoint_info *info, char *err, size_t err_len);
 
+/* Everything an m4 checkpoint holds, for readers that keep more than a model
+ * for inference (m4's own Go pipeline: training resumes from it, m4 ckpt
+ * converts it): m4_checkpoint_read. Arrays are malloc'd; NULL when the file
+ * has none. */
+typedef struct {
+    m4_checkpoint_info info;
+    size_t n_params;
+    float *params;                 /* n_params, the model's order (m4_model_tensor), F16 widened */
+    float *norm_shift, *norm_scale; /* feat_dim each: the input normalisation */
+    float *exp_avg, *exp_avg_sq;   /* n_params each: AdamW's moments (a resume checkpoint) */
+    float *ema;                    /* n_params: the parameter average training keeps */
+    char *model_config, *features, *training; /* the metadata's JSON text, NUL-terminated
+                                                 (training NULL when absent) */
+} m4_checkpoint;
+
+/* m4_checkpoint_read reads and checks a checkpoint image as
+ * m4_model_load_buffer does, whatever its features (no model is made, so
+ * none is M4_ERR_UNSUPPORTED), and keeps everything in ck. Free ck with
+ * m4_checkpoint_free (after a failure too). */
+M4_API m4_status m4_checkpoint_read(m4_checkpoint *ck, const void *data, size_t len, const char *name,
+                                    char *err, size_t err_len);
+M4_API void m4_checkpoint_free(m4_checkpoint *ck);
+
 /* A path scenario: n_flows >= 1 flows, at least one of them foreground
  * (host 0 -> H-1), on a parking-lot path of n_hosts hosts
  * (arrival_ns ascending; sizes in payload bytes > 0; hosts in [0, H), src !=
@@ -781,6 +804,14 @@ typedef struct {
 /* m4_dyn_config_default fills cfg with the paper's sizes (about 1.5M parameters). */
 M4_API void m4_dyn_config_default(m4_dyn_config *cfg);
 
+/* m4_dyn_config_check is M4_OK for a config m4_dyn_create accepts, else
+ * M4_ERR_INVALID_ARGUMENT with the first field out of range in err (err_len
+ * bytes, may be NULL): "hidden = 0, want 1..16384". Widths (hidden,
+ * gnn_width, mlp_hidden) 1..16384, gnn_layers 1..8, ln_eps in (0, 1], loss
+ * weights in [0, 1e6], n_params 0..M4_DYN_MAX_PARAMS, queue_norm_bytes in
+ * (0, 1e15]. */
+M4_API m4_status m4_dyn_config_check(const m4_dyn_config *cfg, char *err, size_t err_len);
+
 /* A workload: n_flows flows (sizes in payload bytes > 0, start times >= 0
  * in any order, ideal FCTs > 0: the slowdown denominator, may be NULL for
  * m4_dyn_run, which then uses m4_dyn_ideal_ns) and their routes (flow i
@@ -890,6 +921,42 @@ M4_API double m4_dyn_ideal_ns(int64_t size_bytes, const int32_t *route, size_t h
 
 /* m4_dyn_error returns the text of the last error ("" if none). */
 M4_API const char *m4_dyn_error(const m4_dyn *m);
+
+/* Dynamics checkpoints (docs/dynamics.md; m4's Go pipeline writes them):
+ * a safetensors file with metadata format "m4-dynamics", format_version
+ * "1", dyn_config (the m4_dyn_config as JSON: hidden, gnn_width,
+ * gnn_layers, mlp_hidden, ln_eps, w_remain, w_queue, queue_norm_bytes,
+ * n_params; an absent field is 0), training (the training record, a JSON
+ * object) and data_sha256 (the SHA-256 of the tensor data, required); F32
+ * tensors under the model's names (m4_dyn_tensor) and, in a resumable
+ * checkpoint, AdamW's moments under "optim.exp_avg." and
+ * "optim.exp_avg_sq." + name. The reader is as strict as m4_model_load's:
+ * a truncated, inconsistent or unknown file is M4_ERR_FORMAT with a message
+ * naming the file and the tensor or metadata field. */
+typedef struct {
+    m4_dyn_config config;
+    int has_optimizer_state; /* the file holds AdamW's moments (a resumable checkpoint) */
+    char *training;          /* the training record: JSON object text, NUL-terminated, malloc'd
+                                (m4_dyn_checkpoint_info_free); its fields are the writer's */
+} m4_dyn_checkpoint_info;
+
+/* m4_dyn_load loads the dynamics checkpoint at path into a new model
+ * (m4_dyn_destroy frees it). training != 0 creates it for training (as
+ * m4_dyn_create) with the file's AdamW moments, when it has them (zero
+ * otherwise); training = 0 checks them and drops them. info (may be NULL)
+ * receives what the file says; free it with m4_dyn_checkpoint_info_free
+ * (after a failure too). On failure err (err_len bytes, may be NULL) names
+ * the file and field. With out == NULL the file is only checked. */
+M4_API m4_status m4_dyn_load(m4_dyn **out, const char *path, int training, m4_dyn_checkpoint_info *info,
+                             char *err, size_t err_len);
+
+/* m4_dyn_load_buffer is m4_dyn_load on a checkpoint image in memory; name
+ * is used in messages. */
+M4_API m4_status m4_dyn_load_buffer(m4_dyn **out, const void *data, size_t len, const char *name,
+                                    int training, m4_dyn_checkpoint_info *info, char *err, size_t err_len);
+
+/* m4_dyn_checkpoint_info_free frees what info owns and zeroes it. */
+M4_API void m4_dyn_checkpoint_info_free(m4_dyn_checkpoint_info *info);
 
 #ifdef __cplusplus
 }

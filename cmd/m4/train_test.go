@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/npyfile"
 	"github.com/m4sim/m4/pipeline/train"
+	"github.com/urfave/cli/v2"
 )
 
 // TestTrainResumeEvalPredict drives the model commands end to end on the
@@ -92,6 +92,9 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 }
 
 func TestCkptCommands(t *testing.T) {
+	if !bindings.Native {
+		t.Skip("needs the native library (libm4 reads checkpoints)")
+	}
 	dir := t.TempDir()
 	fx := filepath.Join("..", "..", "pipeline", "model", "testdata", "m3compat")
 	ck := filepath.Join(dir, "m3.safetensors")

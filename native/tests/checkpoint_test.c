@@ -197,6 +197,22 @@ static void test_round_trip(const m4_model *src) {
                       info.m3_features, info.features);
                 m4_model_destroy(m);
             }
+            /* m4_checkpoint_read keeps it all: parameters, moments, metadata text */
+            m4_checkpoint ck;
+            st = m4_checkpoint_read(&ck, b.p, b.n, "ck", err, sizeof err);
+            CHECK(st == M4_OK && ck.n_params == n && ck.params &&
+                      memcmp(ck.params, m4_model_params(src), n * sizeof(float)) == 0,
+                  "read f16=%d optim=%d: %s", f16, optim, err);
+            CHECK((ck.exp_avg != NULL) == optim && (ck.exp_avg_sq != NULL) == optim && !ck.ema && !ck.norm_shift,
+                  "read optim=%d: state %p %p", optim, (void *)ck.exp_avg, (void *)ck.exp_avg_sq);
+            CHECK(!optim || (ck.exp_avg && ck.exp_avg[n - 1] == 0.5f && ck.exp_avg_sq[0] == 0.25f), "moments");
+            CHECK(ck.training && strcmp(ck.training, "{\"seed\":1}") == 0 && ck.features &&
+                      strstr(ck.features, "m3-path-v1") && ck.model_config && strstr(ck.model_config, "\"dim\":8"),
+                  "metadata text: %s | %s", ck.training ? ck.training : "(null)",
+                  ck.model_config ? ck.model_config : "(null)");
+            CHECK(ck.info.f16 == f16 && ck.info.has_optimizer_state == optim, "read info");
+            m4_checkpoint_free(&ck);
+            CHECK(ck.params == NULL && ck.training == NULL, "m4_checkpoint_free leaves pointers");
             /* every prefix of the file is refused, never read past */
             for (size_t cut = 0; cut < b.n; cut += (cut < 64 ? 1 : 97)) {
                 st = m4_model_load_buffer(NULL, b.p, cut, "ck", 1, NULL, err, sizeof err);
@@ -292,6 +308,17 @@ static void test_broken(const m4_model *src) {
         m4_status st = m4_model_load_buffer(&m, b.p, b.n, "bad.safetensors", 1, NULL, err, sizeof err);
         CHECK(st == cases[i].want && strstr(err, cases[i].msg) && strstr(err, "bad.safetensors") && m == NULL,
               "%s: status %d, error \"%s\", want %d and \"%s\"", cases[i].what, st, err, cases[i].want, cases[i].msg);
+        /* m4_checkpoint_read refuses the same files, except features libm4
+         * cannot build: it makes no model, so they read */
+        m4_checkpoint ck;
+        st = m4_checkpoint_read(&ck, b.p, b.n, "bad.safetensors", err, sizeof err);
+        if (cases[i].want == M4_ERR_UNSUPPORTED)
+            CHECK(st == M4_OK && ck.params && !ck.info.m3_features && strcmp(ck.info.features, "synthetic") == 0,
+                  "%s: read: status %d (%s)", cases[i].what, st, err);
+        else
+            CHECK(st == cases[i].want && strstr(err, cases[i].msg) && !ck.params && !ck.training,
+                  "%s: read: status %d, error \"%s\"", cases[i].what, st, err);
+        m4_checkpoint_free(&ck);
         free(b.p);
     }
     /* raw damage: a header length beyond the file, a JSON that is not an object */

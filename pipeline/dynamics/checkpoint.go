@@ -160,7 +160,8 @@ func Save(path string, ck *Checkpoint) error {
 	return atomicfile.WriteBytes(path, b)
 }
 
-// Load reads and checks the dynamics checkpoint at path.
+// Load reads and checks the dynamics checkpoint at path (a missing file is
+// fs.ErrNotExist).
 func Load(path string) (*Checkpoint, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -169,125 +170,25 @@ func Load(path string) (*Checkpoint, error) {
 	return Decode(path, b)
 }
 
-// Decode parses a checkpoint image; name is used in errors, which name the
-// field or tensor at fault.
+// Decode reads a checkpoint image with the native reader (m4_dyn_load, the
+// one reader of the format: bindings.LoadDynBytes); name is used in
+// errors, which name the field or tensor at fault.
 func Decode(name string, b []byte) (*Checkpoint, error) {
-	bad := func(format string, a ...any) error { return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, a...)) }
-	if len(b) < 8 {
-		return nil, bad("truncated (%d bytes)", len(b))
-	}
-	hl := binary.LittleEndian.Uint64(b)
-	if hl > uint64(len(b)-8) {
-		return nil, bad("header of %d bytes in a file of %d", hl, len(b))
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+hl], &raw); err != nil {
-		return nil, bad("header: %v", err)
-	}
-	data := b[8+hl:]
-	var meta map[string]string
-	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil {
-		return nil, bad("__metadata__: %v", err)
-	}
-	if meta["format"] != FormatName {
-		return nil, bad("format %q, want %q (a dynamics checkpoint)", meta["format"], FormatName)
-	}
-	if meta["format_version"] != strconv.Itoa(FormatVersion) {
-		return nil, bad("format_version %q, want %d", meta["format_version"], FormatVersion)
-	}
-	sum := sha256.Sum256(data)
-	if meta["data_sha256"] != hex.EncodeToString(sum[:]) {
-		return nil, bad("data_sha256: the tensor data do not match their checksum")
-	}
-	ck := &Checkpoint{}
-	if err := json.Unmarshal([]byte(meta["dyn_config"]), &ck.Config); err != nil {
-		return nil, bad("dyn_config: %v", err)
-	}
-	if err := ck.Config.Validate(); err != nil {
-		return nil, bad("dyn_config: %v", err)
-	}
-	if err := json.Unmarshal([]byte(meta["training"]), &ck.Training); err != nil {
-		return nil, bad("training: %v", err)
-	}
-	if lb := minParams(ck.Config); lb > int64(len(data)/4) {
-		return nil, bad("dyn_config: a model of at least %d parameters, but %d bytes of tensor data", lb, len(data))
-	}
-	ts, np, err := layout(ck.Config)
+	d, info, err := bindings.LoadDynBytes(name, b, true)
 	if err != nil {
-		return nil, bad("%v", err)
+		return nil, err
 	}
-	read := func(tname string, shape []int, dst []float32) (bool, error) {
-		r, ok := raw[tname]
-		if !ok {
-			return false, nil
-		}
-		var e headerEntry
-		if err := json.Unmarshal(r, &e); err != nil {
-			return false, bad("%s: %v", tname, err)
-		}
-		if e.Dtype != "F32" {
-			return false, bad("%s: dtype %s, want F32", tname, e.Dtype)
-		}
-		if fmt.Sprint(e.Shape) != fmt.Sprint(shape) {
-			return false, bad("%s: shape %v, want %v", tname, e.Shape, shape)
-		}
-		lo, hi := e.DataOffsets[0], e.DataOffsets[1]
-		if lo < 0 || hi < lo || hi > int64(len(data)) || hi-lo != int64(4*len(dst)) {
-			return false, bad("%s: data_offsets %v out of range", tname, e.DataOffsets)
-		}
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[lo+int64(4*i):]))
-		}
-		return true, nil
-	}
-	ck.Params = make([]float32, np)
-	for _, t := range ts {
-		ok, err := read(t.Name, t.Shape, ck.Params[t.Offset:t.Offset+t.Size])
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, bad("%s: missing", t.Name)
+	defer d.Close()
+	ck := &Checkpoint{Config: info.Config, Params: d.Params()}
+	if info.OptimizerState {
+		if ck.ExpAvg, ck.ExpAvgSq, err = d.Adam(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if _, ok := raw[prefixExpAvg+ts[0].Name]; ok {
-		ck.ExpAvg, ck.ExpAvgSq = make([]float32, np), make([]float32, np)
-		for _, t := range ts {
-			for _, p := range []struct {
-				prefix string
-				dst    []float32
-			}{{prefixExpAvg, ck.ExpAvg}, {prefixExpAvgSq, ck.ExpAvgSq}} {
-				ok, err := read(p.prefix+t.Name, t.Shape, p.dst[t.Offset:t.Offset+t.Size])
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					return nil, bad("%s%s: missing", p.prefix, t.Name)
-				}
-			}
-		}
+	if err := json.Unmarshal(info.Training, &ck.Training); err != nil {
+		return nil, fmt.Errorf("%s: metadata training: %w", name, err)
 	}
 	return ck, nil
-}
-
-// minParams is a lower bound of the parameters of a model of c (the time
-// GRUs' recurrent weights, the heads' first layers, the graph layers'
-// matrices; the test checks it against the native count), so that Decode refuses a header whose shape
-// its data cannot hold before it allocates that model.
-func minParams(c bindings.DynConfig) int64 {
-	h, g, m := int64(c.Hidden), int64(c.GNNWidth), int64(c.MLPHidden)
-	n := 6*h*h + 3*m*h
-	for k := range c.GNNLayers {
-		in, out := g, g
-		if k == 0 {
-			in = h
-		}
-		if k == c.GNNLayers-1 {
-			out = h
-		}
-		n += in*in + 2*in*out // proj, lin_l, lin_r
-	}
-	return n
 }
 
 // WriteCard writes the model card of ck (markdown) to path atomically: what

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -330,9 +328,6 @@ func writeValues(w io.Writer, dt Dtype, vals []float32, name string) error {
 // ------------------------------------------------------------------------
 // reading
 
-// maxHeader bounds the JSON header (m3's model's is ~20 KiB).
-const maxHeader = 64 << 20
-
 // Load reads and checks the checkpoint at path (memory-mapped where the
 // platform allows). Every problem is an error naming the file and, where it
 // applies, the tensor or metadata field.
@@ -345,201 +340,31 @@ func Load(path string) (*Checkpoint, error) {
 	return Decode(path, data)
 }
 
-// Decode parses a checkpoint image; name is used in errors.
+// Decode reads a checkpoint image with libm4's reader (m4_checkpoint_read
+// through bindings.ReadCheckpoint: the one reader of the format, which
+// checks every tensor, the checksum and the metadata); name is used in
+// errors. The feature definition and the training record, whose fields are
+// m4's, are decoded here from the metadata text it returns.
 func Decode(name string, b []byte) (*Checkpoint, error) {
-	fail := func(format string, a ...any) (*Checkpoint, error) {
-		return nil, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, a...))
+	cd, err := bindings.ReadCheckpoint(name, b)
+	if err != nil {
+		return nil, err
 	}
-	if len(b) < 8 {
-		return fail("truncated: %d bytes, not a checkpoint", len(b))
+	ck := &Checkpoint{Config: cd.Info.Config, Params: cd.Params, Checksummed: cd.Info.Checksum}
+	if err := strictJSON(string(cd.Features), &ck.Features); err != nil {
+		return nil, fmt.Errorf("%s: metadata features: %w", name, err)
 	}
-	hlen := binary.LittleEndian.Uint64(b)
-	if hlen > maxHeader || hlen > uint64(len(b)-8) {
-		return fail("header length %d does not fit the file's %d bytes (truncated or not a safetensors file)", hlen, len(b))
-	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b[8 : 8+hlen]))
-	if err := dec.Decode(&raw); err != nil {
-		return fail("header: %v", err)
-	}
-	data := b[8+hlen:]
-	var meta map[string]string
-	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta == nil {
-		return fail("header: __metadata__ missing or not a map of strings")
-	}
-	delete(raw, "__metadata__")
-	if meta["format"] != FormatName {
-		return fail("metadata format = %q, want %q (not an m4 checkpoint; m3's .bin files load with m4 ckpt import-m3)", meta["format"], FormatName)
-	}
-	if v, err := strconv.Atoi(meta["format_version"]); err != nil || v != FormatVersion {
-		return fail("metadata format_version = %q: unknown version (this m4 reads version %d)", meta["format_version"], FormatVersion)
-	}
-	ck := &Checkpoint{}
-	var jc jsonConfig
-	if err := strictJSON(meta["model_config"], &jc); err != nil {
-		return fail("metadata model_config: %v", err)
-	}
-	ck.Config = bindings.ModelConfig(jc)
-	if err := ck.Config.Validate(); err != nil {
-		return fail("metadata %v", err)
-	}
-	if err := strictJSON(meta["features"], &ck.Features); err != nil {
-		return fail("metadata features: %v", err)
-	}
-	if s, ok := meta["training"]; ok {
+	if cd.Training != nil {
 		ck.Training = &TrainInfo{}
-		if err := strictJSON(s, ck.Training); err != nil {
-			return fail("metadata training: %v", err)
+		if err := strictJSON(string(cd.Training), ck.Training); err != nil {
+			return nil, fmt.Errorf("%s: metadata training: %w", name, err)
 		}
 	}
-	for k := range meta {
-		switch k {
-		case "format", "format_version", "model_config", "features", "training", MetaChecksum:
-		default:
-			return fail("metadata: unknown key %q", k)
-		}
+	if cd.NormShift != nil {
+		ck.InputNorm = &InputNorm{Shift: cd.NormShift, Scale: cd.NormScale}
 	}
-
-	ts := Tensors(ck.Config)
-	np := NumParams(ck.Config)
-	entries := map[string]headerEntry{}
-	for k, v := range raw {
-		var e headerEntry
-		if err := strictJSON(string(v), &e); err != nil {
-			return fail("tensor %s: header entry: %v", k, err)
-		}
-		entries[k] = e
-	}
-	_, hasOptim := entries[prefixExpAvg+ts[0].Name]
-	_, hasNorm := entries[normShift]
-	_, hasEMA := entries[prefixEMA+ts[0].Name]
-	if hasEMA && !hasOptim {
-		return fail("tensor %s: a parameter average without optimizer state", prefixEMA+ts[0].Name)
-	}
-	want := map[string]bool{normShift: hasNorm, normScale: hasNorm}
-	for _, t := range ts {
-		want[t.Name] = true
-		if hasOptim {
-			want[prefixExpAvg+t.Name], want[prefixExpAvgSq+t.Name] = true, true
-		}
-		if hasEMA {
-			want[prefixEMA+t.Name] = true
-		}
-	}
-	for k := range entries {
-		if !want[k] {
-			return fail("tensor %s: unknown to a model of this config", k)
-		}
-	}
-	// the tensors must tile the data area exactly, in some order
-	type span struct {
-		name       string
-		begin, end int64
-	}
-	var spans []span
-	for k, e := range entries {
-		spans = append(spans, span{k, e.DataOffsets[0], e.DataOffsets[1]})
-	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i].begin < spans[j].begin })
-	pos := int64(0)
-	for _, s := range spans {
-		if s.begin != pos || s.end < s.begin {
-			return fail("tensor %s: data_offsets [%d, %d] leave a gap or overlap at byte %d", s.name, s.begin, s.end, pos)
-		}
-		pos = s.end
-	}
-	if pos != int64(len(data)) {
-		if pos > int64(len(data)) {
-			return fail("truncated: tensors need %d data bytes, the file has %d", pos, len(data))
-		}
-		return fail("%d bytes after the last tensor", int64(len(data))-pos)
-	}
-	// the data must be what was written (files of m4 before 0.2 carry no sum)
-	if s, ok := meta[MetaChecksum]; ok {
-		if len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "" {
-			return fail("metadata %s: %q is not 64 lowercase hex digits", MetaChecksum, s)
-		}
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); got != s {
-			return fail("metadata %s: the tensor data hash to %.16s..., the file says %.16s...: the file is corrupt", MetaChecksum, got, s)
-		}
-		ck.Checksummed = true
-	}
-	read := func(name string, t Tensor, dst []float32, allowF16 bool) error {
-		e, ok := entries[name]
-		if !ok {
-			return fmt.Errorf("tensor %s: missing", name)
-		}
-		if !slices.Equal(e.Shape, t.Shape) {
-			return fmt.Errorf("tensor %s: shape %v, want %v", name, e.Shape, t.Shape)
-		}
-		size := int64(4)
-		switch {
-		case e.Dtype == F32:
-		case e.Dtype == F16 && allowF16:
-			size = 2
-		default:
-			return fmt.Errorf("tensor %s: dtype %q not allowed here (want F32%s)", name, e.Dtype, map[bool]string{true: " or F16"}[allowF16])
-		}
-		if e.DataOffsets[1]-e.DataOffsets[0] != size*int64(t.Size) {
-			return fmt.Errorf("tensor %s: %d bytes for %d %s values", name, e.DataOffsets[1]-e.DataOffsets[0], t.Size, e.Dtype)
-		}
-		src := data[e.DataOffsets[0]:e.DataOffsets[1]]
-		for i := range dst {
-			var v float32
-			if size == 4 {
-				v = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-			} else {
-				v = f16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-			}
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("tensor %s: element %d is %v", name, i, v)
-			}
-			dst[i] = v
-		}
-		return nil
-	}
-	// a parameter takes 2 bytes at least: check before allocating for them
-	if int64(np) > int64(len(data))/2 {
-		return fail("model config of %d parameters cannot fit the file's %d data bytes", np, len(data))
-	}
-	ck.Params = make([]float32, np)
-	for _, t := range ts {
-		if err := read(t.Name, t, ck.Params[t.Offset:t.Offset+t.Size], true); err != nil {
-			return fail("%v", err)
-		}
-	}
-	if hasNorm {
-		nt := Tensor{Size: ck.Config.FeatDim, Shape: []int{ck.Config.FeatDim}}
-		ck.InputNorm = &InputNorm{Shift: make([]float32, nt.Size), Scale: make([]float32, nt.Size)}
-		if err := read(normShift, nt, ck.InputNorm.Shift, false); err != nil {
-			return fail("%v", err)
-		}
-		if err := read(normScale, nt, ck.InputNorm.Scale, false); err != nil {
-			return fail("%v", err)
-		}
-		if err := ck.InputNorm.Check(ck.Config.FeatDim); err != nil {
-			return fail("%v", err)
-		}
-	}
-	if hasOptim {
-		ck.Optim = &OptimState{ExpAvg: make([]float32, np), ExpAvgSq: make([]float32, np)}
-		for _, t := range ts {
-			if err := read(prefixExpAvg+t.Name, t, ck.Optim.ExpAvg[t.Offset:t.Offset+t.Size], false); err != nil {
-				return fail("%v", err)
-			}
-			if err := read(prefixExpAvgSq+t.Name, t, ck.Optim.ExpAvgSq[t.Offset:t.Offset+t.Size], false); err != nil {
-				return fail("%v", err)
-			}
-		}
-		if hasEMA {
-			ck.Optim.EMA = make([]float32, np)
-			for _, t := range ts {
-				if err := read(prefixEMA+t.Name, t, ck.Optim.EMA[t.Offset:t.Offset+t.Size], false); err != nil {
-					return fail("%v", err)
-				}
-			}
-		}
+	if cd.ExpAvg != nil {
+		ck.Optim = &OptimState{ExpAvg: cd.ExpAvg, ExpAvgSq: cd.ExpAvgSq, EMA: cd.EMA}
 	}
 	return ck, nil
 }
@@ -601,28 +426,4 @@ func f32ToF16(v float32) (h uint16, ok bool) {
 		return 0, false
 	}
 	return sign | uint16(r), true
-}
-
-// f16ToF32 widens a float16 exactly.
-func f16ToF32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		if mant == 0 {
-			return math.Float32frombits(sign | 0x7f800000)
-		}
-		return float32(math.NaN())
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		v := float32(mant) / 1024 / 16384 // mant * 2^-24
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }

@@ -5,12 +5,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/m4sim/m4/bindings"
 )
 
 // FuzzDecodeCheckpoint: a checkpoint image either decodes into a checkpoint
 // that encodes back to the same parameters, or fails naming the file; no
 // panic, and nothing allocated beyond what the image's size backs.
 func FuzzDecodeCheckpoint(f *testing.F) {
+	if !bindings.Native {
+		f.Skip("needs the native library (libm4 reads checkpoints)")
+	}
 	for _, c := range []struct {
 		dtype Dtype
 		optim bool
@@ -81,6 +86,9 @@ func FuzzDecodeM3(f *testing.F) {
 // TestDecodeBoundsAllocation: headers that describe models far larger than
 // the file are refused with a message, not trusted with an allocation.
 func TestDecodeBoundsAllocation(t *testing.T) {
+	if !bindings.Native {
+		t.Skip("needs the native library (libm4 reads checkpoints)")
+	}
 	cfg := `{\"feat_dim\":1048576,\"n_buckets_in\":10,\"n_pct\":100,\"dim\":1048576,\"n_layers\":1024,\"n_heads\":1,` +
 		`\"hidden_dim\":1048576,\"max_seq\":16,\"mlp_hidden1\":1,\"mlp_hidden2\":1,\"out_dim\":1,\"norm_eps\":1e-5,\"rope_theta\":10000,\"dropout\":0}`
 	h := `{"__metadata__":{"format":"m4-checkpoint","format_version":"1","model_config":"` + cfg + `","features":"{}"}}`
