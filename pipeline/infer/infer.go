@@ -182,11 +182,14 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		r.Model = mixM.Distribution()
 	}
 	if sampled && opt.Bootstrap > 0 {
-		r.FlowsimCI = Bootstrap(r.Paths, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim },
-			opt.Bootstrap, 0.9, opt.Seed)
+		picks := []Pick{func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim }}
 		if est != nil {
-			r.ModelCI = Bootstrap(r.Paths, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model },
-				opt.Bootstrap, 0.9, opt.Seed)
+			picks = append(picks, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model })
+		}
+		ivs := Bootstraps(r.Paths, picks, opt.Bootstrap, 0.9, opt.Seed)
+		r.FlowsimCI = ivs[0]
+		if est != nil {
+			r.ModelCI = ivs[1]
 		}
 	}
 	if opt.PerFlow {

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -81,4 +82,54 @@ func Mix(paths []PathResult, pick func(*PathResult) *[aggregate.NumBuckets][aggr
 		}
 	}
 	return m.Distribution(), nil
+}
+
+// TestBootstrapsMatchesBootstrap: estimators bootstrapped together get
+// what each gets alone, also one that lacks estimates of some paths (its
+// replicates are drawn on their own).
+func TestBootstrapsMatchesBootstrap(t *testing.T) {
+	draws := make([]int, 60)
+	for i := range draws {
+		draws[i] = 1 + i%3
+	}
+	paths := samplePaths(draws)
+	for i := range paths {
+		q := new([aggregate.NumBuckets][aggregate.NumPercentiles]float64)
+		for b := range q {
+			for k := range q[b] {
+				q[b][k] = 1 + float64((i*7+k)%13)/5
+			}
+		}
+		paths[i].Flowsim = q
+		paths[i].Flows[2], paths[i].Weight[2] = 2, 3*float64(paths[i].Draws[1])
+	}
+	model := func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model }
+	flowsim := func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim }
+	some := func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 {
+		if p.Path%4 == 0 {
+			return nil
+		}
+		return p.Flowsim
+	}
+	picks := []Pick{flowsim, some, model}
+	got := Bootstraps(paths, picks, 37, 0.9, 11)
+	for k, pick := range picks {
+		want := Bootstrap(paths, pick, 37, 0.9, 11)
+		if got[k] == nil || want == nil {
+			t.Fatalf("estimator %d: no interval", k)
+		}
+		for b := range want.Lo {
+			for j := range want.Lo[b] {
+				if g, w := got[k].Lo[b][j], want.Lo[b][j]; g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+					t.Fatalf("estimator %d bucket %d p%d: lo %v, alone %v", k, b, j+1, g, w)
+				}
+				if g, w := got[k].Hi[b][j], want.Hi[b][j]; g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+					t.Fatalf("estimator %d bucket %d p%d: hi %v, alone %v", k, b, j+1, g, w)
+				}
+			}
+		}
+	}
+	if got[0].Lo == got[2].Lo && got[0].Hi == got[2].Hi {
+		t.Error("different estimates gave the same interval")
+	}
 }
