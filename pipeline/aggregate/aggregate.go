@@ -298,13 +298,9 @@ type Mixture struct {
 	part [NumBuckets + 1][]uint32
 }
 
-// mixEntry is a value of a Mixture being built, with its part.
-type mixEntry struct {
-	v float64
-	p uint32
-}
-
-// NewMixture prepares paths' percentiles (their weights are not used).
+// NewMixture prepares paths' percentiles (slowdowns: finite and >= 0;
+// their weights are not used). Each bucket's values are sorted stably: equal
+// values stay in path order.
 func NewMixture(paths []PathEstimate) *Mixture {
 	m := &Mixture{n: len(paths)}
 	var size [NumBuckets + 1]int
@@ -316,9 +312,9 @@ func NewMixture(paths []PathEstimate) *Mixture {
 			}
 		}
 	}
-	var all [NumBuckets + 1][]mixEntry
-	for b := range all {
-		all[b] = make([]mixEntry, 0, size[b])
+	for b := range size {
+		m.values[b] = make([]float64, 0, size[b])
+		m.part[b] = make([]uint32, 0, size[b])
 	}
 	for i := range paths {
 		p := &paths[i]
@@ -331,18 +327,14 @@ func NewMixture(paths []PathEstimate) *Mixture {
 			m.parts[b] = append(m.parts[b], k)
 			m.parts[NumBuckets] = append(m.parts[NumBuckets], k)
 			for _, v := range p.Percentiles[b] {
-				all[b] = append(all[b], mixEntry{v, own})
-				all[NumBuckets] = append(all[NumBuckets], mixEntry{v, whole})
+				v += 0 // -0 is 0, which orders by its bits
+				m.values[b], m.part[b] = append(m.values[b], v), append(m.part[b], own)
+				m.values[NumBuckets], m.part[NumBuckets] = append(m.values[NumBuckets], v), append(m.part[NumBuckets], whole)
 			}
 		}
 	}
-	for b := range all {
-		sortEntries(all[b])
-		m.values[b] = make([]float64, len(all[b]))
-		m.part[b] = make([]uint32, len(all[b]))
-		for i, e := range all[b] {
-			m.values[b][i], m.part[b][i] = e.v, e.p
-		}
+	for b := range m.values {
+		sortByValue(m.values[b], m.part[b])
 	}
 	return m
 }
@@ -487,18 +479,4 @@ func (m *Mixture) quantilesGroup(b int, tab []float64, g int, qs []float64, out 
 			out[j][b] = append(out[j][b], vals[last])
 		}
 	}
-}
-
-// sortEntries sorts a mixture's values ascending (not stably: equal values
-// keep pdqsort's order, as sort.Slice left them before).
-func sortEntries(e []mixEntry) {
-	slices.SortFunc(e, func(a, b mixEntry) int {
-		if a.v < b.v {
-			return -1
-		}
-		if a.v > b.v {
-			return 1
-		}
-		return 0
-	})
 }

@@ -76,7 +76,7 @@ func (m *Builder) Distribution() *Distribution {
 // patterns (which order non-negative floats as numbers), 11 bits a pass,
 // skipping the passes where every value has the same digit (the high bits
 // of slowdowns between 1 and 10^4 mostly agree).
-func sortByValue(vals, w []float64) {
+func sortByValue[T any](vals []float64, w []T) {
 	n := len(vals)
 	if n < 2 {
 		return
@@ -93,7 +93,7 @@ func sortByValue(vals, w []float64) {
 			count[p][k>>(bits*p)&(buckets-1)]++
 		}
 	}
-	tv, tw := make([]float64, n), make([]float64, n)
+	tv, tw := make([]float64, n), make([]T, n)
 	src, srcW, dst, dstW := vals, w, tv, tw
 	for p := range count {
 		c := &count[p]
@@ -118,7 +118,7 @@ func sortByValue(vals, w []float64) {
 	}
 }
 
-func insertionSort(vals, w []float64) {
+func insertionSort[T any](vals []float64, w []T) {
 	for i := 1; i < len(vals); i++ {
 		v, x := vals[i], w[i]
 		j := i
