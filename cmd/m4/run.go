@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/features"
@@ -204,9 +205,22 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	in.Desc.WriteSummary(wr)
 	perFlow := c.Bool("per-flow")
 	prog := newProgress(c, "paths", "paths")
+	plots := func(ests []infer.Named) error {
+		t := time.Now()
+		err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG))
+		slog.Info("plots", "seconds", time.Since(t).Seconds())
+		return err
+	}
+	opt := infer.Options{Paths: paths, Seed: c.Uint64("seed"),
+		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow, Lean: true}
+	plotted := !c.Bool("truth") // without a ground truth to add, the plots are drawn during the bootstrap
+	if plotted {
+		opt.Alongside = func(model, flowsim *aggregate.Distribution) error {
+			return plots([]infer.Named{{Name: infer.M4, Dist: model}, {Name: infer.Flowsim, Dist: flowsim}})
+		}
+	}
 	t0 := time.Now()
-	res, err := infer.Run(in.W, in.CC, est, infer.Options{Paths: paths, Seed: c.Uint64("seed"),
-		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow, Lean: true})
+	res, err := infer.Run(in.W, in.CC, est, opt)
 	prog.finish()
 	if err != nil {
 		return err
@@ -286,11 +300,11 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if err := infer.WriteCSV(out.Path(infer.FileEstimateCSV), ests, res.Counts); err != nil {
 		return err
 	}
-	t2 := time.Now()
-	if err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG)); err != nil {
-		return err
+	if !plotted {
+		if err := plots(ests); err != nil {
+			return err
+		}
 	}
-	slog.Info("plots", "seconds", time.Since(t2).Seconds())
 	if table != nil {
 		if err := infer.WriteFlowsCSV(out.Path(infer.FileFlowsCSV), table); err != nil {
 			return err

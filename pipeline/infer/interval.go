@@ -58,11 +58,19 @@ func Bootstraps(paths []PathResult, picks []Pick, b int, level float64, seed uin
 		if s == nil || b < 2 {
 			continue
 		}
+		// each estimator's values sorted while the replicates are drawn
 		ms := make([]*aggregate.Mixture, len(same))
+		var wg sync.WaitGroup
 		for k, j := range same {
-			ms[k] = aggregate.NewMixture(s.estimates(paths, picks[j]))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ms[k] = aggregate.NewMixture(s.estimates(paths, picks[j]))
+			}()
 		}
-		for k, iv := range s.intervals(ms, b, level, seed) {
+		counts := s.draw(b, seed)
+		wg.Wait()
+		for k, iv := range s.intervals(ms, counts, level) {
 			ivs[same[k]] = iv
 		}
 	}
@@ -159,12 +167,11 @@ func (s *bootSample) estimates(paths []PathResult, pick Pick) []aggregate.PathEs
 	return est
 }
 
-// intervals draws b replicates of s (in order, one random stream) and
-// returns the interval of each mixture in ms under them; replicates are
-// mixed on all cores, several at a time (Mixture.QuantilesEach).
-func (s *bootSample) intervals(ms []*aggregate.Mixture, b int, level float64, seed uint64) []*Interval {
+// draw returns b replicates of s, in order from one random stream: per
+// replicate, the draws of each path.
+func (s *bootSample) draw(b int, seed uint64) [][]int32 {
 	r := rand.New(rand.NewPCG(seed, 0x626f6f74))
-	counts := make([][]int32, b) // per replicate, draws of each path
+	counts := make([][]int32, b)
 	for rep := range counts {
 		count := make([]int32, len(s.idx))
 		for _, own := range s.owner {
@@ -174,6 +181,14 @@ func (s *bootSample) intervals(ms []*aggregate.Mixture, b int, level float64, se
 		}
 		counts[rep] = count
 	}
+	return counts
+}
+
+// intervals returns the interval of each mixture in ms under the
+// replicates counts; they are mixed on all cores, several at a time
+// (Mixture.QuantilesEach).
+func (s *bootSample) intervals(ms []*aggregate.Mixture, counts [][]int32, level float64) []*Interval {
+	b := len(counts)
 	qs := make([]float64, aggregate.NumPercentiles)
 	for k := range qs {
 		qs[k] = float64(k+1) / aggregate.NumPercentiles
