@@ -485,17 +485,14 @@ func Decode(name string, b []byte) (*Checkpoint, error) {
 			return fmt.Errorf("tensor %s: %d bytes for %d %s values", name, e.DataOffsets[1]-e.DataOffsets[0], t.Size, e.Dtype)
 		}
 		src := data[e.DataOffsets[0]:e.DataOffsets[1]]
-		for i := range dst {
-			var v float32
-			if size == 4 {
-				v = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-			} else {
-				v = f16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-			}
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("tensor %s: element %d is %v", name, i, v)
-			}
-			dst[i] = v
+		var bad int
+		if size == 4 {
+			bad = widenF32(dst, src)
+		} else {
+			bad = widenF16(dst, src)
+		}
+		if bad >= 0 {
+			return fmt.Errorf("tensor %s: element %d is %v", name, bad, dst[bad])
 		}
 		return nil
 	}
@@ -601,6 +598,40 @@ func f32ToF16(v float32) (h uint16, ok bool) {
 		return 0, false
 	}
 	return sign | uint16(r), true
+}
+
+// widenF16 sets dst to the little-endian float16 values of src (2 bytes
+// each), widened exactly; it returns the index of the first NaN or
+// infinity (set in dst, the rest not), or -1.
+func widenF16(dst []float32, src []byte) int {
+	src = src[:2*len(dst)]
+	for i := range dst {
+		h := uint32(src[2*i]) | uint32(src[2*i+1])<<8
+		switch h & 0x7c00 {
+		case 0x7c00:
+			dst[i] = f16ToF32(uint16(h))
+			return i
+		case 0: // zero or subnormal
+			dst[i] = f16ToF32(uint16(h))
+		default: // normal: rebias the exponent from 15 to 127
+			dst[i] = math.Float32frombits(h&0x8000<<16 | (h&0x7fff<<13 + (127-15)<<23))
+		}
+	}
+	return -1
+}
+
+// widenF32 sets dst to the little-endian float32 values of src; it returns
+// the index of the first NaN or infinity (set in dst, the rest not), or -1.
+func widenF32(dst []float32, src []byte) int {
+	src = src[:4*len(dst)]
+	for i := range dst {
+		b := binary.LittleEndian.Uint32(src[4*i:])
+		dst[i] = math.Float32frombits(b)
+		if b&0x7f800000 == 0x7f800000 {
+			return i
+		}
+	}
+	return -1
 }
 
 // f16ToF32 widens a float16 exactly.

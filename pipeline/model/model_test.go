@@ -481,3 +481,38 @@ func resum(t *testing.T, img []byte) []byte {
 	out := bytes.Replace(img[:8+n], []byte(old), []byte(hex.EncodeToString(sum[:])), 1)
 	return append(out, img[8+n:]...)
 }
+
+// widenF16 widens every float16 as f16ToF32 does, bit for bit, and stops
+// at the first infinity or NaN; widenF32 stops at the first likewise.
+func TestWidenF16(t *testing.T) {
+	src := make([]byte, 2<<16)
+	for h := range 1 << 16 {
+		src[2*h], src[2*h+1] = byte(h), byte(h>>8)
+	}
+	finite := make([]byte, 0, len(src))
+	for h := range 1 << 16 {
+		if h&0x7c00 != 0x7c00 {
+			finite = append(finite, byte(h), byte(h>>8))
+		}
+	}
+	dst := make([]float32, len(finite)/2)
+	if bad := widenF16(dst, finite); bad != -1 {
+		t.Fatalf("finite values: stopped at %d", bad)
+	}
+	for i, v := range dst {
+		h := uint16(finite[2*i]) | uint16(finite[2*i+1])<<8
+		if want := f16ToF32(h); math.Float32bits(v) != math.Float32bits(want) {
+			t.Fatalf("%#04x: %g, want %g", h, v, want)
+		}
+	}
+	all := make([]float32, 1<<16)
+	if bad := widenF16(all, src); bad != 0x7c00 || !math.IsInf(float64(all[bad]), 1) {
+		t.Errorf("every pattern: stopped at %#x (%g), want 0x7c00 (+Inf)", bad, all[bad])
+	}
+	f32 := make([]byte, 12)
+	binary.LittleEndian.PutUint32(f32[0:], math.Float32bits(1.5))
+	binary.LittleEndian.PutUint32(f32[4:], math.Float32bits(float32(math.NaN())))
+	if bad := widenF32(make([]float32, 3), f32); bad != 1 {
+		t.Errorf("float32 NaN at 1: stopped at %d", bad)
+	}
+}
