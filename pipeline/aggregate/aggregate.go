@@ -300,21 +300,21 @@ type Mixture struct {
 
 // NewMixture prepares paths' percentiles (slowdowns: finite and >= 0;
 // their weights are not used). Each bucket's values are sorted stably: equal
-// values stay in path order.
+// values stay in path order, and over all sizes in (path, bucket) order.
 func NewMixture(paths []PathEstimate) *Mixture {
 	m := &Mixture{n: len(paths)}
-	var size [NumBuckets + 1]int
+	var size [NumBuckets]int
 	for i := range paths {
-		for b := 0; b < NumBuckets; b++ {
+		for b := range size {
 			if paths[i].Weight[b] != 0 {
 				size[b] += NumPercentiles
-				size[NumBuckets] += NumPercentiles
 			}
 		}
 	}
-	for b := range size {
-		m.values[b] = make([]float64, 0, size[b])
-		m.part[b] = make([]uint32, 0, size[b])
+	var whole [NumBuckets][]uint32 // each part's index over all sizes
+	for b, n := range size {
+		m.values[b] = make([]float64, 0, n)
+		m.part[b] = make([]uint32, 0, n)
 	}
 	for i := range paths {
 		p := &paths[i]
@@ -323,20 +323,59 @@ func NewMixture(paths []PathEstimate) *Mixture {
 				continue
 			}
 			k := uint32(i)*NumBuckets + uint32(b)
-			own, whole := uint32(len(m.parts[b])), uint32(len(m.parts[NumBuckets]))
+			own := uint32(len(m.parts[b]))
+			whole[b] = append(whole[b], uint32(len(m.parts[NumBuckets])))
 			m.parts[b] = append(m.parts[b], k)
 			m.parts[NumBuckets] = append(m.parts[NumBuckets], k)
 			for _, v := range p.Percentiles[b] {
-				v += 0 // -0 is 0, which orders by its bits
-				m.values[b], m.part[b] = append(m.values[b], v), append(m.part[b], own)
-				m.values[NumBuckets], m.part[NumBuckets] = append(m.values[NumBuckets], v), append(m.part[NumBuckets], whole)
+				m.values[b] = append(m.values[b], v+0) // -0 is 0, which orders by its bits
+				m.part[b] = append(m.part[b], own)
 			}
 		}
 	}
-	for b := range m.values {
+	for b := range NumBuckets {
 		sortByValue(m.values[b], m.part[b])
 	}
+	m.mergeAll(whole)
 	return m
+}
+
+// mergeAll makes the all-sizes values by merging the buckets' sorted
+// values, equal values in (path, bucket) order, the order in which a stable
+// sort of every bucket's values in path order would leave them (each
+// bucket's equal values are in path order already).
+func (m *Mixture) mergeAll(whole [NumBuckets][]uint32) {
+	n := 0
+	for b := range NumBuckets {
+		n += len(m.values[b])
+	}
+	vals, part := make([]float64, n), make([]uint32, n)
+	// each bucket's next value and its key (path*NumBuckets + bucket)
+	var pos [NumBuckets]int
+	var hv [NumBuckets]float64
+	var hk [NumBuckets]uint32
+	head := func(b int) {
+		if pos[b] < len(m.values[b]) {
+			hv[b], hk[b] = m.values[b][pos[b]], m.parts[b][m.part[b][pos[b]]]
+		} else {
+			hv[b], hk[b] = math.Inf(1), math.MaxUint32
+		}
+	}
+	for b := range NumBuckets {
+		head(b)
+	}
+	for i := range vals {
+		k := 0
+		for b := 1; b < NumBuckets; b++ {
+			if hv[b] < hv[k] || (hv[b] == hv[k] && hk[b] < hk[k]) {
+				k = b
+			}
+		}
+		vals[i], part[i] = hv[k], whole[k][m.part[k][pos[k]]]
+		pos[k]++
+		head(k)
+	}
+	m.values[NumBuckets], m.part[NumBuckets] = vals, part
 }
 
 // Quantiles writes into out[b][k] the qs[k]-quantile of bucket b (and of

@@ -1,8 +1,10 @@
 package aggregate
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -330,4 +332,50 @@ func BenchmarkMixtureQuantiles(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*values*len(ws)), "ns/value")
 	})
+}
+
+// NewMixture's values over all sizes, merged from its buckets', are those of
+// a stable sort of every path's buckets in order, ties (across buckets
+// too) included.
+func TestMixtureAllSizesOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	paths := make([]PathEstimate, 200)
+	for i := range paths {
+		for b := range NumBuckets {
+			if r.IntN(4) == 0 {
+				continue
+			}
+			v := float64(r.IntN(3))
+			for k := range paths[i].Percentiles[b] {
+				v += float64(r.IntN(2)) // few distinct values: ties everywhere
+				paths[i].Percentiles[b][k] = v
+			}
+			paths[i].Weight[b] = 1
+		}
+	}
+	m := NewMixture(paths)
+	type entry struct {
+		v   float64
+		key uint32
+	}
+	var want []entry
+	for i, p := range paths {
+		for b := range NumBuckets {
+			if p.Weight[b] != 0 {
+				for _, v := range p.Percentiles[b] {
+					want = append(want, entry{v, uint32(i*NumBuckets + b)})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(want, func(a, b entry) int { return cmp.Compare(a.v, b.v) })
+	vals, part := m.values[NumBuckets], m.part[NumBuckets]
+	if len(vals) != len(want) {
+		t.Fatalf("%d values over all sizes, want %d", len(vals), len(want))
+	}
+	for i, e := range want {
+		if vals[i] != e.v || m.parts[NumBuckets][part[i]] != e.key {
+			t.Fatalf("position %d: %v of key %d, want %v of key %d", i, vals[i], m.parts[NumBuckets][part[i]], e.v, e.key)
+		}
+	}
 }

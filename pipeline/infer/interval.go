@@ -226,8 +226,13 @@ func (s *bootSample) intervals(ms []*aggregate.Mixture, counts [][]int32, level 
 	wg.Wait()
 	ivs := make([]*Interval, len(ms))
 	for k := range ms {
-		ivs[k] = percentileInterval(outs[k], level)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ivs[k] = percentileInterval(outs[k], level)
+		}()
 	}
+	wg.Wait()
 	return ivs
 }
 
@@ -253,19 +258,16 @@ func (s *bootSample) weights(count []int32, w [][aggregate.NumBuckets]float64) {
 // percentileInterval is the middle level of the replicates' quantiles
 // (NaNs left out) per bucket and percentile.
 func percentileInterval(outs [][aggregate.NumBuckets + 1][]float64, level float64) *Interval {
-	var reps [aggregate.NumBuckets + 1][aggregate.NumPercentiles][]float64
-	for _, out := range outs {
-		for k := range out {
-			for j, v := range out[k] {
-				if !math.IsNaN(v) {
-					reps[k][j] = append(reps[k][j], v)
+	iv := &Interval{Level: level}
+	v := make([]float64, 0, len(outs))
+	for k := range iv.Lo {
+		for j := range iv.Lo[k] {
+			v = v[:0]
+			for _, out := range outs {
+				if x := out[k][j]; !math.IsNaN(x) {
+					v = append(v, x)
 				}
 			}
-		}
-	}
-	iv := &Interval{Level: level}
-	for k := range reps {
-		for j, v := range reps[k] {
 			if len(v) == 0 {
 				iv.Lo[k][j], iv.Hi[k][j] = math.NaN(), math.NaN()
 				continue
