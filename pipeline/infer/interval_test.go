@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -131,5 +132,53 @@ func TestBootstrapsMatchesBootstrap(t *testing.T) {
 	}
 	if got[0].Lo == got[2].Lo && got[0].Hi == got[2].Hi {
 		t.Error("different estimates gave the same interval")
+	}
+}
+
+// BenchmarkBootstraps times m4 run's default interval: 200 replicates of a
+// 2000-draw sample (1,500 paths, flows in 2-3 buckets each), two
+// estimators.
+func BenchmarkBootstraps(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	paths := make([]PathResult, 1500)
+	for i := range paths {
+		p := &paths[i]
+		p.Path = i
+		p.Model, p.Flowsim = new(percentiles), new(percentiles)
+		for k := range aggregate.NumBuckets {
+			if r.IntN(3) == 0 {
+				continue
+			}
+			p.Flows[k] = 1 + r.IntN(4)
+			v, u := 1.0, 1.0
+			for j := range aggregate.NumPercentiles {
+				v += r.ExpFloat64() / 30
+				if j > 40 {
+					u += r.ExpFloat64() / 20
+				}
+				p.Model[k][j], p.Flowsim[k][j] = v, u
+			}
+		}
+	}
+	for range 2000 { // draws: a bucket's picks a path with flows in it
+		for {
+			i, k := r.IntN(len(paths)), r.IntN(aggregate.NumBuckets)
+			if paths[i].Flows[k] > 0 {
+				paths[i].Draws[k]++
+				break
+			}
+		}
+	}
+	for i := range paths {
+		for k, n := range paths[i].Flows {
+			paths[i].Weight[k] = float64(n * (1 + paths[i].Draws[k]))
+		}
+	}
+	picks := []Pick{
+		func(p *PathResult) *percentiles { return p.Flowsim },
+		func(p *PathResult) *percentiles { return p.Model },
+	}
+	for b.Loop() {
+		Bootstraps(paths, picks, 200, 0.9, 1)
 	}
 }
