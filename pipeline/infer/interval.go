@@ -194,8 +194,15 @@ func (s *bootSample) intervals(ms []*aggregate.Mixture, counts [][]int32, level 
 		qs[k] = float64(k+1) / aggregate.NumPercentiles
 	}
 	outs := make([][][aggregate.NumBuckets + 1][]float64, len(ms)) // per mixture, replicate
+	// one block holds every replicate's quantiles
+	block := make([]float64, len(ms)*b*(aggregate.NumBuckets+1)*len(qs))
 	for k := range outs {
 		outs[k] = make([][aggregate.NumBuckets + 1][]float64, b)
+		for rep := range outs[k] {
+			for j := range outs[k][rep] {
+				outs[k][rep][j], block = block[:0:len(qs)], block[len(qs):]
+			}
+		}
 	}
 	const per = 8 // replicates a worker mixes at once
 	var next atomic.Int64
