@@ -288,7 +288,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(t0)
+	elapsed := time.Since(t0) // with the plots, when drawn alongside
 	if n, worst := infer.Departures(res.Paths, infer.DepartureFactor); n > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "m4 run: warning: on %d of %d paths the model departs from flowsim by more than %gx (up to %.3gx): it extrapolates there, or the checkpoint does not fit this workload\n",
 			n, len(res.Paths), float64(infer.DepartureFactor), worst)
