@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -279,10 +278,55 @@ func percentileInterval(outs [][aggregate.NumBuckets + 1][]float64, level float6
 				iv.Lo[k][j], iv.Hi[k][j] = math.NaN(), math.NaN()
 				continue
 			}
-			slices.Sort(v)
-			iv.Lo[k][j] = v[int(math.Floor((1-level)/2*float64(len(v)-1)))]
-			iv.Hi[k][j] = v[int(math.Ceil((1+level)/2*float64(len(v)-1)))]
+			lo, hi := int(math.Floor((1-level)/2*float64(len(v)-1))), int(math.Ceil((1+level)/2*float64(len(v)-1)))
+			iv.Hi[k][j] = nth(v, hi)
+			iv.Lo[k][j] = nth(v[:hi+1], lo) // nth left the hi+1 smallest in front
 		}
 	}
 	return iv
+}
+
+// nth returns the k-th smallest of v (0-based; what v[k] would be sorted),
+// reordering v so that v[:k] hold values <= it and v[k+1:] values >= it
+// (Hoare's selection, the middle of three as pivot).
+func nth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for hi > lo {
+		m := lo + (hi-lo)/2
+		// the median of v[lo], v[m], v[hi] to v[m]
+		if v[m] < v[lo] {
+			v[m], v[lo] = v[lo], v[m]
+		}
+		if v[hi] < v[m] {
+			v[hi], v[m] = v[m], v[hi]
+			if v[m] < v[lo] {
+				v[m], v[lo] = v[lo], v[m]
+			}
+		}
+		p := v[m]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < p {
+				i++
+			}
+			for v[j] > p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		// v[lo:j+1] <= p <= v[i:hi+1], and v[j+1:i] == p
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -180,5 +181,31 @@ func BenchmarkBootstraps(b *testing.B) {
 	}
 	for b.Loop() {
 		Bootstraps(paths, picks, 200, 0.9, 1)
+	}
+}
+
+// nth picks what a sort would put at k, for every k, with ties and
+// without, and leaves the k+1 smallest in front.
+func TestNth(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := range 200 {
+		n := 1 + r.IntN(60)
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(r.IntN(1 + trial%20))
+		}
+		sorted := slices.Clone(v)
+		slices.Sort(sorted)
+		for k := range n {
+			w := slices.Clone(v)
+			if got := nth(w, k); got != sorted[k] {
+				t.Fatalf("trial %d: %v: nth %d = %v, want %v", trial, v, k, got, sorted[k])
+			}
+			front := slices.Clone(w[:k+1])
+			slices.Sort(front)
+			if !slices.Equal(front, sorted[:k+1]) {
+				t.Fatalf("trial %d: %v: after nth %d the front is %v", trial, v, k, w[:k+1])
+			}
+		}
 	}
 }
