@@ -140,6 +140,15 @@ func warnOverload(c *cli.Context, shard string, hosts int) {
 // A file whose tensor data do not match their checksum is an error; one
 // without a checksum (written before m4 0.2) loads with a warning.
 func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
+	ck, name, err := decodeCheckpoint(path)
+	if err == nil && path != "" {
+		warnUnverified(ck, path)
+	}
+	return ck, name, err
+}
+
+// decodeCheckpoint is loadCheckpoint without the warning.
+func decodeCheckpoint(path string) (*model.Checkpoint, string, error) {
 	if path == "" {
 		ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
 		if err != nil {
@@ -148,9 +157,6 @@ func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 		return ck, "the default checkpoint (" + ckpts.DefaultName + ")", nil
 	}
 	ck, err := model.Load(path)
-	if err == nil {
-		warnUnverified(ck, path)
-	}
 	return ck, path, err
 }
 

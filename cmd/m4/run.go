@@ -9,10 +9,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
+	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/ns3"
 	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
@@ -89,11 +91,13 @@ estimates.m4 in estimate.json (no flowsim column; --paths and --per-flow do not 
 				}
 				paths = 0
 			}
+			pm := startPathModel(c) // while the input is read
+			defer pm.release()
 			in, err := loadRunInput(c, c.String("spec"), c.String("ns3"))
 			if err != nil {
 				return err
 			}
-			return runWorkload(c, in, paths)
+			return runWorkload(c, in, paths, pm)
 		},
 	}
 }
@@ -172,17 +176,75 @@ func specInput(c *cli.Context, path string) (*runInput, error) {
 	}, nil
 }
 
-// runWorkload estimates in (every path when paths is 0) and writes the
-// output set.
-func runWorkload(c *cli.Context, in *runInput, paths int) error {
+// pathModel is m4 run's checkpoint and path estimator, made in a goroutine
+// of their own (startPathModel) while the input is read.
+type pathModel struct {
+	done   chan struct{}
+	ck     *model.Checkpoint
+	name   string
+	ckErr  error
+	est    *model.Estimator // nil until made; made early on the CPU only
+	estErr error
+	taken  bool
+}
+
+// startPathModel decodes --ckpt and, on the CPU, makes its path estimator
+// when the checkpoint reads m4's features (with --gpu the device is chosen
+// later, on the command's goroutine).
+func startPathModel(c *cli.Context) *pathModel {
+	pm := &pathModel{done: make(chan struct{})}
+	path := c.String("ckpt")
+	early := !wantDevice(c, "gpu")
+	go func() {
+		defer close(pm.done)
+		pm.ck, pm.name, pm.ckErr = decodeCheckpoint(path)
+		if pm.ckErr == nil && early && featuresFit(pm.ck, pm.name) == nil {
+			pm.est, pm.estErr = newPathEstimator(c, pm.ck)
+		}
+	}()
+	return pm
+}
+
+// take waits for the checkpoint; the caller owns what it returns.
+func (pm *pathModel) take() (*model.Checkpoint, string, error) {
+	<-pm.done
+	pm.taken = true
+	return pm.ck, pm.name, pm.ckErr
+}
+
+// estimator returns the path estimator (made now if it was not made early).
+func (pm *pathModel) estimator(c *cli.Context) (*model.Estimator, error) {
+	if pm.est == nil && pm.estErr == nil {
+		return newPathEstimator(c, pm.ck) // --gpu: the GPU when usable
+	}
+	return pm.est, pm.estErr
+}
+
+// release closes the estimator if nobody took it.
+func (pm *pathModel) release() {
+	<-pm.done
+	if !pm.taken && pm.est != nil {
+		pm.est.Close()
+	}
+}
+
+// runWorkload estimates in (every path when paths is 0) with pm's model and
+// writes the output set.
+func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	out, err := atomicfile.NewDir(c.String("out"), infer.OutputFiles...)
 	if err != nil {
 		return err
 	}
 	defer out.Abort()
-	ck, ckName, err := loadCheckpoint(c.String("ckpt"))
+	ck, ckName, err := pm.take()
+	if pm.est != nil {
+		defer pm.est.Close()
+	}
 	if err != nil {
 		return err
+	}
+	if c.String("ckpt") != "" {
+		warnUnverified(ck, ckName)
 	}
 	if err := featuresFit(ck, ckName); err != nil {
 		return err
@@ -194,24 +256,39 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if err := reportRanges(c, oor, ckName, in.Name); err != nil {
 		return err
 	}
-	est, err := newPathEstimator(c, ck) // --gpu: the GPU when usable
+	est, err := pm.estimator(c)
 	if err != nil {
 		return err
 	}
-	defer est.Close()
+	if est != pm.est {
+		defer est.Close()
+	}
 
 	wr := c.App.Writer
 	in.Desc.WriteSummary(wr)
 	perFlow := c.Bool("per-flow")
 	prog := newProgress(c, "paths", "paths")
+	plots := func(ests []infer.Named) error {
+		t := time.Now()
+		err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG))
+		slog.Info("plots", "seconds", time.Since(t).Seconds())
+		return err
+	}
+	opt := infer.Options{Paths: paths, Seed: c.Uint64("seed"),
+		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow, Lean: true}
+	plotted := !c.Bool("truth") // without a ground truth to add, the plots are drawn during the bootstrap
+	if plotted {
+		opt.Alongside = func(model, flowsim *aggregate.Distribution) error {
+			return plots([]infer.Named{{Name: infer.M4, Dist: model}, {Name: infer.Flowsim, Dist: flowsim}})
+		}
+	}
 	t0 := time.Now()
-	res, err := infer.Run(in.W, in.CC, est, infer.Options{Paths: paths, Seed: c.Uint64("seed"),
-		Workers: c.Int("threads"), Bootstrap: c.Int("bootstrap"), Progress: prog.update, PerFlow: perFlow, Lean: true})
+	res, err := infer.Run(in.W, in.CC, est, opt)
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(t0)
+	elapsed := time.Since(t0) // with the plots, when drawn alongside
 	if n, worst := infer.Departures(res.Paths, infer.DepartureFactor); n > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "m4 run: warning: on %d of %d paths the model departs from flowsim by more than %gx (up to %.3gx): it extrapolates there, or the checkpoint does not fit this workload\n",
 			n, len(res.Paths), float64(infer.DepartureFactor), worst)
@@ -286,11 +363,11 @@ func runWorkload(c *cli.Context, in *runInput, paths int) error {
 	if err := infer.WriteCSV(out.Path(infer.FileEstimateCSV), ests, res.Counts); err != nil {
 		return err
 	}
-	t2 := time.Now()
-	if err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG)); err != nil {
-		return err
+	if !plotted {
+		if err := plots(ests); err != nil {
+			return err
+		}
 	}
-	slog.Info("plots", "seconds", time.Since(t2).Seconds())
 	if table != nil {
 		if err := infer.WriteFlowsCSV(out.Path(infer.FileFlowsCSV), table); err != nil {
 			return err

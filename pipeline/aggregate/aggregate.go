@@ -13,6 +13,7 @@ package aggregate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -284,66 +285,111 @@ func BucketName(b int) string {
 
 // Mixture holds path estimates with each bucket's values sorted once, so
 // that the mixture's quantiles under other path weights (a bootstrap
-// replicate of a path sample) cost one pass over the values.
+// replicate of a path sample) cost one pass over the values; QuantilesEach
+// answers several weightings in that one pass.
 type Mixture struct {
 	n      int                       // paths
 	values [NumBuckets + 1][]float64 // sorted; index NumBuckets: all sizes
-	key    [NumBuckets + 1][]uint32  // path*NumBuckets + bucket of each value
-	// each bucket's keys once: a key holds NumPercentiles values of the
-	// bucket, so its total weight is NumPercentiles x the sum over these
+	// the parts of each bucket, in path order: a part is a path's bucket
+	// (key path*NumBuckets + bucket) and holds NumPercentiles of its values
 	parts [NumBuckets + 1][]uint32
+	// the part of each value, as its index in parts[b] (dense, so that a
+	// bucket's table of part weights is small)
+	part [NumBuckets + 1][]uint32
 }
 
-// NewMixture prepares paths' percentiles (their weights are not used).
+// NewMixture prepares paths' percentiles (slowdowns: finite and >= 0;
+// their weights are not used). Each bucket's values are sorted stably: equal
+// values stay in path order, and over all sizes in (path, bucket) order.
 func NewMixture(paths []PathEstimate) *Mixture {
 	m := &Mixture{n: len(paths)}
-	type entry struct {
-		v float64
-		p int32
-		b int8
+	var size [NumBuckets]int
+	for i := range paths {
+		for b := range size {
+			if paths[i].Weight[b] != 0 {
+				size[b] += NumPercentiles
+			}
+		}
 	}
-	var all [NumBuckets + 1][]entry
-	for i, p := range paths {
+	var whole [NumBuckets][]uint32 // each part's index over all sizes
+	for b, n := range size {
+		m.values[b] = make([]float64, 0, n)
+		m.part[b] = make([]uint32, 0, n)
+	}
+	for i := range paths {
+		p := &paths[i]
 		for b := 0; b < NumBuckets; b++ {
 			if p.Weight[b] == 0 {
 				continue
 			}
 			k := uint32(i)*NumBuckets + uint32(b)
+			own := uint32(len(m.parts[b]))
+			whole[b] = append(whole[b], uint32(len(m.parts[NumBuckets])))
 			m.parts[b] = append(m.parts[b], k)
 			m.parts[NumBuckets] = append(m.parts[NumBuckets], k)
 			for _, v := range p.Percentiles[b] {
-				e := entry{v, int32(i), int8(b)}
-				all[b] = append(all[b], e)
-				all[NumBuckets] = append(all[NumBuckets], e)
+				m.values[b] = append(m.values[b], v+0) // -0 is 0, which orders by its bits
+				m.part[b] = append(m.part[b], own)
 			}
 		}
 	}
-	for b := range all {
-		sort.Slice(all[b], func(i, j int) bool { return all[b][i].v < all[b][j].v })
-		for _, e := range all[b] {
-			m.values[b] = append(m.values[b], e.v)
-			m.key[b] = append(m.key[b], uint32(e.p)*NumBuckets+uint32(e.b))
+	for b := range NumBuckets {
+		sortByValue(m.values[b], m.part[b])
+	}
+	m.mergeAll(whole)
+	return m
+}
+
+// mergeAll makes the all-sizes values by merging the buckets' sorted
+// values, equal values in (path, bucket) order, the order in which a stable
+// sort of every bucket's values in path order would leave them (each
+// bucket's equal values are in path order already).
+func (m *Mixture) mergeAll(whole [NumBuckets][]uint32) {
+	n := 0
+	for b := range NumBuckets {
+		n += len(m.values[b])
+	}
+	vals, part := make([]float64, n), make([]uint32, n)
+	// each bucket's next value and its key (path*NumBuckets + bucket)
+	var pos [NumBuckets]int
+	var hv [NumBuckets]float64
+	var hk [NumBuckets]uint32
+	head := func(b int) {
+		if pos[b] < len(m.values[b]) {
+			hv[b], hk[b] = m.values[b][pos[b]], m.parts[b][m.part[b][pos[b]]]
+		} else {
+			hv[b], hk[b] = math.Inf(1), math.MaxUint32
 		}
 	}
-	return m
+	for b := range NumBuckets {
+		head(b)
+	}
+	for i := range vals {
+		k := 0
+		for b := 1; b < NumBuckets; b++ {
+			if hv[b] < hv[k] || (hv[b] == hv[k] && hk[b] < hk[k]) {
+				k = b
+			}
+		}
+		vals[i], part[i] = hv[k], whole[k][m.part[k][pos[k]]]
+		pos[k]++
+		head(k)
+	}
+	m.values[NumBuckets], m.part[NumBuckets] = vals, part
 }
 
 // Quantiles writes into out[b][k] the qs[k]-quantile of bucket b (and of
 // all sizes at b = NumBuckets) of the mixture with path i weighted by
-// weight[i] (per bucket), by Distribution.Quantile's rule; NaN for a bucket
-// of no weight. qs must ascend.
+// weight[i] (per bucket, >= 0), by Distribution.Quantile's rule; NaN for a
+// bucket of no weight. qs must ascend.
 func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[NumBuckets + 1][]float64) {
-	// each value's weight is flat[key]: one load per value in the loops
-	flat := make([]float64, 0, len(weight)*NumBuckets)
-	for _, w := range weight {
-		flat = append(flat, w[:]...)
-	}
 	for b := range m.values {
 		o := out[b][:0]
-		keys := m.key[b]
+		wt := make([]float64, len(m.parts[b])) // each part's weight
 		total := 0.0
-		for _, k := range m.parts[b] {
-			total += flat[k]
+		for l, k := range m.parts[b] {
+			wt[l] = weight[k/NumBuckets][k%NumBuckets]
+			total += wt[l]
 		}
 		total *= NumPercentiles
 		if total == 0 {
@@ -354,11 +400,11 @@ func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[Nu
 			continue
 		}
 		cum, i := 0.0, 0
-		vals := m.values[b]
+		vals, part := m.values[b], m.part[b]
 		for _, q := range qs {
 			target := q * total * (1 - 1e-12)
 			for i < len(vals)-1 {
-				w := flat[keys[i]]
+				w := wt[part[i]]
 				if cum+w >= target {
 					break
 				}
@@ -368,5 +414,108 @@ func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[Nu
 			o = append(o, vals[i])
 		}
 		out[b] = o
+	}
+}
+
+// group is how many weightings QuantilesEach reads in one pass over the
+// values: their weights of a part lie side by side, one cache line.
+const group = 8
+
+// QuantilesEach is Quantiles for each of several weightings: out[j] gets
+// what Quantiles(weights[j], qs, &out[j]) gives, bit for bit (the same
+// sums in the same order), at a fraction of the cost. The values are read
+// once per group of weightings; each weighting's running sums over a chunk
+// of values are added up without comparisons (independent sums, so they
+// overlap in the CPU), and only a chunk in which a sum reaches its next
+// target is gone over again value by value to find where.
+func (m *Mixture) QuantilesEach(weights [][][NumBuckets]float64, qs []float64, out [][NumBuckets + 1][]float64) {
+	var tab []float64
+	for lo := 0; lo < len(weights); lo += group {
+		hi := min(lo+group, len(weights))
+		for b := range m.values {
+			// tab[l*group+j]: part l's weight in weighting lo+j
+			tab = slices.Grow(tab[:0], len(m.parts[b])*group)[:len(m.parts[b])*group]
+			clear(tab)
+			for j, w := range weights[lo:hi] {
+				for l, k := range m.parts[b] {
+					tab[l*group+j] = w[k/NumBuckets][k%NumBuckets]
+				}
+			}
+			m.quantilesGroup(b, tab, hi-lo, qs, out[lo:hi])
+		}
+	}
+}
+
+// quantilesGroup answers bucket b for g weightings whose weights of part l
+// are tab[l*group : l*group+g].
+func (m *Mixture) quantilesGroup(b int, tab []float64, g int, qs []float64, out [][NumBuckets + 1][]float64) {
+	vals, part := m.values[b], m.part[b]
+	var total, target [group]float64
+	var next [group]int // each weighting's next quantile
+	pending := 0
+	for j := range g {
+		t := 0.0
+		for l := range m.parts[b] {
+			t += tab[l*group+j]
+		}
+		total[j] = t * NumPercentiles
+		out[j][b] = out[j][b][:0]
+		if total[j] == 0 || len(qs) == 0 {
+			for range qs {
+				out[j][b] = append(out[j][b], math.NaN())
+			}
+			next[j] = len(qs)
+			continue
+		}
+		target[j] = qs[0] * total[j] * (1 - 1e-12)
+		pending++
+	}
+	// Quantiles' rule: the first value i < n-1 whose running sum (its own
+	// weight included) reaches the target, else the last value. A sum of
+	// weights >= 0 never falls, so a chunk holds the place iff the sum at
+	// its end reaches the target.
+	const chunk = 32
+	var cum [group]float64
+	last := len(vals) - 1
+	for c0 := 0; c0 < last && pending > 0; c0 += chunk {
+		c1 := min(c0+chunk, last)
+		start := cum
+		// eight sums in registers (a local array would live in memory)
+		s0, s1, s2, s3, s4, s5, s6, s7 := cum[0], cum[1], cum[2], cum[3], cum[4], cum[5], cum[6], cum[7]
+		for _, l := range part[c0:c1] {
+			w := (*[group]float64)(tab[int(l)*group:])
+			s0 += w[0]
+			s1 += w[1]
+			s2 += w[2]
+			s3 += w[3]
+			s4 += w[4]
+			s5 += w[5]
+			s6 += w[6]
+			s7 += w[7]
+		}
+		cum = [group]float64{s0, s1, s2, s3, s4, s5, s6, s7}
+		for j := range g {
+			if next[j] == len(qs) || cum[j] < target[j] {
+				continue
+			}
+			c := start[j]
+			for i := c0; i < c1; i++ {
+				w := tab[int(part[i])*group+j]
+				for next[j] < len(qs) && c+w >= target[j] {
+					out[j][b] = append(out[j][b], vals[i])
+					if next[j]++; next[j] < len(qs) {
+						target[j] = qs[next[j]] * total[j] * (1 - 1e-12)
+					} else {
+						pending--
+					}
+				}
+				c += w
+			}
+		}
+	}
+	for j := range g {
+		for ; next[j] < len(qs); next[j]++ {
+			out[j][b] = append(out[j][b], vals[last])
+		}
 	}
 }

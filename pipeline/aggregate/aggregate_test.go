@@ -1,8 +1,10 @@
 package aggregate
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -219,6 +221,161 @@ func TestMixtureMatchesCombine(t *testing.T) {
 					t.Fatalf("trial %d bucket %d q%.2f: mixture %v, Combine %v", trial, b, q, got, want)
 				}
 			}
+		}
+	}
+}
+
+// mixturePaths makes n paths like a 2000-draw sample's: each has flows in
+// some buckets, and rising percentiles from 1 up (about a third exactly 1).
+func mixturePaths(n int, r *rand.Rand) []PathEstimate {
+	paths := make([]PathEstimate, n)
+	for i := range paths {
+		for b := range NumBuckets {
+			if r.IntN(3) == 0 {
+				continue
+			}
+			v := 1.0
+			for k := range paths[i].Percentiles[b] {
+				if k > 30 {
+					v += r.ExpFloat64() / 20
+				}
+				paths[i].Percentiles[b][k] = v
+			}
+			paths[i].Weight[b] = float64(1 + r.IntN(5))
+		}
+	}
+	return paths
+}
+
+// replicateWeights makes bootstrap-like weights: each path's weights times
+// a small count (often 0).
+func replicateWeights(paths []PathEstimate, reps int, r *rand.Rand) [][][NumBuckets]float64 {
+	ws := make([][][NumBuckets]float64, reps)
+	for j := range ws {
+		ws[j] = make([][NumBuckets]float64, len(paths))
+		for i := range paths {
+			c := float64(r.IntN(3))
+			for b := range NumBuckets {
+				ws[j][i][b] = c * paths[i].Weight[b] / 3
+			}
+		}
+	}
+	return ws
+}
+
+// TestQuantilesEachMatchesQuantiles: answering many weightings at once
+// gives each what Quantiles gives it alone, bit for bit: ties (a third of
+// the values are 1), weights of 0, a bucket of no weight in some
+// weightings, a last group of fewer than eight, fewer quantiles than 100.
+func TestQuantilesEachMatchesQuantiles(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	paths := mixturePaths(300, r)
+	m := NewMixture(paths)
+	ws := replicateWeights(paths, 21, r)
+	for i := range ws[3] {
+		ws[3][i][2] = 0 // no weight in bucket 2
+	}
+	for _, qs := range [][]float64{{0.001, 0.3, 0.3, 0.5, 0.99, 1}, linearQs()} {
+		out := make([][NumBuckets + 1][]float64, len(ws))
+		m.QuantilesEach(ws, qs, out)
+		for j := range ws {
+			var want [NumBuckets + 1][]float64
+			m.Quantiles(ws[j], qs, &want)
+			for b := range want {
+				for k := range qs {
+					if g, w := out[j][b][k], want[b][k]; g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+						t.Fatalf("weighting %d bucket %d q %v: %v, Quantiles %v", j, b, qs[k], g, w)
+					}
+				}
+			}
+		}
+		if !math.IsNaN(out[3][2][0]) {
+			t.Errorf("bucket of no weight: %v", out[3][2][0])
+		}
+	}
+}
+
+func linearQs() []float64 {
+	qs := make([]float64, NumPercentiles)
+	for k := range qs {
+		qs[k] = float64(k+1) / NumPercentiles
+	}
+	return qs
+}
+
+// BenchmarkMixtureQuantiles times 200 re-weightings of a 1,500-path
+// mixture (~200k values a bucket over all sizes), one at a time
+// (Quantiles) and together (QuantilesEach); the metric is per value and
+// weighting.
+func BenchmarkMixtureQuantiles(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	paths := mixturePaths(1500, r)
+	m := NewMixture(paths)
+	ws := replicateWeights(paths, 200, r)
+	qs := linearQs()
+	values := 0
+	for k := range m.values {
+		values += len(m.values[k])
+	}
+	out := make([][NumBuckets + 1][]float64, len(ws))
+	b.Run("Quantiles", func(b *testing.B) {
+		for b.Loop() {
+			for j := range ws {
+				m.Quantiles(ws[j], qs, &out[j])
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*values*len(ws)), "ns/value")
+	})
+	b.Run("QuantilesEach", func(b *testing.B) {
+		for b.Loop() {
+			m.QuantilesEach(ws, qs, out)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*values*len(ws)), "ns/value")
+	})
+}
+
+// NewMixture's values over all sizes, merged from its buckets', are those of
+// a stable sort of every path's buckets in order, ties (across buckets
+// too) included.
+func TestMixtureAllSizesOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	paths := make([]PathEstimate, 200)
+	for i := range paths {
+		for b := range NumBuckets {
+			if r.IntN(4) == 0 {
+				continue
+			}
+			v := float64(r.IntN(3))
+			for k := range paths[i].Percentiles[b] {
+				v += float64(r.IntN(2)) // few distinct values: ties everywhere
+				paths[i].Percentiles[b][k] = v
+			}
+			paths[i].Weight[b] = 1
+		}
+	}
+	m := NewMixture(paths)
+	type entry struct {
+		v   float64
+		key uint32
+	}
+	var want []entry
+	for i, p := range paths {
+		for b := range NumBuckets {
+			if p.Weight[b] != 0 {
+				for _, v := range p.Percentiles[b] {
+					want = append(want, entry{v, uint32(i*NumBuckets + b)})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(want, func(a, b entry) int { return cmp.Compare(a.v, b.v) })
+	vals, part := m.values[NumBuckets], m.part[NumBuckets]
+	if len(vals) != len(want) {
+		t.Fatalf("%d values over all sizes, want %d", len(vals), len(want))
+	}
+	for i, e := range want {
+		if vals[i] != e.v || m.parts[NumBuckets][part[i]] != e.key {
+			t.Fatalf("position %d: %v of key %d, want %v of key %d", i, vals[i], m.parts[NumBuckets][part[i]], e.v, e.key)
 		}
 	}
 }

@@ -74,9 +74,10 @@ func (m *Builder) Distribution() *Distribution {
 // sortByValue sorts vals (finite, >= 0, no -0) ascending and carries w
 // along, stably: a least-significant-digit radix sort on the values' bit
 // patterns (which order non-negative floats as numbers), 11 bits a pass,
-// skipping the passes where every value has the same digit (the high bits
-// of slowdowns between 1 and 10^4 mostly agree).
-func sortByValue(vals, w []float64) {
+// only over the digits in which the values differ (the high bits of
+// slowdowns between 1 and 10^4 mostly agree, and the low bits of float32
+// estimates widened to float64 are 0).
+func sortByValue[T any](vals []float64, w []T) {
 	n := len(vals)
 	if n < 2 {
 		return
@@ -86,27 +87,42 @@ func sortByValue(vals, w []float64) {
 		return
 	}
 	const bits, buckets = 11, 1 << 11
+	// the digits in which some value differs from the first: only their
+	// passes move anything
+	k0 := math.Float64bits(vals[0])
+	diff := uint64(0)
+	for _, v := range vals {
+		diff |= math.Float64bits(v) ^ k0
+	}
+	var pass [6]uint // shifts of the passes to make
+	np := 0
+	for p := range uint(6) {
+		if diff>>(bits*p)&(buckets-1) != 0 {
+			pass[np] = bits * p
+			np++
+		}
+	}
+	if np == 0 {
+		return // all equal
+	}
 	var count [6][buckets]int
 	for _, v := range vals {
 		k := math.Float64bits(v)
-		for p := range count {
-			count[p][k>>(bits*p)&(buckets-1)]++
+		for j, sh := range pass[:np] {
+			count[j][k>>sh&(buckets-1)]++
 		}
 	}
-	tv, tw := make([]float64, n), make([]float64, n)
+	tv, tw := make([]float64, n), make([]T, n)
 	src, srcW, dst, dstW := vals, w, tv, tw
-	for p := range count {
-		c := &count[p]
-		if c[math.Float64bits(vals[0])>>(bits*p)&(buckets-1)] == n {
-			continue // one digit for all: this pass would not move anything
-		}
+	for j, sh := range pass[:np] {
+		c := &count[j]
 		sum := 0
 		for i, k := range c {
 			c[i] = sum
 			sum += k
 		}
 		for i, v := range src {
-			d := math.Float64bits(v) >> (bits * p) & (buckets - 1)
+			d := math.Float64bits(v) >> sh & (buckets - 1)
 			dst[c[d]], dstW[c[d]] = v, srcW[i]
 			c[d]++
 		}
@@ -118,7 +134,7 @@ func sortByValue(vals, w []float64) {
 	}
 }
 
-func insertionSort(vals, w []float64) {
+func insertionSort[T any](vals []float64, w []T) {
 	for i := 1; i < len(vals); i++ {
 		v, x := vals[i], w[i]
 		j := i

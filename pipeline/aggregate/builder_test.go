@@ -20,6 +20,8 @@ func TestSortByValueMatchesStableSort(t *testing.T) {
 		{1000, func() float64 { return 1 + 3*r.Float64() }},
 		{5000, func() float64 { return float64(r.IntN(7)) }}, // ties and zeros
 		{20000, func() float64 { return math.Exp(20 * r.NormFloat64()) }},
+		{3000, func() float64 { return float64(float32(1 + r.ExpFloat64())) }}, // low bits all 0
+		{300, func() float64 { return 2.5 }},                                   // all equal
 	} {
 		vals, w := make([]float64, c.n), make([]float64, c.n)
 		type vw struct{ v, w float64 }

@@ -13,6 +13,7 @@ package infer
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/decompose"
@@ -41,6 +42,13 @@ type Options struct {
 	// PerFlow estimates every path and each flow's slowdown (Result.PerFlow);
 	// Paths must then be 0.
 	PerFlow bool
+	// Alongside, if set, is called once the network-wide distributions
+	// are made (Result.Model, nil without a model, and Result.Flowsim), in
+	// a goroutine of its own while Run goes on to the bootstrap intervals
+	// and per-flow estimates: work that needs only the distributions, such
+	// as plotting them, then costs no extra time on a machine with a core
+	// to spare. Run returns after it, with its error if Run had none.
+	Alongside func(model, flowsim *aggregate.Distribution) error
 	// Lean leaves PathResult.Model and Flowsim nil unless Bootstrap or
 	// PerFlow needs them: only the network-wide distributions keep the
 	// percentiles, so a workload's every path costs about 100 bytes each
@@ -131,17 +139,28 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if err != nil {
 		return nil, err
 	}
+	var need [aggregate.NumBuckets]int // values each mixture will hold
 	if sampled {
 		sampleWeights(d, run.res, draws, counts)
+		for i := range run.res {
+			for b, wt := range run.res[i].Weight {
+				if wt > 0 {
+					need[b] += aggregate.NumPercentiles
+				}
+			}
+		}
 	}
 	r := &Result{Flows: w.Flows.Len(), PathsTotal: d.NumPaths(), Counts: counts, Paths: run.res}
 	var mixFS, mixM aggregate.Builder
 	if !sampled { // every path: at most 100 values per flow of each bucket
 		for b, n := range r.Counts[:aggregate.NumBuckets] {
-			mixFS.Grow(b, n*aggregate.NumPercentiles)
-			if est != nil {
-				mixM.Grow(b, n*aggregate.NumPercentiles)
-			}
+			need[b] = n * aggregate.NumPercentiles
+		}
+	}
+	for b, n := range need {
+		mixFS.Grow(b, n)
+		if est != nil {
+			mixM.Grow(b, n)
 		}
 	}
 	// commit mixes a finished chunk, in path order
@@ -177,22 +196,43 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	if err := run.run(commit, keep); err != nil {
 		return nil, err
 	}
-	r.Flowsim = mixFS.Distribution()
+	// the two mixtures are sorted side by side
+	var wg sync.WaitGroup
 	if est != nil {
-		r.Model = mixM.Distribution()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Model = mixM.Distribution()
+		}()
+	}
+	r.Flowsim = mixFS.Distribution()
+	wg.Wait()
+	var along chan error
+	if opt.Alongside != nil {
+		along = make(chan error, 1)
+		go func() { along <- opt.Alongside(r.Model, r.Flowsim) }()
 	}
 	if sampled && opt.Bootstrap > 0 {
-		r.FlowsimCI = Bootstrap(r.Paths, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim },
-			opt.Bootstrap, 0.9, opt.Seed)
+		picks := []Pick{func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim }}
 		if est != nil {
-			r.ModelCI = Bootstrap(r.Paths, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model },
-				opt.Bootstrap, 0.9, opt.Seed)
+			picks = append(picks, func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model })
+		}
+		ivs := Bootstraps(r.Paths, picks, opt.Bootstrap, 0.9, opt.Seed)
+		r.FlowsimCI = ivs[0]
+		if est != nil {
+			r.ModelCI = ivs[1]
 		}
 	}
 	if opt.PerFlow {
-		if r.PerFlow, err = perFlow(r.Paths, w.Flows.Size); err != nil {
-			return nil, err
+		r.PerFlow, err = perFlow(r.Paths, w.Flows.Size)
+	}
+	if along != nil {
+		if aerr := <-along; err == nil {
+			err = aerr
 		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -227,5 +228,28 @@ func TestRunIndependentOfWorkers(t *testing.T) {
 				t.Fatalf("case %d: path %d's estimates differ from one worker's", i, j)
 			}
 		}
+	}
+}
+
+// Alongside gets the result's own distributions, runs while the bootstrap
+// does, and its error is Run's.
+func TestRunAlongside(t *testing.T) {
+	w, cfg := smallWorkload(t)
+	var model, flowsim *aggregate.Distribution
+	r, err := Run(w, cfg, nil, Options{Workers: 2, Paths: 300, Bootstrap: 20,
+		Alongside: func(m, f *aggregate.Distribution) error {
+			model, flowsim = m, f
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if model != nil || flowsim == nil || flowsim != r.Flowsim || r.FlowsimCI == nil {
+		t.Errorf("Alongside got model %p, flowsim %p; the result has %p, %p (interval %v)", model, flowsim, r.Model, r.Flowsim, r.FlowsimCI != nil)
+	}
+	bad := errors.New("no room for the plots")
+	if _, err := Run(w, cfg, nil, Options{Workers: 2, Paths: 300, Bootstrap: 20,
+		Alongside: func(_, _ *aggregate.Distribution) error { return bad }}); !errors.Is(err, bad) {
+		t.Errorf("Run with a failing Alongside: %v", err)
 	}
 }

@@ -2,6 +2,9 @@ package infer
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
@@ -81,4 +84,128 @@ func Mix(paths []PathResult, pick func(*PathResult) *[aggregate.NumBuckets][aggr
 		}
 	}
 	return m.Distribution(), nil
+}
+
+// TestBootstrapsMatchesBootstrap: estimators bootstrapped together get
+// what each gets alone, also one that lacks estimates of some paths (its
+// replicates are drawn on their own).
+func TestBootstrapsMatchesBootstrap(t *testing.T) {
+	draws := make([]int, 60)
+	for i := range draws {
+		draws[i] = 1 + i%3
+	}
+	paths := samplePaths(draws)
+	for i := range paths {
+		q := new([aggregate.NumBuckets][aggregate.NumPercentiles]float64)
+		for b := range q {
+			for k := range q[b] {
+				q[b][k] = 1 + float64((i*7+k)%13)/5
+			}
+		}
+		paths[i].Flowsim = q
+		paths[i].Flows[2], paths[i].Weight[2] = 2, 3*float64(paths[i].Draws[1])
+	}
+	model := func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Model }
+	flowsim := func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 { return p.Flowsim }
+	some := func(p *PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64 {
+		if p.Path%4 == 0 {
+			return nil
+		}
+		return p.Flowsim
+	}
+	picks := []Pick{flowsim, some, model}
+	got := Bootstraps(paths, picks, 37, 0.9, 11)
+	for k, pick := range picks {
+		want := Bootstrap(paths, pick, 37, 0.9, 11)
+		if got[k] == nil || want == nil {
+			t.Fatalf("estimator %d: no interval", k)
+		}
+		for b := range want.Lo {
+			for j := range want.Lo[b] {
+				if g, w := got[k].Lo[b][j], want.Lo[b][j]; g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+					t.Fatalf("estimator %d bucket %d p%d: lo %v, alone %v", k, b, j+1, g, w)
+				}
+				if g, w := got[k].Hi[b][j], want.Hi[b][j]; g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+					t.Fatalf("estimator %d bucket %d p%d: hi %v, alone %v", k, b, j+1, g, w)
+				}
+			}
+		}
+	}
+	if got[0].Lo == got[2].Lo && got[0].Hi == got[2].Hi {
+		t.Error("different estimates gave the same interval")
+	}
+}
+
+// BenchmarkBootstraps times m4 run's default interval: 200 replicates of a
+// 2000-draw sample (1,500 paths, flows in 2-3 buckets each), two
+// estimators.
+func BenchmarkBootstraps(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	paths := make([]PathResult, 1500)
+	for i := range paths {
+		p := &paths[i]
+		p.Path = i
+		p.Model, p.Flowsim = new(percentiles), new(percentiles)
+		for k := range aggregate.NumBuckets {
+			if r.IntN(3) == 0 {
+				continue
+			}
+			p.Flows[k] = 1 + r.IntN(4)
+			v, u := 1.0, 1.0
+			for j := range aggregate.NumPercentiles {
+				v += r.ExpFloat64() / 30
+				if j > 40 {
+					u += r.ExpFloat64() / 20
+				}
+				p.Model[k][j], p.Flowsim[k][j] = v, u
+			}
+		}
+	}
+	for range 2000 { // draws: a bucket's picks a path with flows in it
+		for {
+			i, k := r.IntN(len(paths)), r.IntN(aggregate.NumBuckets)
+			if paths[i].Flows[k] > 0 {
+				paths[i].Draws[k]++
+				break
+			}
+		}
+	}
+	for i := range paths {
+		for k, n := range paths[i].Flows {
+			paths[i].Weight[k] = float64(n * (1 + paths[i].Draws[k]))
+		}
+	}
+	picks := []Pick{
+		func(p *PathResult) *percentiles { return p.Flowsim },
+		func(p *PathResult) *percentiles { return p.Model },
+	}
+	for b.Loop() {
+		Bootstraps(paths, picks, 200, 0.9, 1)
+	}
+}
+
+// nth picks what a sort would put at k, for every k, with ties and
+// without, and leaves the k+1 smallest in front.
+func TestNth(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := range 200 {
+		n := 1 + r.IntN(60)
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(r.IntN(1 + trial%20))
+		}
+		sorted := slices.Clone(v)
+		slices.Sort(sorted)
+		for k := range n {
+			w := slices.Clone(v)
+			if got := nth(w, k); got != sorted[k] {
+				t.Fatalf("trial %d: %v: nth %d = %v, want %v", trial, v, k, got, sorted[k])
+			}
+			front := slices.Clone(w[:k+1])
+			slices.Sort(front)
+			if !slices.Equal(front, sorted[:k+1]) {
+				t.Fatalf("trial %d: %v: after nth %d the front is %v", trial, v, k, w[:k+1])
+			}
+		}
+	}
 }
