@@ -252,7 +252,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	if err := rangesKnown(c, ck, ckName); err != nil {
 		return err
 	}
-	oor := append(ck.OutOfRange(in.CC, true), in.Untrained...)
+	oor := append(infer.OutOfRange(ck, in.W, in.CC), in.Untrained...)
 	if err := reportRanges(c, oor, ckName, in.Name); err != nil {
 		return err
 	}

@@ -388,3 +388,22 @@ func TestConfigJSONKeys(t *testing.T) {
 		t.Errorf("encoded %s, want the keys and values of %s", b, old)
 	}
 }
+
+// Normalized divides the byte counts and HPCC's additive increase by the
+// rate scale, rounded, and leaves the thresholds and times as they are.
+func TestNormalized(t *testing.T) {
+	c := DefaultConfig(cc.HPCC, 750, 45000, true)
+	c.HPCCAI, c.DCTCPK, c.TimelyTLow = 1250, 20, 50000
+	if got := c.Normalized(1); got != c {
+		t.Errorf("k = 1 changed the config: %+v", got)
+	}
+	got := c.Normalized(2.5)
+	want := c
+	want.BufferKB, want.WindowBytes, want.HPCCAI = 300, 18000, 500
+	if got != want {
+		t.Errorf("k = 2.5: %+v, want %+v", got, want)
+	}
+	if got := c.Normalized(7); got.BufferKB != 107 || got.WindowBytes != 6429 || got.HPCCAI != 179 {
+		t.Errorf("k = 7: buffer %d, window %d, AI %d; want 107, 6429, 179 (rounded)", got.BufferKB, got.WindowBytes, got.HPCCAI)
+	}
+}

@@ -29,6 +29,25 @@ func DefaultConfig(c cc.CC, bufferKB, windowBytes int, pfc bool) Config {
 	return Config{CCName: r.ForkName(), Record: r}
 }
 
+// Normalized returns the configuration as the model sees a network whose
+// links run k times faster than its 10/40 Gbps training paths
+// (pathfeat.RateScale): the byte counts and rates that do not scale with
+// the link rate by themselves (buffer, window, HPCC's additive increase)
+// divided by k and rounded. The ECN thresholds are recorded at 10 Gbps
+// (DCTCP K) or 25 Gbps (DCQCN) and scaled to the link rate by the config's
+// KMAX_MAP/KMIN_MAP, so they already mean the same; times (TIMELY) and
+// utilisations (HPCC eta) need nothing.
+func (c Config) Normalized(k float64) Config {
+	if k == 1 {
+		return c
+	}
+	div := func(v int) int { return int(math.Round(float64(v) / k)) }
+	c.BufferKB = div(c.BufferKB)
+	c.WindowBytes = div(c.WindowBytes)
+	c.HPCCAI = div(c.HPCCAI)
+	return c
+}
+
 // Vector returns the 15-value configuration vector of param_*.npy:
 // [sample, buffer_KB/10, window_B/1000, pfc, one-hot dctcp dcqcn hpcc timely,
 // dctcp_K, dcqcn_Kmin, dcqcn_Kmax, hpcc_eta/0.01, hpcc_AI/10, T_low/1000,

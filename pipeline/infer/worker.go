@@ -21,6 +21,10 @@ type percentiles = [aggregate.NumBuckets][aggregate.NumPercentiles]float64
 type chunk struct {
 	lo, hi         int
 	flowsim, model []percentiles
+	// per path, its bucket remap (pathfeat.RemapModel), used where
+	// scaled (a rate scale other than 1)
+	remap  []pathfeat.Remap
+	scaled []bool
 }
 
 // runner estimates a list of paths on a pool of workers (see Run).
@@ -30,9 +34,16 @@ type runner struct {
 	opt     Options
 	paths   []int
 	res     []PathResult
-	params  map[int]hostParams // by path hosts
+	params  map[shape]hostParams
 	batch   int
 	workers int
+}
+
+// shape is what a path's parameter block depends on: its hosts and its
+// rate scale (pathfeat.RateScale).
+type shape struct {
+	hosts int
+	scale float64
 }
 
 type hostParams struct {
@@ -42,18 +53,30 @@ type hostParams struct {
 
 func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estimator, opt Options, paths []int) (*runner, error) {
 	r := &runner{d: d, est: est, opt: opt, paths: paths, res: make([]PathResult, len(paths)),
-		params: map[int]hostParams{}}
-	vec := cfg.Vector()
+		params: map[shape]hostParams{}}
 	def := features.V1
 	if est != nil {
 		def = est.Checkpoint().Features.Name
 	}
+	t := d.Routing.Topology()
+	var gbps []float64
 	for i, p := range paths {
-		h := len(d.PathChannels(p)) + 1
+		chans := d.PathChannels(p)
+		h := len(chans) + 1
 		r.res[i] = PathResult{Path: p, Hosts: h}
-		if _, ok := r.params[h]; !ok {
+		gbps = gbps[:0]
+		for _, c := range chans {
+			_, _, g := t.Channel(c)
+			gbps = append(gbps, g)
+		}
+		k, err := pathfeat.RateScale(gbps)
+		if err != nil {
+			return nil, fmt.Errorf("path %d: %w", p, err)
+		}
+		if _, ok := r.params[shape{h, k}]; !ok {
+			vec := cfg.Normalized(k).Vector()
 			pp, err := features.ParamsFor(def, h, true, vec[:])
-			r.params[h] = hostParams{pp, err}
+			r.params[shape{h, k}] = hostParams{pp, err}
 		}
 	}
 	r.workers = opt.Workers
@@ -130,12 +153,13 @@ func (r *runner) run(commit func(*chunk) error, keep bool) error {
 		}
 		mu.Unlock()
 		if ch == nil {
-			ch = &chunk{flowsim: make([]percentiles, r.batch)}
+			ch = &chunk{flowsim: make([]percentiles, r.batch), remap: make([]pathfeat.Remap, r.batch), scaled: make([]bool, r.batch)}
 			if r.est != nil {
 				ch.model = make([]percentiles, r.batch)
 			}
 		}
 		ch.lo, ch.hi = lo, hi
+		clear(ch.scaled)
 		return ch
 	}
 	onPath := func() {
@@ -243,7 +267,11 @@ func (r *runner) build(wk *worker, ch *chunk, onPath func()) error {
 			return err
 		}
 		h := wk.sc.Hosts
-		hp := r.params[h]
+		k, err := pathfeat.RateScale(wk.sc.LinkGbps)
+		if err != nil {
+			return fmt.Errorf("path %d: %w", p, err)
+		}
+		hp := r.params[shape{h, k}]
 		if hp.err != nil {
 			return fmt.Errorf("path %d (%d hosts): %w", p, h, hp.err)
 		}
@@ -258,6 +286,9 @@ func (r *runner) build(wk *worker, ch *chunk, onPath func()) error {
 		wk.rows = append(wk.rows, int32(h))
 		res := &r.res[i]
 		res.Flows = wk.p.Flows
+		if wk.p.Scale != 1 {
+			ch.remap[i-ch.lo], ch.scaled[i-ch.lo] = wk.p.Remap, true
+		}
 		ch.flowsim[i-ch.lo] = wk.p.Flowsim
 		if r.opt.PerFlow {
 			res.FlowIDs = make([]int32, len(wk.p.Foreground))
@@ -286,6 +317,9 @@ func (wk *worker) predict(est *model.Estimator, ch *chunk) error {
 		m := &ch.model[j]
 		for k, v := range wk.out[j*per : (j+1)*per] { // valid distributions (model.Estimator.PredictBatch)
 			m[k/aggregate.NumPercentiles][k%aggregate.NumPercentiles] = float64(v)
+		}
+		if ch.scaled[j] {
+			pathfeat.RemapModel(&ch.remap[j], m)
 		}
 	}
 	return nil

@@ -50,7 +50,7 @@ func Load(path string) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: TOPOLOGY_FILE: %w", path, err)
 	}
-	if r.HostGbps, r.FabricGbps, err = linkRates(wt); err != nil {
+	if r.HostGbps, r.FabricGbps, err = wt.LinkRates(); err != nil {
 		return nil, fmt.Errorf("%s: %w", topoFile, err)
 	}
 	rt, err := workload.NewRouting(wt)
@@ -71,27 +71,6 @@ func Load(path string) (*Run, error) {
 	}
 	r.Workload = w
 	return r, nil
-}
-
-// linkRates returns the one rate of host links and the one rate of
-// switch-to-switch links (the latter 0 when no two switches are linked).
-func linkRates(t *workload.Topology) (host, fabric float64, err error) {
-	for _, l := range t.Links {
-		sw := t.IsSwitch[l.A] && t.IsSwitch[l.B]
-		p, what := &host, "host"
-		if sw {
-			p, what = &fabric, "switch-to-switch"
-		}
-		if *p == 0 {
-			*p = l.Gbps
-		} else if *p != l.Gbps {
-			return 0, 0, fmt.Errorf("%s links at %g and %g Gbps: m4 models one host link rate and one fabric link rate", what, *p, l.Gbps)
-		}
-	}
-	if host == 0 {
-		return 0, 0, fmt.Errorf("no host links")
-	}
-	return host, fabric, nil
 }
 
 // FCT is the fork's outcome for the flows of a run, in flow-file order.

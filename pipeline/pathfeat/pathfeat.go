@@ -8,13 +8,16 @@
 package pathfeat
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // Path is one path scenario ready for the model.
@@ -30,23 +33,57 @@ type Path struct {
 	// scenario's flows) and FGSlowdown flowsim's slowdown of each.
 	Foreground []int
 	FGSlowdown []float64
+	// Scale is the path's rate scale (RateScale); the model and flowsim
+	// saw it with flow sizes divided by Scale. Where Scale is not 1 a
+	// foreground flow's size bucket there can differ from its own:
+	// Remap[b][s] counts the foreground flows of output bucket b (by their
+	// own size) that the model saw in bucket s (RemapModel).
+	Scale float64
+	Remap Remap
 }
 
-// Config checks that a parking lot has the 10/40 Gbps shape the model and
-// flowsim's features were made for, and returns flowsim's config.
-func Config(sc *decompose.Scenario) (bindings.PathConfig, error) {
+// Remap[b][s] counts a path's foreground flows of output bucket b by their
+// own size that the model saw in bucket s.
+type Remap [features.NumOutputBuckets][features.NumOutputBuckets]int
+
+// Config checks that a parking lot has the shape the model and flowsim's
+// features were made for, host links at E and fabric links at 4E, and
+// returns flowsim's config (10/40 Gbps) and the rate scale E / 10 Gbps by
+// which the path is normalised (RateScale).
+func Config(sc *decompose.Scenario) (bindings.PathConfig, float64, error) {
 	cfg := bindings.DefaultPathConfig(sc.Hosts)
-	for l, g := range sc.LinkGbps {
-		want := cfg.CoreGbps
-		if l == 0 || l == len(sc.LinkGbps)-1 {
-			want = cfg.EdgeGbps
+	k, err := RateScale(sc.LinkGbps)
+	if err != nil {
+		return cfg, 0, fmt.Errorf("path %d: %w", sc.PathID, err)
+	}
+	return cfg, k, nil
+}
+
+// RateScale returns by how much a path's link rates (host links first and
+// last, fabric links between) exceed the 10/40 Gbps the model was trained
+// on. The model sees a path at k x 10 / k x 40 Gbps as the 10/40 Gbps path
+// whose flow sizes are divided by k: with every rate and every byte count
+// scaled alike and the delays kept, a fluid's dynamics are the same in time
+// (docs/inputs.md, "Link rates"). A path whose fabric links do not run at
+// 4x its host links has no such twin and is refused.
+func RateScale(linkGbps []float64) (float64, error) {
+	def := bindings.DefaultPathConfig(2)
+	if len(linkGbps) == 0 {
+		return 0, fmt.Errorf("no links")
+	}
+	edge := linkGbps[0]
+	k := edge / def.EdgeGbps
+	for l, g := range linkGbps {
+		want := k * def.CoreGbps
+		if l == 0 || l == len(linkGbps)-1 {
+			want = edge
 		}
-		if g != want {
-			return cfg, fmt.Errorf("path %d: link %d runs at %g Gbps; m4's flowsim features and model are for paths with %g Gbps host links and %g Gbps fabric links",
-				sc.PathID, l, g, cfg.EdgeGbps, cfg.CoreGbps)
+		if !(g > 0) || math.Abs(g-want) > 1e-9*want {
+			return 0, fmt.Errorf("link %d runs at %g Gbps; m4's model is for paths whose fabric links run at %g x their host links (%g Gbps here), as its %g/%g Gbps training paths do",
+				l, g, def.CoreGbps/def.EdgeGbps, edge, def.EdgeGbps, def.CoreGbps)
 		}
 	}
-	return cfg, nil
+	return k, nil
 }
 
 // Build runs flowsim on sc and builds its feature map with the given
@@ -72,6 +109,7 @@ type Builder struct {
 	sims   map[int]*bindings.Flowsim // by hosts
 	feat   *bindings.Features
 	fct    []float64
+	scaled []float64 // flow sizes / the rate scale
 	counts []int64
 	// the foreground flows: sizes, hosts, flowsim FCTs, slowdowns
 	fgSize, fgFCT []float64
@@ -101,7 +139,7 @@ func (b *Builder) Close() {
 // memory of p's slices (p.Input.Res and p.Input.Empty are written in place
 // when their capacity suffices, so they can be windows of a batch buffer).
 func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float64, p *Path) error {
-	cfg, err := Config(sc)
+	cfg, k, err := Config(sc)
 	if err != nil {
 		return err
 	}
@@ -114,13 +152,21 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 	}
 	pa := sc.Path
 	n, h := pa.Len(), sc.Hosts
+	sizes := pa.SizeBytes // as the model sees them
+	if k != 1 {
+		b.scaled = grow(b.scaled, n)
+		for i, v := range pa.SizeBytes {
+			b.scaled[i] = v / k
+		}
+		sizes = b.scaled
+	}
 	b.fct = grow(b.fct, n)
-	if err := sim.RunInto(pa.ArrivalNs, pa.SizeBytes, pa.Src, pa.Dst, b.fct); err != nil {
+	if err := sim.RunInto(pa.ArrivalNs, sizes, pa.Src, pa.Dst, b.fct); err != nil {
 		return fmt.Errorf("path %d: flowsim: %w", sc.PathID, err)
 	}
 	res := grow(p.Input.Res, h*features.RowWidth)
 	b.counts = grow(b.counts, h*features.NumInputBuckets)
-	if err := b.feat.Build(h, pa.SizeBytes, pa.Src, pa.Dst, b.fct, params[:], res, nil, b.counts); err != nil {
+	if err := b.feat.Build(h, sizes, pa.Src, pa.Dst, b.fct, params[:], res, nil, b.counts); err != nil {
 		return fmt.Errorf("path %d: features: %w", sc.PathID, err)
 	}
 	// m3's empty buckets (model.EmptyBuckets: the mean share of a cell's
@@ -139,10 +185,12 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 	// flowsim's own estimate of the foreground flows, per output bucket
 	b.fgSize, b.fgFCT, b.fgSrc, b.fgDst = b.fgSize[:0], b.fgFCT[:0], b.fgSrc[:0], b.fgDst[:0]
 	p.Foreground = p.Foreground[:0]
+	p.Scale, p.Remap = k, Remap{}
 	for i, fg := range sc.Foreground {
 		if fg {
 			p.Foreground = append(p.Foreground, i)
-			b.fgSize = append(b.fgSize, pa.SizeBytes[i])
+			p.Remap[features.OutputBucket(pa.SizeBytes[i])][features.OutputBucket(sizes[i])]++
+			b.fgSize = append(b.fgSize, sizes[i])
 			b.fgFCT = append(b.fgFCT, b.fct[i])
 			b.fgSrc = append(b.fgSrc, pa.Src[i])
 			b.fgDst = append(b.fgDst, pa.Dst[i])
@@ -155,9 +203,9 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 	for k := range b.per {
 		b.per[k] = b.per[k][:0]
 	}
-	for j, sz := range b.fgSize {
-		k := features.OutputBucket(sz)
-		b.per[k] = append(b.per[k], p.FGSlowdown[j])
+	for j, i := range p.Foreground { // by the flow's own size
+		ob := features.OutputBucket(pa.SizeBytes[i])
+		b.per[ob] = append(b.per[ob], p.FGSlowdown[j])
 	}
 	for k, v := range b.per {
 		p.Flows[k] = len(v)
@@ -173,10 +221,76 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 	return nil
 }
 
+// RemapModel turns the model's slowdown percentiles for a path, per output
+// bucket of the sizes the model saw (size / Path.Scale), into percentiles
+// per bucket of the flows' own sizes: bucket b's curve is the mixture of
+// the model's curves s, each weighted by r[b][s] (its flows), read at
+// percentiles 1..100. A bucket fed by one curve gets it unchanged (so a
+// path at 10/40 Gbps, where r is diagonal, is left as it was); a bucket
+// without foreground flows keeps the model's own curve.
+func RemapModel(r *Remap, m *[features.NumOutputBuckets][features.NumPercentiles]float64) {
+	in := *m
+	type point struct {
+		v float64
+		w int
+	}
+	var pts []point
+	for b, row := range r {
+		total, from := 0, -1
+		for s, w := range row {
+			if w > 0 {
+				total += w
+				from = s
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		if row[from] == total { // one curve
+			m[b] = in[from]
+			continue
+		}
+		pts = pts[:0]
+		for s, w := range row {
+			for _, v := range in[s] {
+				if w > 0 {
+					pts = append(pts, point{v, w})
+				}
+			}
+		}
+		slices.SortStableFunc(pts, func(x, y point) int { return cmp.Compare(x.v, y.v) })
+		// percentile j: the first value whose cumulative weight reaches
+		// j/100 of the whole (each curve's 100 points carry its flows)
+		cum, i := 0, 0
+		for j := range m[b] {
+			for cum < (j+1)*total {
+				cum += pts[i].w
+				i++
+			}
+			m[b][j] = pts[i-1].v
+		}
+	}
+}
+
 // grow returns s resliced to n values, reallocated only when too small.
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n, n+n/4)
 	}
 	return s[:n]
+}
+
+// TopologyScale is RateScale for every path of t: its host link rate over
+// 10 Gbps, or an error where its fabric links do not run at 4x its host
+// links.
+func TopologyScale(t *workload.Topology) (float64, error) {
+	host, fabric, err := t.LinkRates()
+	if err != nil {
+		return 0, err
+	}
+	links := []float64{host, host}
+	if fabric != 0 {
+		links = []float64{host, fabric, host}
+	}
+	return RateScale(links)
 }

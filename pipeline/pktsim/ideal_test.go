@@ -12,6 +12,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/internal/refdata"
+	"github.com/m4sim/m4/pipeline/cc"
 )
 
 // IdealFCTs reproduces the fork's ideal FCT (fct.txt's last column) on the
@@ -38,7 +39,7 @@ func TestIdealFCTsMatchFabricRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ideal, err := IdealFCTs(cfg, topo, flows)
+		ideal, err := IdealFCTs(cfg, topo, flows, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
@@ -89,4 +90,40 @@ func readForkIdeal(path string) (map[uint32]int64, error) {
 		out[uint32(id)] = v
 	}
 	return out, sc.Err()
+}
+
+// On 25 Gbps hosts the fork caps the ideal FCT's rate at 10 Gbps; m4's own
+// truth caps it at the host rate (IdealCap): a 1 MB flow across one switch
+// takes the two hops' propagation, its first packet at each hop and the
+// rest of its payload and headers at the capped rate (each term in whole
+// ns, as the fork's integer arithmetic truncates them).
+func TestIdealCap(t *testing.T) {
+	needNative(t)
+	if c := IdealCap(star(2, 10e9)); c != 10e9 {
+		t.Errorf("10 Gbps hosts: cap %v, want 10 Gbps", c)
+	}
+	if c := IdealCap(star(2, 1e9)); c != 10e9 {
+		t.Errorf("1 Gbps hosts: cap %v, want the fork's 10 Gbps", c)
+	}
+	topo := star(2, 25e9)
+	if c := IdealCap(topo); c != 25e9 {
+		t.Fatalf("25 Gbps hosts: cap %v, want 25 Gbps", c)
+	}
+	flows := &Flows{Name: "one flow"}
+	flows.Add(0, 0, 1, 1_000_000, 0)
+	cfg := mustTemplate(t, cc.DCTCP)
+	first := 2 * math.Floor(1048*8/25.0) // ns
+	for _, c := range []struct {
+		cap  Rate
+		gbps float64
+	}{{0, 10}, {25e9, 25}} {
+		ideal, err := IdealFCTs(cfg, topo, flows, c.cap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 2000 + first + math.Floor(999_000*8/c.gbps) + 999*math.Floor(48*8/c.gbps)
+		if float64(ideal[0]) != want {
+			t.Errorf("cap %v: ideal %d ns, want %.0f", c.cap, ideal[0], want)
+		}
+	}
 }

@@ -78,10 +78,9 @@ func knobs(c features.Config, bw int) m3Knobs {
 	case cc.DCQCN: // dcqcn_paper_vwin
 		return m3Knobs{50, 50, 55, "0.00390625", features.PyFloat(5 * fbw / 25), features.PyFloat(50 * fbw / 25), 1000, 1, 1, 0, "1", 0}
 	case cc.HPCC:
-		multi := "1" // Python's max(bw / 25, 1)
-		if fbw/25 > 1 {
-			multi = features.PyFloat(fbw / 25)
-		}
+		// run_m3.py's max(bw / 25, 1), in whole hops as the fork reads
+		// INT_MULTI (an unsigned integer): 4 at 100 Gbps
+		multi := fmt.Sprint(max(bw/25, 1))
 		ai := fmt.Sprint(c.HPCCAI)
 		return m3Knobs{1, 4, 300, "0.00390625", ai, ai, 1000, 1, 1, 1, multi, 0}
 	case cc.DCTCP:
@@ -146,7 +145,7 @@ func m3Lines(c features.Config, o M3Options) [][2]string {
 	w("RATE_AI", "%sMb/s", k.ai)
 	w("RATE_HAI", "%sMb/s", k.hai)
 	w("MIN_RATE", "1000Mb/s")
-	w("MAX_RATE", "10000Mb/s")
+	w("MAX_RATE", "%dMb/s", bw*1000) // run_m3.py's 10 Gbps: the host line rate, so a faster NIC is not capped
 	w("DCTCP_RATE_AI", "%dMb/s", k.dctcpAI)
 	w("TIMELY_T_HIGH", "%d", c.TimelyTHigh)
 	w("TIMELY_T_LOW", "%d", c.TimelyTLow)

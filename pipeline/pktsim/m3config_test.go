@@ -87,6 +87,7 @@ func TestM3ConfigIsItsText(t *testing.T) {
 		for _, o := range []M3Options{
 			{Hosts: 5, LinkGbps: 10, BaseRTTNs: 14400, StopS: 7, QlenMonStartNs: 100000000000},
 			{LinkGbps: 25, BaseRTTNs: 8000, StopS: 3, QlenMonStartNs: 1},
+			{LinkGbps: 100, BaseRTTNs: 14400, StopS: 3, QlenMonStartNs: 1},
 		} {
 			got, err := M3Config(c, o)
 			if err != nil {
@@ -98,6 +99,9 @@ func TestM3ConfigIsItsText(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("case %d (%s, %+v): M3Config differs from its text:\n%s\nvs\n%s", i, a, o, got.Format(), want.Format())
+			}
+			if got.MaxRate != Rate(o.LinkGbps)*1e9 || (a == cc.HPCC && got.INTMulti != uint32(max(o.LinkGbps/25, 1))) {
+				t.Errorf("case %d (%s, %d Gbps): MAX_RATE %v, INT_MULTI %d; want the host rate and max(bw/25, 1)", i, a, o.LinkGbps, got.MaxRate, got.INTMulti)
 			}
 			if o.Hosts == 0 && (got.TopologyFile != "" || got.FCTOutputFile != DefaultConfig().FCTOutputFile) {
 				t.Errorf("case %d (%s): file keys without hosts: %q %q", i, a, got.TopologyFile, got.FCTOutputFile)

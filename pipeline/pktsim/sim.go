@@ -26,6 +26,10 @@ type Options struct {
 	// RNGStreamBase overrides the ns-3 RNG stream index of the first random
 	// draw (nil = ForkStreamBase of the topology).
 	RNGStreamBase *uint64
+	// IdealRateCap is the rate at which the ideal FCT's bytes after the
+	// first packet are capped (0: the fork's constant 10 Gbps; m4's own
+	// ground truth passes IdealCap of the topology).
+	IdealRateCap Rate
 	// Progress, when set, is called now and then during the run (about
 	// every 2^20 events) with the flows finished so far, the flows of the
 	// run and the simulated time.
@@ -82,6 +86,23 @@ func (r *Result) Slowdowns() []float64 {
 	return out
 }
 
+// IdealCap is the rate at which m4's own ground truth caps the ideal FCT on
+// topo: the fork's 10 Gbps, or the fastest host link where that is faster.
+// The fork caps it at a constant 10 Gbps, so on faster host links its
+// "ideal" is slower than the flow alone really is and large flows get
+// slowdowns below 1; m4 measures slowdown against the flow alone at its own
+// link rates there (identical at 10 Gbps hosts and below).
+func IdealCap(topo *Topology) Rate {
+	c := Rate(10e9)
+	sw := topo.IsSwitch()
+	for _, l := range topo.Links {
+		if (!sw[l.A] || !sw[l.B]) && l.Rate > c {
+			c = l.Rate
+		}
+	}
+	return c
+}
+
 // ForkStreamBase is the index of the first ns-3 RNG stream the fork draws
 // from once its simulation starts, for topology t. Every random variable
 // the setup creates takes one stream index: per node, the internet stack's
@@ -118,6 +139,9 @@ func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Resu
 	}
 	nc.MaxEvents = opt.MaxEvents
 	nc.MaxWallSeconds = opt.MaxWallSeconds
+	if opt.IdealRateCap > 0 {
+		nc.IdealRateCapBps = uint64(opt.IdealRateCap)
+	}
 	if opt.RNGStreamBase != nil {
 		nc.RNGStreamBase = *opt.RNGStreamBase
 	} else {
@@ -174,10 +198,18 @@ func newSim(nc bindings.PktsimConfig, cfg *Config, topo *Topology) (*bindings.Pk
 
 // IdealFCTs returns each flow's ideal FCT under cfg on topo (ns): the fork's
 // standalone FCT, the IdealNs a run reports (docs/pktsim.md, "Ideal FCT"),
-// computed without simulating.
-func IdealFCTs(cfg *Config, topo *Topology, flows *Flows) ([]int64, error) {
+// computed without simulating, with the rate capped at capRate (0: the
+// fork's 10 Gbps; see IdealCap).
+func IdealFCTs(cfg *Config, topo *Topology, flows *Flows, capRate Rate) ([]int64, error) {
+	nc, err := cfg.Native()
+	if err != nil {
+		return nil, err
+	}
+	if capRate > 0 {
+		nc.IdealRateCapBps = uint64(capRate)
+	}
 	var ideal []int64
-	err := withSim(cfg, topo, flows, func(sim *bindings.Pktsim) (err error) {
+	err = withNative(nc, cfg, topo, flows, func(sim *bindings.Pktsim) (err error) {
 		ideal, err = sim.Ideal(flows.Native())
 		return err
 	})
@@ -205,6 +237,11 @@ func withSim(cfg *Config, topo *Topology, flows *Flows, f func(*bindings.Pktsim)
 	if err != nil {
 		return err
 	}
+	return withNative(nc, cfg, topo, flows, f)
+}
+
+// withNative is withSim with cfg already converted (nc).
+func withNative(nc bindings.PktsimConfig, cfg *Config, topo *Topology, flows *Flows, f func(*bindings.Pktsim) error) error {
 	if err := flows.CheckHosts(topo); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ package truth
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/features"
@@ -50,9 +51,10 @@ type Case struct {
 }
 
 // HostGbps, BaseRTTNs and QlenMonStartNs are the parts of the fork config
-// of a workload that its configuration record does not give: m3's
-// generator's host link rate and base RTT, and a queue monitor start past
-// any run (off, as in the reference ns3-paths).
+// of a scenario that its configuration record does not give: m3's
+// generator's host link rate (a workload's own rate is used where it has
+// one: Input) and base RTT, and a queue monitor start past any run (off, as
+// in the reference ns3-paths).
 const (
 	HostGbps       = 10
 	BaseRTTNs      = 14400
@@ -60,7 +62,8 @@ const (
 )
 
 // Input converts w under cfg for the packet simulator: the fork config m3's
-// generator writes for cfg (pktsim.M3Config, HostGbps host links), w's
+// generator writes for cfg at w's host link rate (pktsim.M3Config: ECN
+// thresholds and CC constants scaled to it as run_m3.py scales them), w's
 // topology (pktsim.FromWorkload) and flow i of w as flow i with id i. The
 // stop time is 2 s past the second after the last start, as the fork's
 // generator sets it.
@@ -78,8 +81,15 @@ func Input(w *workload.Workload, cfg features.Config) (*Case, error) {
 	for i := 0; i < n; i++ {
 		flows.Add(uint32(i), fl.Src[i], fl.Dst[i], uint64(fl.Size[i]), fl.StartNs[i])
 	}
+	host, _, err := w.Topo.LinkRates()
+	if err != nil {
+		return nil, fmt.Errorf("ground truth: %w", err)
+	}
+	if host != math.Trunc(host) {
+		return nil, fmt.Errorf("ground truth: host links at %g Gbps: the packet simulator's m3 config takes whole Gbps", host)
+	}
 	last := float64(fl.StartNs[n-1]) / 1e9
-	pc, err := pktsim.M3Config(cfg, pktsim.M3Options{LinkGbps: HostGbps, BaseRTTNs: BaseRTTNs,
+	pc, err := pktsim.M3Config(cfg, pktsim.M3Options{LinkGbps: int(host), BaseRTTNs: BaseRTTNs,
 		StopS: int(last+1) + 2, QlenMonStartNs: QlenMonStartNs})
 	if err != nil {
 		return nil, err
@@ -87,10 +97,11 @@ func Input(w *workload.Workload, cfg features.Config) (*Case, error) {
 	return &Case{Config: pc, Topo: topo, Flows: flows}, nil
 }
 
-// IdealFCTs returns the fork's ideal FCT of each flow of c (ns), without
-// simulating.
+// IdealFCTs returns the ideal FCT of each flow of c (ns), without
+// simulating: the fork's, with its rate cap raised to the host link rate
+// on hosts faster than 10 Gbps (pktsim.IdealCap), as Simulate reports it.
 func (c *Case) IdealFCTs() ([]int64, error) {
-	return pktsim.IdealFCTs(c.Config, c.Topo, c.Flows)
+	return pktsim.IdealFCTs(c.Config, c.Topo, c.Flows, pktsim.IdealCap(c.Topo))
 }
 
 // Simulate runs the packet simulator on w under cfg (Input) and returns
@@ -107,7 +118,7 @@ func Simulate(w *workload.Workload, cfg features.Config, o Options) (*Result, er
 // summarises the outcome.
 func (c *Case) Simulate(o Options) (*Result, error) {
 	res, err := pktsim.SimulateWith(c.Config, c.Topo, c.Flows, pktsim.Options{MaxEvents: o.MaxEvents, Progress: o.Progress,
-		Dynamics: o.Dynamics})
+		Dynamics: o.Dynamics, IdealRateCap: pktsim.IdealCap(c.Topo)})
 	if err != nil {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}

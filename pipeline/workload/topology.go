@@ -351,3 +351,25 @@ func checkRates(hostGbps, fabricGbps float64, delayNs int64) error {
 	}
 	return nil
 }
+
+// LinkRates returns the one rate of t's host links and the one rate of its
+// switch-to-switch links (the latter 0 when no two switches are linked);
+// m4 models networks with one of each.
+func (t *Topology) LinkRates() (host, fabric float64, err error) {
+	for _, l := range t.Links {
+		sw := t.IsSwitch[l.A] && t.IsSwitch[l.B]
+		p, what := &host, "host"
+		if sw {
+			p, what = &fabric, "switch-to-switch"
+		}
+		if *p == 0 {
+			*p = l.Gbps
+		} else if *p != l.Gbps {
+			return 0, 0, fmt.Errorf("%s links at %g and %g Gbps: m4 models one host link rate and one fabric link rate", what, *p, l.Gbps)
+		}
+	}
+	if host == 0 {
+		return 0, 0, fmt.Errorf("no host links")
+	}
+	return host, fabric, nil
+}

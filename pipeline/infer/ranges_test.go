@@ -1,0 +1,114 @@
+package infer
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/workload"
+)
+
+// rateWorkload is smallSpec's fat-tree at the given link rates and buffer
+// and window.
+func rateWorkload(t *testing.T, host, fabric float64, bufferKB, window int) (*workload.Workload, features.Config) {
+	t.Helper()
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	spec := strings.Replace(smallSpec, "kind: fattree, k: 4", "kind: fattree, k: 4, host_gbps: "+strconv.FormatFloat(host, 'g', -1, 64)+", fabric_gbps: "+strconv.FormatFloat(fabric, 'g', -1, 64), 1)
+	spec = strings.Replace(spec, "window_bytes: 18000", "buffer_kb: "+strconv.Itoa(bufferKB)+", window_bytes: "+strconv.Itoa(window), 1)
+	s, err := workload.ParseSpec("rate.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := workload.Generate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ConfigOf(s.CC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, cfg
+}
+
+// The inputs are checked as the model sees them: on 25 Gbps hosts a 750 KB
+// buffer and a 45000 B window are the trained 300 KB and 18000 B, and the
+// rate itself is reported; a 300 KB buffer there is 120 KB to the model.
+func TestOutOfRangeRateNormalised(t *testing.T) {
+	ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		host, fabric   float64
+		buffer, window int
+		want           []string // names, in order
+		value0         string   // a prefix of the first entry's value
+	}{
+		{10, 40, 300, 18000, nil, ""},
+		{25, 100, 750, 45000, []string{"host link rate"}, "25 Gbps"},
+		{25, 100, 300, 18000, []string{"buffer_kb", "host link rate"}, "120 (the given value / 2.5"},
+	} {
+		w, cfg := rateWorkload(t, c.host, c.fabric, c.buffer, c.window)
+		got := OutOfRange(ck, w, cfg)
+		var names []string
+		for _, o := range got {
+			names = append(names, o.Name)
+		}
+		if strings.Join(names, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%g Gbps, %d KB, %d B: %v, want %v", c.host, c.buffer, c.window, got, c.want)
+			continue
+		}
+		if len(got) > 0 && !strings.HasPrefix(got[0].Value, c.value0) {
+			t.Errorf("%g Gbps, %d KB: value %q, want it to start %q", c.host, c.buffer, got[0].Value, c.value0)
+		}
+	}
+}
+
+// Every path of a 25/100 Gbps workload is estimated on its rate-normalised
+// twin, and the network-wide weights still count each flow once, in the
+// bucket of its own size; the model's percentiles are valid distributions.
+func TestRunRateNormalised(t *testing.T) {
+	w, cfg := rateWorkload(t, 25, 100, 750, 45000)
+	ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := model.NewEstimator(ck, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer est.Close()
+	r, err := Run(w, cfg, est, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [aggregate.NumBuckets]float64
+	for _, sz := range w.Flows.Size {
+		want[features.OutputBucket(float64(sz))]++
+	}
+	if r.Model.Weight != want || r.Flowsim.Weight != want {
+		t.Fatalf("weights per bucket %v and %v, want the workload's flow counts %v", r.Model.Weight, r.Flowsim.Weight, want)
+	}
+	for _, p := range r.Paths {
+		for b, n := range p.Flows {
+			if n == 0 {
+				continue
+			}
+			prev := 1.0
+			for j, v := range p.Model[b] {
+				if !(v >= prev) || math.IsInf(v, 0) {
+					t.Fatalf("path %d bucket %d: model percentile %d = %v after %v", p.Path, b, j+1, v, prev)
+				}
+				prev = v
+			}
+		}
+	}
+}
