@@ -128,8 +128,10 @@ func TestRunPerFlow(t *testing.T) {
 			if pf.Flowsim[f] != p.FlowsimSlowdown[i] || pf.Flowsim[f] < 1 {
 				t.Fatalf("flow %d: flowsim %v, its path's %v", f, pf.Flowsim[f], p.FlowsimSlowdown[i])
 			}
-			if lo, hi := math.Max(1, slices.Min(p.Model[b][:])), math.Max(1, slices.Max(p.Model[b][:])); pf.Model[f] < lo || pf.Model[f] > hi {
-				t.Fatalf("flow %d (path %d, bucket %d, %d flows, flowsim %v): m4 %v outside its path p1..p100 %v..%v; all %v", f, p.Path, b, len(p.FlowIDs), pf.Flowsim[f], pf.Model[f], lo, hi, p.Model[b])
+			// the blend of a value within the path's p1..p100 and flowsim's
+			lo, hi := math.Max(1, slices.Min(p.Model[b][:])), math.Max(1, slices.Max(p.Model[b][:]))
+			if v := pf.Model[f]; v < math.Sqrt(lo*pf.Flowsim[f])*(1-1e-12) || v > math.Sqrt(hi*pf.Flowsim[f])*(1+1e-12) {
+				t.Fatalf("flow %d (path %d, bucket %d, %d flows, flowsim %v): m4 %v outside the blends of its path's p1..p100 %v..%v with flowsim", f, p.Path, b, len(p.FlowIDs), pf.Flowsim[f], v, lo, hi)
 			}
 			for j, g := range p.FlowIDs[:i] {
 				if featuresBucket(w.Flows.Size[g]) == b && pf.Flowsim[g] < pf.Flowsim[f] && pf.Model[g] > pf.Model[f] {
@@ -153,4 +155,14 @@ func featuresBucket(size int64) int {
 		}
 	}
 	return -1
+}
+
+func TestBlend(t *testing.T) {
+	for _, c := range []struct{ model, flowsim, want float64 }{
+		{4, 1, 2}, {1, 9, 3}, {2.25, 1, 1.5}, {1, 1, 1}, {3, 3, 3},
+	} {
+		if got := Blend(c.model, c.flowsim); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Blend(%v, %v) = %v, want %v", c.model, c.flowsim, got, c.want)
+		}
+	}
 }
