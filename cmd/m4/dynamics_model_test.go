@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,6 +70,33 @@ cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: tr
 		t.Errorf("estimate.json: estimates %v, run.estimator %v", len(est.Estimates), est.Run["estimator"])
 	}
 
+	// --per-flow: flows.csv with the model's FCT of every flow, flowsim's
+	// column and rows from every path, and both per-flow errors
+	pf := filepath.Join(dir, "pf")
+	msg, err = run(t, "run", "--estimator", "dynamics", "--ckpt", ck, "--spec", spec, "--per-flow", "--truth", "--out", pf, "--no-progress")
+	if err != nil || !strings.Contains(msg, "per-flow error (mean |estimated/true slowdown - 1|): m4 ") || !strings.Contains(msg, "flowsim ") {
+		t.Fatalf("--per-flow: %q %v", msg, err)
+	}
+	b, _ = os.ReadFile(filepath.Join(pf, "estimate.json"))
+	est.Estimates = nil
+	if err := json.Unmarshal(b, &est); err != nil || est.Estimates["flowsim"] == nil || est.Estimates["m4"] == nil {
+		t.Fatalf("--per-flow estimate.json: %v, estimators %v", err, len(est.Estimates))
+	}
+	csv, _ := os.ReadFile(filepath.Join(pf, "flows.csv"))
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(lines) != 201 || lines[0] != "flow_id,src,dst,size_bytes,start_ns,ideal_fct_ns,flowsim_fct_ns,m4_fct_ns,truth_fct_ns" {
+		t.Fatalf("flows.csv: %d lines, header %q", len(lines), lines[0])
+	}
+	for i, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		ideal, _ := strconv.ParseInt(f[5], 10, 64)
+		fs, _ := strconv.ParseInt(f[6], 10, 64)
+		m, _ := strconv.ParseInt(f[7], 10, 64)
+		if f[0] != strconv.Itoa(i) || ideal <= 0 || fs < ideal || m < ideal {
+			t.Fatalf("flows.csv row %d: %q (FCTs at least the ideal)", i, l)
+		}
+	}
+
 	msg, err = run(t, "eval", "--estimator", "dynamics", "--ckpt", ck, "--spec", spec, "--threads", "1")
 	if err != nil || !strings.Contains(msg, "m4 per-flow err") || !strings.Contains(msg, "spec.yaml") {
 		t.Fatalf("eval: %q %v", msg, err)
@@ -80,7 +108,7 @@ cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: tr
 	}{
 		{[]string{"eval", "--estimator", "dynamics", "--spec", spec}, "--ckpt CKPT is required"},
 		{[]string{"run", "--estimator", "dynamics", "--spec", spec, "--out", out}, "--ckpt CKPT is required"},
-		{[]string{"run", "--estimator", "dynamics", "--ckpt", ck, "--per-flow", "--spec", spec, "--out", out}, "--per-flow"},
+		{[]string{"run", "--estimator", "dynamics", "--ckpt", ck, "--paths", "10", "--spec", spec, "--out", out}, "--paths"},
 		{[]string{"run", "--estimator", "quantum", "--spec", spec}, "want path or dynamics"},
 		{[]string{"train", "--estimator", "dynamics", "--data", dir, "--out", ck}, "no dynamics.npz"},
 		{[]string{"train", "--estimator", "dynamics", "--data", data}, "--out CKPT is required"},

@@ -50,7 +50,8 @@ Progress goes to stderr: a bar on a terminal, else a line every few seconds.
 --estimator dynamics; docs/dynamics.md) instead: its event loop runs over every flow of the
 workload on the routes the packet simulator would take, each flow's slowdown is its
 estimated FCT over its ideal FCT, and the percentiles per size bucket go under
-estimates.m4 in estimate.json (no flowsim column; --paths and --per-flow do not apply).`,
+estimates.m4 in estimate.json (--paths does not apply). With --per-flow it also writes flows.csv
+(m4_fct_ns the model's FCT of each flow) and flowsim's rows and column, from every path.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (default: the embedded scenario)"},
 			&cli.StringFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE`: its TOPOLOGY_FILE and FLOW_FILE (beside it) are the workload, its CC, buffer, window and PFC the configuration"},
