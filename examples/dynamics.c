@@ -4,6 +4,7 @@
  * event loop.
  *
  *   dynamics [STEPS]
+ *   dynamics --ckpt CKPT
  *
  * The workload: six flows among four hosts around one switch (directed links
  * 0-3 host -> switch, 4-7 switch -> host, 10 Gbit/s, 1 us). The trace: their
@@ -14,7 +15,10 @@
  * trains a small model for STEPS AdamW steps (default 300; the loss is
  * printed as it falls), then runs m4_dyn_run on the workload alone (no
  * trace) and prints each flow's ideal, measured and estimated FCT (ns) and
- * the mean |estimated / measured FCT - 1|.
+ * the mean |estimated / measured FCT - 1|. With --ckpt it loads a model
+ * trained by m4 (m4 train --estimator dynamics writes CKPT) with
+ * m4_dyn_load instead of training one, and runs it on the same workload
+ * (its configuration values, the CC parameters m4 would pass, all 0 here).
  *
  * Build against an installed libm4:
  *   cc -std=c99 -O2 dynamics.c $(pkg-config --cflags --libs m4) -lm -o dynamics
@@ -29,10 +33,13 @@
 
 enum { F = 6, L = 8, E = 2 * F };
 
+static int run(m4_dyn *m, const m4_dyn_workload *w, const int64_t *fct);
+
 int main(int argc, char **argv) {
-    int steps = argc > 1 ? atoi(argv[1]) : 300;
-    if (steps < 0) {
-        fprintf(stderr, "usage: dynamics [STEPS]\n");
+    const char *ckpt = argc == 3 && strcmp(argv[1], "--ckpt") == 0 ? argv[2] : NULL;
+    int steps = argc == 2 ? atoi(argv[1]) : 300;
+    if (steps < 0 || argc > 3 || (argc == 3 && !ckpt)) {
+        fprintf(stderr, "usage: dynamics [STEPS] | dynamics --ckpt CKPT\n");
         return 2;
     }
     /* the workload */
@@ -89,12 +96,29 @@ int main(int argc, char **argv) {
     }
     m4_dyn_trace tr = {w, fct, E, ev_time, ev_kind, ev_flow, aptr, aflow, arem, qptr, qlink, qbytes};
 
+    m4_dyn *m;
+    m4_status st;
+    float cfg_values[M4_DYN_MAX_PARAMS] = {0};
+    if (ckpt) { /* a model m4 trained */
+        m4_dyn_checkpoint_info info;
+        char msg[512];
+        if ((st = m4_dyn_load(&m, ckpt, 0, &info, msg, sizeof msg)) != M4_OK) {
+            fprintf(stderr, "dynamics: %s: %s\n", m4_strerror(st), msg);
+            m4_dyn_checkpoint_info_free(&info);
+            return 1;
+        }
+        printf("model: %s, %zu parameters in %d tensors, hidden %d, %d configuration values\n", ckpt,
+               m4_dyn_num_params(m), m4_dyn_num_tensors(m), info.config.hidden, info.config.n_params);
+        if (info.config.n_params > 0) w.params = cfg_values;
+        m4_dyn_checkpoint_info_free(&info);
+        return run(m, &w, fct);
+    }
+
     /* a small model, trained on the trace */
     m4_dyn_config cfg;
     m4_dyn_config_default(&cfg);
     cfg.hidden = 24, cfg.gnn_width = 32, cfg.mlp_hidden = 24;
-    m4_dyn *m;
-    m4_status st = m4_dyn_create(&m, &cfg, 1);
+    st = m4_dyn_create(&m, &cfg, 1);
     if (st != M4_OK) {
         fprintf(stderr, "dynamics: create: %s\n", m4_strerror(st));
         return 1;
@@ -113,16 +137,23 @@ int main(int argc, char **argv) {
                    loss.remain, loss.queue);
     }
 
-    /* the event loop on the workload alone */
+    return run(m, &w, fct);
+}
+
+/* run estimates every flow of w with m's event loop, prints them beside
+ * the measured FCTs and frees m. */
+static int run(m4_dyn *m, const m4_dyn_workload *w, const int64_t *fct) {
     double est[F], err = 0;
-    if ((st = m4_dyn_run(m, &w, est)) != M4_OK) {
+    m4_status st = m4_dyn_run(m, w, est);
+    if (st != M4_OK) {
         fprintf(stderr, "dynamics: run: %s (%s)\n", m4_strerror(st), m4_dyn_error(m));
         m4_dyn_destroy(m);
         return 1;
     }
     printf("flow  size_B  ideal_ns  measured_ns  estimated_ns\n");
     for (int i = 0; i < F; i++) {
-        printf("%4d %7lld %9lld %12lld %13.0f\n", i, (long long)size[i], (long long)ideal[i], (long long)fct[i], est[i]);
+        printf("%4d %7lld %9lld %12lld %13.0f\n", i, (long long)w->size_bytes[i], (long long)w->ideal_ns[i],
+               (long long)fct[i], est[i]);
         err += fabs(est[i] / (double)fct[i] - 1.0) / F;
     }
     printf("mean |estimated/measured FCT - 1|: %.3f\n", err);
