@@ -35,7 +35,10 @@ func m3Small() bindings.ModelConfig {
 // parameters (scaled so that every part of the network matters).
 func smallCheckpoint(optim, ema, norm bool) *model.Checkpoint {
 	cfg := m3Small()
-	n := model.NumParams(cfg)
+	n, err := model.NumParams(cfg)
+	if err != nil {
+		panic(err)
+	}
 	ck := &model.Checkpoint{Config: cfg, Params: make([]float32, n), Features: model.M3Features(),
 		Training: &model.TrainInfo{Seed: 3, Batch: 20, LR: 1e-4, Epochs: 2, Steps: 40}}
 	for i := range ck.Params {

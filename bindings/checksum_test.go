@@ -23,7 +23,11 @@ func TestChecksumAgrees(t *testing.T) {
 	for h := 1; h <= 200 && len(seen) < 32; h++ {
 		ck := smallCheckpoint(false, false, false)
 		ck.Config.MLPHidden2 = h
-		ck.Params = make([]float32, model.NumParams(ck.Config))
+		np, err := model.NumParams(ck.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck.Params = make([]float32, np)
 		for i := range ck.Params {
 			ck.Params[i] = float32(i%97) / 128
 		}

@@ -31,7 +31,10 @@ func FuzzCheckpointNative(f *testing.F) {
 	}{{model.F16, false, false}, {model.F16, true, true}} {
 		ck := smallCheckpoint(c.optim, false, c.norm)
 		ck.Config = tiny
-		n := model.NumParams(tiny)
+		n, err := model.NumParams(tiny)
+		if err != nil {
+			f.Fatal(err)
+		}
 		ck.Params = ck.Params[:n]
 		if c.optim {
 			ck.Optim.ExpAvg, ck.Optim.ExpAvgSq = ck.Optim.ExpAvg[:n], ck.Optim.ExpAvgSq[:n]

@@ -56,6 +56,20 @@ func NewModel(cfg ModelConfig, maxBatch, maxRows int, training bool) (*Model, er
 	return wrapModel(p, cfg, training), nil
 }
 
+// ModelNumParams returns the number of parameters of a model of cfg
+// without making one (m4_model_config_num_params).
+func ModelNumParams(cfg ModelConfig) (int, error) {
+	if err := cfg.Validate(); err != nil {
+		return 0, err
+	}
+	cc := toC(cfg)
+	n := int(C.m4_model_config_num_params(&cc))
+	if n == 0 {
+		return 0, fmt.Errorf("model config: refused by libm4 (m4_model_config_num_params)")
+	}
+	return n, nil
+}
+
 // wrapModel makes a Model of a native one (from m4_model_create or
 // m4_model_load), which it then owns.
 func wrapModel(p *C.m4_model, cfg ModelConfig, training bool) *Model {

@@ -8,6 +8,9 @@ type Model struct{}
 // NewModel returns ErrNoNative.
 func NewModel(ModelConfig, int, int, bool) (*Model, error) { return nil, ErrNoNative }
 
+// ModelNumParams needs the native library.
+func ModelNumParams(ModelConfig) (int, error) { return 0, ErrNoNative }
+
 // Close does nothing.
 func (*Model) Close() {}
 

@@ -164,8 +164,12 @@ func device(t testing.TB) (*Lib, Device) {
 // N(0, 1/fan_in) weights, RMSNorm weights near 1, small biases, and a
 // nonzero empty-bucket vector, so that every tensor shows in the output.
 func randomParams(c bindings.ModelConfig, r *rand.Rand) []float32 {
-	ts := model.Tensors(c)
-	p := make([]float32, model.NumParams(c))
+	ts, err := model.Tensors(c)
+	if err != nil {
+		panic(err)
+	}
+	last := ts[len(ts)-1]
+	p := make([]float32, last.Offset+last.Size)
 	for _, tn := range ts {
 		v := p[tn.Offset : tn.Offset+tn.Size]
 		switch {

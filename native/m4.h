@@ -415,6 +415,10 @@ M4_API void m4_model_destroy(m4_model *m);
 
 M4_API void m4_model_get_config(const m4_model *m, m4_model_config *cfg);
 M4_API size_t m4_model_num_params(const m4_model *m);
+/* m4_model_config_num_params: the parameters a model of cfg has, without
+ * making one (0 for a config m4_model_create refuses), so a reader can
+ * bound a file's claims before allocating for them. */
+M4_API size_t m4_model_config_num_params(const m4_model_config *cfg);
 M4_API int m4_model_num_tensors(const m4_model *m);
 M4_API m4_status m4_model_tensor(const m4_model *m, int i, m4_tensor_info *info);
 

@@ -324,6 +324,16 @@ void m4_model_get_config(const m4_model *m, m4_model_config *cfg) {
     if (m && cfg) *cfg = m->c;
 }
 size_t m4_model_num_params(const m4_model *m) { return m ? m->n_params : 0; }
+
+size_t m4_model_config_num_params(const m4_model_config *cfg) {
+    if (!cfg || !m4i_config_ok(cfg)) return 0;
+    m4i_tensor_def *defs = malloc((size_t)m4i_num_tensors(cfg) * sizeof *defs);
+    if (!defs) return 0;
+    m4i_tensor_index ti;
+    size_t n = m4i_layout(cfg, defs, &ti);
+    free(defs);
+    return n;
+}
 int m4_model_num_tensors(const m4_model *m) { return m ? m->n_tensors : 0; }
 
 m4_status m4_model_tensor(const m4_model *m, int i, m4_tensor_info *info) {

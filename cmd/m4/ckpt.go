@@ -30,8 +30,12 @@ files m3's clibs/run.c reads).`,
 					if err != nil {
 						return err
 					}
+					ts, err := model.Tensors(ck.Config)
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
 					w := c.App.Writer
-					fmt.Fprintf(w, "%s: %d parameters in %d tensors\n", name, len(ck.Params), len(model.Tensors(ck.Config)))
+					fmt.Fprintf(w, "%s: %d parameters in %d tensors\n", name, len(ck.Params), len(ts))
 					for _, v := range []struct {
 						k string
 						v any

@@ -268,7 +268,11 @@ func makeFixtures(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ts := range model.Tensors(ck.Config) {
+	tensors, err := model.Tensors(ck.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range tensors {
 		if ts.Name == "model_mlp.4.bias" {
 			for j := ts.Offset; j < ts.Offset+ts.Size; j++ {
 				ck.Params[j] += 500

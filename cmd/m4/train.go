@@ -165,8 +165,12 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 				}
 				o.Info.FlowsimValLoss = train.CombinedLoss(val, fl)
 			}
+			np, err := model.NumParams(o.Config)
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(c.App.Writer, "train: %d scenarios (%d train, %d validation; flowsim's validation loss %.4f), %d parameters, %s kernels\n",
-				len(samples), len(tr), len(val), o.Info.FlowsimValLoss, model.NumParams(o.Config), kernelName(o.Config))
+				len(samples), len(tr), len(val), o.Info.FlowsimValLoss, np, kernelName(o.Config))
 			res, err := train.Run(o, tr, val)
 			if err != nil {
 				return err

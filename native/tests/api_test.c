@@ -163,6 +163,12 @@ static void test_model(void) {
           "tensor index out of range");
     CHECK(m4_model_init(NULL, 1) == M4_ERR_INVALID_ARGUMENT, "init NULL");
     size_t np = m4_model_num_params(m);
+    m4_model_config bad = c;
+    bad.n_heads = 3; /* does not divide dim */
+    CHECK(m4_model_config_num_params(&c) == np && m4_model_config_num_params(&bad) == 0 &&
+              m4_model_config_num_params(NULL) == 0,
+          "config_num_params: %zu for the model's config (want %zu), 0 for a refused one and NULL",
+          m4_model_config_num_params(&c), np);
     static float p[16384], p2[16384];
     CHECK(np <= 16384, "tiny model of %zu parameters", np);
     CHECK(m4_model_set_params(NULL, p, np) == M4_ERR_INVALID_ARGUMENT && m4_model_set_params(m, NULL, np) == M4_ERR_INVALID_ARGUMENT &&

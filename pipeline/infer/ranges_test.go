@@ -42,6 +42,9 @@ func rateWorkload(t *testing.T, host, fabric float64, bufferKB, window int) (*wo
 // buffer and a 45000 B window are the trained 300 KB and 18000 B, and the
 // rate itself is reported; a 300 KB buffer there is 120 KB to the model.
 func TestOutOfRangeRateNormalised(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
 	ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
 	if err != nil {
 		t.Fatal(err)

@@ -100,8 +100,12 @@ func Bench(s BenchSpec) (*BenchResult, error) {
 	if s.Hosts < 2 || s.Hosts > c.MaxSeq+1 {
 		return nil, fmt.Errorf("bench: %d hosts, want 2..%d", s.Hosts, c.MaxSeq+1)
 	}
+	np, err := NumParams(c)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
 	r := rand.New(rand.NewPCG(1, 2))
-	res := &BenchResult{Threads: s.Threads, Hosts: s.Hosts, Params: NumParams(c), TrainBatch: s.TrainBatch,
+	res := &BenchResult{Threads: s.Threads, Hosts: s.Hosts, Params: np, TrainBatch: s.TrainBatch,
 		InferMsPerPath: map[string]float64{}, InferGFLOPS: map[string]float64{}, ForwardFlopsPerPath: ForwardFlops(c, s.Hosts)}
 	res.FMAPeakCoreGFLOPS = bindings.BenchFMAPeak(0.3)
 

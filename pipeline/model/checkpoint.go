@@ -222,8 +222,12 @@ func Encode(ck *Checkpoint, dtype Dtype) ([]byte, error) {
 	if err := ck.Config.Validate(); err != nil {
 		return nil, err
 	}
-	ts := Tensors(ck.Config)
-	np := NumParams(ck.Config)
+	ts, err := Tensors(ck.Config)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	last := ts[len(ts)-1]
+	np := last.Offset + last.Size
 	if len(ck.Params) != np {
 		return nil, fmt.Errorf("checkpoint: %d parameters for a model of %d", len(ck.Params), np)
 	}

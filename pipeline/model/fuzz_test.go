@@ -59,6 +59,9 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 // model_mlp.bin) either decode or fail naming a file; headers promising more
 // than the files hold are refused before anything is allocated for them.
 func FuzzDecodeM3(f *testing.F) {
+	if !bindings.Native {
+		f.Skip("needs the native library (libm4 owns the parameter layout)")
+	}
 	dir := f.TempDir()
 	lp, mp := filepath.Join(dir, "l.bin"), filepath.Join(dir, "m.bin")
 	if err := ExportM3(testCheckpoint(false), lp, mp); err != nil {

@@ -76,13 +76,24 @@ func DecodeM3(llamaPath string, lb []byte, mlpPath string, mb []byte) (*Checkpoi
 		return nil, fmt.Errorf("%s: header input_dim = %d, want vocab_size + dim = %d (from %s)", mlpPath, in, vocab+dim, llamaPath)
 	}
 	hd := dim / heads
-	ts := Tensors(cfg)
+	// the headers' sizes must fit the files before anything is allocated
+	// for them: all parameters and the RoPE tables, then each file's part
+	np, err := NumParams(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", llamaPath, mlpPath, err)
+	}
+	if need := 4 * (int64(np) + int64(seq)*int64(hd)); need > int64(len(lb)-28)+int64(len(mb)-20) {
+		return nil, fmt.Errorf("%s: truncated: its and %s's headers describe %d bytes of floats, the files hold %d after them", llamaPath, mlpPath, need, len(lb)-28+len(mb)-20)
+	}
+	ts, err := Tensors(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", llamaPath, mlpPath, err)
+	}
 	byName := map[string]Tensor{}
 	for _, t := range ts {
 		byName[t.Name] = t
 	}
-	// the headers' sizes must fit the files before anything is allocated
-	// for them: transformer tensors and RoPE tables, MLP tensors
+	// and each file its own tensors: transformer and RoPE tables, MLP
 	var nL, nM int64
 	for _, t := range ts {
 		if strings.HasPrefix(t.Name, "model_transformer.") {
@@ -98,7 +109,8 @@ func DecodeM3(llamaPath string, lb []byte, mlpPath string, mb []byte) (*Checkpoi
 	if 4*nM > int64(len(mb)-20) {
 		return nil, fmt.Errorf("%s: truncated: its header describes %d floats, the file holds %d bytes after it", mlpPath, nM, len(mb)-20)
 	}
-	params := make([]float32, NumParams(cfg))
+	last := ts[len(ts)-1]
+	params := make([]float32, last.Offset+last.Size)
 	r := &floatReader{name: llamaPath, b: lb[28:]}
 	take := func(name string) {
 		t := byName[name]
@@ -106,7 +118,7 @@ func DecodeM3(llamaPath string, lb []byte, mlpPath string, mb []byte) (*Checkpoi
 	}
 	take("model_transformer.tok_embeddings.weight")
 	take("model_transformer.tok_embeddings.bias")
-	for _, part := range layerParts {
+	for _, part := range layerParts(ts) {
 		for l := 0; l < layers; l++ {
 			take(fmt.Sprintf("model_transformer.layers.%d.%s", l, part))
 		}
@@ -180,11 +192,15 @@ func ExportM3(ck *Checkpoint, llamaPath, mlpPath string) error {
 	if c.BucketsIn != m3BucketsIn {
 		return fmt.Errorf("export to m3: m3's run.c reads %d input buckets, the model has %d", m3BucketsIn, c.BucketsIn)
 	}
-	if len(ck.Params) != NumParams(c) {
-		return fmt.Errorf("export to m3: %d parameters for a model of %d", len(ck.Params), NumParams(c))
+	ts, err := Tensors(c)
+	if err != nil {
+		return fmt.Errorf("export to m3: %w", err)
+	}
+	if last := ts[len(ts)-1]; len(ck.Params) != last.Offset+last.Size {
+		return fmt.Errorf("export to m3: %d parameters for a model of %d", len(ck.Params), last.Offset+last.Size)
 	}
 	byName := map[string]Tensor{}
-	for _, t := range Tensors(c) {
+	for _, t := range ts {
 		byName[t.Name] = t
 	}
 	put := func(w io.Writer, vals []float32) error { return binary.Write(w, binary.LittleEndian, vals) }
@@ -198,7 +214,7 @@ func ExportM3(ck *Checkpoint, llamaPath, mlpPath string) error {
 			return err
 		}
 		names := []string{"model_transformer.tok_embeddings.weight", "model_transformer.tok_embeddings.bias"}
-		for _, part := range layerParts {
+		for _, part := range layerParts(ts) {
 			for l := 0; l < c.Layers; l++ {
 				names = append(names, fmt.Sprintf("model_transformer.layers.%d.%s", l, part))
 			}
@@ -245,4 +261,18 @@ func ExportM3(ck *Checkpoint, llamaPath, mlpPath string) error {
 		}
 		return put(w, tensor("const_tensor"))
 	})
+}
+
+// layerParts returns the names of a transformer block's tensors (after
+// "model_transformer.layers.N."), in the layout's order; m3's .bin files
+// store each part for every layer in turn.
+func layerParts(ts []Tensor) []string {
+	const first = "model_transformer.layers.0."
+	var parts []string
+	for _, t := range ts {
+		if p, ok := strings.CutPrefix(t.Name, first); ok {
+			parts = append(parts, p)
+		}
+	}
+	return parts
 }

@@ -25,7 +25,10 @@ func smallConfig() bindings.ModelConfig {
 // testCheckpoint returns a checkpoint with distinct, f16-exact values.
 func testCheckpoint(withOptim bool) *Checkpoint {
 	cfg := smallConfig()
-	n := NumParams(cfg)
+	n, err := NumParams(cfg)
+	if err != nil {
+		panic(err)
+	}
 	ck := &Checkpoint{Config: cfg, Params: make([]float32, n), Features: M3Features(),
 		Training: &TrainInfo{Seed: 3, Batch: 20, LR: 1e-4, Epochs: 2, Steps: 40, BestValLoss: 0.1,
 			History: []EpochStat{{1, 0.3, 0.2, 1.5}, {2, 0.2, 0.1, 1.4}}}}
@@ -43,26 +46,50 @@ func testCheckpoint(withOptim bool) *Checkpoint {
 	return ck
 }
 
-func TestTensorsMatchNative(t *testing.T) {
+// The layout libm4 defines, against m3's: the tensors tile the parameter
+// array in PyTorch's state-dict order, with the shapes and sizes m3's model
+// has (counted by hand here), decay on the transformer's 2-D weights, and a
+// block's nine parts in m3's .bin order.
+func TestTensors(t *testing.T) {
 	if !bindings.Native {
 		t.Skip("needs the native library")
 	}
-	for i, cfg := range []bindings.ModelConfig{smallConfig(), bindings.DefaultModelConfig()} {
-		m, err := bindings.NewModel(cfg, 1, 0, false)
+	for i, c := range []bindings.ModelConfig{smallConfig(), bindings.DefaultModelConfig()} {
+		ts, err := Tensors(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, want := Tensors(cfg), m.Tensors()
-		if len(got) != len(want) || NumParams(cfg) != m.NumParams() {
-			t.Fatalf("config %d: %d tensors / %d params in Go, %d / %d native", i, len(got), NumParams(cfg), len(want), m.NumParams())
+		want := c.Dim*c.FeatDim + c.Dim + c.Layers*(2*c.Dim+4*c.Dim*c.Dim+3*c.Hidden*c.Dim) + c.Dim + c.Dim*c.Dim +
+			(c.FeatDim+c.Dim)*c.MLPHidden1 + c.MLPHidden1 + c.MLPHidden1*c.MLPHidden2 + c.MLPHidden2 +
+			c.MLPHidden2*c.OutDim + c.OutDim + c.Pct
+		np, err := NumParams(c)
+		if err != nil || np != want || len(ts) != 2+9*c.Layers+2+6+1 {
+			t.Fatalf("config %d: %d params (%v), %d tensors; want %d params, %d tensors", i, np, err, len(ts), want, 2+9*c.Layers+2+6+1)
 		}
-		for j := range got {
-			g, w := got[j], want[j]
-			if g.Name != w.Name || g.Offset != w.Offset || g.Size != w.Size || fmt.Sprint(g.Shape) != fmt.Sprint(w.Shape) || g.Decay != w.Decay {
-				t.Errorf("config %d tensor %d: Go %+v, native %+v", i, j, g, w)
+		off := 0
+		for _, x := range ts {
+			n := 1
+			for _, d := range x.Shape {
+				n *= d
 			}
+			decay := len(x.Shape) == 2 && strings.HasPrefix(x.Name, "model_transformer.")
+			if x.Offset != off || x.Size != n || x.Decay != decay {
+				t.Fatalf("config %d: %+v at %d (want offset %d, size %d, decay %v)", i, x, x.Offset, off, n, decay)
+			}
+			off += n
 		}
-		m.Close()
+		if off != want || ts[0].Name != "model_transformer.tok_embeddings.weight" || fmt.Sprint(ts[0].Shape) != fmt.Sprint([]int{c.Dim, c.FeatDim}) ||
+			ts[len(ts)-1].Name != "const_tensor" || ts[len(ts)-3].Name != "model_mlp.4.weight" {
+			t.Errorf("config %d: first %+v, last %+v", i, ts[0], ts[len(ts)-1])
+		}
+		parts := strings.Join(layerParts(ts), " ")
+		if parts != "attention_norm.weight attention.wq.weight attention.wk.weight attention.wv.weight attention.wo.weight "+
+			"ffn_norm.weight feed_forward.w1.weight feed_forward.w2.weight feed_forward.w3.weight" {
+			t.Errorf("config %d: block parts %s", i, parts)
+		}
+	}
+	if _, err := Tensors(bindings.ModelConfig{}); err == nil {
+		t.Error("a zero config has a layout")
 	}
 }
 
@@ -274,6 +301,9 @@ func TestFloat16(t *testing.T) {
 // TestImportM3MatchesRunC: m3's C checkpoint format loads, and m4's kernels
 // compute what m3's run.c computes on it (testdata/m3compat/README.md).
 func TestImportM3MatchesRunC(t *testing.T) {
+	if !bindings.Native {
+		t.Skip("needs the native library (libm4 owns the parameter layout)")
+	}
 	dir := filepath.Join("testdata", "m3compat")
 	ck, err := ImportM3(filepath.Join(dir, "m3_small_llama.bin"), filepath.Join(dir, "m3_small_mlp.bin"))
 	if err != nil {
@@ -340,6 +370,9 @@ func TestImportM3MatchesRunC(t *testing.T) {
 }
 
 func TestImportM3Rejects(t *testing.T) {
+	if !bindings.Native {
+		t.Skip("needs the native library (libm4 owns the parameter layout)")
+	}
 	dir := filepath.Join("testdata", "m3compat")
 	lb, _ := os.ReadFile(filepath.Join(dir, "m3_small_llama.bin"))
 	mb, _ := os.ReadFile(filepath.Join(dir, "m3_small_mlp.bin"))

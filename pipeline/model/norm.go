@@ -99,8 +99,12 @@ func FoldInputNorm(ck *Checkpoint) (*Checkpoint, error) {
 	}
 	out := &Checkpoint{Config: c, Params: append([]float32(nil), ck.Params...), Features: ck.Features, Training: ck.Training}
 	out.Features.Normalisation = ck.Features.Normalisation + "; training-time input standardisation folded into tok_embeddings, model_mlp.0 and const_tensor"
+	ts, err := Tensors(c)
+	if err != nil {
+		return nil, fmt.Errorf("input normalisation: %w", err)
+	}
 	by := map[string]Tensor{}
-	for _, t := range Tensors(c) {
+	for _, t := range ts {
 		by[t.Name] = t
 	}
 	fold := func(wName, bName string, inDim int) {

@@ -30,8 +30,12 @@ func flowsimPrior(c bindings.ModelConfig, params []float32, norm *model.InputNor
 	if c.BucketsIn != 10 || c.OutDim != len(outputBucketInputs)*c.Pct {
 		return fmt.Errorf("train: the flowsim prior needs m3's buckets (10 in, 4 out), not %d in, %d outputs of %d", c.BucketsIn, c.OutDim, c.Pct)
 	}
+	ts, err := model.Tensors(c)
+	if err != nil {
+		return fmt.Errorf("train: the flowsim prior: %w", err)
+	}
 	by := map[string]model.Tensor{}
-	for _, t := range model.Tensors(c) {
+	for _, t := range ts {
 		by[t.Name] = t
 	}
 	w0, b0 := by["model_mlp.0.weight"], by["model_mlp.0.bias"]

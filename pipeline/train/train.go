@@ -284,7 +284,7 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 		}
 	}
 	mlpFrom := 0
-	for _, t := range model.Tensors(c) {
+	for _, t := range m.Tensors() {
 		if t.Name == "model_mlp.0.weight" {
 			mlpFrom = t.Offset
 		}

@@ -292,7 +292,11 @@ func TestFlowsimPrior(t *testing.T) {
 		m.Close()
 	}
 	small := tinyConfig()
-	if err := flowsimPrior(small, make([]float32, model.NumParams(small)), nil); err == nil {
+	n, err := model.NumParams(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := flowsimPrior(small, make([]float32, n), nil); err == nil {
 		t.Error("MLP narrower than the output accepted")
 	}
 }
