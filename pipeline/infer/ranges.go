@@ -19,10 +19,11 @@ var scaledKeys = []string{"buffer_kb", "window_bytes", "hpcc_ai"}
 // than 10 Gbps the model sees each path rate-normalised
 // (pathfeat.RateScale): the buffer, window and HPCC additive increase are
 // checked divided by the scale, and the host link rate itself is listed,
-// since the checkpoint was trained on 10 Gbps hosts only.
+// since the checkpoint was trained on 10 Gbps hosts only; so is a fabric
+// whose links do not run at 4x the host links.
 func OutOfRange(ck *model.Checkpoint, w *workload.Workload, cfg features.Config) []features.OutOfRange {
-	k, err := pathfeat.TopologyScale(w.Topo)
-	if err != nil || k == 1 {
+	k, ratio, err := pathfeat.TopologyScale(w.Topo)
+	if err != nil || (k == 1 && ratio == pathfeat.TrainedRatio) {
 		return ck.OutOfRange(cfg, true) // a topology m4 cannot normalise fails in Run, naming the link
 	}
 	out := ck.OutOfRange(cfg.Normalized(k), true)
@@ -31,9 +32,16 @@ func OutOfRange(ck *model.Checkpoint, w *workload.Workload, cfg features.Config)
 			out[i].Value = fmt.Sprintf("%s (the given value / %g: the model sees the network at 10 Gbps hosts)", o.Value, k)
 		}
 	}
-	if ck.Training != nil && ck.Training.Ranges != nil {
+	if ck.Training == nil || ck.Training.Ranges == nil {
+		return out
+	}
+	if k != 1 {
 		out = append(out, features.OutOfRange{Name: "host link rate", Value: fmt.Sprintf("%g Gbps", 10*k),
 			Range: "10 Gbps (estimated on the rate-normalised 10 Gbps network; docs/inputs.md, \"Link rates\")"})
+	}
+	if ratio != pathfeat.TrainedRatio {
+		out = append(out, features.OutOfRange{Name: "fabric/host link rate ratio", Value: fmt.Sprintf("%g (%g / %g Gbps)", ratio, 10*k*ratio, 10*k),
+			Range: fmt.Sprintf("%d (the 10/40 Gbps training paths; flowsim runs at the network's ratio, the model corrects it as if it were %d)", pathfeat.TrainedRatio, pathfeat.TrainedRatio)})
 	}
 	return out
 }

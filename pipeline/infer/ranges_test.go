@@ -58,6 +58,8 @@ func TestOutOfRangeRateNormalised(t *testing.T) {
 		{10, 40, 300, 18000, nil, ""},
 		{25, 100, 750, 45000, []string{"host link rate"}, "25 Gbps"},
 		{25, 100, 300, 18000, []string{"buffer_kb", "host link rate"}, "120 (the given value / 2.5"},
+		{10, 10, 300, 18000, []string{"fabric/host link rate ratio"}, "1 (10 / 10 Gbps)"},
+		{100, 100, 3000, 180000, []string{"host link rate", "fabric/host link rate ratio"}, "100 Gbps"},
 	} {
 		w, cfg := rateWorkload(t, c.host, c.fabric, c.buffer, c.window)
 		got := OutOfRange(ck, w, cfg)

@@ -69,7 +69,7 @@ func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estim
 			_, _, g := t.Channel(c)
 			gbps = append(gbps, g)
 		}
-		k, err := pathfeat.RateScale(gbps)
+		k, _, err := pathfeat.RateScale(gbps)
 		if err != nil {
 			return nil, fmt.Errorf("path %d: %w", p, err)
 		}
@@ -267,7 +267,7 @@ func (r *runner) build(wk *worker, ch *chunk, onPath func()) error {
 			return err
 		}
 		h := wk.sc.Hosts
-		k, err := pathfeat.RateScale(wk.sc.LinkGbps)
+		k, _, err := pathfeat.RateScale(wk.sc.LinkGbps)
 		if err != nil {
 			return fmt.Errorf("path %d: %w", p, err)
 		}

@@ -46,44 +46,56 @@ type Path struct {
 // own size that the model saw in bucket s.
 type Remap [features.NumOutputBuckets][features.NumOutputBuckets]int
 
-// Config checks that a parking lot has the shape the model and flowsim's
-// features were made for, host links at E and fabric links at 4E, and
-// returns flowsim's config (10/40 Gbps) and the rate scale E / 10 Gbps by
-// which the path is normalised (RateScale).
+// Config returns flowsim's config for sc's rate-normalised twin (host links
+// at 10 Gbps, fabric links at 10 Gbps times the path's fabric/host ratio)
+// and the rate scale by which the path is normalised (RateScale).
 func Config(sc *decompose.Scenario) (bindings.PathConfig, float64, error) {
 	cfg := bindings.DefaultPathConfig(sc.Hosts)
-	k, err := RateScale(sc.LinkGbps)
+	k, ratio, err := RateScale(sc.LinkGbps)
 	if err != nil {
 		return cfg, 0, fmt.Errorf("path %d: %w", sc.PathID, err)
 	}
+	cfg.CoreGbps = cfg.EdgeGbps * ratio
 	return cfg, k, nil
 }
 
-// RateScale returns by how much a path's link rates (host links first and
-// last, fabric links between) exceed the 10/40 Gbps the model was trained
-// on. The model sees a path at k x 10 / k x 40 Gbps as the 10/40 Gbps path
-// whose flow sizes are divided by k: with every rate and every byte count
-// scaled alike and the delays kept, a fluid's dynamics are the same in time
-// (docs/inputs.md, "Link rates"). A path whose fabric links do not run at
-// 4x its host links has no such twin and is refused.
-func RateScale(linkGbps []float64) (float64, error) {
+// TrainedRatio is the fabric/host link rate ratio of the model's training
+// paths (10/40 Gbps).
+const TrainedRatio = 4
+
+// RateScale returns by how much a path's host links (first and last) run
+// faster than the 10 Gbps the model was trained on, k, and the ratio of
+// its fabric links (between) to its host links (TrainedRatio for a path
+// without fabric links). The model sees the path as its 10 Gbps twin whose
+// flow sizes are divided by k: with every rate and every byte count scaled
+// alike and the delays kept, a fluid's dynamics are the same in time
+// (docs/inputs.md, "Link rates"). The two host links must run at one rate,
+// and the fabric links at one rate.
+func RateScale(linkGbps []float64) (k, ratio float64, err error) {
 	def := bindings.DefaultPathConfig(2)
-	if len(linkGbps) == 0 {
-		return 0, fmt.Errorf("no links")
+	n := len(linkGbps)
+	if n == 0 {
+		return 0, 0, fmt.Errorf("no links")
 	}
-	edge := linkGbps[0]
-	k := edge / def.EdgeGbps
+	host, fabric := linkGbps[0], 0.0
 	for l, g := range linkGbps {
-		want := k * def.CoreGbps
-		if l == 0 || l == len(linkGbps)-1 {
-			want = edge
+		want := &fabric
+		if l == 0 || l == n-1 {
+			want = &host
 		}
-		if !(g > 0) || math.Abs(g-want) > 1e-9*want {
-			return 0, fmt.Errorf("link %d runs at %g Gbps; m4's model is for paths whose fabric links run at %g x their host links (%g Gbps here), as its %g/%g Gbps training paths do",
-				l, g, def.CoreGbps/def.EdgeGbps, edge, def.EdgeGbps, def.CoreGbps)
+		if *want == 0 {
+			*want = g
+		}
+		if !(g > 0) || math.IsInf(g, 0) || math.Abs(g-*want) > 1e-9**want {
+			return 0, 0, fmt.Errorf("link %d runs at %g Gbps; m4 estimates paths whose host links (first and last) run at one rate and whose fabric links run at one rate (%g and %g Gbps here)",
+				l, g, host, fabric)
 		}
 	}
-	return k, nil
+	ratio = TrainedRatio
+	if fabric != 0 {
+		ratio = fabric / host
+	}
+	return host / def.EdgeGbps, ratio, nil
 }
 
 // Build runs flowsim on sc and builds its feature map with the given
@@ -106,7 +118,7 @@ func Build(sc *decompose.Scenario, params [features.NumParams]float64) (*Path, e
 // and scratch space. Use one per goroutine; it is not safe for concurrent
 // use.
 type Builder struct {
-	sims   map[int]*bindings.Flowsim // by hosts
+	sims   map[simKey]*bindings.Flowsim
 	feat   *bindings.Features
 	fct    []float64
 	scaled []float64 // flow sizes / the rate scale
@@ -123,7 +135,7 @@ func NewBuilder() (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Builder{sims: map[int]*bindings.Flowsim{}, feat: f}, nil
+	return &Builder{sims: map[simKey]*bindings.Flowsim{}, feat: f}, nil
 }
 
 // Close frees the native simulators and feature builder.
@@ -143,12 +155,13 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 	if err != nil {
 		return err
 	}
-	sim := b.sims[sc.Hosts]
+	key := simKey{sc.Hosts, cfg.CoreGbps}
+	sim := b.sims[key]
 	if sim == nil {
 		if sim, err = bindings.NewFlowsim(cfg); err != nil {
 			return fmt.Errorf("path %d: flowsim: %w", sc.PathID, err)
 		}
-		b.sims[sc.Hosts] = sim
+		b.sims[key] = sim
 	}
 	pa := sc.Path
 	n, h := pa.Len(), sc.Hosts
@@ -272,6 +285,12 @@ func RemapModel(r *Remap, m *[features.NumOutputBuckets][features.NumPercentiles
 	}
 }
 
+// simKey is what a path's flowsim depends on: its hosts and fabric rate.
+type simKey struct {
+	hosts int
+	core  float64
+}
+
 // grow returns s resliced to n values, reallocated only when too small.
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -281,12 +300,12 @@ func grow[T any](s []T, n int) []T {
 }
 
 // TopologyScale is RateScale for every path of t: its host link rate over
-// 10 Gbps, or an error where its fabric links do not run at 4x its host
-// links.
-func TopologyScale(t *workload.Topology) (float64, error) {
+// 10 Gbps and its fabric/host rate ratio (TrainedRatio without fabric
+// links).
+func TopologyScale(t *workload.Topology) (k, ratio float64, err error) {
 	host, fabric, err := t.LinkRates()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	links := []float64{host, host}
 	if fabric != 0 {

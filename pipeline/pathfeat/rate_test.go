@@ -1,6 +1,7 @@
 package pathfeat
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -13,28 +14,31 @@ import (
 
 func TestRateScale(t *testing.T) {
 	for _, c := range []struct {
-		gbps []float64
-		want float64
-		err  string
+		gbps     []float64
+		k, ratio float64
+		err      string
 	}{
-		{[]float64{10, 40, 40, 10}, 1, ""},
-		{[]float64{10, 10}, 1, ""},
-		{[]float64{25, 100, 25}, 2.5, ""},
-		{[]float64{100, 400, 400, 400, 100}, 10, ""},
-		{[]float64{25, 40, 25}, 0, "link 1 runs at 40 Gbps"},
-		{[]float64{10, 40, 25}, 0, "link 2 runs at 25 Gbps"},
-		{[]float64{0, 0}, 0, "link 0 runs at 0 Gbps"},
-		{nil, 0, "no links"},
+		{[]float64{10, 40, 40, 10}, 1, 4, ""},
+		{[]float64{10, 10}, 1, 4, ""},
+		{[]float64{25, 100, 25}, 2.5, 4, ""},
+		{[]float64{100, 400, 400, 400, 100}, 10, 4, ""},
+		{[]float64{25, 40, 25}, 2.5, 1.6, ""},
+		{[]float64{400, 400, 400, 400}, 40, 1, ""},
+		{[]float64{10, 100, 10}, 1, 10, ""},
+		{[]float64{10, 40, 25}, 0, 0, "link 2 runs at 25 Gbps"},
+		{[]float64{10, 40, 100, 10}, 0, 0, "link 2 runs at 100 Gbps"},
+		{[]float64{0, 0}, 0, 0, "link 0 runs at 0 Gbps"},
+		{nil, 0, 0, "no links"},
 	} {
-		k, err := RateScale(c.gbps)
+		k, ratio, err := RateScale(c.gbps)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%v: error %v, want one saying %q", c.gbps, err, c.err)
 			}
 			continue
 		}
-		if err != nil || k != c.want {
-			t.Errorf("%v: %v, %v; want %v", c.gbps, k, err, c.want)
+		if err != nil || k != c.k || math.Abs(ratio-c.ratio) > 1e-12 {
+			t.Errorf("%v: %v, %v, %v; want %v, %v", c.gbps, k, ratio, err, c.k, c.ratio)
 		}
 	}
 }
@@ -56,8 +60,8 @@ func TestBuildRateNormalised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k, err := TopologyScale(w.Topo); err != nil || k != 2.5 {
-		t.Fatalf("TopologyScale = %v, %v; want 2.5", k, err)
+	if k, ratio, err := TopologyScale(w.Topo); err != nil || k != 2.5 || ratio != 4 {
+		t.Fatalf("TopologyScale = %v, %v, %v; want 2.5, 4", k, ratio, err)
 	}
 	d, err := decompose.New(w.Routing, &w.Flows)
 	if err != nil {

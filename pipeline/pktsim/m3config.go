@@ -15,9 +15,12 @@ type M3Options struct {
 	// Hosts names the parking lot topo-pl-Hosts in the config's file keys
 	// (TOPOLOGY_FILE, FCT_OUTPUT_FILE, ...). 0 leaves the file keys out: a
 	// config for a network and flows given in memory names no files.
-	Hosts     int
-	LinkGbps  int // host link rate; the ECN maps cover it and 4x it
-	BaseRTTNs int
+	Hosts    int
+	LinkGbps int // host link rate; the ECN maps cover it and FabricGbps
+	// FabricGbps is the switch-to-switch link rate (0: 4 x LinkGbps, as
+	// in m3's parking lots and fabrics).
+	FabricGbps int
+	BaseRTTNs  int
 	// StopS is SIMULATOR_STOP_TIME, seconds: the fork uses the flow file's
 	// end time (last arrival + last gap + 1 s) + 2, truncated.
 	StopS int
@@ -98,13 +101,25 @@ func m3Lines(c features.Config, o M3Options) [][2]string {
 	k := knobs(c, bw)
 	topo := fmt.Sprintf("topo-pl-%d", o.Hosts)
 	spec := fmt.Sprintf("_s%d", c.Sample)
-	kmax := fmt.Sprintf("2 %d %d %d %d", bw*1000000000, c.DCQCNKmax*bw/25, bw*4*1000000000, c.DCQCNKmax*bw*4/25)
-	kmin := fmt.Sprintf("2 %d %d %d %d", bw*1000000000, c.DCQCNKmin*bw/25, bw*4*1000000000, c.DCQCNKmin*bw*4/25)
-	pmax := fmt.Sprintf("2 %d %.2f %d %.2f", bw*1000000000, 0.2, bw*4*1000000000, 0.2)
+	fb := o.FabricGbps
+	if fb == 0 {
+		fb = 4 * bw
+	}
+	// an ECN map: per link rate r (the host rate, then the fabric rate)
+	// the value f(r); one entry when the two rates are the same
+	ecn := func(f func(r int) string) string {
+		if fb == bw {
+			return fmt.Sprintf("1 %d %s", bw*1000000000, f(bw))
+		}
+		return fmt.Sprintf("2 %d %s %d %s", bw*1000000000, f(bw), fb*1000000000, f(fb))
+	}
+	kmax := ecn(func(r int) string { return fmt.Sprint(c.DCQCNKmax * r / 25) })
+	kmin := ecn(func(r int) string { return fmt.Sprint(c.DCQCNKmin * r / 25) })
+	pmax := ecn(func(int) string { return "0.20" })
 	if c.CC == cc.DCTCP {
-		kmax = fmt.Sprintf("2 %d %d %d %d", bw*1000000000, c.DCTCPK*bw/10, bw*4*1000000000, c.DCTCPK*bw*4/10)
+		kmax = ecn(func(r int) string { return fmt.Sprint(c.DCTCPK * r / 10) })
 		kmin = kmax
-		pmax = fmt.Sprintf("2 %d %.2f %d %.2f", bw*1000000000, 1.0, bw*4*1000000000, 1.0)
+		pmax = ecn(func(int) string { return "1.00" })
 	}
 	pfc := 0
 	if c.PFC {

@@ -88,6 +88,8 @@ func TestM3ConfigIsItsText(t *testing.T) {
 			{Hosts: 5, LinkGbps: 10, BaseRTTNs: 14400, StopS: 7, QlenMonStartNs: 100000000000},
 			{LinkGbps: 25, BaseRTTNs: 8000, StopS: 3, QlenMonStartNs: 1},
 			{LinkGbps: 100, BaseRTTNs: 14400, StopS: 3, QlenMonStartNs: 1},
+			{LinkGbps: 10, FabricGbps: 10, BaseRTTNs: 14400, StopS: 3, QlenMonStartNs: 1},
+			{LinkGbps: 10, FabricGbps: 100, BaseRTTNs: 14400, StopS: 3, QlenMonStartNs: 1},
 		} {
 			got, err := M3Config(c, o)
 			if err != nil {
@@ -102,6 +104,22 @@ func TestM3ConfigIsItsText(t *testing.T) {
 			}
 			if got.MaxRate != Rate(o.LinkGbps)*1e9 || (a == cc.HPCC && got.INTMulti != uint32(max(o.LinkGbps/25, 1))) {
 				t.Errorf("case %d (%s, %d Gbps): MAX_RATE %v, INT_MULTI %d; want the host rate and max(bw/25, 1)", i, a, o.LinkGbps, got.MaxRate, got.INTMulti)
+			}
+			// the ECN maps: the host rate, then the fabric rate (4x by default), K scaled to each
+			fb := o.FabricGbps
+			if fb == 0 {
+				fb = 4 * o.LinkGbps
+			}
+			k, per := c.DCQCNKmax, 25
+			if a == cc.DCTCP {
+				k, per = c.DCTCPK, 10
+			}
+			wantK := []KMapEntry{{Rate(o.LinkGbps) * 1e9, uint32(k * o.LinkGbps / per)}, {Rate(fb) * 1e9, uint32(k * fb / per)}}
+			if fb == o.LinkGbps {
+				wantK = wantK[:1]
+			}
+			if !reflect.DeepEqual(got.KmaxMap, wantK) {
+				t.Errorf("case %d (%s, %d/%d Gbps): KMAX_MAP %v, want %v", i, a, o.LinkGbps, fb, got.KmaxMap, wantK)
 			}
 			if o.Hosts == 0 && (got.TopologyFile != "" || got.FCTOutputFile != DefaultConfig().FCTOutputFile) {
 				t.Errorf("case %d (%s): file keys without hosts: %q %q", i, a, got.TopologyFile, got.FCTOutputFile)

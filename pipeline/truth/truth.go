@@ -63,7 +63,8 @@ const (
 
 // Input converts w under cfg for the packet simulator: the fork config m3's
 // generator writes for cfg at w's host link rate (pktsim.M3Config: ECN
-// thresholds and CC constants scaled to it as run_m3.py scales them), w's
+// thresholds and CC constants scaled to it as run_m3.py scales them, the
+// ECN maps at w's host and fabric rates), w's
 // topology (pktsim.FromWorkload) and flow i of w as flow i with id i. The
 // stop time is 2 s past the second after the last start, as the fork's
 // generator sets it.
@@ -81,15 +82,15 @@ func Input(w *workload.Workload, cfg features.Config) (*Case, error) {
 	for i := 0; i < n; i++ {
 		flows.Add(uint32(i), fl.Src[i], fl.Dst[i], uint64(fl.Size[i]), fl.StartNs[i])
 	}
-	host, _, err := w.Topo.LinkRates()
+	host, fabric, err := w.Topo.LinkRates()
 	if err != nil {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}
-	if host != math.Trunc(host) {
-		return nil, fmt.Errorf("ground truth: host links at %g Gbps: the packet simulator's m3 config takes whole Gbps", host)
+	if host != math.Trunc(host) || fabric != math.Trunc(fabric) {
+		return nil, fmt.Errorf("ground truth: links at %g and %g Gbps: the packet simulator's m3 config takes whole Gbps", host, fabric)
 	}
 	last := float64(fl.StartNs[n-1]) / 1e9
-	pc, err := pktsim.M3Config(cfg, pktsim.M3Options{LinkGbps: int(host), BaseRTTNs: BaseRTTNs,
+	pc, err := pktsim.M3Config(cfg, pktsim.M3Options{LinkGbps: int(host), FabricGbps: int(fabric), BaseRTTNs: BaseRTTNs,
 		StopS: int(last+1) + 2, QlenMonStartNs: QlenMonStartNs})
 	if err != nil {
 		return nil, err
