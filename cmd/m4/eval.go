@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,7 +33,9 @@ event loop estimates every flow, and its per-flow error is always measured. With
 (replaced as one unit): eval.json (per workload its errors and, per size bucket and
 quantile, the true and estimated slowdowns), eval.csv (those rows) and error_cdf.png and
 .svg (the CDF over workloads and buckets of each estimator's |relative error| of the p50,
-p90 and p99, as Parsimon's and m3's evaluations plot it).`,
+p90 and p99, as Parsimon's and m3's evaluations plot it). A workload that fails is reported
+and skipped: the others are still scored and written (eval.json's run.failed lists the
+failures), and m4 eval then exits with an error naming them.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "spec", Usage: "workload spec `FILE` (repeatable; default: the built-in suite)"},
 			&cli.StringSliceFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE` (repeatable): its topology and flows, with FCT_OUTPUT_FILE as the truth"},
@@ -108,18 +111,32 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 				}
 				defer est.Close()
 			}
+			// a workload that fails is reported and skipped: the others'
+			// results are still printed and written, and the exit is an error
 			var rs []*eval.CaseResult
+			var failed []string
 			for i, cs := range cases {
 				r, err := eval.RunCaseWith(cs, est, eval.CaseOptions{Paths: paths, Seed: c.Uint64("seed"), Threads: c.Int("threads"),
 					PerFlow: c.Bool("per-flow"), Whole: whole})
-				if err != nil {
-					return err
+				if err == nil {
+					err = reportRanges(c, r.OutOfRange, name, cs.Name)
 				}
-				if err := reportRanges(c, r.OutOfRange, name, cs.Name); err != nil {
-					return err
+				if err != nil {
+					fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: failed: %v\n", i+1, len(cases), cs.Name, err)
+					failed = append(failed, fmt.Sprintf("%s: %v", cs.Name, err))
+					continue
 				}
 				fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: m4 %.1f%%, flowsim %.1f%%\n", i+1, len(cases), cs.Name, 100*r.MeanErrM4, 100*r.MeanErrFlowsim)
 				rs = append(rs, r)
+			}
+			failure := func() error {
+				if len(failed) == 0 {
+					return nil
+				}
+				return fmt.Errorf("eval: %d of %d workloads failed (the others' results are above):\n  %s", len(failed), len(cases), strings.Join(failed, "\n  "))
+			}
+			if len(rs) == 0 {
+				return failure()
 			}
 			wr := c.App.Writer
 			if paths > 0 {
@@ -138,6 +155,9 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 			}
 			if out != nil {
 				meta := map[string]any{"checkpoint": name, "paths_drawn": paths, "seed": c.Uint64("seed"), "per_flow": c.Bool("per-flow")}
+				if len(failed) > 0 {
+					meta["failed"] = failed
+				}
 				if err := eval.WriteJSON(out.Path(eval.FileJSON), meta, rs); err != nil {
 					return err
 				}
@@ -155,7 +175,7 @@ p90 and p99, as Parsimon's and m3's evaluations plot it).`,
 				}
 				fmt.Fprintf(wr, "\nwrote %s: %s, %s, %s, %s\n", out.Final(), eval.FileJSON, eval.FileCSV, eval.FileErrorPNG, eval.FileErrorSVG)
 			}
-			return nil
+			return failure()
 		},
 	}
 }
