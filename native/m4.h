@@ -719,7 +719,11 @@ typedef struct {
  * (no flows) is M4_ERR_INVALID_ARGUMENT, one without foreground flows
  * M4_ERR_INVALID_INPUT: there is nothing to estimate. On failure err (may be
  * NULL) says which input and flow. Works in buffers it allocates and frees
- * (flowsim, features: O(flows)). */
+ * (flowsim, features: O(flows)). A path whose links run at k x 10 / k x 40
+ * Gbps is estimated as m4 run does it (docs/inputs.md, "Link rates"): pass
+ * its sizes divided by k and the parameters of its configuration with the
+ * buffer, window and HPCC AI divided by k; out is then per bucket of those
+ * scaled sizes. */
 M4_API m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
                                   size_t err_len);
 
