@@ -380,6 +380,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	}
 	fmt.Fprintln(wr, "\nFCT slowdown percentiles per flow size:")
 	infer.WriteTable(wr, ests, res.Counts)
+	infer.WriteIntervals(wr, ests, res.Counts)
 	fmt.Fprintf(wr, "\nwrote %s: %s\n", out.Final(), strings.Join(files, ", "))
 	return nil
 }

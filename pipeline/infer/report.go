@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/atomicfile"
@@ -55,6 +56,36 @@ func (e *Named) interval(b int) (lo, hi []float64, ok bool) {
 		}
 	}
 	return e.CI.Lo[b][:], e.CI.Hi[b][:], true
+}
+
+// WriteIntervals prints, for each estimator with an interval, its p99's
+// interval per bucket (the level as CI.Level says), and what the interval
+// covers: which paths were drawn, not the model's own error. Nothing for
+// estimators without one (every path estimated, or --bootstrap 0).
+func WriteIntervals(w io.Writer, ests []Named, counts [aggregate.NumBuckets + 1]int) {
+	printed := false
+	for i := range ests {
+		e := &ests[i]
+		if e.CI == nil {
+			continue
+		}
+		var parts []string
+		for b := 0; b <= aggregate.NumBuckets; b++ {
+			lo, hi, ok := e.interval(b)
+			if counts[b] == 0 || !ok {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %.3f-%.3f", aggregate.BucketName(b), lo[98], hi[98]))
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s p99, %.0f%% interval over the path sample: %s\n", e.Name, 100*e.CI.Level, strings.Join(parts, ", "))
+		printed = true
+	}
+	if printed {
+		fmt.Fprintln(w, "(intervals cover which paths were drawn, not the model's own error: docs/accuracy.md measures that; estimate.csv has every percentile's)")
+	}
 }
 
 // Cells are slowdown percentiles 1..100 per output bucket, all sizes last.

@@ -194,3 +194,26 @@ func TestWriteFlowsCSV(t *testing.T) {
 		t.Error("columns of different lengths accepted")
 	}
 }
+
+// WriteIntervals prints the p99 interval of each estimator that has one,
+// per bucket with flows, and what it covers; nothing without intervals.
+func TestWriteIntervals(t *testing.T) {
+	ests := bigEstimates(t, 50)
+	counts := [aggregate.NumBuckets + 1]int{3, 0, 2, 1, 6}
+	var b strings.Builder
+	WriteIntervals(&b, ests, counts)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "flowsim p99, 90% interval over the path sample: <1KB ") ||
+		strings.Contains(lines[0], "1KB-10KB") || !strings.Contains(lines[1], "not the model's own error") {
+		t.Fatalf("output:\n%s", b.String())
+	}
+	c, _ := Percentiles(ests[2].Dist)
+	if want := fmt.Sprintf("all %.3f-%.3f", c[aggregate.NumBuckets][98]*0.9, c[aggregate.NumBuckets][98]*1.1); !strings.HasSuffix(lines[0], want) {
+		t.Errorf("line %q, want it to end %q", lines[0], want)
+	}
+	b.Reset()
+	WriteIntervals(&b, ests[:2], counts)
+	if b.Len() != 0 {
+		t.Errorf("no interval, yet: %q", b.String())
+	}
+}
