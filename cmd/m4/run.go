@@ -140,7 +140,7 @@ func loadRunInput(c *cli.Context, specPath, ns3Path string) (*runInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	un, err := ns3.Untrained(r.Config, cfg, r.HostGbps)
+	un, err := ns3.Untrained(r.Config, cfg, r.HostGbps, r.FabricGbps)
 	if err != nil {
 		return nil, err
 	}

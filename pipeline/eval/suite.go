@@ -118,7 +118,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		if cfg, err = run.ModelConfig(); err != nil {
 			return nil, err
 		}
-		if untrained, err = ns3.Untrained(run.Config, cfg, run.HostGbps); err != nil {
+		if untrained, err = ns3.Untrained(run.Config, cfg, run.HostGbps, run.FabricGbps); err != nil {
 			return nil, err
 		}
 		w = run.Workload

@@ -106,12 +106,15 @@ var notModelled = map[string]bool{
 
 // Untrained lists the keys of c whose values differ from what m4's training
 // data runs with m's configuration (the config m4 datagen writes for it on
-// a network of hostGbps host links; pktsim.M3Config): settings the model
-// never saw vary, such as another EWMA_GAIN, MIN_RATE or marking
-// probability. Keys the model reads, and keys without effect, are not
-// compared; for CC-specific keys only those of c's algorithm count.
-func Untrained(c *pktsim.Config, m features.Config, hostGbps float64) ([]features.OutOfRange, error) {
-	tmpl, err := pktsim.M3Config(m, pktsim.M3Options{LinkGbps: int(math.Round(hostGbps)), BaseRTTNs: 14400, StopS: 4, QlenMonStartNs: 1})
+// a network of hostGbps host links and fabricGbps switch-to-switch links, 0
+// for 4x; pktsim.M3Config): settings the model never saw vary, such as
+// another EWMA_GAIN, MIN_RATE or marking probability. Keys the model reads,
+// and keys without effect, are not compared; for CC-specific keys only
+// those of c's algorithm count. (The rates themselves are checked as the
+// model sees them: infer.OutOfRange.)
+func Untrained(c *pktsim.Config, m features.Config, hostGbps, fabricGbps float64) ([]features.OutOfRange, error) {
+	tmpl, err := pktsim.M3Config(m, pktsim.M3Options{LinkGbps: int(math.Round(hostGbps)), FabricGbps: int(math.Round(fabricGbps)),
+		BaseRTTNs: 14400, StopS: 4, QlenMonStartNs: 1})
 	if err != nil {
 		return nil, err
 	}

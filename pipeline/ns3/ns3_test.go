@@ -6,6 +6,7 @@ import (
 
 	"github.com/m4sim/m4/internal/refdata"
 	"github.com/m4sim/m4/pipeline/cc"
+	"github.com/m4sim/m4/pipeline/pktsim"
 )
 
 // TestSharedFabrics: each shared fork run loads with its flows, topology
@@ -50,15 +51,31 @@ func TestSharedFabrics(t *testing.T) {
 			t.Errorf("%s: model config %+v, want %+v", fab, m, want)
 		}
 		// the generator writes exactly what m4's training data runs
-		un, err := Untrained(r.Config, m, r.HostGbps)
+		un, err := Untrained(r.Config, m, r.HostGbps, r.FabricGbps)
 		if err != nil || len(un) != 0 {
 			t.Errorf("%s: untrained settings %v (%v)", fab, un, err)
 		}
 		c := *r.Config
 		c.EWMAGain, c.MinRate = 0.5, 5e8
-		un, _ = Untrained(&c, m, r.HostGbps)
+		un, _ = Untrained(&c, m, r.HostGbps, r.FabricGbps)
 		if m.CC == cc.DCTCP && (len(un) != 2 || un[0].Name != "EWMA_GAIN" || un[1].Name != "MIN_RATE") {
 			t.Errorf("%s: changed EWMA_GAIN and MIN_RATE: %v", fab, un)
+		}
+		// ECN maps written for a 10/10 Gbps network are what m4's data
+		// would run there, not at the 4x default
+		if m.CC == cc.DCTCP || m.CC == cc.DCQCN {
+			tmpl, err := pktsim.M3Config(m, pktsim.M3Options{LinkGbps: 10, FabricGbps: 10, BaseRTTNs: 14400, StopS: 4, QlenMonStartNs: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := *r.Config
+			c.KmaxMap, c.KminMap, c.PmaxMap = tmpl.KmaxMap, tmpl.KminMap, tmpl.PmaxMap
+			if un, _ := Untrained(&c, m, 10, 10); len(un) != 0 {
+				t.Errorf("%s: 10/10 Gbps maps at 10/10 Gbps: untrained %v", fab, un)
+			}
+			if un, _ := Untrained(&c, m, 10, 0); len(un) == 0 || un[0].Name != "KMAX_MAP" {
+				t.Errorf("%s: 10/10 Gbps maps against the 4x default: untrained %v, want KMAX_MAP first", fab, un)
+			}
 		}
 	}
 }
