@@ -26,8 +26,8 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
+	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/pipeline/scenario"
 	"github.com/m4sim/m4/pipeline/workload"
 )
@@ -75,37 +75,30 @@ func New(rt *workload.Routing, flows *workload.Flows) (*Decomposition, error) {
 		lo, hi int
 		off    []int32 // per flow, end offset into chans
 		chans  []int32
-		err    error
 	}
 	chunks := make([]chunk, workers)
-	var wg sync.WaitGroup
-	for w := range chunks {
+	err := parallel.For(workers, workers, func(_, w int) error {
 		c := &chunks[w]
 		c.lo, c.hi = n*w/workers, n*(w+1)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.off = make([]int32, c.hi-c.lo)
-			c.chans = make([]int32, 0, 6*(c.hi-c.lo))
-			for i := c.lo; i < c.hi; i++ {
-				before := len(c.chans)
-				c.chans = rt.AppendRoute(c.chans, flows.Src[i], flows.Dst[i], sports[i])
-				if len(c.chans)-before > MaxPathLen {
-					c.err = fmt.Errorf("decompose: flow %d (%d -> %d) has a %d-channel path; at most %d supported",
-						i, flows.Src[i], flows.Dst[i], len(c.chans)-before, MaxPathLen)
-					return
-				}
-				c.off[i-c.lo] = int32(len(c.chans))
+		c.off = make([]int32, c.hi-c.lo)
+		c.chans = make([]int32, 0, 6*(c.hi-c.lo))
+		for i := c.lo; i < c.hi; i++ {
+			before := len(c.chans)
+			c.chans = rt.AppendRoute(c.chans, flows.Src[i], flows.Dst[i], sports[i])
+			if len(c.chans)-before > MaxPathLen {
+				return fmt.Errorf("decompose: flow %d (%d -> %d) has a %d-channel path; at most %d supported",
+					i, flows.Src[i], flows.Dst[i], len(c.chans)-before, MaxPathLen)
 			}
-		}()
+			c.off[i-c.lo] = int32(len(c.chans))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	flowStart := make([]int32, n+1)
 	total := 0
 	for _, c := range chunks {
-		if c.err != nil {
-			return nil, c.err
-		}
 		if total+len(c.chans) > math.MaxInt32 {
 			return nil, fmt.Errorf("decompose: %d flows cross more than %d channels in all; split the workload", n, math.MaxInt32)
 		}
