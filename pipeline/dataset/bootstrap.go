@@ -5,10 +5,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sync"
 
+	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/flowsim"
 	"github.com/m4sim/m4/pipeline/npyfile"
@@ -124,31 +123,20 @@ func ResamplesOf(samples []*Sample, k int, seed uint64, keep func(*Sample) bool)
 
 // gather runs f(0), ..., f(n-1) on GOMAXPROCS goroutines and concatenates
 // their samples in index order, so the result does not depend on the
-// scheduling; it returns the error of the lowest index that failed.
+// scheduling; at an error it starts no more and returns the error of the
+// lowest index that failed, as a loop would.
 func gather(n int, f func(i int) ([]*Sample, error)) ([]*Sample, error) {
 	res := make([][]*Sample, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				res[i], errs[i] = f(i)
-			}
-		}()
+	err := parallel.For(n, 0, func(_, i int) error {
+		var err error
+		res[i], err = f(i)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	var out []*Sample
 	for i := range res {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
 		out = append(out, res[i]...)
 	}
 	return out, nil
