@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/npyfile"
 )
@@ -262,30 +263,19 @@ func pool[R any](dirs []string, workers int, do func(string) R, progress func(do
 		workers = runtime.NumCPU()
 	}
 	reps := make([]R, len(dirs))
-	next := make(chan int)
 	var mu sync.Mutex
 	done := 0
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				reps[i] = do(dirs[i])
-				if progress != nil {
-					mu.Lock()
-					done++
-					progress(done, len(dirs), reps[i])
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range dirs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	// do returns no error, so neither does For
+	_ = parallel.For(len(dirs), workers, func(_, i int) error {
+		reps[i] = do(dirs[i])
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done, len(dirs), reps[i])
+			mu.Unlock()
+		}
+		return nil
+	})
 	return reps
 }
 
