@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
+	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/pipeline/aggregate"
 )
 
@@ -204,41 +204,30 @@ func (s *bootSample) intervals(ms []*aggregate.Mixture, counts [][]int32, level 
 		}
 	}
 	const per = 8 // replicates a worker mixes at once
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min((b+per-1)/per, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ws := make([][][aggregate.NumBuckets]float64, per)
-			for j := range ws {
-				ws[j] = make([][aggregate.NumBuckets]float64, len(s.idx))
+	workers := runtime.GOMAXPROCS(0)
+	ws := make([][][][aggregate.NumBuckets]float64, workers) // per worker, per replicate
+	// blocks of per replicates; nothing here fails
+	_ = parallel.For((b+per-1)/per, workers, func(w, blk int) error {
+		if ws[w] == nil {
+			ws[w] = make([][][aggregate.NumBuckets]float64, per)
+			for j := range ws[w] {
+				ws[w][j] = make([][aggregate.NumBuckets]float64, len(s.idx))
 			}
-			for {
-				lo := int(next.Add(per) - per)
-				if lo >= b {
-					return
-				}
-				hi := min(lo+per, b)
-				for j := range hi - lo {
-					s.weights(counts[lo+j], ws[j])
-				}
-				for k, m := range ms {
-					m.QuantilesEach(ws[:hi-lo], qs, outs[k][lo:hi])
-				}
-			}
-		}()
-	}
-	wg.Wait()
+		}
+		lo, hi := blk*per, min(blk*per+per, b)
+		for j := range hi - lo {
+			s.weights(counts[lo+j], ws[w][j])
+		}
+		for k, m := range ms {
+			m.QuantilesEach(ws[w][:hi-lo], qs, outs[k][lo:hi])
+		}
+		return nil
+	})
 	ivs := make([]*Interval, len(ms))
-	for k := range ms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ivs[k] = percentileInterval(outs[k], level)
-		}()
-	}
-	wg.Wait()
+	_ = parallel.For(len(ms), len(ms), func(_, k int) error {
+		ivs[k] = percentileInterval(outs[k], level)
+		return nil
+	})
 	return ivs
 }
 
