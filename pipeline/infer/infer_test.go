@@ -26,10 +26,16 @@ cc: {algorithm: dctcp, window_bytes: 18000, pfc: true}
 
 func smallWorkload(t *testing.T) (*workload.Workload, features.Config) {
 	t.Helper()
+	return specWorkload(t, smallSpec)
+}
+
+// specWorkload generates the workload of spec text and its configuration.
+func specWorkload(t *testing.T, spec string) (*workload.Workload, features.Config) {
+	t.Helper()
 	if !bindings.Native {
 		t.Skip(bindings.ErrNoNative)
 	}
-	s, err := workload.ParseSpec("small.yaml", []byte(smallSpec))
+	s, err := workload.ParseSpec("spec.yaml", []byte(spec))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,24 +18,9 @@ import (
 // and window.
 func rateWorkload(t *testing.T, host, fabric float64, bufferKB, window int) (*workload.Workload, features.Config) {
 	t.Helper()
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
 	spec := strings.Replace(smallSpec, "kind: fattree, k: 4", "kind: fattree, k: 4, host_gbps: "+strconv.FormatFloat(host, 'g', -1, 64)+", fabric_gbps: "+strconv.FormatFloat(fabric, 'g', -1, 64), 1)
 	spec = strings.Replace(spec, "window_bytes: 18000", "buffer_kb: "+strconv.Itoa(bufferKB)+", window_bytes: "+strconv.Itoa(window), 1)
-	s, err := workload.ParseSpec("rate.yaml", []byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := workload.Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ConfigOf(s.CC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, cfg
+	return specWorkload(t, spec)
 }
 
 // The inputs are checked as the model sees them: on 25 Gbps hosts a 750 KB

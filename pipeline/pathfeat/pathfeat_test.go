@@ -18,22 +18,8 @@ import (
 // (model.EmptyBuckets of the map's shares) and flowsim's percentiles of the
 // foreground slowdowns (features.Slowdowns over all the path's flows).
 func TestBuilderMatchesDefinitions(t *testing.T) {
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
-	s, err := workload.ParseSpec("t.yaml", []byte("topology: {kind: fattree, k: 4}\nsizes: {dist: webserver}\n"+
-		"arrivals: {process: poisson}\ntraffic: {matrix: uniform}\nmax_load: 0.6\nflows: 2000\nseed: 5\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := workload.Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := decompose.New(w.Routing, &w.Flows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, d := decomposed(t, "topology: {kind: fattree, k: 4}\nsizes: {dist: webserver}\n"+
+		"arrivals: {process: poisson}\ntraffic: {matrix: uniform}\nmax_load: 0.6\nflows: 2000\nseed: 5\n")
 	b, err := NewBuilder()
 	if err != nil {
 		t.Fatal(err)
@@ -115,4 +101,25 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 	if emptyCells == 0 {
 		t.Error("no empty cell in any path: the test needs some")
 	}
+}
+
+// decomposed generates the workload of spec text and splits it into paths.
+func decomposed(t *testing.T, spec string) (*workload.Workload, *decompose.Decomposition) {
+	t.Helper()
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	s, err := workload.ParseSpec("t.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := workload.Generate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := decompose.New(w.Routing, &w.Flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, d
 }

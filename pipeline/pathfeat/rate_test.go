@@ -6,10 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
-	"github.com/m4sim/m4/pipeline/workload"
 )
 
 func TestRateScale(t *testing.T) {
@@ -48,24 +46,10 @@ func TestRateScale(t *testing.T) {
 // flowsim's percentiles and the flow counts per bucket of each flow's own
 // size, and Remap counting how the two bucketings meet.
 func TestBuildRateNormalised(t *testing.T) {
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
-	s, err := workload.ParseSpec("t.yaml", []byte("topology: {kind: fattree, k: 4, host_gbps: 25, fabric_gbps: 100}\n"+
-		"sizes: {dist: webserver}\narrivals: {process: poisson}\ntraffic: {matrix: uniform}\nmax_load: 0.6\nflows: 2000\nseed: 3\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := workload.Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, d := decomposed(t, "topology: {kind: fattree, k: 4, host_gbps: 25, fabric_gbps: 100}\n"+
+		"sizes: {dist: webserver}\narrivals: {process: poisson}\ntraffic: {matrix: uniform}\nmax_load: 0.6\nflows: 2000\nseed: 3\n")
 	if k, ratio, err := TopologyScale(w.Topo); err != nil || k != 2.5 || ratio != 4 {
 		t.Fatalf("TopologyScale = %v, %v, %v; want 2.5, 4", k, ratio, err)
-	}
-	d, err := decompose.New(w.Routing, &w.Flows)
-	if err != nil {
-		t.Fatal(err)
 	}
 	b, err := NewBuilder()
 	if err != nil {
