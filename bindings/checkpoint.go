@@ -69,14 +69,20 @@ func CheckCheckpoint(name string, data []byte) (CheckpointInfo, error) {
 	return info, err
 }
 
+// cImage copies a checkpoint image into C memory (free it with C.free): the
+// readers must not see Go memory move (they do not), and a copy lets
+// ASan-instrumented builds see exact bounds.
+func cImage(data []byte) unsafe.Pointer {
+	p := C.malloc(C.size_t(len(data) + 1))
+	copy(unsafe.Slice((*byte)(p), len(data)), data)
+	return p
+}
+
 func loadBytes(name string, data []byte, maxBatch int, keep bool) (*Model, CheckpointInfo, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	// C memory: the reader must not see Go memory move (it does not), and a
-	// copy lets ASan-instrumented builds see exact bounds.
-	cdata := C.malloc(C.size_t(len(data) + 1))
+	cdata := cImage(data)
 	defer C.free(cdata)
-	copy(unsafe.Slice((*byte)(cdata), len(data)), data)
 	errbuf := make([]C.char, 512)
 	var p *C.m4_model
 	var ci C.m4_checkpoint_info
@@ -95,10 +101,8 @@ func loadBytes(name string, data []byte, maxBatch int, keep bool) (*Model, Check
 func ReadCheckpoint(name string, data []byte) (*CheckpointData, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	// C memory, as loadBytes
-	cdata := C.malloc(C.size_t(len(data) + 1))
+	cdata := cImage(data)
 	defer C.free(cdata)
-	copy(unsafe.Slice((*byte)(cdata), len(data)), data)
 	errbuf := make([]C.char, 512)
 	ck := (*C.m4_checkpoint)(C.malloc(C.size_t(unsafe.Sizeof(C.m4_checkpoint{}))))
 	defer C.free(unsafe.Pointer(ck))

@@ -110,10 +110,8 @@ func LoadDyn(path string, training bool) (*Dyn, DynCheckpointInfo, error) {
 func LoadDynBytes(name string, data []byte, training bool) (*Dyn, DynCheckpointInfo, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	// C memory, as loadBytes: exact bounds for ASan-instrumented builds
-	cdata := C.malloc(C.size_t(len(data) + 1))
+	cdata := cImage(data)
 	defer C.free(cdata)
-	copy(unsafe.Slice((*byte)(cdata), len(data)), data)
 	var ci C.m4_dyn_checkpoint_info
 	errbuf := make([]C.char, 512)
 	var p *C.m4_dyn
