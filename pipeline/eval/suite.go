@@ -131,7 +131,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 				return nil, nil, nil, fmt.Errorf("%s: FCT_OUTPUT_FILE: %w", c.NS3, err)
 			}
 			ideal := fct.IdealNs
-			if pktsim.IdealCap(run.Topo) > 10e9 { // the fork's ideal caps at 10 Gbps: m4's slowdowns do not (pktsim.IdealCap)
+			if pktsim.IdealCap(run.Topo) > pktsim.ForkIdealCap { // m4's slowdowns are not capped as the fork's ideal is
 				sc, err := sim()
 				if err != nil {
 					return nil, nil, nil, err

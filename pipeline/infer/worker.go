@@ -35,6 +35,7 @@ type runner struct {
 	paths   []int
 	res     []PathResult
 	params  map[shape]hostParams
+	scale   []float64 // per path, its rate scale (pathfeat.RateScale)
 	batch   int
 	workers int
 }
@@ -53,7 +54,7 @@ type hostParams struct {
 
 func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estimator, opt Options, paths []int) (*runner, error) {
 	r := &runner{d: d, est: est, opt: opt, paths: paths, res: make([]PathResult, len(paths)),
-		params: map[shape]hostParams{}}
+		params: map[shape]hostParams{}, scale: make([]float64, len(paths))}
 	def := features.V1
 	if est != nil {
 		def = est.Checkpoint().Features.Name
@@ -73,6 +74,7 @@ func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estim
 		if err != nil {
 			return nil, fmt.Errorf("path %d: %w", p, err)
 		}
+		r.scale[i] = k
 		if _, ok := r.params[shape{h, k}]; !ok {
 			vec := cfg.Normalized(k).Vector()
 			pp, err := features.ParamsFor(def, h, true, vec[:])
@@ -267,11 +269,7 @@ func (r *runner) build(wk *worker, ch *chunk, onPath func()) error {
 			return err
 		}
 		h := wk.sc.Hosts
-		k, _, err := pathfeat.RateScale(wk.sc.LinkGbps)
-		if err != nil {
-			return fmt.Errorf("path %d: %w", p, err)
-		}
-		hp := r.params[shape{h, k}]
+		hp := r.params[shape{h, r.scale[i]}]
 		if hp.err != nil {
 			return fmt.Errorf("path %d (%d hosts): %w", p, h, hp.err)
 		}

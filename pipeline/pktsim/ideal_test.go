@@ -99,6 +99,9 @@ func readForkIdeal(path string) (map[uint32]int64, error) {
 // ns, as the fork's integer arithmetic truncates them).
 func TestIdealCap(t *testing.T) {
 	needNative(t)
+	if d := Rate(bindings.DefaultPktsimConfig().IdealRateCapBps); d != ForkIdealCap {
+		t.Errorf("libm4's default ideal cap %v, ForkIdealCap %v", d, ForkIdealCap)
+	}
 	if c := IdealCap(star(2, 10e9)); c != 10e9 {
 		t.Errorf("10 Gbps hosts: cap %v, want 10 Gbps", c)
 	}

@@ -86,6 +86,10 @@ func (r *Result) Slowdowns() []float64 {
 	return out
 }
 
+// ForkIdealCap is the constant rate at which the fork caps the ideal FCT
+// (libm4's default ideal_rate_cap_bps).
+const ForkIdealCap Rate = 10e9
+
 // IdealCap is the rate at which m4's own ground truth caps the ideal FCT on
 // topo: the fork's 10 Gbps, or the fastest host link where that is faster.
 // The fork caps it at a constant 10 Gbps, so on faster host links its
@@ -93,7 +97,7 @@ func (r *Result) Slowdowns() []float64 {
 // slowdowns below 1; m4 measures slowdown against the flow alone at its own
 // link rates there (identical at 10 Gbps hosts and below).
 func IdealCap(topo *Topology) Rate {
-	c := Rate(10e9)
+	c := ForkIdealCap
 	sw := topo.IsSwitch()
 	for _, l := range topo.Links {
 		if (!sw[l.A] || !sw[l.B]) && l.Rate > c {
