@@ -220,10 +220,7 @@ func runDynamics(c *cli.Context, in *runInput) error {
 		line := fmt.Sprintf("%.1f%%", 100*e)
 		if table != nil {
 			table.TruthNs = tr.FCTNs
-			fs := make([]int64, n)
-			for i, v := range table.PerFlow.Flowsim {
-				fs[i] = infer.FCTOf(v, table.IdealNs[i])
-			}
+			fs := infer.FCTsOf(table.PerFlow.Flowsim, table.IdealNs)
 			if errs[infer.Flowsim], err = eval.PerFlowError(fs, tr.FCTNs, tr.IdealNs); err != nil {
 				return err
 			}

@@ -343,11 +343,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 				name string
 				sl   []float64
 			}{{infer.M4, res.PerFlow.Model}, {infer.Flowsim, res.PerFlow.Flowsim}} {
-				fct := make([]int64, len(e.sl))
-				for i, s := range e.sl {
-					fct[i] = infer.FCTOf(s, table.IdealNs[i])
-				}
-				if errs[e.name], err = eval.PerFlowError(fct, tr.FCTNs, table.IdealNs); err != nil {
+				if errs[e.name], err = eval.PerFlowError(infer.FCTsOf(e.sl, table.IdealNs), tr.FCTNs, table.IdealNs); err != nil {
 					return err
 				}
 			}

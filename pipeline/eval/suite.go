@@ -216,11 +216,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
 		if r.PerFlow != nil && r.PerFlow.Flowsim != nil {
-			fs := make([]int64, len(whole))
-			for i, s := range r.PerFlow.Flowsim {
-				fs[i] = infer.FCTOf(s, ideal[i])
-			}
-			if res.PerFlowErrFlowsim, err = PerFlowError(fs, fct, ideal); err != nil {
+			if res.PerFlowErrFlowsim, err = PerFlowError(infer.FCTsOf(r.PerFlow.Flowsim, ideal), fct, ideal); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.Name, err)
 			}
 		}
@@ -230,11 +226,7 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 			sl  []float64
 			err *float64
 		}{{r.PerFlow.Model, &res.PerFlowErrM4}, {r.PerFlow.Flowsim, &res.PerFlowErrFlowsim}} {
-			est := make([]int64, len(e.sl))
-			for i, s := range e.sl {
-				est[i] = infer.FCTOf(s, ideal[i])
-			}
-			if *e.err, err = PerFlowError(est, fct, ideal); err != nil {
+			if *e.err, err = PerFlowError(infer.FCTsOf(e.sl, ideal), fct, ideal); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.Name, err)
 			}
 		}

@@ -219,6 +219,15 @@ func FCTOf(slowdown float64, idealNs int64) int64 {
 	return int64(math.Round(math.Max(slowdown, 1) * float64(idealNs)))
 }
 
+// FCTsOf is FCTOf of every flow's slowdown and ideal FCT.
+func FCTsOf(slowdown []float64, idealNs []int64) []int64 {
+	out := make([]int64, len(slowdown))
+	for i, s := range slowdown {
+		out[i] = FCTOf(s, idealNs[i])
+	}
+	return out
+}
+
 // WriteFlowsCSV writes flows.csv: per flow, in the workload's order, its id,
 // hosts, size, start, ideal FCT and each estimator's FCT (FCTOf its
 // slowdown), all in ns.
