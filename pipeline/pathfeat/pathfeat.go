@@ -247,7 +247,8 @@ func RemapModel(r *Remap, m *[features.NumOutputBuckets][features.NumPercentiles
 		v float64
 		w int
 	}
-	var pts []point
+	var buf [features.NumOutputBuckets * features.NumPercentiles]point // every curve's points: no allocation
+	pts := buf[:0]
 	for b, row := range r {
 		total, from := 0, -1
 		for s, w := range row {
