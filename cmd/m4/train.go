@@ -58,7 +58,10 @@ Every epoch the validation loss is measured; CKPT gets the best model so far (wh
 m4 predict loads) and CKPT.resume the full state of the last epoch, both written
 atomically; training stops after --patience epochs without a better validation loss.
 --resume carries on from CKPT.resume and gives, bit for bit, what an uninterrupted run
-would have. The run is deterministic for a --seed on any number of --threads.
+would have. --init CKPT (or "default") fine-tunes instead of starting fresh: the run
+begins at that checkpoint's parameters and input standardisation (its architecture, no
+flowsim prior; AdamW's moments start at zero), and the new checkpoint records it as its
+base and covers the trained ranges of both. The run is deterministic for a --seed on any number of --threads.
 
 --estimator dynamics trains m4's flow-level dynamics model instead (docs/dynamics.md): on
 every dynamics.npz in or directly under the --data folders (m4 datagen --dynamics), a
@@ -76,6 +79,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			&cli.StringFlag{Name: "out", Usage: "checkpoint `CKPT` to write (.safetensors); CKPT.resume holds the resumable state"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "most epochs `N`"},
 			&cli.BoolFlag{Name: "resume", Usage: "carry on from CKPT.resume"},
+			&cli.StringFlag{Name: "init", Usage: "fine-tune: start from checkpoint `CKPT`'s parameters and input standardisation (\"default\": the shipped one) instead of a fresh model; its architecture, no flowsim prior"},
 			&cli.BoolFlag{Name: "m3", Usage: "train exactly as m3 does: m3's model size, raw features, random start, no average, no resamples, 500 epochs, patience 50"},
 			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "scenarios per step"},
 			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "AdamW learning rate"},
@@ -144,12 +148,31 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 				return fmt.Errorf("train: --out %s: its folder does not exist", c.String("out"))
 			}
 			o := trainOptions(c)
+			var base *model.Checkpoint
+			baseName := ""
+			if init := c.String("init"); init != "" {
+				if init == "default" {
+					init = ""
+				}
+				if base, baseName, err = loadCheckpoint(init); err != nil {
+					return err
+				}
+				if o, err = fineTuneOptions(c, o, base); err != nil {
+					return fmt.Errorf("train: --init %s: %w", baseName, err)
+				}
+			}
 			o.Out, o.Resume, o.Progress, o.Log = c.String("out"), c.Bool("resume"), c.App.ErrWriter, slog.Default()
 			o.Context = c.Context // cancelled by SIGINT/SIGTERM (main)
 			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data, TrainOnlyData: c.StringSlice("train-only"),
 				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version}
 			if def == features.V2 {
 				o.Features = model.M4Features()
+			}
+			if base != nil {
+				o.From, o.Info.FineTunedFrom, o.Info.Base = base, baseName, base.Training
+				if base.Training != nil {
+					ranges.Merge(base.Training.Ranges)
+				}
 			}
 			o.Info.Ranges = &ranges
 			if len(val) > 0 {
@@ -220,6 +243,24 @@ func trainOptions(c *cli.Context) train.Options {
 	}
 	o.Threads = c.Int("threads")
 	return o
+}
+
+// fineTuneOptions adapts o to continue training ck: ck's architecture and
+// dropout (flags that name another are an error) and input standardisation,
+// no flowsim prior (the run starts at ck's answer). With --resume the state
+// comes from CKPT.resume; --init then only keeps the record of the base.
+func fineTuneOptions(c *cli.Context, o train.Options, ck *model.Checkpoint) (train.Options, error) {
+	for _, f := range []string{"dim", "layers", "heads", "hidden", "mlp-hidden", "m3", "flowsim-prior", "prior-decay", "normalize"} {
+		if c.IsSet(f) {
+			return o, fmt.Errorf("--%s: a fine-tuning run keeps the checkpoint's model and start", f)
+		}
+	}
+	o.Config = ck.Config
+	if c.IsSet("dropout") {
+		o.Config.Dropout = float32(c.Float64("dropout"))
+	}
+	o.Normalize, o.Prior, o.PriorDecay = ck.InputNorm != nil, false, 0
+	return o, nil
 }
 
 func kernelName(cfg bindings.ModelConfig) string {

@@ -47,6 +47,21 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 	if err != nil || !strings.Contains(out, "| H=3 | 6 |") || !strings.Contains(out, "| all | 6 |") {
 		t.Fatalf("eval: %v\n%s", err, out)
 	}
+	// fine-tuning starts at that model: its architecture, its record kept
+	ft := filepath.Join(dir, "ft.safetensors")
+	out, err = run(t, "train", "--data", data, "--out", ft, "--init", ck, "--epochs", "1", "--batch", "10",
+		"--resamples", "0", "--threads", "1", "--val-frac", "0.2")
+	if err != nil {
+		t.Fatalf("fine-tune: %v\n%s", err, out)
+	}
+	f, err := model.Load(ft)
+	if err != nil || f.Config != c.Config || f.Training.FineTunedFrom != ck || f.Training.Base == nil ||
+		f.Training.Base.Epochs != c.Training.Epochs || f.Training.Ranges == nil || len(f.Training.Ranges.CC) == 0 {
+		t.Fatalf("fine-tuned checkpoint: %v %+v", err, f.Training)
+	}
+	if out, err := run(t, "train", "--data", data, "--out", ft, "--init", ck, "--dim", "64"); err == nil || !strings.Contains(err.Error(), "--dim") {
+		t.Errorf("fine-tune with another width: %v\n%s", err, out)
+	}
 	shard := filepath.Join(data, "shard0_nflows100_nhosts3_lr10Gbps")
 	for i, ckpt := range []string{ck, ""} {
 		pred := filepath.Join(dir, "p.npy")

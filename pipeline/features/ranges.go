@@ -84,6 +84,46 @@ func (r *Ranges) Add(c Config, hosts int, network bool) {
 	}
 }
 
+// Merge widens r to cover everything o covers (a fine-tuned model answers
+// for its base's data and its own).
+func (r *Ranges) Merge(o *Ranges) {
+	if o == nil {
+		return
+	}
+	for _, c := range o.CC {
+		if !slices.Contains(r.CC, c) {
+			r.CC = append(r.CC, c)
+		}
+	}
+	slices.Sort(r.CC)
+	for _, p := range o.PFC {
+		if !slices.Contains(r.PFC, p) {
+			r.PFC = append(r.PFC, p)
+		}
+	}
+	for _, n := range o.Network {
+		if !slices.Contains(r.Network, n) {
+			r.Network = append(r.Network, n)
+		}
+	}
+	for _, h := range o.Hosts {
+		if !slices.Contains(r.Hosts, h) {
+			r.Hosts = append(r.Hosts, h)
+		}
+	}
+	slices.Sort(r.Hosts)
+	if r.Values == nil && len(o.Values) > 0 {
+		r.Values = map[string][2]float64{}
+	}
+	for k, v := range o.Values {
+		lh, ok := r.Values[k]
+		if !ok {
+			lh = v
+		}
+		r.Values[k] = [2]float64{min(lh[0], v[0]), max(lh[1], v[1])}
+	}
+}
+
 // OutOfRange is one input outside the trained range.
 type OutOfRange struct {
 	Name  string // the configuration key ("buffer_kb", "cc", ...)

@@ -152,6 +152,10 @@ type TrainInfo struct {
 	BestValLoss    float64     `json:"best_val_loss"`
 	FlowsimValLoss float64     `json:"flowsim_val_loss,omitempty"`
 	History        []EpochStat `json:"history,omitempty"`
+	// FineTunedFrom names the checkpoint this run started from (m4 train
+	// --init) and Base keeps that checkpoint's own record; empty: a fresh run.
+	FineTunedFrom string     `json:"fine_tuned_from,omitempty"`
+	Base          *TrainInfo `json:"base,omitempty"`
 	// Ranges are the inputs the training data covered; m4 reports inputs
 	// outside them (nil: not recorded, nothing is checked).
 	Ranges *features.Ranges `json:"trained_ranges,omitempty"`

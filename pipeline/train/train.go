@@ -56,8 +56,12 @@ type Options struct {
 	Features      model.FeatureSpec // stored in the checkpoints (zero: m3's)
 	Normalize     bool              // standardise the input columns (model.ComputeInputNorm on the training set)
 	Prior         bool              // start the MLP at flowsim's answer (see flowsimPrior)
-	Progress      io.Writer
-	Log           *slog.Logger
+	// From fine-tunes: the run starts at this checkpoint's parameters and
+	// input standardisation instead of a fresh initialisation (nil: fresh).
+	// Its config and feature definition must be this run's; no prior.
+	From     *model.Checkpoint
+	Progress io.Writer
+	Log      *slog.Logger
 	// Context stops the run when it is done (a signal): between steps, with
 	// the checkpoints of the last finished epoch in place. nil: never.
 	Context context.Context
@@ -139,6 +143,12 @@ func (o *Options) check(train []*dataset.Sample) error {
 		return fmt.Errorf("train: prior decay %g needs the flowsim prior and >= 0", o.PriorDecay)
 	case !(o.EMA >= 0 && o.EMA < 1):
 		return fmt.Errorf("train: ema = %g, want in [0, 1)", o.EMA)
+	case o.From != nil && o.Prior:
+		return fmt.Errorf("train: a fine-tuning run starts at its checkpoint, not at the flowsim prior")
+	case o.From != nil && o.From.Config != o.Config:
+		return fmt.Errorf("train: fine-tuning a model of config %+v with config %+v", o.From.Config, o.Config)
+	case o.From != nil && (o.From.InputNorm != nil) != o.Normalize:
+		return fmt.Errorf("train: the checkpoint to fine-tune has input standardisation %v, this run asks for %v", o.From.InputNorm != nil, o.Normalize)
 	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0 || o.QuantileBelow < 0:
 		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, quantile-below = %d, want >= 0",
 			o.Patience, o.Warmup, o.Resamples, o.QuantileBelow)
@@ -158,6 +168,9 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 	c := o.Config
 	if o.Features.Name == "" {
 		o.Features = model.M3Features()
+	}
+	if o.From != nil && o.From.Features.Name != o.Features.Name {
+		return nil, fmt.Errorf("train: fine-tuning a model of features %s on features %s", o.From.Features.Name, o.Features.Name)
 	}
 	maxRows := 0
 	for _, set := range [][]*dataset.Sample{train, val} {
@@ -239,6 +252,11 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 		if info.Epochs >= o.Epochs {
 			return &Result{Best: best, Info: info}, nil
 		}
+	} else if o.From != nil {
+		if err := m.SetParams(o.From.Params); err != nil {
+			return nil, fmt.Errorf("train: fine-tuning: %w", err)
+		}
+		norm = o.From.InputNorm
 	} else {
 		if err := m.Init(o.Seed); err != nil {
 			return nil, err

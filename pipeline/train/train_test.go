@@ -300,3 +300,62 @@ func TestFlowsimPrior(t *testing.T) {
 		t.Error("MLP narrower than the output accepted")
 	}
 }
+
+// TestFineTune: a run started from a checkpoint starts at its answer (a
+// step too small to move it gives its validation loss) with its input
+// standardisation, not one recomputed on the new data, and the run refuses a
+// start that does not fit.
+func TestFineTune(t *testing.T) {
+	if !bindings.Native {
+		t.Skip("needs the native library")
+	}
+	tr, val := dataset.Split(synthetic(tinyConfig(), 60, 1), 0.2, 3)
+	base, err := Run(tinyOptions(""), tr, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := synthetic(tinyConfig(), 40, 9) // other data: other column statistics
+	for _, s := range other {
+		for i := range s.Input.Res {
+			s.Input.Res[i] *= 3
+		}
+	}
+	o := tinyOptions("")
+	o.From, o.Epochs, o.LR, o.EMA = base.Best, 1, 1e-12, 0
+	ft, err := Run(o, other, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ft.Info.History[0].ValLoss, base.Info.BestValLoss; math.Abs(got-want) > 1e-6*want {
+		t.Errorf("validation loss after a vanishing step: %g, the start's %g", got, want)
+	}
+	bn, fn := base.Best.InputNorm, ft.Best.InputNorm
+	for i := range bn.Shift {
+		if bn.Shift[i] != fn.Shift[i] || bn.Scale[i] != fn.Scale[i] {
+			t.Fatalf("input norm column %d: %g/%g, the start's %g/%g", i, fn.Shift[i], fn.Scale[i], bn.Shift[i], bn.Scale[i])
+		}
+	}
+	for i, p := range base.Best.Params {
+		if d := math.Abs(float64(ft.Best.Params[i] - p)); d > 1e-6 {
+			t.Fatalf("parameter %d moved by %g", i, d)
+		}
+	}
+	bad := []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"prior", func(o *Options) { o.Prior = true }, "flowsim prior"},
+		{"config", func(o *Options) { o.Config.Dim = 32 }, "config"},
+		{"norm", func(o *Options) { o.Normalize = false }, "standardisation"},
+		{"features", func(o *Options) { o.Features.Name = "other" }, "features"},
+	}
+	for _, b := range bad {
+		o := tinyOptions("")
+		o.From = base.Best
+		b.edit(&o)
+		if _, err := Run(o, other, val); err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%s: %v, want an error naming %q", b.name, err, b.want)
+		}
+	}
+}
