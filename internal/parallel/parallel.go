@@ -7,6 +7,7 @@
 package parallel
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -63,4 +64,41 @@ func For(n, workers int, f func(worker, i int) error) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// Each calls work(i) for every i in [0, n) on min(workers, n) goroutines
+// and hands each result to collect on the calling goroutine, in the order
+// the calls finish (so collect needs no lock). Unlike For, a result that is
+// an error stops nothing: long batch jobs (datagen) report each failure and
+// go on. Once ctx is done no further item is handed out; calls under way
+// finish and are collected, and Each returns ctx.Err(). workers <= 0 means
+// runtime.GOMAXPROCS(0).
+func Each[R any](ctx context.Context, n, workers int, work func(i int) R, collect func(i int, r R)) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+	type done struct {
+		i int
+		r R
+	}
+	results := make(chan done)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(workers, 0) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				results <- done{i, work(i)}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+	for d := range results {
+		collect(d.i, d.r)
+	}
+	return ctx.Err()
 }

@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -117,3 +118,59 @@ func TestForError(t *testing.T) {
 type errItem int
 
 func (e errItem) Error() string { return fmt.Sprintf("item %d failed", int(e)) }
+
+// TestEach: every item's result reaches collect once, one at a time; a
+// failing item stops nothing; a cancelled context stops handing out items.
+func TestEach(t *testing.T) {
+	for _, workers := range []int{1, 3, 0} {
+		const n = 200
+		seen := make([]int, n)
+		var inCollect atomic.Int32
+		failures := 0
+		err := Each(context.Background(), n, workers, func(i int) error {
+			if i%7 == 3 {
+				return fmt.Errorf("item %d", i)
+			}
+			return nil
+		}, func(i int, e error) {
+			if inCollect.Add(1) != 1 {
+				t.Error("two collects at once")
+			}
+			seen[i]++
+			if e != nil {
+				if e.Error() != fmt.Sprintf("item %d", i) {
+					t.Errorf("item %d got %v", i, e)
+				}
+				failures++
+			}
+			inCollect.Add(-1)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range seen {
+			if c != 1 {
+				t.Fatalf("workers %d: item %d collected %d times", workers, i, c)
+			}
+		}
+		if failures != 29 { // 3, 10, ..., 199
+			t.Errorf("workers %d: %d failures, want 29", workers, failures)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := 0
+	err := Each(ctx, 1000, 2, func(i int) int { time.Sleep(time.Millisecond); return i }, func(i, r int) {
+		if r != i {
+			t.Errorf("item %d: result %d", i, r)
+		}
+		if got++; got == 10 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || got < 10 || got > 14 {
+		t.Errorf("cancelled after 10: %v, %d collected", err, got)
+	}
+	if err := Each(context.Background(), 0, 4, func(int) int { t.Error("called"); return 0 }, func(int, int) {}); err != nil {
+		t.Error(err)
+	}
+}

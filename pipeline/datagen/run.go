@@ -13,9 +13,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/internal/progress"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/flowsim"
@@ -101,18 +101,23 @@ func truthName(sim Simulator) string {
 func checkManifest(out string, spec *Spec, truth string) error {
 	content := *spec
 	content.Shards, content.Hosts = ShardRange{}, nil
-	m := manifest{Spec: &content, Truth: truth}
-	b, err := jsonIndent(m)
+	return KeepManifest(filepath.Join(out, ManifestName), manifest{Spec: &content, Truth: truth}, "shards of another spec or ground truth")
+}
+
+// KeepManifest makes a data folder refuse to mix runs: it writes v as
+// indented JSON at path, or, when path exists, checks that it holds exactly
+// that; otherwise the error says the folder holds what (e.g. "shards of
+// another spec").
+func KeepManifest(path string, v any, what string) error {
+	b, err := jsonIndent(v)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(out, ManifestName)
 	old, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		if !bytes.Equal(old, b) {
-			return fmt.Errorf("%s: %s holds shards of another spec or ground truth (see %s); use another --out, or the same spec",
-				out, out, path)
+			return fmt.Errorf("%s: holds %s (see %s); use another --out, or the same spec", filepath.Dir(path), what, path)
 		}
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
@@ -193,42 +198,22 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	}
 
 	start := time.Now()
-	jobs := make(chan Item)
 	type result struct {
 		fail       *Failure
 		busy, sim  time.Duration
 		flows      int
 		finishedBy bool // another task finished it first
 	}
-	results := make(chan result)
-	var wg sync.WaitGroup
-	for w := 0; w < o.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range jobs {
-				t0 := time.Now()
-				simT, flows, elsewhere, err := makeOne(spec, it, o)
-				res := result{busy: time.Since(t0), sim: simT, flows: flows, finishedBy: elsewhere}
-				if err != nil {
-					res.fail = &Failure{Item: it, Name: spec.Name(it), Seed: spec.seedOf(it), Err: err}
-				}
-				results <- res
-			}
-		}()
-	}
-	go func() {
-		defer close(jobs)
-		for _, it := range todo {
-			select {
-			case jobs <- it:
-			case <-ctx.Done():
-				return
-			}
+	stopped := parallel.Each(ctx, len(todo), o.Workers, func(i int) result {
+		it := todo[i]
+		t0 := time.Now()
+		simT, flows, elsewhere, err := makeOne(spec, it, o)
+		res := result{busy: time.Since(t0), sim: simT, flows: flows, finishedBy: elsewhere}
+		if err != nil {
+			res.fail = &Failure{Item: it, Name: spec.Name(it), Seed: spec.seedOf(it), Err: err}
 		}
-	}()
-	go func() { wg.Wait(); close(results) }()
-	for res := range results {
+		return res
+	}, func(_ int, res result) {
 		r.BusyTime += res.busy
 		r.SimTime += res.sim
 		switch {
@@ -244,13 +229,13 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 		if bar != nil {
 			bar.Add(1)
 		}
-	}
+	})
 	if bar != nil {
 		bar.Finish()
 	}
 	r.Elapsed = time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return r, fmt.Errorf("datagen stopped: %w (finished shards are kept; run again to resume)", err)
+	if stopped != nil {
+		return r, fmt.Errorf("datagen stopped: %w (finished shards are kept; run again to resume)", stopped)
 	}
 	return r, nil
 }

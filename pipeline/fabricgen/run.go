@@ -1,13 +1,11 @@
 package fabricgen
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/internal/progress"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/datagen"
@@ -100,24 +99,7 @@ type manifest struct {
 func checkManifest(out string, spec *Spec, dynamics bool) error {
 	content := *spec
 	content.Workloads = datagen.ShardRange{}
-	b, err := json.MarshalIndent(manifest{Spec: &content, Dynamics: dynamics}, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	path := filepath.Join(out, ManifestName)
-	old, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if !bytes.Equal(old, b) {
-			return fmt.Errorf("%s: holds shards of another spec (see %s); use another --out, or the same spec", out, path)
-		}
-		return nil
-	case errors.Is(err, fs.ErrNotExist):
-		return atomicfile.WriteBytes(path, b)
-	default:
-		return err
-	}
+	return datagen.KeepManifest(filepath.Join(out, ManifestName), manifest{Spec: &content, Dynamics: dynamics}, "shards of another spec")
 }
 
 // WorkloadDir is workload w's folder under out.
@@ -176,66 +158,41 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	}
 	start := time.Now()
 	type result struct {
-		w    int
 		sum  *Summary
 		err  error
 		busy time.Duration
 	}
-	jobs := make(chan int)
-	results := make(chan result)
-	done := make(chan struct{})
-	for k := 0; k < o.Workers; k++ {
-		go func() {
-			for w := range jobs {
-				t0 := time.Now()
-				sum, err := makeWorkload(spec, w, o)
-				results <- result{w, sum, err, time.Since(t0)}
-			}
-			done <- struct{}{}
-		}()
-	}
-	go func() {
-		defer close(jobs)
-		for _, w := range todo {
-			select {
-			case jobs <- w:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		for k := 0; k < o.Workers; k++ {
-			<-done
-		}
-		close(results)
-	}()
-	for res := range results {
+	stopped := parallel.Each(ctx, len(todo), o.Workers, func(i int) result {
+		t0 := time.Now()
+		sum, err := makeWorkload(spec, todo[i], o)
+		return result{sum, err, time.Since(t0)}
+	}, func(i int, res result) {
+		w := todo[i]
 		r.Busy += res.busy
 		if res.err != nil {
-			f := Failure{W: res.w, Seed: spec.seedOf(res.w), Err: res.err}
+			f := Failure{W: w, Seed: spec.seedOf(w), Err: res.err}
 			r.Failed = append(r.Failed, f)
-			log.Error("workload failed", "workload", res.w, "seed", f.Seed, "err", res.err)
+			log.Error("workload failed", "workload", w, "seed", f.Seed, "err", res.err)
 		} else {
 			r.Done++
 			if res.sum.Unusable != "" {
 				r.Unusable++
-				log.Warn("workload unusable", "workload", res.w, "why", res.sum.Unusable)
+				log.Warn("workload unusable", "workload", w, "why", res.sum.Unusable)
 			}
 			r.Flows += res.sum.Flows
 			r.TruthT += time.Duration(res.sum.TruthSec * float64(time.Second))
-			log.Info("workload", "workload", res.w, "flows", res.sum.Flows, "seconds", res.sum.Seconds)
+			log.Info("workload", "workload", w, "flows", res.sum.Flows, "seconds", res.sum.Seconds)
 		}
 		if bar != nil {
 			bar.Add(1)
 		}
-	}
+	})
 	if bar != nil {
 		bar.Finish()
 	}
 	r.Elapsed = time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return r, fmt.Errorf("datagen stopped: %w (finished workloads are kept; run again to resume)", err)
+	if stopped != nil {
+		return r, fmt.Errorf("datagen stopped: %w (finished workloads are kept; run again to resume)", stopped)
 	}
 	return r, nil
 }

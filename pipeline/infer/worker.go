@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
+	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
@@ -108,44 +108,33 @@ func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estim
 func (r *runner) run(commit func(*chunk) error, keep bool) error {
 	nch := (len(r.paths) + r.batch - 1) / r.batch
 	var (
-		next     atomic.Int64 // the next chunk to build
-		failed   atomic.Bool
-		mu       sync.Mutex // guards everything below
-		firstErr error
-		done     = make(map[int]*chunk) // finished, not yet committed
-		cursor   int                    // the next chunk to commit
-		free     []*chunk               // committed chunks whose memory can be reused
-		progress int
+		mu        sync.Mutex             // guards everything below
+		commitErr error                  // commit failed: nothing more is committed
+		done      = make(map[int]*chunk) // finished, not yet committed
+		cursor    int                    // the next chunk to commit
+		free      []*chunk               // committed chunks whose memory can be reused
+		progress  int
 	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		failed.Store(true)
-	}
 	// finish queues chunk c and commits every chunk now in order
-	finish := func(c int, ch *chunk) {
+	finish := func(c int, ch *chunk) error {
 		mu.Lock()
 		defer mu.Unlock()
 		done[c] = ch
-		for firstErr == nil {
+		for commitErr == nil {
 			ch, ok := done[cursor]
 			if !ok {
 				break
 			}
 			delete(done, cursor)
 			cursor++
-			if err := commit(ch); err != nil {
-				firstErr = err
-				failed.Store(true)
-				return
+			if commitErr = commit(ch); commitErr != nil {
+				break
 			}
 			if !keep {
 				free = append(free, ch)
 			}
 		}
+		return commitErr
 	}
 	newChunk := func(lo, hi int) *chunk {
 		mu.Lock()
@@ -185,50 +174,45 @@ func (r *runner) run(commit func(*chunk) error, keep bool) error {
 		copy(ests, reps)
 	}
 
-	var wg sync.WaitGroup
-	for wi := range r.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	// one worker's buffers per goroutine, made on its first chunk
+	wks := make([]*worker, r.workers)
+	defer func() {
+		for _, wk := range wks {
+			if wk != nil {
+				wk.close()
+			}
+		}
+	}()
+	return parallel.For(nch, r.workers, func(wi, c int) error {
+		if wks[wi] == nil {
 			wk, err := newWorker()
 			if err != nil {
-				fail(err)
-				return
+				return err
 			}
-			defer wk.close()
-			est, lock := ests[wi], false
-			if est == nil && r.est != nil {
-				est, lock = r.est, true
+			wks[wi] = wk
+		}
+		wk, est, lock := wks[wi], ests[wi], false
+		if est == nil && r.est != nil {
+			est, lock = r.est, true
+		}
+		ch := newChunk(c*r.batch, min((c+1)*r.batch, len(r.paths)))
+		if err := r.build(wk, ch, onPath); err != nil {
+			return err
+		}
+		if est != nil {
+			if lock {
+				shared.Lock()
 			}
-			for !failed.Load() {
-				c := int(next.Add(1) - 1)
-				if c >= nch {
-					return
-				}
-				ch := newChunk(c*r.batch, min((c+1)*r.batch, len(r.paths)))
-				if err := r.build(wk, ch, onPath); err != nil {
-					fail(err)
-					return
-				}
-				if est != nil {
-					if lock {
-						shared.Lock()
-					}
-					err := wk.predict(est, ch)
-					if lock {
-						shared.Unlock()
-					}
-					if err != nil {
-						fail(err)
-						return
-					}
-				}
-				finish(c, ch)
+			err := wk.predict(est, ch)
+			if lock {
+				shared.Unlock()
 			}
-		}()
-	}
-	wg.Wait()
-	return firstErr
+			if err != nil {
+				return err
+			}
+		}
+		return finish(c, ch)
+	})
 }
 
 // worker holds one goroutine's buffers: the path builder, the scenario and
