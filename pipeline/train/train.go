@@ -161,29 +161,18 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 	if err := o.check(train); err != nil {
 		return nil, err
 	}
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := o.Config
 	if o.Features.Name == "" {
 		o.Features = model.M3Features()
 	}
 	if o.From != nil && o.From.Features.Name != o.Features.Name {
 		return nil, fmt.Errorf("train: fine-tuning a model of features %s on features %s", o.From.Features.Name, o.Features.Name)
 	}
-	maxRows := 0
-	for _, set := range [][]*dataset.Sample{train, val} {
-		for _, s := range set {
-			if s.Hosts < 2 || s.Hosts > c.MaxSeq+1 {
-				return nil, fmt.Errorf("train: %s: %d hosts, the model reads 2 to %d", s.Dir, s.Hosts, c.MaxSeq+1)
-			}
-			if len(s.Input.Res) != s.Hosts*c.FeatDim || len(s.Target) != c.OutDim {
-				return nil, fmt.Errorf("train: %s: features of %d values and %d targets do not fit the model (%d x %d, %d)",
-					s.Dir, len(s.Input.Res), len(s.Target), s.Hosts, c.FeatDim, c.OutDim)
-			}
-			maxRows = max(maxRows, s.Hosts-1)
-		}
+	maxRows, err := longestPath(o.Config, train, val)
+	if err != nil {
+		return nil, err
 	}
 	if o.Resamples > 0 {
 		aug, err := dataset.ResamplesOf(train, o.Resamples, o.Seed, func(s *dataset.Sample) bool { return !o.quantile(s) })
@@ -191,9 +180,9 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 			return nil, err
 		}
 		train = append(append([]*dataset.Sample(nil), train...), aug...)
-		log.Info("bootstrap resamples", "added", len(aug), "train", len(train))
+		o.Log.Info("bootstrap resamples", "added", len(aug), "train", len(train))
 	}
-	m, err := bindings.NewModel(c, o.Batch, o.Batch*maxRows, true)
+	m, err := bindings.NewModel(o.Config, o.Batch, o.Batch*maxRows, true)
 	if err != nil {
 		return nil, err
 	}
@@ -203,281 +192,380 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 			return nil, err
 		}
 	}
-
-	info := o.Info
-	info.Seed, info.Batch, info.LR, info.Beta1, info.Beta2, info.Eps = o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps
-	info.WeightDecay, info.MaxEpochs, info.Patience, info.Warmup, info.EMA = o.WeightDecay, o.Epochs, o.Patience, o.Warmup, o.EMA
-	info.PriorDecay, info.Resamples, info.QuantileBelow = o.PriorDecay, o.Resamples, o.QuantileBelow
-	info.TrainScenarios, info.ValScenarios = len(train), len(val)
-	info.BestValLoss, info.BestEpoch, info.Epochs, info.Steps, info.History = math.Inf(1), 0, 0, 0, nil
-	var best *model.Checkpoint
-	var norm *model.InputNorm
-	var ema []float32
-	if o.Resume {
-		if o.Out == "" {
-			return nil, fmt.Errorf("train: --resume needs the checkpoint path")
-		}
-		rp := ResumePath(o.Out)
-		ck, err := model.Load(rp)
+	t := &trainer{o: o, c: o.Config, train: train, val: val, m: m,
+		est: make([]float32, o.Batch*o.Config.OutDim), dout: make([]float32, o.Batch*o.Config.OutDim), quant: make([]bool, o.Batch)}
+	t.info = o.Info
+	t.info.Seed, t.info.Batch, t.info.LR, t.info.Beta1, t.info.Beta2, t.info.Eps = o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps
+	t.info.WeightDecay, t.info.MaxEpochs, t.info.Patience, t.info.Warmup, t.info.EMA = o.WeightDecay, o.Epochs, o.Patience, o.Warmup, o.EMA
+	t.info.PriorDecay, t.info.Resamples, t.info.QuantileBelow = o.PriorDecay, o.Resamples, o.QuantileBelow
+	t.info.TrainScenarios, t.info.ValScenarios = len(train), len(val)
+	t.info.BestValLoss, t.info.BestEpoch, t.info.Epochs, t.info.Steps, t.info.History = math.Inf(1), 0, 0, 0, nil
+	if err := t.start(); err != nil {
+		return nil, err
+	}
+	if nq := t.quantileScenarios(); nq > 0 {
+		o.Log.Info("quantile loss", "scenarios", nq, "foreground_flows_below", o.QuantileBelow)
+	}
+	for epoch := t.info.Epochs + 1; epoch <= o.Epochs; epoch++ {
+		stop, err := t.epoch(epoch)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("train: nothing to resume: %w", err)
-			}
 			return nil, err
 		}
-		if err := resumable(rp, ck, &o, len(train), len(val)); err != nil {
-			return nil, err
-		}
-		if err := m.SetParams(ck.Params); err != nil {
-			return nil, fmt.Errorf("%s: %w", rp, err)
-		}
-		if err := m.SetAdam(ck.Optim.ExpAvg, ck.Optim.ExpAvgSq); err != nil {
-			return nil, fmt.Errorf("%s: %w", rp, err)
-		}
-		norm = ck.InputNorm
-		if o.EMA > 0 {
-			if ema = ck.Optim.EMA; ema == nil {
-				return nil, fmt.Errorf("%s: no parameter average, but this run keeps one (--ema)", rp)
-			}
-		}
-		t := ck.Training
-		info.Epochs, info.Steps, info.BestEpoch, info.BestValLoss = t.Epochs, t.Steps, t.BestEpoch, t.BestValLoss
-		info.FlowsimValLoss, info.History = t.FlowsimValLoss, t.History
-		if info.BestEpoch > 0 {
-			if best, err = model.Load(o.Out); err != nil {
-				return nil, fmt.Errorf("train: resuming: the best model so far: %w", err)
-			}
-		}
-		log.Info("resuming", "from", rp, "epoch", info.Epochs, "step", info.Steps, "best_val_loss", info.BestValLoss)
-		if info.Epochs >= o.Epochs {
-			return &Result{Best: best, Info: info}, nil
-		}
-	} else if o.From != nil {
-		if err := m.SetParams(o.From.Params); err != nil {
-			return nil, fmt.Errorf("train: fine-tuning: %w", err)
-		}
-		norm = o.From.InputNorm
-	} else {
-		if err := m.Init(o.Seed); err != nil {
-			return nil, err
-		}
-		if o.Normalize {
-			rows := make([][]float32, len(train))
-			empty := make([][]uint8, len(train))
-			for i, s := range train {
-				rows[i], empty[i] = s.Input.Res, s.Input.Empty
-			}
-			norm = model.ComputeInputNorm(c.FeatDim, c.BucketsIn, c.Pct, rows, empty)
+		if stop {
+			break
 		}
 	}
-	if norm != nil {
-		if err := m.SetInputNorm(norm.Shift, norm.Scale); err != nil {
-			return nil, err
+	return &Result{Best: t.best, Info: t.info}, nil
+}
+
+// longestPath checks that every scenario fits the model and returns the
+// most link rows of any.
+func longestPath(c bindings.ModelConfig, sets ...[]*dataset.Sample) (int, error) {
+	maxRows := 0
+	for _, set := range sets {
+		for _, s := range set {
+			if s.Hosts < 2 || s.Hosts > c.MaxSeq+1 {
+				return 0, fmt.Errorf("train: %s: %d hosts, the model reads 2 to %d", s.Dir, s.Hosts, c.MaxSeq+1)
+			}
+			if len(s.Input.Res) != s.Hosts*c.FeatDim || len(s.Target) != c.OutDim {
+				return 0, fmt.Errorf("train: %s: features of %d values and %d targets do not fit the model (%d x %d, %d)",
+					s.Dir, len(s.Input.Res), len(s.Target), s.Hosts, c.FeatDim, c.OutDim)
+			}
+			maxRows = max(maxRows, s.Hosts-1)
+		}
+	}
+	return maxRows, nil
+}
+
+// trainer is one run's state: the model, the record so far and the
+// buffers of a step.
+type trainer struct {
+	o          Options
+	c          bindings.ModelConfig
+	train, val []*dataset.Sample
+	m          *bindings.Model
+	info       model.TrainInfo
+	best       *model.Checkpoint
+	norm       *model.InputNorm
+	ema        []float32 // the parameter average (nil: none)
+	p0         []float32 // the prior's MLP, for PriorDecay
+	mlpFrom    int       // where the MLP's parameters begin
+	bad        int       // epochs since the best
+	bd         batchData
+	est, dout  []float32
+	quant      []bool
+}
+
+// start sets the model where the run begins: the state of CKPT.resume, the
+// checkpoint to fine-tune, or a fresh initialisation (with the prior and the
+// training set's standardisation).
+func (t *trainer) start() error {
+	o, m := &t.o, t.m
+	switch {
+	case o.Resume:
+		if err := t.resume(); err != nil {
+			return err
+		}
+	case o.From != nil:
+		if err := m.SetParams(o.From.Params); err != nil {
+			return fmt.Errorf("train: fine-tuning: %w", err)
+		}
+		t.norm = o.From.InputNorm
+	default:
+		if err := m.Init(o.Seed); err != nil {
+			return err
+		}
+		if o.Normalize {
+			rows := make([][]float32, len(t.train))
+			empty := make([][]uint8, len(t.train))
+			for i, s := range t.train {
+				rows[i], empty[i] = s.Input.Res, s.Input.Empty
+			}
+			t.norm = model.ComputeInputNorm(t.c.FeatDim, t.c.BucketsIn, t.c.Pct, rows, empty)
+		}
+	}
+	if t.info.Epochs >= o.Epochs { // a finished run resumed: nothing to do
+		return nil
+	}
+	if t.norm != nil {
+		if err := m.SetInputNorm(t.norm.Shift, t.norm.Scale); err != nil {
+			return err
 		}
 		o.Features.Normalisation += "; then each column standardised, (x - input_norm.shift) * input_norm.scale, " +
 			"with the mean and standard deviation over the training set (one pair per percentile index in the slowdown cells)"
 	}
-	var p0 []float32 // the prior's MLP, for PriorDecay
 	if o.Prior {
 		p := m.Params()
 		if o.Resume { // rebuild the start the run began from
-			fresh, err := bindings.NewModel(c, 1, 0, false)
+			fresh, err := bindings.NewModel(t.c, 1, 0, false)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			fresh.Init(o.Seed)
 			p = fresh.Params()
 			fresh.Close()
 		}
-		if err := flowsimPrior(c, p, norm); err != nil {
-			return nil, err
+		if err := flowsimPrior(t.c, p, t.norm); err != nil {
+			return err
 		}
 		if !o.Resume {
 			if err := m.SetParams(p); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if o.PriorDecay > 0 {
-			p0 = p
+			t.p0 = p
 		}
 	}
-	mlpFrom := 0
-	for _, t := range m.Tensors() {
-		if t.Name == "model_mlp.0.weight" {
-			mlpFrom = t.Offset
+	for _, ts := range m.Tensors() {
+		if ts.Name == "model_mlp.0.weight" {
+			t.mlpFrom = ts.Offset
 		}
 	}
-	if o.EMA > 0 && ema == nil {
-		ema = m.Params()
+	if o.EMA > 0 && t.ema == nil {
+		t.ema = m.Params()
 	}
-	bad := 0
-	for _, h := range info.History {
-		if h.Epoch > info.BestEpoch {
-			bad++
+	for _, h := range t.info.History {
+		if h.Epoch > t.info.BestEpoch {
+			t.bad++
 		}
 	}
+	return nil
+}
 
-	nq := 0
-	for _, s := range train {
-		if o.quantile(s) {
-			nq++
+// resume loads CKPT.resume: parameters, AdamW's moments, the average, the
+// record, and the best model so far.
+func (t *trainer) resume() error {
+	o, m := &t.o, t.m
+	if o.Out == "" {
+		return fmt.Errorf("train: --resume needs the checkpoint path")
+	}
+	rp := ResumePath(o.Out)
+	ck, err := model.Load(rp)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("train: nothing to resume: %w", err)
+		}
+		return err
+	}
+	if err := resumable(rp, ck, o, len(t.train), len(t.val)); err != nil {
+		return err
+	}
+	if err := m.SetParams(ck.Params); err != nil {
+		return fmt.Errorf("%s: %w", rp, err)
+	}
+	if err := m.SetAdam(ck.Optim.ExpAvg, ck.Optim.ExpAvgSq); err != nil {
+		return fmt.Errorf("%s: %w", rp, err)
+	}
+	t.norm = ck.InputNorm
+	if o.EMA > 0 {
+		if t.ema = ck.Optim.EMA; t.ema == nil {
+			return fmt.Errorf("%s: no parameter average, but this run keeps one (--ema)", rp)
 		}
 	}
-	if nq > 0 {
-		log.Info("quantile loss", "scenarios", nq, "foreground_flows_below", o.QuantileBelow)
-	}
-	var bd batchData
-	est := make([]float32, o.Batch*c.OutDim)
-	dout := make([]float32, o.Batch*c.OutDim)
-	quant := make([]bool, o.Batch)
-	for epoch := info.Epochs + 1; epoch <= o.Epochs; epoch++ {
-		start := time.Now()
-		order := rand.New(rand.NewPCG(o.Seed, uint64(epoch))).Perm(len(train))
-		nb := (len(train) + o.Batch - 1) / o.Batch
-		var bar progress.Reporter
-		if o.Progress != nil { // a bar on a terminal; in a log, only the epoch's line below
-			bar = progress.New(o.Progress, nb, progress.Options{Desc: fmt.Sprintf("epoch %d/%d", epoch, o.Epochs), Unit: "steps", Quiet: true})
+	r, info := ck.Training, &t.info
+	info.Epochs, info.Steps, info.BestEpoch, info.BestValLoss = r.Epochs, r.Steps, r.BestEpoch, r.BestValLoss
+	info.FlowsimValLoss, info.History = r.FlowsimValLoss, r.History
+	if info.BestEpoch > 0 {
+		if t.best, err = model.Load(o.Out); err != nil {
+			return fmt.Errorf("train: resuming: the best model so far: %w", err)
 		}
-		sum, n := 0.0, 0
-		for b := 0; b < nb; b++ {
-			if o.Context != nil && o.Context.Err() != nil {
-				if bar != nil {
-					bar.Finish()
-				}
-				if epoch == 1 {
-					return nil, fmt.Errorf("train: interrupted in epoch 1 (%w): nothing saved", context.Cause(o.Context))
-				}
-				return nil, fmt.Errorf("train: interrupted in epoch %d (%w); %s and %s hold epoch %d: --resume carries on",
-					epoch, context.Cause(o.Context), o.Out, ResumePath(o.Out), epoch-1)
-			}
-			idx := order[b*o.Batch : min((b+1)*o.Batch, len(order))]
-			assemble(train, idx, &bd)
-			if err := m.Forward(bd.rows, bd.feat, bd.empty, true, stepSeed(o.Seed, info.Steps), est[:len(idx)*c.OutDim]); err != nil {
-				return nil, err
-			}
-			anyQ := false
-			for j, i := range idx {
-				quant[j] = o.quantile(train[i])
-				anyQ = anyQ || quant[j]
-			}
-			var l float32
-			if anyQ {
-				n := len(idx) * c.OutDim
-				l = mixedLossGrad(est[:n], bd.target, bd.mask, quant[:len(idx)], c.Pct, dout[:n])
-				err = m.BackwardDout(dout[:n])
-			} else {
-				l, err = m.Backward(bd.target, bd.mask)
-			}
-			if err != nil {
-				return nil, err
-			}
-			info.Steps++
-			lr := o.LR
-			if info.Steps < o.Warmup {
-				lr *= float64(info.Steps) / float64(o.Warmup)
-			}
-			if err := m.AdamW(float32(lr), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), float32(o.WeightDecay), info.Steps); err != nil {
-				return nil, err
-			}
-			if p0 != nil {
-				p := m.Params()
-				k := float32(lr * o.PriorDecay)
-				for i := mlpFrom; i < len(p); i++ {
-					p[i] -= k * (p[i] - p0[i])
-				}
-				if err := m.SetParams(p); err != nil {
-					return nil, err
-				}
-			}
-			if ema != nil {
-				d := float32(o.EMA)
-				for i, v := range m.ParamsView() {
-					ema[i] = d*ema[i] + (1-d)*v
-				}
-			}
-			sum += float64(l) * float64(len(idx))
-			n += len(idx)
+	}
+	o.Log.Info("resuming", "from", rp, "epoch", info.Epochs, "step", info.Steps, "best_val_loss", info.BestValLoss)
+	return nil
+}
+
+func (t *trainer) quantileScenarios() int {
+	n := 0
+	for _, s := range t.train {
+		if t.o.quantile(s) {
+			n++
+		}
+	}
+	return n
+}
+
+// epoch runs one epoch: its steps, validation, the record and the
+// checkpoints; stop is set when patience has run out.
+func (t *trainer) epoch(epoch int) (stop bool, err error) {
+	o := &t.o
+	start := time.Now()
+	order := rand.New(rand.NewPCG(o.Seed, uint64(epoch))).Perm(len(t.train))
+	nb := (len(t.train) + o.Batch - 1) / o.Batch
+	var bar progress.Reporter
+	if o.Progress != nil { // a bar on a terminal; in a log, only the epoch's line below
+		bar = progress.New(o.Progress, nb, progress.Options{Desc: fmt.Sprintf("epoch %d/%d", epoch, o.Epochs), Unit: "steps", Quiet: true})
+	}
+	sum, n := 0.0, 0
+	for b := 0; b < nb; b++ {
+		if o.Context != nil && o.Context.Err() != nil {
 			if bar != nil {
-				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch, o.Epochs, sum/float64(n)))
-				bar.Add(1)
+				bar.Finish()
 			}
+			if epoch == 1 {
+				return false, fmt.Errorf("train: interrupted in epoch 1 (%w): nothing saved", context.Cause(o.Context))
+			}
+			return false, fmt.Errorf("train: interrupted in epoch %d (%w); %s and %s hold epoch %d: --resume carries on",
+				epoch, context.Cause(o.Context), o.Out, ResumePath(o.Out), epoch-1)
 		}
+		idx := order[b*o.Batch : min((b+1)*o.Batch, len(order))]
+		l, err := t.step(idx)
+		if err != nil {
+			return false, err
+		}
+		sum += float64(l) * float64(len(idx))
+		n += len(idx)
 		if bar != nil {
-			bar.Finish()
-		}
-		trainLoss := sum / float64(n)
-		if math.IsNaN(trainLoss) || math.IsInf(trainLoss, 0) {
-			return nil, fmt.Errorf("train: epoch %d: the training loss is %v (diverged; try a lower --lr)", epoch, trainLoss)
-		}
-		valLoss := math.NaN()
-		if len(val) > 0 {
-			var cur []float32
-			if ema != nil { // validate the average
-				cur = m.Params()
-				if err := m.SetParams(ema); err != nil {
-					return nil, err
-				}
-			}
-			if valLoss, err = evaluate(m, val, o.Batch, &bd, est, o.QuantileBelow); err != nil {
-				return nil, err
-			}
-			if cur != nil {
-				if err := m.SetParams(cur); err != nil {
-					return nil, err
-				}
-			}
-		}
-		info.Epochs = epoch
-		info.History = append(info.History, model.EpochStat{Epoch: epoch, TrainLoss: trainLoss, ValLoss: valLoss, Seconds: time.Since(start).Seconds()})
-		improved := len(val) == 0 || valLoss < info.BestValLoss || best == nil
-		if improved {
-			info.BestEpoch, bad = epoch, 0
-			if len(val) > 0 {
-				info.BestValLoss = valLoss
-			}
-			p := m.Params()
-			if ema != nil {
-				p = append([]float32(nil), ema...)
-			}
-			best = &model.Checkpoint{Config: c, Params: p, Features: o.Features, InputNorm: norm}
-		} else {
-			bad++
-		}
-		info.Date = time.Now().UTC().Format(time.RFC3339)
-		bi := info
-		best.Training = &bi
-		log.Info("epoch", "epoch", epoch, "train_loss", trainLoss, "val_loss", valLoss, "best_val_loss", info.BestValLoss,
-			"best_epoch", info.BestEpoch, "seconds", time.Since(start).Seconds())
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "epoch %d: train loss %.4f, validation loss %.4f (best %.4f at epoch %d)\n",
-				epoch, trainLoss, valLoss, info.BestValLoss, info.BestEpoch)
-		}
-		if o.Out != "" {
-			if improved {
-				if err := model.Save(o.Out, best, model.F32); err != nil {
-					return nil, err
-				}
-			}
-			mom1, mom2, err := m.Adam()
-			if err != nil {
-				return nil, err
-			}
-			ri := info
-			st := &model.Checkpoint{Config: c, Params: m.Params(), Features: o.Features, Training: &ri, InputNorm: norm,
-				Optim: &model.OptimState{ExpAvg: mom1, ExpAvgSq: mom2, EMA: ema}}
-			if err := model.Save(ResumePath(o.Out), st, model.F32); err != nil {
-				return nil, err
-			}
-		}
-		if o.Patience > 0 && bad >= o.Patience {
-			log.Info("early stop", "epoch", epoch, "epochs_without_improvement", bad)
-			if o.Progress != nil {
-				fmt.Fprintf(o.Progress, "early stop: no better validation loss for %d epochs\n", bad)
-			}
-			break
+			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch, o.Epochs, sum/float64(n)))
+			bar.Add(1)
 		}
 	}
-	return &Result{Best: best, Info: info}, nil
+	if bar != nil {
+		bar.Finish()
+	}
+	trainLoss := sum / float64(n)
+	if math.IsNaN(trainLoss) || math.IsInf(trainLoss, 0) {
+		return false, fmt.Errorf("train: epoch %d: the training loss is %v (diverged; try a lower --lr)", epoch, trainLoss)
+	}
+	valLoss, err := t.validate()
+	if err != nil {
+		return false, err
+	}
+	info := &t.info
+	info.Epochs = epoch
+	info.History = append(info.History, model.EpochStat{Epoch: epoch, TrainLoss: trainLoss, ValLoss: valLoss, Seconds: time.Since(start).Seconds()})
+	improved := len(t.val) == 0 || valLoss < info.BestValLoss || t.best == nil
+	if improved {
+		info.BestEpoch, t.bad = epoch, 0
+		if len(t.val) > 0 {
+			info.BestValLoss = valLoss
+		}
+		p := t.m.Params()
+		if t.ema != nil {
+			p = append([]float32(nil), t.ema...)
+		}
+		t.best = &model.Checkpoint{Config: t.c, Params: p, Features: o.Features, InputNorm: t.norm}
+	} else {
+		t.bad++
+	}
+	info.Date = time.Now().UTC().Format(time.RFC3339)
+	bi := *info
+	t.best.Training = &bi
+	o.Log.Info("epoch", "epoch", epoch, "train_loss", trainLoss, "val_loss", valLoss, "best_val_loss", info.BestValLoss,
+		"best_epoch", info.BestEpoch, "seconds", time.Since(start).Seconds())
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "epoch %d: train loss %.4f, validation loss %.4f (best %.4f at epoch %d)\n",
+			epoch, trainLoss, valLoss, info.BestValLoss, info.BestEpoch)
+	}
+	if err := t.save(improved); err != nil {
+		return false, err
+	}
+	if o.Patience > 0 && t.bad >= o.Patience {
+		o.Log.Info("early stop", "epoch", epoch, "epochs_without_improvement", t.bad)
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "early stop: no better validation loss for %d epochs\n", t.bad)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// step takes one AdamW step on the scenarios idx and returns their loss.
+func (t *trainer) step(idx []int) (float32, error) {
+	o, m, c := &t.o, t.m, t.c
+	assemble(t.train, idx, &t.bd)
+	bd := &t.bd
+	if err := m.Forward(bd.rows, bd.feat, bd.empty, true, stepSeed(o.Seed, t.info.Steps), t.est[:len(idx)*c.OutDim]); err != nil {
+		return 0, err
+	}
+	anyQ := false
+	for j, i := range idx {
+		t.quant[j] = o.quantile(t.train[i])
+		anyQ = anyQ || t.quant[j]
+	}
+	var l float32
+	var err error
+	if anyQ {
+		n := len(idx) * c.OutDim
+		l = mixedLossGrad(t.est[:n], bd.target, bd.mask, t.quant[:len(idx)], c.Pct, t.dout[:n])
+		err = m.BackwardDout(t.dout[:n])
+	} else {
+		l, err = m.Backward(bd.target, bd.mask)
+	}
+	if err != nil {
+		return 0, err
+	}
+	t.info.Steps++
+	lr := o.LR
+	if t.info.Steps < o.Warmup {
+		lr *= float64(t.info.Steps) / float64(o.Warmup)
+	}
+	if err := m.AdamW(float32(lr), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), float32(o.WeightDecay), t.info.Steps); err != nil {
+		return 0, err
+	}
+	if t.p0 != nil {
+		p := m.Params()
+		k := float32(lr * o.PriorDecay)
+		for i := t.mlpFrom; i < len(p); i++ {
+			p[i] -= k * (p[i] - t.p0[i])
+		}
+		if err := m.SetParams(p); err != nil {
+			return 0, err
+		}
+	}
+	if t.ema != nil {
+		d := float32(o.EMA)
+		for i, v := range m.ParamsView() {
+			t.ema[i] = d*t.ema[i] + (1-d)*v
+		}
+	}
+	return l, nil
+}
+
+// validate returns the validation loss of the parameter average (or of the
+// parameters without one); NaN without validation data.
+func (t *trainer) validate() (float64, error) {
+	if len(t.val) == 0 {
+		return math.NaN(), nil
+	}
+	var cur []float32
+	if t.ema != nil {
+		cur = t.m.Params()
+		if err := t.m.SetParams(t.ema); err != nil {
+			return 0, err
+		}
+	}
+	loss, err := evaluate(t.m, t.val, t.o.Batch, &t.bd, t.est, t.o.QuantileBelow)
+	if err != nil {
+		return 0, err
+	}
+	if cur != nil {
+		if err := t.m.SetParams(cur); err != nil {
+			return 0, err
+		}
+	}
+	return loss, nil
+}
+
+// save writes the best model when it improved and the state to resume from.
+func (t *trainer) save(improved bool) error {
+	o := &t.o
+	if o.Out == "" {
+		return nil
+	}
+	if improved {
+		if err := model.Save(o.Out, t.best, model.F32); err != nil {
+			return err
+		}
+	}
+	mom1, mom2, err := t.m.Adam()
+	if err != nil {
+		return err
+	}
+	ri := t.info
+	st := &model.Checkpoint{Config: t.c, Params: t.m.Params(), Features: o.Features, Training: &ri, InputNorm: t.norm,
+		Optim: &model.OptimState{ExpAvg: mom1, ExpAvgSq: mom2, EMA: t.ema}}
+	return model.Save(ResumePath(o.Out), st, model.F32)
 }
 
 // quantile tells whether s learns with the quantile loss: a target made of
