@@ -26,6 +26,7 @@ func fromC(c C.m4_model_config) ModelConfig {
 func infoFromC(ci *C.m4_checkpoint_info) CheckpointInfo {
 	return CheckpointInfo{Config: fromC(ci.config), Features: C.GoString(&ci.features[0]),
 		M3Features: ci.m3_features != 0, F16: ci.f16 != 0, InputNorm: ci.has_input_norm != 0,
+		Calibration:    ci.has_calibration != 0,
 		OptimizerState: ci.has_optimizer_state != 0, Checksum: ci.checksum != 0}
 }
 
@@ -131,7 +132,8 @@ func ReadCheckpoint(name string, data []byte) (*CheckpointData, error) {
 	f := int(ck.info.config.feat_dim)
 	return &CheckpointData{Info: infoFromC(&ck.info), Params: floats(ck.params, n),
 		NormShift: floats(ck.norm_shift, f), NormScale: floats(ck.norm_scale, f),
-		ExpAvg: floats(ck.exp_avg, n), ExpAvgSq: floats(ck.exp_avg_sq, n), EMA: floats(ck.ema, n),
+		Calibration: floats(ck.calibration, int(ck.info.config.out_dim)),
+		ExpAvg:      floats(ck.exp_avg, n), ExpAvgSq: floats(ck.exp_avg_sq, n), EMA: floats(ck.ema, n),
 		ModelConfig: text(ck.model_config), Features: text(ck.features), Training: text(ck.training)}, nil
 }
 

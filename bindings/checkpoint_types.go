@@ -8,6 +8,7 @@ type CheckpointInfo struct {
 	M3Features     bool   // exactly the features the native library builds
 	F16            bool   // parameters stored as F16
 	InputNorm      bool   // carries an input normalisation
+	Calibration    bool   // carries output calibration levels (m4_model_load applies them)
 	OptimizerState bool   // a resume checkpoint (AdamW state checked, not loaded)
 	Checksum       bool   // the SHA-256 of the tensor data was in the file and matched (false: none, an older file)
 }
@@ -20,6 +21,7 @@ type CheckpointData struct {
 	Info                            CheckpointInfo
 	Params                          []float32
 	NormShift, NormScale            []float32
+	Calibration                     []float32 // OutDim levels (nil: none)
 	ExpAvg, ExpAvgSq, EMA           []float32
 	ModelConfig, Features, Training []byte // Training nil when absent
 }

@@ -322,3 +322,33 @@ func ValidSlowdowns(v []float32, buckets, pct int) (int, error) {
 	}
 	return int(n), nil
 }
+
+// CalibrateSlowdowns re-reads each bucket of valid slowdown percentiles v
+// (after ValidSlowdowns) at the calibration levels (same layout, in [0, 1],
+// non-decreasing per bucket): m4_slowdowns_calibrate, the one place m4 does
+// this.
+func CalibrateSlowdowns(v []float32, buckets, pct int, levels []float32) error {
+	if buckets < 1 || pct < 1 || len(v) != buckets*pct || len(levels) != len(v) {
+		return fmt.Errorf("calibration: %d values and %d levels for %d buckets x %d percentiles", len(v), len(levels), buckets, pct)
+	}
+	if C.m4_slowdowns_calibrate((*C.float)(unsafe.Pointer(&v[0])), C.int(buckets), C.int(pct), (*C.float)(unsafe.Pointer(&levels[0]))) != 0 {
+		return fmt.Errorf("calibration: %d percentiles per bucket is beyond the native limit", pct)
+	}
+	return nil
+}
+
+// SetCalibration sets the model's output calibration levels
+// (m4_model_set_calibration: EstimatePath applies them); nil removes them.
+func (m *Model) SetCalibration(levels []float32) error {
+	if levels == nil {
+		C.m4_model_set_calibration(m.ptr, nil)
+		return nil
+	}
+	if len(levels) != m.cfg.OutDim {
+		return fmt.Errorf("calibration: %d levels for %d outputs", len(levels), m.cfg.OutDim)
+	}
+	if st := C.m4_model_set_calibration(m.ptr, (*C.float)(unsafe.Pointer(&levels[0]))); st != C.M4_OK {
+		return m.err("set calibration", st)
+	}
+	return nil
+}

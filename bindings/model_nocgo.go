@@ -78,3 +78,9 @@ func BenchSgemm(_, _, _, _, _ int) float64 { return -1 }
 
 // ValidSlowdowns returns ErrNoNative.
 func ValidSlowdowns([]float32, int, int) (int, error) { return 0, ErrNoNative }
+
+// CalibrateSlowdowns returns ErrNoNative.
+func CalibrateSlowdowns([]float32, int, int, []float32) error { return ErrNoNative }
+
+// SetCalibration returns ErrNoNative.
+func (*Model) SetCalibration([]float32) error { return ErrNoNative }

@@ -323,6 +323,7 @@ static unsigned long long n_params(const m4_model_config *c) {
 #define PREFIX_EMA "ema."
 #define NORM_SHIFT "input_norm.shift"
 #define NORM_SCALE "input_norm.scale"
+#define CALIBRATION "calibration.levels"
 
 /* read_ckpt reads checkpoint image b[0..len) into ck: the metadata, every
  * tensor checked, the parameters and input normalisation kept, and with
@@ -394,6 +395,9 @@ static m4_status read_ckpt(const unsigned char *b, size_t len, m4_checkpoint *ck
     snprintf(nm, sizeof nm, PREFIX_AVG "%s", defs[0].name);
     ci->has_optimizer_state = m4i_st_find(&f, nm) != NULL;
     ci->has_input_norm = m4i_st_find(&f, NORM_SHIFT) != NULL;
+    m4i_st_entry *cal = m4i_st_find(&f, CALIBRATION);
+    ci->has_calibration = cal != NULL;
+    if (cal) cal->used = 1;
     snprintf(nm, sizeof nm, PREFIX_EMA "%s", defs[0].name);
     int has_ema = m4i_st_find(&f, nm) != NULL;
     if (has_ema && !ci->has_optimizer_state) {
@@ -452,6 +456,32 @@ static m4_status read_ckpt(const unsigned char *b, size_t len, m4_checkpoint *ck
             if (ck->norm_scale[j] == 0) {
                 st = m4i_fail(e, M4_ERR_FORMAT, "input normalisation: column %zu: scale 0 (want != 0)", j);
                 goto done;
+            }
+    }
+    if (ci->has_calibration) {
+        /* levels per output bucket and percentile: in [0, 1], non-decreasing in each bucket */
+        int P = ci->config.n_pct, B = P > 0 ? ci->config.out_dim / P : 0;
+        int shape[2] = {B, P};
+        if (B < 1 || B * P != ci->config.out_dim) {
+            st = m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": out_dim %d is not buckets x n_pct %d",
+                          ci->config.out_dim, P);
+            goto done;
+        }
+        if (!(ck->calibration = malloc((size_t)ci->config.out_dim * sizeof(float)))) {
+            st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+            goto done;
+        }
+        if ((st = m4i_st_read_tensor(e, &f, cal, CALIBRATION, 2, shape, (size_t)ci->config.out_dim, 0,
+                                     ck->calibration)) != M4_OK)
+            goto done;
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < P; k++) {
+                float x = ck->calibration[b * P + k];
+                if (!(x >= 0.0f && x <= 1.0f) || (k > 0 && x < ck->calibration[b * P + k - 1])) {
+                    st = m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": bucket %d level %d is %g (want in [0, 1], non-decreasing)",
+                                  b, k, (double)x);
+                    goto done;
+                }
             }
     }
     /* AdamW state and the parameter average: F32, checked, kept with keep */
@@ -525,7 +555,8 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
         goto done;
     }
     if ((cs = m4_model_set_params(m, ck.params, ck.n_params)) != M4_OK ||
-        (ck.info.has_input_norm && (cs = m4_model_set_input_norm(m, ck.norm_shift, ck.norm_scale)) != M4_OK)) {
+        (ck.info.has_input_norm && (cs = m4_model_set_input_norm(m, ck.norm_shift, ck.norm_scale)) != M4_OK) ||
+        (ck.calibration && (cs = m4_model_set_calibration(m, ck.calibration)) != M4_OK)) {
         st = m4i_fail(e, cs == M4_ERR_NO_MEMORY ? cs : M4_ERR_FORMAT, "%s", m4_model_error(m));
         goto done;
     }
@@ -564,6 +595,7 @@ void m4_checkpoint_free(m4_checkpoint *ck) {
     free(ck->params);
     free(ck->norm_shift);
     free(ck->norm_scale);
+    free(ck->calibration);
     free(ck->exp_avg);
     free(ck->exp_avg_sq);
     free(ck->ema);

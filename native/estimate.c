@@ -53,6 +53,28 @@ int m4_slowdowns_valid(float *v, int n_buckets, int n_pct) {
     return changed;
 }
 
+int m4_slowdowns_calibrate(float *v, int n_buckets, int n_pct, const float *levels) {
+    if (!v || !levels || n_buckets < 1 || n_pct < 1 || n_pct > 4096) return -1;
+    float curve[4096];
+    for (int b = 0; b < n_buckets; b++) {
+        float *p = v + (size_t)b * (size_t)n_pct;
+        const float *lv = levels + (size_t)b * (size_t)n_pct;
+        memcpy(curve, p, sizeof(float) * (size_t)n_pct);
+        for (int k = 0; k < n_pct; k++) {
+            /* the curve's point j sits at level (j + 1/2) / n_pct; flat beyond the ends */
+            double x = (double)lv[k] * n_pct - 0.5;
+            if (!(x > 0)) p[k] = curve[0];
+            else if (x >= n_pct - 1) p[k] = curve[n_pct - 1];
+            else {
+                int j = (int)x;
+                double f = x - j;
+                p[k] = (float)((1 - f) * curve[j] + f * curve[j + 1]);
+            }
+        }
+    }
+    return 0;
+}
+
 m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, char *err,
                            size_t err_len) {
     if (err && err_len) err[0] = 0;
@@ -127,6 +149,8 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         st = efail(err, err_len, M4_ERR_INVALID_INPUT, "model: an estimate is NaN or Inf");
         goto done;
     }
+    if (m4_model_calibration(m))
+        m4_slowdowns_calibrate(out, M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES, M4_FEAT_PERCENTILES, m4_model_calibration(m));
 done:
     m4_flowsim_destroy(sim);
     m4_features_destroy(feat);

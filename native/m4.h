@@ -474,6 +474,21 @@ M4_API m4_status m4_model_adamw(m4_model *m, float lr, float beta1, float beta2,
  * vector). NULL, NULL removes it (m3's models have none). */
 M4_API m4_status m4_model_set_input_norm(m4_model *m, const float *shift, const float *scale);
 
+/* m4_model_set_calibration sets the output calibration: out_dim levels,
+ * n_pct per output bucket, each in [0, 1] and non-decreasing within its
+ * bucket. The calibrated percentile k of bucket b is the model's (valid)
+ * curve read at level levels[b * n_pct + k] (m4_slowdowns_calibrate), so that
+ * a reported percentile at level (k + 1/2) / n_pct has that share of true
+ * slowdowns below it on held-out data (m4 ckpt calibrate; docs/accuracy.md).
+ * NULL removes it. m4_model_load sets it from a checkpoint that has one. */
+M4_API m4_status m4_model_set_calibration(m4_model *m, const float *levels);
+
+/* m4_model_calibration returns the model's calibration levels (out_dim
+ * floats), or NULL when it has none. m4_estimate_path applies them; a caller
+ * of m4_model_forward applies them with m4_slowdowns_valid and then
+ * m4_slowdowns_calibrate. */
+M4_API const float *m4_model_calibration(const m4_model *m);
+
 /* m4_model_error returns the text of the last error ("" if none). */
 M4_API const char *m4_model_error(const m4_model *m);
 
@@ -643,6 +658,7 @@ typedef struct {
     int m3_features;         /* 1: exactly the features libm4 builds */
     int f16;                 /* parameters stored as F16 */
     int has_input_norm;      /* carries an input normalisation (applied by the model) */
+    int has_calibration;     /* carries output calibration levels (applied by m4_estimate_path) */
     int has_optimizer_state; /* a resume checkpoint (AdamW state, parameter average: checked, not loaded) */
     int checksum;            /* 1: the file carries the SHA-256 of its tensor data and it matched; 0: it carries
                                 none (written before m4 0.2): nothing vouches for the data, warn */
@@ -682,6 +698,7 @@ typedef struct {
     size_t n_params;
     float *params;                 /* n_params, the model's order (m4_model_tensor), F16 widened */
     float *norm_shift, *norm_scale; /* feat_dim each: the input normalisation */
+    float *calibration;            /* out_dim: the output calibration levels */
     float *exp_avg, *exp_avg_sq;   /* n_params each: AdamW's moments (a resume checkpoint) */
     float *ema;                    /* n_params: the parameter average training keeps */
     char *model_config, *features, *training; /* the metadata's JSON text, NUL-terminated
@@ -713,7 +730,8 @@ typedef struct {
 /* m4_estimate_path estimates sc end to end: flowsim on m3's parking-lot
  * constants (m4_path_config_default), m4_features_build, empty buckets where a
  * cell has no flows, m4_model_forward on a model loaded by m4_model_load, and
- * m4_slowdowns_valid. out receives M4_FEAT_OUTPUTS slowdowns: per output size
+ * m4_slowdowns_valid, then the model's calibration when it has one
+ * (m4_slowdowns_calibrate). out receives M4_FEAT_OUTPUTS slowdowns: per output size
  * bucket (< 1 kB, < 10 kB, < 50 kB, larger) the percentiles 1..100 of the
  * foreground flows' slowdown, each >= 1 and non-decreasing. An empty scenario
  * (no flows) is M4_ERR_INVALID_ARGUMENT, one without foreground flows
@@ -736,6 +754,16 @@ M4_API m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float
  * m4's own estimator (pipeline/model) call it. Returns how many values it
  * moved or raised, or -1 for a NULL or empty array or a NaN or Inf value. */
 M4_API int m4_slowdowns_valid(float *v, int n_buckets, int n_pct);
+
+/* m4_slowdowns_calibrate rewrites valid slowdown percentiles v (n_buckets x
+ * n_pct, each bucket non-decreasing, as m4_slowdowns_valid leaves them) by
+ * calibration levels (the same layout, in [0, 1], non-decreasing): value k
+ * of bucket b becomes the bucket's curve read at level levels[b][k], the
+ * curve's point j sitting at level (j + 1/2) / n_pct, linear between points
+ * and flat beyond the first and last. Identity levels (k + 1/2) / n_pct leave
+ * v as it is; the result stays valid. Returns 0, or -1 for NULL arrays or
+ * sizes out of range (n_pct <= 4096). */
+M4_API int m4_slowdowns_calibrate(float *v, int n_buckets, int n_pct, const float *levels);
 
 /* ------------------------------------------------------------------------ */
 /* Training with other losses                                               */

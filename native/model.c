@@ -52,6 +52,7 @@ struct m4_model {
 
     float *rope_cos, *rope_sin;
     float *norm_shift, *norm_scale; /* input normalisation, NULL = none */
+    float *calib;                   /* output calibration levels (out_dim), NULL = none */
 
     /* activations (per layer when training, one layer's worth otherwise) */
     float *arena;
@@ -313,6 +314,7 @@ void m4_model_destroy(m4_model *m) {
     free(m->rope_sin);
     free(m->norm_shift);
     free(m->norm_scale);
+    free(m->calib);
     free(m->emp_x);
     free(m->emp_0);
     free(m->tstart);
@@ -495,6 +497,39 @@ m4_status m4_model_set_input_norm(m4_model *m, const float *shift, const float *
     memcpy(m->norm_scale, scale, sizeof(float) * (size_t)F);
     return M4_OK;
 }
+
+/* levels_bad checks calibration levels: in [0, 1] (not NaN), non-decreasing
+ * within each bucket; 0 if so, else the first bad index + 1. */
+static size_t levels_bad(const float *lv, int n_buckets, int n_pct) {
+    for (int b = 0; b < n_buckets; b++)
+        for (int k = 0; k < n_pct; k++) {
+            float x = lv[(size_t)b * (size_t)n_pct + (size_t)k];
+            if (!(x >= 0.0f && x <= 1.0f) || (k > 0 && x < lv[(size_t)b * (size_t)n_pct + (size_t)k - 1]))
+                return (size_t)b * (size_t)n_pct + (size_t)k + 1;
+        }
+    return 0;
+}
+
+m4_status m4_model_set_calibration(m4_model *m, const float *levels) {
+    if (!m) return M4_ERR_INVALID_ARGUMENT;
+    if (!levels) {
+        free(m->calib);
+        m->calib = NULL;
+        return M4_OK;
+    }
+    int nb = m->c.out_dim / m->c.n_pct;
+    size_t bad = levels_bad(levels, nb, m->c.n_pct);
+    if (bad) {
+        snprintf(m->err, sizeof m->err, "calibration: level %zu is %g (want in [0, 1], non-decreasing in each bucket)",
+                 bad - 1, (double)levels[bad - 1]);
+        return M4_ERR_INVALID_INPUT;
+    }
+    if (!m->calib && !(m->calib = malloc(sizeof(float) * (size_t)m->c.out_dim))) return M4_ERR_NO_MEMORY;
+    memcpy(m->calib, levels, sizeof(float) * (size_t)m->c.out_dim);
+    return M4_OK;
+}
+
+const float *m4_model_calibration(const m4_model *m) { return m ? m->calib : NULL; }
 
 const char *m4_model_kernel(const m4_model *m) { return m ? m->gemm.name : ""; }
 

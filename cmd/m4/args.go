@@ -174,6 +174,7 @@ var flagRanges = map[string]flagRange{
 	"infer-batch":        atLeast1,
 	"bootstrap":          atLeast0, // 0: no interval
 	"paths-per-workload": atLeast0, // 0: every path
+	"min-rows":           atLeast1,
 	"tolerance":          atLeast0, // relative, e.g. 0.02
 	// seeds and budgets (0: none)
 	"seed":           anyUint64,

@@ -7,7 +7,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/train"
 )
 
 func ckptCommand() *cli.Command {
@@ -73,6 +76,69 @@ files m3's clibs/run.c reads).`,
 						return err
 					}
 					fmt.Fprintf(c.App.Writer, "ckpt: %s -> %s (%s)\n", c.String("in"), c.String("out"), dt)
+					return nil
+				},
+			},
+			{
+				Name:      "calibrate",
+				Usage:     "measure and store output calibration levels on held-out data",
+				UsageText: "m4 ckpt calibrate [--ckpt CKPT] --data DIR [--data DIR...] --out CKPT [--paths-per-workload N]",
+				Description: `Estimates every path of the --data folders (m4 train's layout: shard folders or
+m4 datagen --from-workload output, paths cut as m4 train cuts them) with the checkpoint,
+without any calibration it has, and measures where each path's true slowdowns fall on
+its estimated percentile curve. A model whose curves sit too high (or too low, or too
+narrow) puts too many (too few) true values below its percentiles; the levels written
+into --out re-read each curve so that its percentile k has (k+1/2)% of true values below
+it on this data (train.Calibrate). m4 run, eval, predict and libm4's m4_estimate_path then
+report the re-read curves. Use data the checkpoint never trained on: fresh draws of its
+training specs (m4 datagen --shard), not its --data folders. The training record gains
+"calibration": the folders, the counts and the shares before.`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` to calibrate (default: the shipped one)"},
+					&cli.StringSliceFlag{Name: "data", Required: true, Usage: "folder `DIR` of held-out scenarios with truth (repeatable)"},
+					&cli.StringFlag{Name: "out", Required: true, Usage: "calibrated checkpoint `CKPT` to write"},
+					&cli.IntFlag{Name: "paths-per-workload", Value: 150, Usage: "paths cut from each whole-workload folder (0: every path)"},
+					&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the paths cut from workloads"},
+					&cli.IntFlag{Name: "min-rows", Value: 500, Usage: "fewest paths with flows in an output bucket to calibrate it (else it is left as it is)"},
+					&cli.StringFlag{Name: "dtype", Value: "F16", Usage: "parameter storage of --out: F16 or F32"},
+					&cli.IntFlag{Name: "threads", Value: 2, Usage: "kernel threads"},
+				},
+				Action: func(c *cli.Context) error {
+					ck, name, err := loadCheckpoint(c.String("ckpt"))
+					if err != nil {
+						return err
+					}
+					if ck.Training == nil {
+						return fmt.Errorf("calibrate: %s has no training record to note the calibration in", name)
+					}
+					var ranges features.Ranges
+					wo := dataset.WorkloadOptions{Paths: c.Int("paths-per-workload"), Seed: c.Uint64("seed")}
+					samples, err := loadTrainingData(c.StringSlice("data"), wo, ck.Features.Name, &ranges)
+					if err != nil {
+						return err
+					}
+					if len(samples) == 0 {
+						return fmt.Errorf("calibrate: no scenarios under %s", strings.Join(c.StringSlice("data"), ", "))
+					}
+					levels, info, err := train.Calibrate(ck, samples, c.Int("threads"), c.Int("min-rows"))
+					if err != nil {
+						return err
+					}
+					info.Data = c.StringSlice("data")
+					ck.Calibration, ck.Training.Calibration, ck.Optim = levels, info, nil
+					dt := model.Dtype(strings.ToUpper(c.String("dtype")))
+					if err := model.Save(c.String("out"), ck, dt); err != nil {
+						return err
+					}
+					w := c.App.Writer
+					fmt.Fprintf(w, "calibrate: %s on %d paths -> %s\n", name, len(samples), c.String("out"))
+					fmt.Fprintf(w, "share of true slowdowns at or below the model's own p10 / p50 / p90 / p99, and the level each is now read at:\n")
+					P := ck.Config.Pct
+					for b, r := range info.Rows {
+						fmt.Fprintf(w, "  bucket %d (%d paths): %.3f / %.3f / %.3f / %.3f; p10 at %.3f, p50 at %.3f, p90 at %.3f, p99 at %.3f\n",
+							b, r, info.Before[b][0], info.Before[b][1], info.Before[b][2], info.Before[b][3],
+							levels[b*P+9], levels[b*P+49], levels[b*P+89], levels[b*P+98])
+					}
 					return nil
 				},
 			},

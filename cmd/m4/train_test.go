@@ -62,6 +62,21 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 	if out, err := run(t, "train", "--data", data, "--out", ft, "--init", ck, "--dim", "64"); err == nil || !strings.Contains(err.Error(), "--dim") {
 		t.Errorf("fine-tune with another width: %v\n%s", err, out)
 	}
+	// calibration levels measured on the shards, kept with the record
+	calib := filepath.Join(dir, "cal.safetensors")
+	out, err = run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", calib, "--min-rows", "1", "--threads", "1", "--dtype", "F32")
+	if err != nil || !strings.Contains(out, "on 30 paths") {
+		t.Fatalf("calibrate: %v\n%s", err, out)
+	}
+	cc, err := model.Load(calib)
+	if err != nil || len(cc.Calibration) != cc.Config.OutDim || cc.Training.Calibration == nil || cc.Training.Calibration.Scenarios != 30 {
+		t.Fatalf("calibrated checkpoint: %v %+v", err, cc.Training)
+	}
+	for k := 1; k < len(cc.Calibration); k++ {
+		if k%cc.Config.Pct > 0 && cc.Calibration[k] < cc.Calibration[k-1] {
+			t.Fatalf("level %d decreases: %g after %g", k, cc.Calibration[k], cc.Calibration[k-1])
+		}
+	}
 	shard := filepath.Join(data, "shard0_nflows100_nhosts3_lr10Gbps")
 	for i, ckpt := range []string{ck, ""} {
 		pred := filepath.Join(dir, "p.npy")

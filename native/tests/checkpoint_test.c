@@ -392,6 +392,18 @@ static void test_estimate(m4_model *m) {
     m4_flowsim_destroy(sim);
     m4_features_destroy(f);
 
+    /* with calibration levels the estimate is the valid curve re-read at them */
+    float lv[M4_FEAT_OUTPUTS];
+    for (int k = 0; k < M4_FEAT_OUTPUTS; k++) lv[k] = 0.8f * (float)((k % M4_FEAT_PERCENTILES) + 0.5) / M4_FEAT_PERCENTILES;
+    CHECK(m4_model_set_calibration(m, lv) == M4_OK && m4_model_calibration(m) != NULL, "set calibration");
+    CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_OK, "calibrated estimate: %s", err);
+    CHECK(m4_slowdowns_calibrate(want, M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES, M4_FEAT_PERCENTILES, lv) == 0, "calibrate");
+    CHECK(memcmp(got, want, sizeof got) == 0, "calibrated m4_estimate_path differs from the chain by hand");
+    lv[3] = 0.01f; /* decreasing within bucket 0 */
+    CHECK(m4_model_set_calibration(m, lv) == M4_ERR_INVALID_INPUT && strstr(m4_model_error(m), "level 3"),
+          "decreasing levels: %s", m4_model_error(m));
+    CHECK(m4_model_set_calibration(m, NULL) == M4_OK && m4_model_calibration(m) == NULL, "calibration removed");
+
     /* bad input is named */
     size[7] = -1;
     CHECK(m4_estimate_path(m, &sc, got, err, sizeof err) == M4_ERR_INVALID_INPUT && strstr(err, "size_bytes[7]"),
@@ -426,6 +438,24 @@ static void test_slowdowns_valid(void) {
     v[5] = INFINITY;
     CHECK(m4_slowdowns_valid(v, 2, 4) == -1, "Inf accepted");
     CHECK(m4_slowdowns_valid(NULL, 2, 4) == -1 && m4_slowdowns_valid(v, 0, 4) == -1 && m4_slowdowns_valid(v, 2, -1) == -1,
+          "NULL or empty accepted");
+}
+
+/* m4_slowdowns_calibrate: identity levels change nothing; a level between
+ * two points interpolates, levels beyond the ends hold the end values. */
+static void test_slowdowns_calibrate(void) {
+    float v[2 * 4] = {1, 2, 4, 8, /* */ 1, 1, 3, 5};
+    const float keep[8] = {1, 2, 4, 8, 1, 1, 3, 5};
+    float id[8];
+    for (int k = 0; k < 8; k++) id[k] = (float)((k % 4) + 0.5) / 4;
+    CHECK(m4_slowdowns_calibrate(v, 2, 4, id) == 0 && memcmp(v, keep, sizeof v) == 0, "identity levels moved a value");
+    /* points at levels 1/8, 3/8, 5/8, 7/8 */
+    const float lv[8] = {0, 0.25f, 0.5f, 1, /* */ 0.125f, 0.3125f, 0.75f, 0.875f};
+    CHECK(m4_slowdowns_calibrate(v, 2, 4, lv) == 0, "calibrate");
+    const float want[8] = {1, 1.5f, 3, 8, 1, 1, 4, 5};
+    for (int k = 0; k < 8; k++) CHECK(fabsf(v[k] - want[k]) < 1e-6f, "value %d: %g, want %g", k, v[k], want[k]);
+    CHECK(m4_slowdowns_calibrate(NULL, 2, 4, lv) == -1 && m4_slowdowns_calibrate(v, 2, 4, NULL) == -1 &&
+              m4_slowdowns_calibrate(v, 0, 4, lv) == -1,
           "NULL or empty accepted");
 }
 
@@ -482,6 +512,7 @@ int main(void) {
     test_estimate(src);
     test_ranges(src);
     test_slowdowns_valid();
+    test_slowdowns_calibrate();
     m4_model_destroy(src);
     CHECK_DONE("checkpoint_test");
 }

@@ -51,6 +51,9 @@ type Sample struct {
 	// target summarises: thousands on m3's parking lots, one or a few on a
 	// path cut from a datacenter workload; 0 when unknown.
 	Foreground int
+	// BucketFlows counts the foreground flows in each output bucket (paths
+	// cut from workloads; zero when unknown, as for shard folders).
+	BucketFlows [features.NumOutputBuckets]int
 	// Network marks a path cut from a whole workload (LoadWorkloads), as
 	// opposed to one of m3's parking lots (a shard folder).
 	Network bool

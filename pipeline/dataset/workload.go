@@ -129,6 +129,7 @@ func workloadPaths(dir string, o WorkloadOptions) ([]*Sample, error) {
 				row[k] = 1
 				s.Flowsim[b*features.NumPercentiles+k] = float32(pf.Flowsim[b][k])
 			}
+			s.BucketFlows[b] = len(v)
 			if len(v) == 0 {
 				continue
 			}

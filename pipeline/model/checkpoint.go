@@ -32,6 +32,7 @@ const (
 	prefixEMA      = "ema."
 	normShift      = "input_norm.shift"
 	normScale      = "input_norm.scale"
+	calibLevels    = "calibration.levels"
 )
 
 // Dtype is a tensor storage type of a checkpoint file.
@@ -53,6 +54,11 @@ type Checkpoint struct {
 	Training  *TrainInfo  // nil if unknown (e.g. imported from m3)
 	Optim     *OptimState // only in resume checkpoints
 	InputNorm *InputNorm  // nil: the model reads the features as they are
+	// Calibration holds OutDim levels (Pct per output bucket): the reported
+	// percentile k of bucket b is the model's curve read at level
+	// Calibration[b*Pct+k] (bindings.CalibrateSlowdowns; m4 ckpt calibrate
+	// measures them on held-out data). nil: the curve as the model gives it.
+	Calibration []float32
 	// Checksummed is set by Decode when the file carries the SHA-256 of its
 	// tensor data (MetaChecksum) and it matched. Files written before m4
 	// 0.2 carry none: nothing vouches for their data (callers warn).
@@ -156,9 +162,27 @@ type TrainInfo struct {
 	// --init) and Base keeps that checkpoint's own record; empty: a fresh run.
 	FineTunedFrom string     `json:"fine_tuned_from,omitempty"`
 	Base          *TrainInfo `json:"base,omitempty"`
+	// Calibration says how Checkpoint.Calibration was measured (m4 ckpt
+	// calibrate); nil: the checkpoint has none.
+	Calibration *CalibrationInfo `json:"calibration,omitempty"`
 	// Ranges are the inputs the training data covered; m4 reports inputs
 	// outside them (nil: not recorded, nothing is checked).
 	Ranges *features.Ranges `json:"trained_ranges,omitempty"`
+}
+
+// CalibrationInfo records how a checkpoint's calibration levels were
+// measured (TrainInfo.Calibration; m4 ckpt calibrate).
+type CalibrationInfo struct {
+	Data      []string `json:"data"`      // the folders measured (held out from training)
+	Scenarios int      `json:"scenarios"` // paths measured
+	Rows      []int    `json:"rows"`      // per output bucket, the paths with flows in it
+	// Before is, per output bucket, the share of true slowdowns at or below
+	// the model's own percentile at levels 0.1, 0.5, 0.9 and 0.99 (1/10, 1/2,
+	// 9/10 and 99/100 when calibrated).
+	Before [][4]float64 `json:"pit_before"`
+	// MinRows is the fewest rows a bucket needs to be calibrated; buckets
+	// with fewer keep identity levels.
+	MinRows int `json:"min_rows"`
 }
 
 // OutOfRange lists the inputs of a configuration outside what ck was
@@ -267,6 +291,12 @@ func Encode(ck *Checkpoint, dtype Dtype) ([]byte, error) {
 		blobs = append(blobs, blob{normShift, F32, []int{ck.Config.FeatDim}, ck.InputNorm.Shift},
 			blob{normScale, F32, []int{ck.Config.FeatDim}, ck.InputNorm.Scale})
 	}
+	if ck.Calibration != nil {
+		if len(ck.Calibration) != ck.Config.OutDim || ck.Config.Pct < 1 {
+			return nil, fmt.Errorf("checkpoint: %d calibration levels for %d outputs", len(ck.Calibration), ck.Config.OutDim)
+		}
+		blobs = append(blobs, blob{calibLevels, F32, []int{ck.Config.OutDim / ck.Config.Pct, ck.Config.Pct}, ck.Calibration})
+	}
 	if ck.Optim != nil {
 		if len(ck.Optim.ExpAvg) != np || len(ck.Optim.ExpAvgSq) != np {
 			return nil, fmt.Errorf("checkpoint: optimizer state of %d and %d values for %d parameters",
@@ -371,6 +401,7 @@ func Decode(name string, b []byte) (*Checkpoint, error) {
 	if cd.NormShift != nil {
 		ck.InputNorm = &InputNorm{Shift: cd.NormShift, Scale: cd.NormScale}
 	}
+	ck.Calibration = cd.Calibration
 	if cd.ExpAvg != nil {
 		ck.Optim = &OptimState{ExpAvg: cd.ExpAvg, ExpAvgSq: cd.ExpAvgSq, EMA: cd.EMA}
 	}

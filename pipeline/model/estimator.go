@@ -152,7 +152,7 @@ func (e *Estimator) PredictBatch(nRows []int32, feat []float32, empty []uint8, o
 		return err
 	}
 	for i := range nRows {
-		if _, err := bindings.ValidSlowdowns(out[i*c.OutDim:(i+1)*c.OutDim], c.OutDim/c.Pct, c.Pct); err != nil {
+		if err := e.finish(out[i*c.OutDim : (i+1)*c.OutDim]); err != nil {
 			return fmt.Errorf("scenario %d: %w", i, err)
 		}
 	}
@@ -190,19 +190,33 @@ func (e *Estimator) Check(in Input) error {
 
 // Predict returns each scenario's OutDim estimates: slowdown percentiles
 // (Pct per output bucket), made a valid distribution by
-// bindings.ValidSlowdowns: each at least 1, non-decreasing in each bucket.
+// bindings.ValidSlowdowns (each at least 1, non-decreasing in each bucket)
+// and calibrated when the checkpoint says how (finish).
 func (e *Estimator) Predict(in []Input) ([][]float32, error) {
 	out, err := e.Raw(in)
 	if err != nil {
 		return nil, err
 	}
-	c := e.ck.Config
 	for i := range out {
-		if _, err := bindings.ValidSlowdowns(out[i], c.OutDim/c.Pct, c.Pct); err != nil {
+		if err := e.finish(out[i]); err != nil {
 			return nil, fmt.Errorf("scenario %d: %w", i, err)
 		}
 	}
 	return out, nil
+}
+
+// finish turns one scenario's raw outputs into its estimate: a valid
+// distribution (bindings.ValidSlowdowns), then re-read at the checkpoint's
+// calibration levels when it has them (bindings.CalibrateSlowdowns).
+func (e *Estimator) finish(v []float32) error {
+	c := e.ck.Config
+	if _, err := bindings.ValidSlowdowns(v, c.OutDim/c.Pct, c.Pct); err != nil {
+		return err
+	}
+	if e.ck.Calibration != nil {
+		return bindings.CalibrateSlowdowns(v, c.OutDim/c.Pct, c.Pct, e.ck.Calibration)
+	}
+	return nil
 }
 
 // Raw returns each scenario's OutDim model outputs as the forward pass

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
@@ -65,5 +66,56 @@ func TestPredictValid(t *testing.T) {
 		if g := got[0][b*cfg.Pct : (b+1)*cfg.Pct]; !slices.Equal(g, w) {
 			t.Fatalf("bucket %d: %v, want the raw outputs raised to 1 and sorted %v", b, g, w)
 		}
+	}
+
+	// a calibrated checkpoint re-reads each bucket's curve at its levels,
+	// after an encode and decode through libm4's reader
+	lv := make([]float32, cfg.OutDim)
+	for k := range lv {
+		if b := k / cfg.Pct; b%2 == 1 {
+			lv[k] = 0 // odd buckets: everything at the curve's first point
+		} else {
+			lv[k] = (float32(k%cfg.Pct) + 0.5) / float32(cfg.Pct) // even: identity
+		}
+	}
+	ck.Calibration = lv
+	img, err := Encode(ck, F32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode("calibrated", img)
+	if err != nil || !slices.Equal(back.Calibration, lv) {
+		t.Fatalf("calibration after a round trip: %v (err %v)", back.Calibration, err)
+	}
+	ce, err := NewEstimator(back, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ce.Close()
+	cal, err := ce.Predict([]Input{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range cal[0] {
+		w := got[0][k]
+		if b := k / cfg.Pct; b%2 == 1 {
+			w = got[0][b*cfg.Pct]
+		}
+		if math.Abs(float64(v-w)) > 1e-6*float64(w) {
+			t.Fatalf("calibrated output %d: %g, want %g", k, v, w)
+		}
+	}
+	ck.Calibration = lv[:10]
+	if _, err := Encode(ck, F32); err == nil {
+		t.Error("10 calibration levels encoded")
+	}
+	bad := slices.Clone(lv)
+	bad[5] = 0 // decreasing within bucket 0
+	ck.Calibration = bad
+	if img, err = Encode(ck, F32); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode("bad", img); err == nil || !strings.Contains(err.Error(), "calibration.levels") {
+		t.Errorf("decreasing levels: %v", err)
 	}
 }

@@ -1,0 +1,159 @@
+package train
+
+import (
+	"slices"
+
+	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/model"
+)
+
+// calBins is the resolution of the level axis the calibration measures on.
+const calBins = 2000
+
+// Calibrate measures where the true slowdowns of samples (held-out paths
+// with packet-level truth) fall within ck's estimated percentile curves,
+// without any calibration ck has, and returns the levels that make them
+// fall as they should: for each output bucket, the share G(u) of true
+// values at or below the curve's level u (the probability integral
+// transform, with ties on a flat stretch of the curve, e.g. slowdown 1,
+// spread over it) and, for reported percentile k, the level G^-1((k+1/2)/P)
+// (the recalibration of Kuleshov et al., "Accurate Uncertainties for Deep
+// Learning Using Calibrated Regression", 2018). The mixture of calibrated
+// per-path curves then has the truth's share of flows below each of its
+// percentiles. Each scenario's target row counts once per bucket (its P
+// values 1/P each). Buckets with fewer than minRows rows keep identity
+// levels.
+func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows int) ([]float32, *model.CalibrationInfo, error) {
+	c := ck.Config
+	P, B := c.Pct, c.OutDim/c.Pct
+	base := *ck
+	base.Calibration = nil
+	est, err := Predict(&base, samples, 64, threads)
+	if err != nil {
+		return nil, nil, err
+	}
+	info := &model.CalibrationInfo{Scenarios: len(samples), Rows: make([]int, B), Before: make([][4]float64, B), MinRows: minRows}
+	levels := make([]float32, c.OutDim)
+	for b := 0; b < B; b++ {
+		hist := make([]float64, calBins)
+		total := 0.0
+		for i, s := range samples {
+			if s.Mask[b*P] == 0 {
+				continue
+			}
+			info.Rows[b]++
+			w := 1.0 // the row's weight: its flows when known (the mixture m4 run makes)
+			if n := s.BucketFlows[b]; n > 0 {
+				w = float64(n)
+			}
+			q := est[i][b*P : (b+1)*P]
+			for _, v := range s.Target[b*P : (b+1)*P] {
+				lo, hi := pitRange(q, v)
+				spread(hist, lo, hi, w/float64(P))
+				total += w / float64(P)
+			}
+		}
+		cum := make([]float64, calBins+1) // G at the bin edges
+		for j, h := range hist {
+			cum[j+1] = cum[j] + h
+		}
+		for k := range P {
+			tau := (float64(k) + 0.5) / float64(P)
+			if info.Rows[b] < minRows || total == 0 {
+				levels[b*P+k] = float32(tau)
+				continue
+			}
+			levels[b*P+k] = float32(inverse(cum, tau*total))
+		}
+		for j, u := range []float64{0.1, 0.5, 0.9, 0.99} {
+			if total > 0 {
+				info.Before[b][j] = cum[int(u*calBins)] / total
+			}
+		}
+	}
+	for b := 0; b < B; b++ { // rounding must not break the order
+		row := levels[b*P : (b+1)*P]
+		for k := 1; k < P; k++ {
+			row[k] = max(row[k], row[k-1])
+		}
+	}
+	return levels, info, nil
+}
+
+// pitRange is where value v sits on the curve q (P sorted points at levels
+// (j+1/2)/P, linear between, flat beyond the ends): a level, or the range of
+// levels where the curve equals v, or the stretch beyond an end.
+func pitRange(q []float32, v float32) (lo, hi float64) {
+	P := len(q)
+	lt, _ := slices.BinarySearch(q, v) // points below v
+	le := lt
+	for le < P && q[le] == v {
+		le++
+	}
+	lvl := func(j int) float64 { return (float64(j) + 0.5) / float64(P) }
+	switch {
+	case le > lt: // the curve is flat at v over points lt..le-1
+		lo, hi = lvl(lt), lvl(le-1)
+		if lt == 0 {
+			lo = 0
+		}
+		if le == P {
+			hi = 1
+		}
+	case lt == 0: // below the curve's lowest point
+		lo, hi = 0, lvl(0)
+	case lt == P: // above its highest
+		lo, hi = lvl(P-1), 1
+	default:
+		f := float64(v-q[lt-1]) / float64(q[lt]-q[lt-1])
+		lo = lvl(lt-1) + f/float64(P)
+		hi = lo
+	}
+	return lo, hi
+}
+
+// spread adds mass w uniformly over the levels [lo, hi] of hist (a point
+// when lo == hi).
+func spread(hist []float64, lo, hi, w float64) {
+	n := float64(len(hist))
+	if hi <= lo {
+		hist[min(int(lo*n), len(hist)-1)] += w
+		return
+	}
+	for j := int(lo * n); j < len(hist) && float64(j) < hi*n; j++ {
+		a, b := max(lo*n, float64(j)), min(hi*n, float64(j+1))
+		if b > a {
+			hist[j] += w * (b - a) / ((hi - lo) * n)
+		}
+	}
+}
+
+// inverse returns the level u at which the cumulative mass (cum, at the
+// len(cum)-1 bin edges of [0, 1], linear within a bin) reaches m.
+func inverse(cum []float64, m float64) float64 {
+	n := len(cum) - 1
+	j := firstReaching(cum, m)
+	if j == 0 {
+		return 0
+	}
+	if j > n {
+		return 1
+	}
+	a, b := cum[j-1], cum[j]
+	f := 0.0
+	if b > a {
+		f = (m - a) / (b - a)
+	}
+	return (float64(j-1) + f) / float64(n)
+}
+
+// firstReaching returns the first edge index whose cumulative mass reaches m.
+func firstReaching(cum []float64, m float64) int {
+	j, _ := slices.BinarySearchFunc(cum, m, func(x, t float64) int {
+		if x < t {
+			return -1
+		}
+		return 1
+	})
+	return j
+}
