@@ -474,15 +474,12 @@ static m4_status read_ckpt(const unsigned char *b, size_t len, m4_checkpoint *ck
         if ((st = m4i_st_read_tensor(e, &f, cal, CALIBRATION, 2, shape, (size_t)ci->config.out_dim, 0,
                                      ck->calibration)) != M4_OK)
             goto done;
-        for (int b = 0; b < B; b++)
-            for (int k = 0; k < P; k++) {
-                float x = ck->calibration[b * P + k];
-                if (!(x >= 0.0f && x <= 1.0f) || (k > 0 && x < ck->calibration[b * P + k - 1])) {
-                    st = m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": bucket %d level %d is %g (want in [0, 1], non-decreasing)",
-                                  b, k, (double)x);
-                    goto done;
-                }
-            }
+        size_t bad = m4i_levels_bad(ck->calibration, B, P);
+        if (bad) {
+            st = m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": bucket %zu level %zu is %g (want in [0, 1], non-decreasing)",
+                          (bad - 1) / (size_t)P, (bad - 1) % (size_t)P, (double)ck->calibration[bad - 1]);
+            goto done;
+        }
     }
     /* AdamW state and the parameter average: F32, checked, kept with keep */
     float **state[3] = {&ck->exp_avg, &ck->exp_avg_sq, &ck->ema};

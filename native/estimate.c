@@ -149,8 +149,8 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         st = efail(err, err_len, M4_ERR_INVALID_INPUT, "model: an estimate is NaN or Inf");
         goto done;
     }
-    if (m4_model_calibration(m))
-        m4_slowdowns_calibrate(out, M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES, M4_FEAT_PERCENTILES, m4_model_calibration(m));
+    const float *levels = m4_model_calibration(m);
+    if (levels) m4_slowdowns_calibrate(out, M4_FEAT_OUTPUTS / M4_FEAT_PERCENTILES, M4_FEAT_PERCENTILES, levels);
 done:
     m4_flowsim_destroy(sim);
     m4_features_destroy(feat);

@@ -498,18 +498,6 @@ m4_status m4_model_set_input_norm(m4_model *m, const float *shift, const float *
     return M4_OK;
 }
 
-/* levels_bad checks calibration levels: in [0, 1] (not NaN), non-decreasing
- * within each bucket; 0 if so, else the first bad index + 1. */
-static size_t levels_bad(const float *lv, int n_buckets, int n_pct) {
-    for (int b = 0; b < n_buckets; b++)
-        for (int k = 0; k < n_pct; k++) {
-            float x = lv[(size_t)b * (size_t)n_pct + (size_t)k];
-            if (!(x >= 0.0f && x <= 1.0f) || (k > 0 && x < lv[(size_t)b * (size_t)n_pct + (size_t)k - 1]))
-                return (size_t)b * (size_t)n_pct + (size_t)k + 1;
-        }
-    return 0;
-}
-
 m4_status m4_model_set_calibration(m4_model *m, const float *levels) {
     if (!m) return M4_ERR_INVALID_ARGUMENT;
     if (!levels) {
@@ -518,7 +506,7 @@ m4_status m4_model_set_calibration(m4_model *m, const float *levels) {
         return M4_OK;
     }
     int nb = m->c.out_dim / m->c.n_pct;
-    size_t bad = levels_bad(levels, nb, m->c.n_pct);
+    size_t bad = m4i_levels_bad(levels, nb, m->c.n_pct);
     if (bad) {
         snprintf(m->err, sizeof m->err, "calibration: level %zu is %g (want in [0, 1], non-decreasing in each bucket)",
                  bad - 1, (double)levels[bad - 1]);

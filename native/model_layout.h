@@ -31,6 +31,15 @@ typedef struct {
     int rows, cols, decay;
 } m4i_tensor_def;
 
+/* m4i_levels_bad checks output calibration levels (n_buckets x n_pct): each
+ * in [0, 1] (not NaN) and non-decreasing within its bucket. Returns 0 if
+ * so, else the first bad index + 1. */
+static inline size_t m4i_levels_bad(const float *lv, int n_buckets, int n_pct) {
+    for (size_t i = 0, n = (size_t)n_buckets * (size_t)n_pct; i < n; i++)
+        if (!(lv[i] >= 0.0f && lv[i] <= 1.0f) || (i % (size_t)n_pct > 0 && lv[i] < lv[i - 1])) return i + 1;
+    return 0;
+}
+
 /* m4i_config_ok: every size positive and well inside int, heads dividing
  * dim into even head widths (RoPE pairs), eps and theta positive, dropout in
  * [0, 1). */

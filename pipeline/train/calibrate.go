@@ -2,6 +2,7 @@ package train
 
 import (
 	"slices"
+	"sort"
 
 	"github.com/m4sim/m4/pipeline/dataset"
 	"github.com/m4sim/m4/pipeline/model"
@@ -20,9 +21,9 @@ const calBins = 2000
 // (the recalibration of Kuleshov et al., "Accurate Uncertainties for Deep
 // Learning Using Calibrated Regression", 2018). The mixture of calibrated
 // per-path curves then has the truth's share of flows below each of its
-// percentiles. Each scenario's target row counts once per bucket (its P
-// values 1/P each). Buckets with fewer than minRows rows keep identity
-// levels.
+// percentiles. Each scenario's target row weighs its flows in the bucket
+// (its P values 1/P of that each; 1 when the count is unknown), as m4 run
+// mixes paths. Buckets with fewer than minRows rows keep identity levels.
 func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows int) ([]float32, *model.CalibrationInfo, error) {
 	c := ck.Config
 	P, B := c.Pct, c.OutDim/c.Pct
@@ -36,7 +37,6 @@ func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows
 	levels := make([]float32, c.OutDim)
 	for b := 0; b < B; b++ {
 		hist := make([]float64, calBins)
-		total := 0.0
 		for i, s := range samples {
 			if s.Mask[b*P] == 0 {
 				continue
@@ -50,13 +50,13 @@ func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows
 			for _, v := range s.Target[b*P : (b+1)*P] {
 				lo, hi := pitRange(q, v)
 				spread(hist, lo, hi, w/float64(P))
-				total += w / float64(P)
 			}
 		}
 		cum := make([]float64, calBins+1) // G at the bin edges
 		for j, h := range hist {
 			cum[j+1] = cum[j] + h
 		}
+		total := cum[calBins]
 		for k := range P {
 			tau := (float64(k) + 0.5) / float64(P)
 			if info.Rows[b] < minRows || total == 0 {
@@ -132,7 +132,7 @@ func spread(hist []float64, lo, hi, w float64) {
 // len(cum)-1 bin edges of [0, 1], linear within a bin) reaches m.
 func inverse(cum []float64, m float64) float64 {
 	n := len(cum) - 1
-	j := firstReaching(cum, m)
+	j := sort.SearchFloat64s(cum, m) // the first edge whose mass reaches m
 	if j == 0 {
 		return 0
 	}
@@ -145,15 +145,4 @@ func inverse(cum []float64, m float64) float64 {
 		f = (m - a) / (b - a)
 	}
 	return (float64(j-1) + f) / float64(n)
-}
-
-// firstReaching returns the first edge index whose cumulative mass reaches m.
-func firstReaching(cum []float64, m float64) int {
-	j, _ := slices.BinarySearchFunc(cum, m, func(x, t float64) int {
-		if x < t {
-			return -1
-		}
-		return 1
-	})
-	return j
 }
