@@ -61,7 +61,8 @@ atomically; training stops after --patience epochs without a better validation l
 would have. --init CKPT (or "default") fine-tunes instead of starting fresh: the run
 begins at that checkpoint's parameters and input standardisation (its architecture, no
 flowsim prior; AdamW's moments start at zero), and the new checkpoint records it as its
-base and covers the trained ranges of both. The run is deterministic for a --seed on any number of --threads.
+base and covers the trained ranges of both. The run is deterministic for a --seed on any
+number of --threads.
 
 --estimator dynamics trains m4's flow-level dynamics model instead (docs/dynamics.md): on
 every dynamics.npz in or directly under the --data folders (m4 datagen --dynamics), a

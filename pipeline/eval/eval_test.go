@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/workloadtest"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/truth"
@@ -13,17 +13,7 @@ import (
 
 func generate(t *testing.T, spec string) (*workload.Workload, features.Config) {
 	t.Helper()
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
-	s, err := workload.ParseSpec("test.yaml", []byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := workload.Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, s := workloadtest.Generate(t, spec)
 	return w, features.DefaultConfig(s.CC.Algorithm, 300, 18000, true)
 }
 

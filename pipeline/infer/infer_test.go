@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/internal/workloadtest"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
@@ -32,17 +32,7 @@ func smallWorkload(t *testing.T) (*workload.Workload, features.Config) {
 // specWorkload generates the workload of spec text and its configuration.
 func specWorkload(t *testing.T, spec string) (*workload.Workload, features.Config) {
 	t.Helper()
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
-	s, err := workload.ParseSpec("spec.yaml", []byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := workload.Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, s := workloadtest.Generate(t, spec)
 	cfg, err := ConfigOf(s.CC)
 	if err != nil {
 		t.Fatal(err)

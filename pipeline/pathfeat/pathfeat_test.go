@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/workloadtest"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/flowsim"
@@ -106,17 +106,7 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 // decomposed generates the workload of spec text and splits it into paths.
 func decomposed(t *testing.T, spec string) (*workload.Workload, *decompose.Decomposition) {
 	t.Helper()
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
-	s, err := workload.ParseSpec("t.yaml", []byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := workload.Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, _ := workloadtest.Generate(t, spec)
 	d, err := decompose.New(w.Routing, &w.Flows)
 	if err != nil {
 		t.Fatal(err)
