@@ -87,7 +87,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			&cli.Float64Flag{Name: "weight-decay", Value: d.WeightDecay, Usage: "AdamW weight decay (transformer 2-D weights)"},
 			&cli.IntFlag{Name: "patience", Value: d.Patience, Usage: "stop after this many epochs without a better validation loss (0: never)"},
 			&cli.IntFlag{Name: "warmup", Value: d.Warmup, Usage: "steps of linear learning-rate warm-up (0: none, as m3)"},
-			&cli.IntFlag{Name: "resamples", Value: d.Resamples, Usage: "bootstrap resamples added per training scenario (flows drawn with replacement, features and target rebuilt; never of validation scenarios)"},
+			&cli.IntFlag{Name: "resamples", Value: d.Resamples, Usage: "bootstrap resamples added per training parking lot (flows drawn with replacement, features and target rebuilt; never of validation scenarios or of paths cut from workloads)"},
 			&cli.BoolFlag{Name: "normalize", Value: d.Normalize, Usage: "standardise the input columns on the training set (stored in the checkpoint; m3 trains without)"},
 			&cli.BoolFlag{Name: "flowsim-prior", Value: d.Prior, Usage: "start the MLP at flowsim's percentiles, so training learns the correction (needs MLP widths >= 400; off by default for narrower ones)"},
 			&cli.Float64Flag{Name: "prior-decay", Value: d.PriorDecay, Usage: "with --flowsim-prior: each step pull the MLP back toward its start by lr x this (0: none)"},

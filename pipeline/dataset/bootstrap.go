@@ -108,13 +108,15 @@ func subset(f *Flows, idx []int) (*Sample, error) {
 	return fromMap(q.Name, &features.Map{Input: in, Output: out})
 }
 
-// ResamplesOf returns k bootstrap resamples of every sample that keep
-// accepts (all when keep is nil; in order, k per sample), drawn with a PCG
-// seeded by seed and the sample's index: a sample's draws depend on its
-// index in samples only, so leaving some out does not change the others'.
+// ResamplesOf returns k bootstrap resamples of every parking lot (a shard
+// folder's sample) that keep accepts (all when keep is nil; in order, k per
+// sample), drawn with a PCG seeded by seed and the sample's index: a
+// sample's draws depend on its index in samples only, so leaving some out
+// does not change the others'. Paths cut from whole workloads (Network)
+// are never resampled: their folder holds the workload, not the lot.
 func ResamplesOf(samples []*Sample, k int, seed uint64, keep func(*Sample) bool) ([]*Sample, error) {
 	return gather(len(samples), func(i int) ([]*Sample, error) {
-		if keep != nil && !keep(samples[i]) {
+		if samples[i].Network || keep != nil && !keep(samples[i]) {
 			return nil, nil
 		}
 		return resample(samples[i], k, rand.New(rand.NewPCG(seed, uint64(i))))

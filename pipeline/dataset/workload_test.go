@@ -43,6 +43,10 @@ func TestLoadWorkloads(t *testing.T) {
 	if len(groups) != 2 || len(samples) < 20 {
 		t.Fatalf("%d samples from %d workloads", len(samples), len(groups))
 	}
+	// a cut path's folder holds its workload, not a lot to resample
+	if aug, err := ResamplesOf(samples, 2, 1, nil); err != nil || len(aug) != 0 {
+		t.Errorf("resamples of cut paths: %d, %v; want none", len(aug), err)
+	}
 	wl, err := fabricgen.ReadWorkload(fabricgen.WorkloadDir(out, 0))
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ type Options struct {
 	Patience      int               // stop after this many epochs without a better validation loss (0: never)
 	Warmup        int               // steps over which the learning rate ramps up linearly from 0 (0: none, as m3)
 	PriorDecay    float64           // with Prior: pull the MLP back toward its flowsim-prior start, p -= lr * PriorDecay * (p - p0), every step
-	Resamples     int               // add this many bootstrap resamples of every training scenario (dataset.ResamplesOf; never of validation ones, nor of quantile-loss ones)
+	Resamples     int               // add this many bootstrap resamples of every training parking lot (dataset.ResamplesOf; never of validation ones, quantile-loss ones or paths cut from workloads)
 	QuantileBelow int               // training scenarios with 1 to QuantileBelow-1 foreground flows (paths cut from datacenter workloads) learn with QuantileLoss instead of m3's loss (0: never)
 	EMA           float64           // keep an exponential moving average of the parameters with this decay per step, validate and save it (0: none, as m3)
 	Seed          uint64            // initialisation, shuffling and dropout
