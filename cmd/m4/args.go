@@ -197,6 +197,7 @@ var flagRanges = map[string]flagRange{
 	"warmup":         atLeast0,
 	"resamples":      atLeast0,
 	"quantile-below": atLeast0,
+	"tail-weight":    positive,
 	"lr":             positive,
 	"weight-decay":   atLeast0,
 	"prior-decay":    atLeast0,

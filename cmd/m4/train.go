@@ -77,6 +77,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			&cli.StringSliceFlag{Name: "data", Usage: "folder `DIR` of shard folders (repeatable)", Required: true},
 			&cli.StringSliceFlag{Name: "train-only", Usage: "folder `DIR` of shard folders used for training only, never for validation (repeatable)"},
 			&cli.IntFlag{Name: "quantile-below", Value: d.QuantileBelow, Usage: "train scenarios with fewer foreground flows than this with the quantile loss (0: never)"},
+			&cli.Float64Flag{Name: "tail-weight", Value: 1, Usage: "weight of the gradients of the top tenth of each bucket's percentiles (p91-p100; 1: none)"},
 			&cli.StringFlag{Name: "out", Usage: "checkpoint `CKPT` to write (.safetensors); CKPT.resume holds the resumable state"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "most epochs `N`"},
 			&cli.BoolFlag{Name: "resume", Usage: "carry on from CKPT.resume"},
@@ -226,6 +227,7 @@ func trainOptions(c *cli.Context) train.Options {
 	set("warmup", func() { o.Warmup = c.Int("warmup") })
 	set("resamples", func() { o.Resamples = c.Int("resamples") })
 	set("quantile-below", func() { o.QuantileBelow = c.Int("quantile-below") })
+	set("tail-weight", func() { o.TailWeight = c.Float64("tail-weight") })
 	set("normalize", func() { o.Normalize = c.Bool("normalize") })
 	set("flowsim-prior", func() { o.Prior = c.Bool("flowsim-prior") })
 	set("prior-decay", func() { o.PriorDecay = c.Float64("prior-decay") })

@@ -151,6 +151,7 @@ type TrainInfo struct {
 	EMA            float64     `json:"ema,omitempty"`             // decay of the parameter average the checkpoints hold (0: none)
 	PriorDecay     float64     `json:"prior_decay,omitempty"`     // pull of the MLP toward its flowsim-prior start
 	QuantileBelow  int         `json:"quantile_below,omitempty"`  // scenarios with fewer foreground flows trained with the quantile loss
+	TailWeight     float64     `json:"tail_weight,omitempty"`     // weight of the top tenth of the percentiles' gradients (0: none, i.e. 1)
 	TrainOnlyData  []string    `json:"train_only_data,omitempty"` // folders used for training only (never validation)
 	Epochs         int         `json:"epochs"`                    // epochs completed
 	Steps          int         `json:"steps"`                     // AdamW steps taken

@@ -107,7 +107,7 @@ func TestMixedLossGrad(t *testing.T) {
 	}
 	dout := make([]float32, len(est))
 	n := float64(len(est))
-	l := mixedLossGrad(est, bd.target, bd.mask, []bool{false, true, false, false}, cfg.Pct, dout)
+	l := mixedLossGrad(est, bd.target, bd.mask, []bool{false, true, false, false}, cfg.Pct, 1, dout)
 	want := 0.0
 	for j := 0; j < 4; j++ {
 		lo, hi := j*cfg.OutDim, (j+1)*cfg.OutDim
@@ -129,6 +129,20 @@ func TestMixedLossGrad(t *testing.T) {
 	if math.Abs(float64(l)-want) > 1e-6*want {
 		t.Errorf("loss %v, want %v", l, want)
 	}
+	// a tail weight scales the gradients of p91-p100 alone, not the loss
+	dw := make([]float32, len(est))
+	if lw := mixedLossGrad(est, bd.target, bd.mask, []bool{false, true, false, false}, cfg.Pct, 3, dw); lw != l {
+		t.Errorf("loss with a tail weight %v, without %v", lw, l)
+	}
+	for i := range dw {
+		w := float32(1)
+		if i%cfg.Pct >= cfg.Pct*9/10 {
+			w = 3
+		}
+		if math.Abs(float64(dw[i]-w*dout[i])) > 1e-6*math.Abs(float64(dout[i])) {
+			t.Fatalf("cell %d (percentile %d): gradient %g with tail weight 3, %g without", i, i%cfg.Pct+1, dw[i], dout[i])
+		}
+	}
 	if !bindings.Native {
 		t.Skip("the native comparison needs the native library")
 	}
@@ -147,7 +161,7 @@ func TestMixedLossGrad(t *testing.T) {
 		t.Fatal(err)
 	}
 	g1 := m.Grads()
-	gl := mixedLossGrad(out, bd.target, bd.mask, make([]bool, 4), cfg.Pct, dout)
+	gl := mixedLossGrad(out, bd.target, bd.mask, make([]bool, 4), cfg.Pct, 1, dout)
 	if err := m.Forward(bd.rows, bd.feat, bd.empty, true, 7, out); err != nil {
 		t.Fatal(err)
 	}

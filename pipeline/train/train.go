@@ -48,6 +48,7 @@ type Options struct {
 	PriorDecay    float64           // with Prior: pull the MLP back toward its flowsim-prior start, p -= lr * PriorDecay * (p - p0), every step
 	Resamples     int               // add this many bootstrap resamples of every training parking lot (dataset.ResamplesOf; never of validation ones, quantile-loss ones or paths cut from workloads)
 	QuantileBelow int               // training scenarios with 1 to QuantileBelow-1 foreground flows (paths cut from datacenter workloads) learn with QuantileLoss instead of m3's loss (0: never)
+	TailWeight    float64           // weight of the gradients of the top tenth of the percentiles (tailWeight; 0 or 1: none)
 	EMA           float64           // keep an exponential moving average of the parameters with this decay per step, validate and save it (0: none, as m3)
 	Seed          uint64            // initialisation, shuffling and dropout
 	Threads       int               // kernel threads (results do not depend on it)
@@ -149,9 +150,9 @@ func (o *Options) check(train []*dataset.Sample) error {
 		return fmt.Errorf("train: fine-tuning a model of config %+v with config %+v", o.From.Config, o.Config)
 	case o.From != nil && (o.From.InputNorm != nil) != o.Normalize:
 		return fmt.Errorf("train: the checkpoint to fine-tune has input standardisation %v, this run asks for %v", o.From.InputNorm != nil, o.Normalize)
-	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0 || o.QuantileBelow < 0:
-		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, quantile-below = %d, want >= 0",
-			o.Patience, o.Warmup, o.Resamples, o.QuantileBelow)
+	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0 || o.QuantileBelow < 0 || !(o.TailWeight >= 0):
+		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, quantile-below = %d, tail weight = %g, want >= 0",
+			o.Patience, o.Warmup, o.Resamples, o.QuantileBelow, o.TailWeight)
 	}
 	return o.Config.Validate()
 }
@@ -198,6 +199,9 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 	t.info.Seed, t.info.Batch, t.info.LR, t.info.Beta1, t.info.Beta2, t.info.Eps = o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps
 	t.info.WeightDecay, t.info.MaxEpochs, t.info.Patience, t.info.Warmup, t.info.EMA = o.WeightDecay, o.Epochs, o.Patience, o.Warmup, o.EMA
 	t.info.PriorDecay, t.info.Resamples, t.info.QuantileBelow = o.PriorDecay, o.Resamples, o.QuantileBelow
+	if w := o.tailWeight(); w != 1 {
+		t.info.TailWeight = w
+	}
 	t.info.TrainScenarios, t.info.ValScenarios = len(train), len(val)
 	t.info.BestValLoss, t.info.BestEpoch, t.info.Epochs, t.info.Steps, t.info.History = math.Inf(1), 0, 0, 0, nil
 	if err := t.start(); err != nil {
@@ -485,9 +489,9 @@ func (t *trainer) step(idx []int) (float32, error) {
 	}
 	var l float32
 	var err error
-	if anyQ {
+	if anyQ || o.tailWeight() != 1 {
 		n := len(idx) * c.OutDim
-		l = mixedLossGrad(t.est[:n], bd.target, bd.mask, t.quant[:len(idx)], c.Pct, t.dout[:n])
+		l = mixedLossGrad(t.est[:n], bd.target, bd.mask, t.quant[:len(idx)], c.Pct, float32(o.tailWeight()), t.dout[:n])
 		err = m.BackwardDout(t.dout[:n])
 	} else {
 		l, err = m.Backward(bd.target, bd.mask)
@@ -574,6 +578,20 @@ func (o *Options) quantile(s *dataset.Sample) bool {
 	return o.QuantileBelow > 0 && s.Foreground > 0 && s.Foreground < o.QuantileBelow
 }
 
+// tailWeight is the weight of the gradients of the top tenth of the
+// percentiles (p91-p100 of 100): TailWeight, 1 for 0. Each percentile's
+// loss keeps its minimiser; the weight only moves where the model spends
+// its capacity (toward the small-flow tails it underfits, docs/accuracy.md).
+func (o *Options) tailWeight() float64 { return orOne(o.TailWeight) }
+
+// orOne returns x, or 1 for 0.
+func orOne(x float64) float64 {
+	if x == 0 {
+		return 1
+	}
+	return x
+}
+
 // QuantileLoss is the loss of one output size bucket of a scenario whose
 // target summarises a few flows: the mean over the bucket's percentiles k
 // (tau = (k - 1/2) / P for k = 1..P) and over the target's P values t_j of
@@ -615,11 +633,19 @@ func QuantileLoss(est, target []float32, grad []float32) float64 {
 // relative L1 for most scenarios, QuantileLoss on the buckets of those with
 // quant set) and its gradient by the estimates in dout; both are means over
 // all batch x out cells, as the native m3 loss, whose gradient it
-// reproduces exactly for the other scenarios.
-func mixedLossGrad(est, target, mask []float32, quant []bool, pct int, dout []float32) float32 {
+// reproduces exactly for the other scenarios when tail is 1. The gradients
+// of the top tenth of each bucket's percentiles are multiplied by tail;
+// the loss is not.
+func mixedLossGrad(est, target, mask []float32, quant []bool, pct int, tail float32, dout []float32) float32 {
 	n := len(est)
 	out := n / len(quant)
 	sum := 0.0
+	lw := func(i int) float32 { // i's percentile index within its bucket is i % pct
+		if 10*(i%pct)+5 >= 9*pct {
+			return tail
+		}
+		return 1
+	}
 	for j, q := range quant {
 		lo := j * out
 		if !q {
@@ -632,7 +658,7 @@ func mixedLossGrad(est, target, mask []float32, quant []bool, pct int, dout []fl
 				} else if r < 0 {
 					sg = -1
 				}
-				dout[i] = mask[i] * sg / target[i] / float32(n)
+				dout[i] = lw(i) * mask[i] * sg / target[i] / float32(n)
 			}
 			continue
 		}
@@ -641,7 +667,7 @@ func mixedLossGrad(est, target, mask []float32, quant []bool, pct int, dout []fl
 			l := QuantileLoss(est[b:b+pct], target[b:b+pct], dout[b:b+pct])
 			sum += float64(w) * l * float64(pct)
 			for i := b; i < b+pct; i++ {
-				dout[i] *= w / float32(n)
+				dout[i] *= lw(i) * w / float32(n)
 			}
 		}
 	}
@@ -666,6 +692,8 @@ func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) 
 		return fmt.Errorf("%s: trained with %d resamples per scenario, this run asks for %d", path, t.Resamples, o.Resamples)
 	case t.QuantileBelow != o.QuantileBelow:
 		return fmt.Errorf("%s: trained with the quantile loss below %d foreground flows, this run asks for %d", path, t.QuantileBelow, o.QuantileBelow)
+	case orOne(t.TailWeight) != o.tailWeight():
+		return fmt.Errorf("%s: trained with tail weight %g, this run asks for %g", path, orOne(t.TailWeight), o.tailWeight())
 	case t.TrainScenarios != ntrain || t.ValScenarios != nval:
 		return fmt.Errorf("%s: trained on %d/%d train/validation scenarios, this run has %d/%d (other data or split)",
 			path, t.TrainScenarios, t.ValScenarios, ntrain, nval)
