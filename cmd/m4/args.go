@@ -198,6 +198,7 @@ var flagRanges = map[string]flagRange{
 	"resamples":      atLeast0,
 	"quantile-below": atLeast0,
 	"tail-weight":    positive,
+	"flow-weight":    {Min: 0, Max: 2},
 	"lr":             positive,
 	"weight-decay":   atLeast0,
 	"prior-decay":    atLeast0,

@@ -52,7 +52,14 @@ cut from datacenter workloads by m4 datagen --from-workload: a flow or a few eac
 with a quantile loss instead of m3's: the mean pinball loss of each output percentile k
 (quantile (k - 1/2)/100) against the target's values, whose minimum over many paths
 is the conditional distribution of a flow's slowdown (m3's loss would squeeze each
-path's estimate to its median); they are not resampled.
+path's estimate to its median); they are not resampled. --quantile-network does the same
+for every path cut from a workload whatever its flows: such a path's size buckets hold a
+few flows each, so m3's loss learns the median of a noisy p99 and the network-wide mix of
+the estimates comes out too narrow (middles high, tails low; docs/accuracy.md).
+--flow-weight P weights each such bucket by its flows to the power P (1: each flow counts
+once, as m4 run's network-wide mix counts it; 0, the default: each path once, so the
+few busy paths, which hold a third of a workload's flows and most of its small-flow
+tail, are underfit); the validation loss is weighted alike.
 
 Every epoch the validation loss is measured; CKPT gets the best model so far (what
 m4 predict loads) and CKPT.resume the full state of the last epoch, both written
@@ -77,6 +84,8 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			&cli.StringSliceFlag{Name: "data", Usage: "folder `DIR` of shard folders (repeatable)", Required: true},
 			&cli.StringSliceFlag{Name: "train-only", Usage: "folder `DIR` of shard folders used for training only, never for validation (repeatable)"},
 			&cli.IntFlag{Name: "quantile-below", Value: d.QuantileBelow, Usage: "train scenarios with fewer foreground flows than this with the quantile loss (0: never)"},
+			&cli.BoolFlag{Name: "quantile-network", Usage: "train every path cut from a workload with the quantile loss, whatever its flows"},
+			&cli.Float64Flag{Name: "flow-weight", Usage: "weight each quantile-loss size bucket by its flows to this power (1: each flow counts once, as in the network-wide mix; 0: each path once)"},
 			&cli.Float64Flag{Name: "tail-weight", Value: 1, Usage: "weight of the gradients of the top tenth of each bucket's percentiles (p91-p100; 1: none)"},
 			&cli.StringFlag{Name: "out", Usage: "checkpoint `CKPT` to write (.safetensors); CKPT.resume holds the resumable state"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "most epochs `N`"},
@@ -186,7 +195,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 							return err
 						}
 					}
-					fl[i] = train.SampleLoss(fe, s, o.QuantileBelow)
+					fl[i] = train.SampleLoss(fe, s, o.Rule(tr))
 				}
 				o.Info.FlowsimValLoss = train.CombinedLoss(val, fl)
 			}
@@ -227,6 +236,8 @@ func trainOptions(c *cli.Context) train.Options {
 	set("warmup", func() { o.Warmup = c.Int("warmup") })
 	set("resamples", func() { o.Resamples = c.Int("resamples") })
 	set("quantile-below", func() { o.QuantileBelow = c.Int("quantile-below") })
+	set("quantile-network", func() { o.QuantileNet = c.Bool("quantile-network") })
+	set("flow-weight", func() { o.FlowWeight = c.Float64("flow-weight") })
 	set("tail-weight", func() { o.TailWeight = c.Float64("tail-weight") })
 	set("normalize", func() { o.Normalize = c.Bool("normalize") })
 	set("flowsim-prior", func() { o.Prior = c.Bool("flowsim-prior") })
@@ -302,7 +313,7 @@ func evalOnly(c *cli.Context, all, tr, val []*dataset.Sample) error {
 	if err := dataset.Reencode(set, ck.Features.Name); err != nil {
 		return err
 	}
-	rep, err := train.Evaluate(ck, set, 64, c.Int("threads"), trainOptions(c).QuantileBelow)
+	rep, err := train.Evaluate(ck, set, 64, c.Int("threads"), trainOptions(c).Rule(tr))
 	if err != nil {
 		return err
 	}

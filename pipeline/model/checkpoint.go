@@ -129,36 +129,38 @@ func FeatureSpecs() []FeatureSpec { return []FeatureSpec{M3Features(), M4Feature
 // TrainInfo records how a checkpoint was trained, and where a resumed run
 // carries on: counters, hyper-parameters, data, and per-epoch history.
 type TrainInfo struct {
-	Command        string      `json:"command,omitempty"`
-	Data           []string    `json:"data,omitempty"`
-	Date           string      `json:"date,omitempty"`
-	M4Version      string      `json:"m4_version,omitempty"`
-	Seed           uint64      `json:"seed"`
-	SplitSeed      uint64      `json:"split_seed"`
-	ValFrac        float64     `json:"val_frac"`
-	TrainScenarios int         `json:"train_scenarios"`
-	Resamples      int         `json:"resamples,omitempty"` // bootstrap resamples added per training scenario
-	ValScenarios   int         `json:"val_scenarios"`
-	Batch          int         `json:"batch"`
-	LR             float64     `json:"lr"`
-	Beta1          float64     `json:"beta1"`
-	Beta2          float64     `json:"beta2"`
-	Eps            float64     `json:"eps"`
-	WeightDecay    float64     `json:"weight_decay"`
-	MaxEpochs      int         `json:"max_epochs"`
-	Patience       int         `json:"patience"`
-	Warmup         int         `json:"warmup,omitempty"`          // learning-rate warm-up steps
-	EMA            float64     `json:"ema,omitempty"`             // decay of the parameter average the checkpoints hold (0: none)
-	PriorDecay     float64     `json:"prior_decay,omitempty"`     // pull of the MLP toward its flowsim-prior start
-	QuantileBelow  int         `json:"quantile_below,omitempty"`  // scenarios with fewer foreground flows trained with the quantile loss
-	TailWeight     float64     `json:"tail_weight,omitempty"`     // weight of the top tenth of the percentiles' gradients (0: none, i.e. 1)
-	TrainOnlyData  []string    `json:"train_only_data,omitempty"` // folders used for training only (never validation)
-	Epochs         int         `json:"epochs"`                    // epochs completed
-	Steps          int         `json:"steps"`                     // AdamW steps taken
-	BestEpoch      int         `json:"best_epoch"`
-	BestValLoss    float64     `json:"best_val_loss"`
-	FlowsimValLoss float64     `json:"flowsim_val_loss,omitempty"`
-	History        []EpochStat `json:"history,omitempty"`
+	Command         string      `json:"command,omitempty"`
+	Data            []string    `json:"data,omitempty"`
+	Date            string      `json:"date,omitempty"`
+	M4Version       string      `json:"m4_version,omitempty"`
+	Seed            uint64      `json:"seed"`
+	SplitSeed       uint64      `json:"split_seed"`
+	ValFrac         float64     `json:"val_frac"`
+	TrainScenarios  int         `json:"train_scenarios"`
+	Resamples       int         `json:"resamples,omitempty"` // bootstrap resamples added per training scenario
+	ValScenarios    int         `json:"val_scenarios"`
+	Batch           int         `json:"batch"`
+	LR              float64     `json:"lr"`
+	Beta1           float64     `json:"beta1"`
+	Beta2           float64     `json:"beta2"`
+	Eps             float64     `json:"eps"`
+	WeightDecay     float64     `json:"weight_decay"`
+	MaxEpochs       int         `json:"max_epochs"`
+	Patience        int         `json:"patience"`
+	Warmup          int         `json:"warmup,omitempty"`           // learning-rate warm-up steps
+	EMA             float64     `json:"ema,omitempty"`              // decay of the parameter average the checkpoints hold (0: none)
+	PriorDecay      float64     `json:"prior_decay,omitempty"`      // pull of the MLP toward its flowsim-prior start
+	QuantileBelow   int         `json:"quantile_below,omitempty"`   // scenarios with fewer foreground flows trained with the quantile loss
+	QuantileNetwork bool        `json:"quantile_network,omitempty"` // every path cut from a workload trained with the quantile loss
+	FlowWeight      float64     `json:"flow_weight,omitempty"`      // quantile-loss buckets weighted by their flows to this power
+	TailWeight      float64     `json:"tail_weight,omitempty"`      // weight of the top tenth of the percentiles' gradients (0: none, i.e. 1)
+	TrainOnlyData   []string    `json:"train_only_data,omitempty"`  // folders used for training only (never validation)
+	Epochs          int         `json:"epochs"`                     // epochs completed
+	Steps           int         `json:"steps"`                      // AdamW steps taken
+	BestEpoch       int         `json:"best_epoch"`
+	BestValLoss     float64     `json:"best_val_loss"`
+	FlowsimValLoss  float64     `json:"flowsim_val_loss,omitempty"`
+	History         []EpochStat `json:"history,omitempty"`
 	// FineTunedFrom names the checkpoint this run started from (m4 train
 	// --init) and Base keeps that checkpoint's own record; empty: a fresh run.
 	FineTunedFrom string     `json:"fine_tuned_from,omitempty"`

@@ -32,9 +32,9 @@ type Report struct {
 }
 
 // Evaluate runs ck on samples and compares its loss (SampleLoss with
-// qBelow) with flowsim's own estimate's (dataset.FlowsimEstimate, or the
+// rule) with flowsim's own estimate's (dataset.FlowsimEstimate, or the
 // sample's Flowsim) on the same cells.
-func Evaluate(ck *model.Checkpoint, samples []*dataset.Sample, batch, threads, qBelow int) (*Report, error) {
+func Evaluate(ck *model.Checkpoint, samples []*dataset.Sample, batch, threads int, rule QuantileRule) (*Report, error) {
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("evaluate: no scenarios")
 	}
@@ -52,8 +52,8 @@ func Evaluate(ck *model.Checkpoint, samples []*dataset.Sample, batch, threads, q
 				return nil, err
 			}
 		}
-		r.Model[i] = SampleLoss(est[i], s, qBelow)
-		r.Flow[i] = SampleLoss(fe, s, qBelow)
+		r.Model[i] = SampleLoss(est[i], s, rule)
+		r.Flow[i] = SampleLoss(fe, s, rule)
 		cc := s.CC
 		if cc == "" {
 			cc = "unknown"

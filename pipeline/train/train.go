@@ -48,6 +48,8 @@ type Options struct {
 	PriorDecay    float64           // with Prior: pull the MLP back toward its flowsim-prior start, p -= lr * PriorDecay * (p - p0), every step
 	Resamples     int               // add this many bootstrap resamples of every training parking lot (dataset.ResamplesOf; never of validation ones, quantile-loss ones or paths cut from workloads)
 	QuantileBelow int               // training scenarios with 1 to QuantileBelow-1 foreground flows (paths cut from datacenter workloads) learn with QuantileLoss instead of m3's loss (0: never)
+	QuantileNet   bool              // every path cut from a workload learns with QuantileLoss, whatever its flows (QuantileRule)
+	FlowWeight    float64           // weight each quantile-loss bucket by its flows to this power (QuantileRule; 0: none)
 	TailWeight    float64           // weight of the gradients of the top tenth of the percentiles (tailWeight; 0 or 1: none)
 	EMA           float64           // keep an exponential moving average of the parameters with this decay per step, validate and save it (0: none, as m3)
 	Seed          uint64            // initialisation, shuffling and dropout
@@ -150,9 +152,9 @@ func (o *Options) check(train []*dataset.Sample) error {
 		return fmt.Errorf("train: fine-tuning a model of config %+v with config %+v", o.From.Config, o.Config)
 	case o.From != nil && (o.From.InputNorm != nil) != o.Normalize:
 		return fmt.Errorf("train: the checkpoint to fine-tune has input standardisation %v, this run asks for %v", o.From.InputNorm != nil, o.Normalize)
-	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0 || o.QuantileBelow < 0 || !(o.TailWeight >= 0):
-		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, quantile-below = %d, tail weight = %g, want >= 0",
-			o.Patience, o.Warmup, o.Resamples, o.QuantileBelow, o.TailWeight)
+	case o.Patience < 0 || o.Warmup < 0 || o.Resamples < 0 || o.QuantileBelow < 0 || !(o.TailWeight >= 0) || !(o.FlowWeight >= 0 && o.FlowWeight <= 2):
+		return fmt.Errorf("train: patience = %d, warmup = %d, resamples = %d, quantile-below = %d, tail weight = %g, want >= 0; flow weight = %g, want 0-2",
+			o.Patience, o.Warmup, o.Resamples, o.QuantileBelow, o.TailWeight, o.FlowWeight)
 	}
 	return o.Config.Validate()
 }
@@ -195,10 +197,14 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 	}
 	t := &trainer{o: o, c: o.Config, train: train, val: val, m: m,
 		est: make([]float32, o.Batch*o.Config.OutDim), dout: make([]float32, o.Batch*o.Config.OutDim), quant: make([]bool, o.Batch)}
+	if t.rule = o.Rule(train); t.rule.Power > 0 {
+		t.bw = make([]float32, o.Batch*features.NumOutputBuckets)
+	}
 	t.info = o.Info
 	t.info.Seed, t.info.Batch, t.info.LR, t.info.Beta1, t.info.Beta2, t.info.Eps = o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps
 	t.info.WeightDecay, t.info.MaxEpochs, t.info.Patience, t.info.Warmup, t.info.EMA = o.WeightDecay, o.Epochs, o.Patience, o.Warmup, o.EMA
-	t.info.PriorDecay, t.info.Resamples, t.info.QuantileBelow = o.PriorDecay, o.Resamples, o.QuantileBelow
+	t.info.PriorDecay, t.info.Resamples, t.info.QuantileBelow, t.info.QuantileNetwork = o.PriorDecay, o.Resamples, o.QuantileBelow, o.QuantileNet
+	t.info.FlowWeight = o.FlowWeight
 	if w := o.tailWeight(); w != 1 {
 		t.info.TailWeight = w
 	}
@@ -208,7 +214,7 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 		return nil, err
 	}
 	if nq := t.quantileScenarios(); nq > 0 {
-		o.Log.Info("quantile loss", "scenarios", nq, "foreground_flows_below", o.QuantileBelow)
+		o.Log.Info("quantile loss", "scenarios", nq, "foreground_flows_below", o.QuantileBelow, "every_cut_path", o.QuantileNet)
 	}
 	for epoch := t.info.Epochs + 1; epoch <= o.Epochs; epoch++ {
 		stop, err := t.epoch(epoch)
@@ -258,6 +264,8 @@ type trainer struct {
 	bd         batchData
 	est, dout  []float32
 	quant      []bool
+	rule       QuantileRule
+	bw         []float32 // per batch scenario and output bucket: the loss weight (rule.Power)
 }
 
 // start sets the model where the run begins: the state of CKPT.resume, the
@@ -486,12 +494,19 @@ func (t *trainer) step(idx []int) (float32, error) {
 	for j, i := range idx {
 		t.quant[j] = o.quantile(t.train[i])
 		anyQ = anyQ || t.quant[j]
+		if t.bw != nil {
+			t.rule.weights(t.train[i], t.bw[j*features.NumOutputBuckets:(j+1)*features.NumOutputBuckets])
+		}
 	}
 	var l float32
 	var err error
 	if anyQ || o.tailWeight() != 1 {
 		n := len(idx) * c.OutDim
-		l = mixedLossGrad(t.est[:n], bd.target, bd.mask, t.quant[:len(idx)], c.Pct, float32(o.tailWeight()), t.dout[:n])
+		var bw []float32
+		if t.bw != nil {
+			bw = t.bw[:len(idx)*features.NumOutputBuckets]
+		}
+		l = mixedLossGrad(t.est[:n], bd.target, bd.mask, t.quant[:len(idx)], bw, c.Pct, float32(o.tailWeight()), t.dout[:n])
 		err = m.BackwardDout(t.dout[:n])
 	} else {
 		l, err = m.Backward(bd.target, bd.mask)
@@ -539,7 +554,7 @@ func (t *trainer) validate() (float64, error) {
 			return 0, err
 		}
 	}
-	loss, err := evaluate(t.m, t.val, t.o.Batch, &t.bd, t.est, t.o.QuantileBelow)
+	loss, err := evaluate(t.m, t.val, t.o.Batch, &t.bd, t.est, t.rule)
 	if err != nil {
 		return 0, err
 	}
@@ -572,10 +587,50 @@ func (t *trainer) save(improved bool) error {
 	return model.Save(ResumePath(o.Out), st, model.F32)
 }
 
-// quantile tells whether s learns with the quantile loss: a target made of
-// a few flows' slowdowns (1 to QuantileBelow-1 foreground flows).
+// QuantileRule says which scenarios learn with QuantileLoss instead of m3's
+// loss: those whose target summarises 1 to Below-1 foreground flows (0:
+// none by count) and, with Network, every path cut from a workload. A cut
+// path's size buckets often hold a few flows each, so its p99 is close to
+// its largest flow's slowdown: m3's loss then learns the median of that
+// noisy value over similar paths, and mixing such estimates network-wide
+// gives tails (and middles) that are too narrow; QuantileLoss learns the
+// distribution that mixes right.
+//
+// Power, where positive, weights each bucket of such a scenario by its
+// flows to that power over Mean (the training buckets' mean of the same,
+// meanBucketFlows). At 1 the loss counts every flow once, as the
+// network-wide mix of the path estimates does (m4 run weights a path's
+// bucket by its flows); at 0 a path of 40 flows counts as much as a path
+// of one, and the few busy paths, which hold a third of a workload's flows
+// and most of its small-flow tail, are underfit (docs/accuracy.md).
+type QuantileRule struct {
+	Below   int
+	Network bool
+	Power   float64
+	Mean    float64
+}
+
+// Applies tells whether s learns with the quantile loss.
+func (r QuantileRule) Applies(s *dataset.Sample) bool {
+	if s.Foreground <= 0 {
+		return false
+	}
+	return (r.Below > 0 && s.Foreground < r.Below) || (r.Network && s.Network)
+}
+
+// Rule is the run's QuantileRule on training set train.
+func (o Options) Rule(train []*dataset.Sample) QuantileRule {
+	r := QuantileRule{Below: o.QuantileBelow, Network: o.QuantileNet}
+	if o.FlowWeight > 0 {
+		r.Power = o.FlowWeight
+		r.Mean = meanBucketFlows(train, r)
+	}
+	return r
+}
+
+// quantile tells whether s learns with the quantile loss.
 func (o *Options) quantile(s *dataset.Sample) bool {
-	return o.QuantileBelow > 0 && s.Foreground > 0 && s.Foreground < o.QuantileBelow
+	return QuantileRule{Below: o.QuantileBelow, Network: o.QuantileNet}.Applies(s)
 }
 
 // tailWeight is the weight of the gradients of the top tenth of the
@@ -629,14 +684,52 @@ func QuantileLoss(est, target []float32, grad []float32) float64 {
 	return sum / float64(p)
 }
 
+// meanBucketFlows is the mean of flows^rule.Power over the training
+// buckets that learn with the quantile loss and have flows (1 when none
+// is known).
+func meanBucketFlows(samples []*dataset.Sample, rule QuantileRule) float64 {
+	sum, n := 0.0, 0
+	for _, s := range samples {
+		if !rule.Applies(s) {
+			continue
+		}
+		for _, f := range s.BucketFlows {
+			if f > 0 {
+				sum += math.Pow(float64(f), rule.Power)
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return sum / float64(n)
+}
+
+// weights sets w to the loss weights of s's buckets: each bucket's flows
+// to r.Power over r.Mean, or 1 where r.Power is 0 or s's flows are unknown.
+func (r QuantileRule) weights(s *dataset.Sample, w []float32) {
+	known := false
+	for _, f := range s.BucketFlows {
+		known = known || f > 0
+	}
+	for b := range w {
+		w[b] = 1
+		if known && r.Power > 0 {
+			w[b] = float32(math.Pow(float64(s.BucketFlows[b]), r.Power) / r.Mean)
+		}
+	}
+}
+
 // mixedLossGrad returns the mean loss over a batch's cells (m3's masked
 // relative L1 for most scenarios, QuantileLoss on the buckets of those with
-// quant set) and its gradient by the estimates in dout; both are means over
-// all batch x out cells, as the native m3 loss, whose gradient it
+// quant set, each bucket weighted by bw[scenario*buckets+bucket] where bw
+// is not nil) and its gradient by the estimates in dout; both are means
+// over all batch x out cells, as the native m3 loss, whose gradient it
 // reproduces exactly for the other scenarios when tail is 1. The gradients
 // of the top tenth of each bucket's percentiles are multiplied by tail;
 // the loss is not.
-func mixedLossGrad(est, target, mask []float32, quant []bool, pct int, tail float32, dout []float32) float32 {
+func mixedLossGrad(est, target, mask []float32, quant []bool, bw []float32, pct int, tail float32, dout []float32) float32 {
 	n := len(est)
 	out := n / len(quant)
 	sum := 0.0
@@ -664,6 +757,9 @@ func mixedLossGrad(est, target, mask []float32, quant []bool, pct int, tail floa
 		}
 		for b := lo; b < lo+out; b += pct {
 			w := mask[b] // a bucket's cells share their mask
+			if bw != nil {
+				w *= bw[j*(out/pct)+(b-lo)/pct]
+			}
 			l := QuantileLoss(est[b:b+pct], target[b:b+pct], dout[b:b+pct])
 			sum += float64(w) * l * float64(pct)
 			for i := b; i < b+pct; i++ {
@@ -692,6 +788,10 @@ func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) 
 		return fmt.Errorf("%s: trained with %d resamples per scenario, this run asks for %d", path, t.Resamples, o.Resamples)
 	case t.QuantileBelow != o.QuantileBelow:
 		return fmt.Errorf("%s: trained with the quantile loss below %d foreground flows, this run asks for %d", path, t.QuantileBelow, o.QuantileBelow)
+	case t.QuantileNetwork != o.QuantileNet:
+		return fmt.Errorf("%s: trained with the quantile loss on every cut path %v, this run asks for %v", path, t.QuantileNetwork, o.QuantileNet)
+	case t.FlowWeight != o.FlowWeight:
+		return fmt.Errorf("%s: trained with flow weight power %g, this run asks for %g", path, t.FlowWeight, o.FlowWeight)
 	case orOne(t.TailWeight) != o.tailWeight():
 		return fmt.Errorf("%s: trained with tail weight %g, this run asks for %g", path, orOne(t.TailWeight), o.tailWeight())
 	case t.TrainScenarios != ntrain || t.ValScenarios != nval:
@@ -702,7 +802,7 @@ func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) 
 }
 
 // evaluate returns the mean masked loss over samples (no dropout).
-func evaluate(m *bindings.Model, samples []*dataset.Sample, batch int, bd *batchData, est []float32, qBelow int) (float64, error) {
+func evaluate(m *bindings.Model, samples []*dataset.Sample, batch int, bd *batchData, est []float32, rule QuantileRule) (float64, error) {
 	out := m.Config().OutDim
 	losses := make([]float64, len(samples))
 	idx := make([]int, 0, batch)
@@ -716,25 +816,27 @@ func evaluate(m *bindings.Model, samples []*dataset.Sample, batch int, bd *batch
 			return 0, err
 		}
 		for j, i := range idx {
-			losses[i] = SampleLoss(est[j*out:(j+1)*out], samples[i], qBelow)
+			losses[i] = SampleLoss(est[j*out:(j+1)*out], samples[i], rule)
 		}
 	}
 	return CombinedLoss(samples, losses), nil
 }
 
 // SampleLoss is the loss of one estimate of s: QuantileLoss, averaged over
-// the output buckets that have flows, for a scenario with 1 to qBelow-1
-// foreground flows (a path cut from a workload), else m3's masked relative
-// L1 loss (dataset.Loss).
-func SampleLoss(est []float32, s *dataset.Sample, qBelow int) float64 {
-	if !(qBelow > 0 && s.Foreground > 0 && s.Foreground < qBelow) {
+// the output buckets that have flows (with the rule's weights), for a
+// scenario the rule applies to, else m3's masked relative L1 loss
+// (dataset.Loss).
+func SampleLoss(est []float32, s *dataset.Sample, rule QuantileRule) float64 {
+	if !rule.Applies(s) {
 		return dataset.Loss(est, s.Target, s.Mask)
 	}
 	pct := len(est) / features.NumOutputBuckets
+	var w [features.NumOutputBuckets]float32
+	rule.weights(s, w[:])
 	sum, n := 0.0, 0
 	for b := 0; b < len(est); b += pct {
 		if s.Mask[b] > 0 {
-			sum += QuantileLoss(est[b:b+pct], s.Target[b:b+pct], nil)
+			sum += float64(w[b/pct]) * QuantileLoss(est[b:b+pct], s.Target[b:b+pct], nil)
 			n++
 		}
 	}

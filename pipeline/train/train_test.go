@@ -217,7 +217,7 @@ func TestEvaluateReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Evaluate(res.Best, samples, 16, 2, 0)
+	rep, err := Evaluate(res.Best, samples, 16, 2, QuantileRule{})
 	if err != nil {
 		t.Fatal(err)
 	}
