@@ -71,6 +71,26 @@ matrices: [uniform]
 	if c.Features.Name != features.V2 {
 		t.Errorf("trained on %q features, want %s by default", c.Features.Name, features.V2)
 	}
+	// every cut path with the quantile loss, weighted by flows^0.5: recorded,
+	// and a resume with another weight refused
+	ck2 := filepath.Join(dir, "w.safetensors")
+	small := []string{"train", "--data", data, "--train-only", out, "--paths-per-workload", "12", "--out", ck2, "--dim", "32", "--layers", "1",
+		"--heads", "2", "--hidden", "48", "--mlp-hidden", "400", "--batch", "10", "--threads", "1", "--val-frac", "0.2", "--quantile-network"}
+	if msg, err = run(t, append(small, "--epochs", "1", "--flow-weight", "0.5")...); err != nil {
+		t.Fatalf("%v\n%s", err, msg)
+	}
+	if c, err = model.Load(ck2); err != nil {
+		t.Fatal(err)
+	}
+	if tr := c.Training; !tr.QuantileNetwork || tr.FlowWeight != 0.5 {
+		t.Errorf("training record: quantile network %v, flow weight %g", tr.QuantileNetwork, tr.FlowWeight)
+	}
+	if _, err = run(t, append(small, "--epochs", "2", "--flow-weight", "0.25", "--resume")...); err == nil || !strings.Contains(err.Error(), "flow weight power 0.5") {
+		t.Errorf("resume with another flow weight: %v", err)
+	}
+	if _, err = run(t, append(small, "--epochs", "1", "--flow-weight", "3")...); err == nil || !strings.Contains(err.Error(), "flow-weight") {
+		t.Errorf("--flow-weight 3: %v", err)
+	}
 }
 
 func itoa(n int) string {
