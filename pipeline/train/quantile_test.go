@@ -109,25 +109,37 @@ func TestMixedLossGrad(t *testing.T) {
 	dout := make([]float32, len(est))
 	n := float64(len(est))
 	l := mixedLossGrad(est, bd.target, bd.mask, []bool{false, true, false, false}, nil, cfg.Pct, 1, dout)
-	want := 0.0
-	for j := 0; j < 4; j++ {
-		lo, hi := j*cfg.OutDim, (j+1)*cfg.OutDim
-		if j != 1 {
-			want += dataset.Loss(est[lo:hi], bd.target[lo:hi], bd.mask[lo:hi]) * float64(cfg.OutDim) / n
-			continue
-		}
-		for b := lo; b < hi; b += cfg.Pct {
-			g := make([]float32, cfg.Pct)
-			ql := QuantileLoss(est[b:b+cfg.Pct], bd.target[b:b+cfg.Pct], g)
-			for k := range g {
-				if got, w := dout[b+k], bd.mask[b]*g[k]/float32(n); math.Abs(float64(got-w)) > 1e-9 {
-					t.Fatalf("cell %d: gradient %g, want %g", b+k, got, w)
-				}
+	// wantLoss: m3's loss on scenarios 0, 2, 3, the quantile loss on
+	// scenario 1's buckets, bucket b (of all the batch's) weighted bw[b]
+	// (1 for nil bw), each a mean over the batch's cells
+	wantLoss := func(bw []float32) float64 {
+		sum := 0.0
+		for j := 0; j < 4; j++ {
+			lo, hi := j*cfg.OutDim, (j+1)*cfg.OutDim
+			if j != 1 {
+				sum += dataset.Loss(est[lo:hi], bd.target[lo:hi], bd.mask[lo:hi]) * float64(cfg.OutDim) / n
+				continue
 			}
-			want += float64(bd.mask[b]) * ql * float64(cfg.Pct) / n
+			for b := lo; b < hi; b += cfg.Pct {
+				w := bd.mask[b]
+				if bw != nil {
+					w *= bw[b/cfg.Pct]
+				}
+				sum += float64(w) * QuantileLoss(est[b:b+cfg.Pct], bd.target[b:b+cfg.Pct], nil) * float64(cfg.Pct) / n
+			}
+		}
+		return sum
+	}
+	for b := cfg.OutDim; b < 2*cfg.OutDim; b += cfg.Pct {
+		g := make([]float32, cfg.Pct)
+		QuantileLoss(est[b:b+cfg.Pct], bd.target[b:b+cfg.Pct], g)
+		for k := range g {
+			if got, w := dout[b+k], bd.mask[b]*g[k]/float32(n); math.Abs(float64(got-w)) > 1e-9 {
+				t.Fatalf("cell %d: gradient %g, want %g", b+k, got, w)
+			}
 		}
 	}
-	if math.Abs(float64(l)-want) > 1e-6*want {
+	if want := wantLoss(nil); math.Abs(float64(l)-want) > 1e-6*want {
 		t.Errorf("loss %v, want %v", l, want)
 	}
 	// a tail weight scales the gradients of p91-p100 alone, not the loss
@@ -153,7 +165,6 @@ func TestMixedLossGrad(t *testing.T) {
 	}
 	db := make([]float32, len(est))
 	lb := mixedLossGrad(est, bd.target, bd.mask, []bool{false, true, false, false}, bw, cfg.Pct, 1, db)
-	wantB := 0.0
 	for i := range db {
 		w := float32(1)
 		if i/cfg.OutDim == 1 {
@@ -163,17 +174,7 @@ func TestMixedLossGrad(t *testing.T) {
 			t.Fatalf("cell %d: gradient %g with bucket weight %g, %g without", i, db[i], w, dout[i])
 		}
 	}
-	for j := 0; j < 4; j++ {
-		lo, hi := j*cfg.OutDim, (j+1)*cfg.OutDim
-		if j != 1 {
-			wantB += dataset.Loss(est[lo:hi], bd.target[lo:hi], bd.mask[lo:hi]) * float64(cfg.OutDim) / n
-			continue
-		}
-		for b := lo; b < hi; b += cfg.Pct {
-			wantB += float64(bw[b/cfg.Pct]*bd.mask[b]) * QuantileLoss(est[b:b+cfg.Pct], bd.target[b:b+cfg.Pct], nil) * float64(cfg.Pct) / n
-		}
-	}
-	if math.Abs(float64(lb)-wantB) > 1e-6*wantB || lb == l {
+	if wantB := wantLoss(bw); math.Abs(float64(lb)-wantB) > 1e-6*wantB || lb == l {
 		t.Errorf("loss with bucket weights %v, want %v (without %v)", lb, wantB, l)
 	}
 	if !bindings.Native {
