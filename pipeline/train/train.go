@@ -177,8 +177,9 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	rule := o.Rule(train) // before the resamples, which are never of quantile-loss scenarios
 	if o.Resamples > 0 {
-		aug, err := dataset.ResamplesOf(train, o.Resamples, o.Seed, func(s *dataset.Sample) bool { return !o.quantile(s) })
+		aug, err := dataset.ResamplesOf(train, o.Resamples, o.Seed, func(s *dataset.Sample) bool { return !rule.Applies(s) })
 		if err != nil {
 			return nil, err
 		}
@@ -196,10 +197,8 @@ func Run(o Options, train, val []*dataset.Sample) (*Result, error) {
 		}
 	}
 	t := &trainer{o: o, c: o.Config, train: train, val: val, m: m,
-		est: make([]float32, o.Batch*o.Config.OutDim), dout: make([]float32, o.Batch*o.Config.OutDim), quant: make([]bool, o.Batch)}
-	if t.rule = o.Rule(train); t.rule.Power > 0 {
-		t.bw = make([]float32, o.Batch*features.NumOutputBuckets)
-	}
+		est: make([]float32, o.Batch*o.Config.OutDim), dout: make([]float32, o.Batch*o.Config.OutDim), quant: make([]bool, o.Batch),
+		rule: rule, bw: make([]float32, o.Batch*features.NumOutputBuckets)}
 	t.info = o.Info
 	t.info.Seed, t.info.Batch, t.info.LR, t.info.Beta1, t.info.Beta2, t.info.Eps = o.Seed, o.Batch, o.LR, o.Beta1, o.Beta2, o.Eps
 	t.info.WeightDecay, t.info.MaxEpochs, t.info.Patience, t.info.Warmup, t.info.EMA = o.WeightDecay, o.Epochs, o.Patience, o.Warmup, o.EMA
@@ -265,7 +264,7 @@ type trainer struct {
 	est, dout  []float32
 	quant      []bool
 	rule       QuantileRule
-	bw         []float32 // per batch scenario and output bucket: the loss weight (rule.Power)
+	bw         []float32 // per batch scenario and output bucket: the loss weight (rule.weights)
 }
 
 // start sets the model where the run begins: the state of CKPT.resume, the
@@ -390,7 +389,7 @@ func (t *trainer) resume() error {
 func (t *trainer) quantileScenarios() int {
 	n := 0
 	for _, s := range t.train {
-		if t.o.quantile(s) {
+		if t.rule.Applies(s) {
 			n++
 		}
 	}
@@ -492,21 +491,15 @@ func (t *trainer) step(idx []int) (float32, error) {
 	}
 	anyQ := false
 	for j, i := range idx {
-		t.quant[j] = o.quantile(t.train[i])
+		t.quant[j] = t.rule.Applies(t.train[i])
 		anyQ = anyQ || t.quant[j]
-		if t.bw != nil {
-			t.rule.weights(t.train[i], t.bw[j*features.NumOutputBuckets:(j+1)*features.NumOutputBuckets])
-		}
+		t.rule.weights(t.train[i], t.bw[j*features.NumOutputBuckets:(j+1)*features.NumOutputBuckets])
 	}
 	var l float32
 	var err error
 	if anyQ || o.tailWeight() != 1 {
 		n := len(idx) * c.OutDim
-		var bw []float32
-		if t.bw != nil {
-			bw = t.bw[:len(idx)*features.NumOutputBuckets]
-		}
-		l = mixedLossGrad(t.est[:n], bd.target, bd.mask, t.quant[:len(idx)], bw, c.Pct, float32(o.tailWeight()), t.dout[:n])
+		l = mixedLossGrad(t.est[:n], bd.target, bd.mask, t.quant[:len(idx)], t.bw[:len(idx)*features.NumOutputBuckets], c.Pct, float32(o.tailWeight()), t.dout[:n])
 		err = m.BackwardDout(t.dout[:n])
 	} else {
 		l, err = m.Backward(bd.target, bd.mask)
@@ -626,11 +619,6 @@ func (o Options) Rule(train []*dataset.Sample) QuantileRule {
 		r.Mean = meanBucketFlows(train, r)
 	}
 	return r
-}
-
-// quantile tells whether s learns with the quantile loss.
-func (o *Options) quantile(s *dataset.Sample) bool {
-	return QuantileRule{Below: o.QuantileBelow, Network: o.QuantileNet}.Applies(s)
 }
 
 // tailWeight is the weight of the gradients of the top tenth of the
