@@ -146,25 +146,29 @@ func (f *Features) Slowdowns(hosts int, size []float64, src, dst []int32, fct []
 // FeatureParams turns a 15-value configuration vector (param_*.npy) into the
 // FeatParams parameters of an hosts-host path (m4_features_params).
 func FeatureParams(hosts int, vec []float64) ([]float64, error) {
-	return FeatureParamsFor(FeaturesV1, hosts, false, vec)
+	return FeatureParamsFor(FeaturesV1, hosts, false, 0, vec)
 }
 
-// Feature definitions by name (M4_FEATURES_V1, M4_FEATURES_V2).
+// Feature definitions by name (M4_FEATURES_V1, _V2, _V3).
 const (
 	FeaturesV1 = C.M4_FEATURES_V1
 	FeaturesV2 = C.M4_FEATURES_V2
+	FeaturesV3 = C.M4_FEATURES_V3
 )
 
 // FeatureParamsFor turns a 15-value configuration vector into the
 // FeatParams parameters of an hosts-host path under the feature definition
 // named features; network tells a path cut from a network from m3's parking
-// lots (m4_features_params_for).
-func FeatureParamsFor(features string, hosts int, network bool, vec []float64) ([]float64, error) {
+// lots, foreground is the path's own flows (m4_features_params_for).
+func FeatureParamsFor(features string, hosts int, network bool, foreground int, vec []float64) ([]float64, error) {
 	if len(vec) != 15 {
 		return nil, fmt.Errorf("configuration vector has %d values, want 15", len(vec))
 	}
-	if features != FeaturesV1 && features != FeaturesV2 {
-		return nil, fmt.Errorf("feature definition %q: m4 builds %s and %s", features, FeaturesV1, FeaturesV2)
+	if features != FeaturesV1 && features != FeaturesV2 && features != FeaturesV3 {
+		return nil, fmt.Errorf("feature definition %q: m4 builds %s, %s and %s", features, FeaturesV1, FeaturesV2, FeaturesV3)
+	}
+	if foreground < 0 {
+		return nil, fmt.Errorf("%d foreground flows: want >= 0", foreground)
 	}
 	cs := C.CString(features)
 	defer C.free(unsafe.Pointer(cs))
@@ -173,13 +177,13 @@ func FeatureParamsFor(features string, hosts int, network bool, vec []float64) (
 		nw = 1
 	}
 	out := make([]float64, FeatParams)
-	switch st := C.m4_features_params_for(cs, C.int(hosts), nw, (*C.double)(unsafe.Pointer(&vec[0])), (*C.double)(unsafe.Pointer(&out[0]))); st {
+	switch st := C.m4_features_params_for(cs, C.int(hosts), nw, C.long(foreground), (*C.double)(unsafe.Pointer(&vec[0])), (*C.double)(unsafe.Pointer(&out[0]))); st {
 	case C.M4_OK:
 		return out, nil
 	case C.M4_ERR_UNSUPPORTED:
 		return nil, fmt.Errorf("the parameter encoding %s is defined for 3-, 5- and 7-host paths, not %d", features, hosts)
 	case C.M4_ERR_INVALID_INPUT:
-		return nil, fmt.Errorf("configuration vector %v has a NaN or Inf value (or, for %s, a negative value or a buffer or window <= 0)", vec, FeaturesV2)
+		return nil, fmt.Errorf("configuration vector %v has a NaN or Inf value (or, for %s, a negative value or a buffer or window <= 0)", vec, features)
 	default:
 		return nil, statusError("m4_features_params_for", st)
 	}

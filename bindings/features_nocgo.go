@@ -38,7 +38,8 @@ func FeatureParams(int, []float64) ([]float64, error) { return nil, ErrNoNative 
 const (
 	FeaturesV1 = "m3-path-v1"
 	FeaturesV2 = "m4-path-v2"
+	FeaturesV3 = "m4-path-v3"
 )
 
 // FeatureParamsFor returns ErrNoNative.
-func FeatureParamsFor(string, int, bool, []float64) ([]float64, error) { return nil, ErrNoNative }
+func FeatureParamsFor(string, int, bool, int, []float64) ([]float64, error) { return nil, ErrNoNative }

@@ -222,7 +222,8 @@ int main(int argc, char **argv) {
         /* the parameters as the checkpoint's feature definition encodes them;
          * a shard folder is one of m3's parking lots (network = 0) */
         double params[M4_FEAT_PARAMS];
-        st = param.n == 15 ? m4_features_params_for(info.features, hosts, 0, param.data, params) : M4_ERR_INVALID_INPUT;
+        long fg = m4_features_foreground(hosts, n, src, dst);
+        st = param.n == 15 ? m4_features_params_for(info.features, hosts, 0, fg, param.data, params) : M4_ERR_INVALID_INPUT;
         if (st != M4_OK) {
             fprintf(stderr, "%s: want 15 finite values for a 3-, 5- or 7-host path (%s)\n", path, m4_strerror(st));
             m4_model_destroy(model);

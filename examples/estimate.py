@@ -98,8 +98,11 @@ def load_library(path):
                                   ctypes.POINTER(CheckpointInfo), ctypes.c_char_p, ctypes.c_size_t]
     lib.m4_model_destroy.argtypes = [ctypes.c_void_p]
     lib.m4_model_destroy.restype = None
-    lib.m4_features_params_for.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_double),
-                                           ctypes.POINTER(ctypes.c_double)]
+    version = lib.m4_version().decode()
+    if tuple(int(x) for x in version.split(".")[:2]) < (0, 3):
+        sys.exit(f"{path}: libm4 {version}: this script needs 0.3 or later (m4_features_params_for's foreground)")
+    lib.m4_features_params_for.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_long,
+                                           ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]
     lib.m4_estimate_path.argtypes = [ctypes.c_void_p, ctypes.POINTER(PathScenario), ctypes.POINTER(ctypes.c_float),
                                      ctypes.c_char_p, ctypes.c_size_t]
     return lib
@@ -159,11 +162,13 @@ def main():
         sys.exit(err.value.decode())
 
     # the parameters as the checkpoint's feature definition encodes them; a
-    # shard folder is one of m3's parking lots (network = 0)
+    # shard folder is one of m3's parking lots (network = 0); m4-path-v3 also
+    # reads the path's foreground flows (host 0 to host H-1)
+    fg = int(np.count_nonzero((fsd[:, 0] == 0) & (fsd[:, 1] == hosts - 1)))
     vec_c, vec_p = c_array(vec, np.float64, ctypes.c_double)
     params = np.zeros(M4_FEAT_PARAMS)
     params_p = params.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-    st = lib.m4_features_params_for(info.features, hosts, 0, vec_p, params_p)
+    st = lib.m4_features_params_for(info.features, hosts, 0, fg, vec_p, params_p)
     if st != M4_OK:
         lib.m4_model_destroy(model)
         sys.exit(f"{d}: configuration vector: {lib.m4_strerror(st).decode()}")

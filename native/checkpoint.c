@@ -154,9 +154,10 @@ static m4_status read_features(m4i_errbuf *e, const char *text, size_t len, m4_c
     if (kn >= 0) snprintf(info->features, sizeof info->features, "%s", p.nodes[kn].str);
     static const char *const ints[] = {"row_width", "input_buckets", "percentiles", "params"};
     const long long want[] = {M4_FEAT_ROW, M4_FEAT_BUCKETS, M4_FEAT_PERCENTILES, M4_FEAT_PARAMS};
-    /* m4-path-v2 is m3-path-v1 with another parameter encoding
+    /* m4-path-v2 and v3 are m3-path-v1 with other parameter encodings
      * (m4_features_params_for): the same maps for libm4 */
-    int same = (m4i_json_str_eq(&p, kn, M4_FEATURES_V1) || m4i_json_str_eq(&p, kn, M4_FEATURES_V2)) &&
+    int same = (m4i_json_str_eq(&p, kn, M4_FEATURES_V1) || m4i_json_str_eq(&p, kn, M4_FEATURES_V2) ||
+                m4i_json_str_eq(&p, kn, M4_FEATURES_V3)) &&
                m4i_json_str_eq(&p, m4i_json_get(&p, root, "percentile_method"), "nearest") &&
                edges_eq(&p, m4i_json_get(&p, root, "input_edges"), m3_input_edges, 9) &&
                edges_eq(&p, m4i_json_get(&p, root, "output_edges"), m3_output_edges, 3);
@@ -560,7 +561,7 @@ static m4_status load(m4_model **out, const unsigned char *b, size_t len, int ma
     const m4_checkpoint_info *ci = &ck.info;
     if (!ci->m3_features) {
         st = m4i_fail(e, M4_ERR_UNSUPPORTED,
-                      "features \"%.40s\" (feat_dim %d, out_dim %d): libm4 builds " M4_FEATURES_V1 " and " M4_FEATURES_V2 " feature maps only (%d values a row, %d outputs)",
+                      "features \"%.40s\" (feat_dim %d, out_dim %d): libm4 builds " M4_FEATURES_V1 ", " M4_FEATURES_V2 " and " M4_FEATURES_V3 " feature maps only (%d values a row, %d outputs)",
                       ci->features, ci->config.feat_dim, ci->config.out_dim, M4_FEAT_ROW, M4_FEAT_OUTPUTS);
         goto done;
     }

@@ -266,11 +266,28 @@ m4_status m4_features_params_v2(int n_hosts, int network, const double *vec15, d
     return M4_OK;
 }
 
-m4_status m4_features_params_for(const char *features, int n_hosts, int network, const double *vec15,
-                                 double *out19) {
+m4_status m4_features_params_v3(int n_hosts, int network, long foreground, const double *vec15, double *out19) {
+    if (foreground < 0) return M4_ERR_INVALID_INPUT;
+    m4_status st = m4_features_params_v2(n_hosts, network, vec15, out19);
+    if (st != M4_OK) return st;
+    out19[7] = log2(1 + (double)foreground); /* 1-pfc in v2: pfc says it */
+    return M4_OK;
+}
+
+long m4_features_foreground(int n_hosts, size_t n, const int32_t *src, const int32_t *dst) {
+    long c = 0;
+    if (!src || !dst) return 0;
+    for (size_t i = 0; i < n; i++) c += src[i] == 0 && dst[i] == n_hosts - 1;
+    return c;
+}
+
+m4_status m4_features_params_for(const char *features, int n_hosts, int network, long foreground,
+                                 const double *vec15, double *out19) {
     if (!features) return M4_ERR_INVALID_ARGUMENT;
     if (strcmp(features, M4_FEATURES_V1) == 0) return m4_features_params(n_hosts, vec15, out19);
     if (strcmp(features, M4_FEATURES_V2) == 0) return m4_features_params_v2(n_hosts, network, vec15, out19);
+    if (strcmp(features, M4_FEATURES_V3) == 0)
+        return m4_features_params_v3(n_hosts, network, foreground, vec15, out19);
     return M4_ERR_UNSUPPORTED;
 }
 

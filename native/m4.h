@@ -33,9 +33,9 @@ extern "C" {
 /* Version of this API: bumped (minor) when entry points are added, (major)
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
-#define M4_VERSION_MINOR 2
-#define M4_VERSION_PATCH 1
-#define M4_VERSION_STRING "0.2.1"
+#define M4_VERSION_MINOR 3
+#define M4_VERSION_PATCH 0
+#define M4_VERSION_STRING "0.3.0"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
@@ -556,9 +556,11 @@ M4_API m4_status m4_cc_config_vector(const m4_cc_config *cfg, double *vec15);
 M4_API m4_status m4_features_params(int n_hosts, const double *vec15, double *out19);
 
 /* Feature definitions by name (a checkpoint's m4_checkpoint_info.features):
- * m3's, and m4's second, which differs only in the 19 parameters. */
+ * m3's, and m4's second and third, which differ from it only in the 19
+ * parameters. */
 #define M4_FEATURES_V1 "m3-path-v1"
 #define M4_FEATURES_V2 "m4-path-v2"
+#define M4_FEATURES_V3 "m4-path-v3"
 
 /* m4_features_params_v2 is m4-path-v2's parameter encoding: [H==3, H==5,
  * H==7, network, log2 buffer_KB, log2 window_B, pfc, 1-pfc, one-hot dctcp
@@ -570,10 +572,23 @@ M4_API m4_status m4_features_params(int n_hosts, const double *vec15, double *ou
  * M4_ERR_INVALID_INPUT for a negative value or a buffer or window <= 0. */
 M4_API m4_status m4_features_params_v2(int n_hosts, int network, const double *vec15, double *out19);
 
+/* m4_features_params_v3 is m4-path-v3's: v2's with entry 7 (1-pfc, which
+ * pfc already says) replaced by log2(1 + foreground), the path's foreground
+ * flows (host 0 -> H-1; m4_features_foreground). A busy host pair's flows
+ * queue behind each other, which the feature map's percentiles do not show.
+ * Errors as v2's, and M4_ERR_INVALID_INPUT for foreground < 0. */
+M4_API m4_status m4_features_params_v3(int n_hosts, int network, long foreground, const double *vec15,
+                                       double *out19);
+
 /* m4_features_params_for encodes with the definition named features
- * (M4_FEATURES_V1 ignores network); M4_ERR_UNSUPPORTED for another name. */
-M4_API m4_status m4_features_params_for(const char *features, int n_hosts, int network, const double *vec15,
-                                        double *out19);
+ * (M4_FEATURES_V1 ignores network, only M4_FEATURES_V3 reads foreground);
+ * M4_ERR_UNSUPPORTED for another name. Changed in 0.3.0: foreground. */
+M4_API m4_status m4_features_params_for(const char *features, int n_hosts, int network, long foreground,
+                                        const double *vec15, double *out19);
+
+/* m4_features_foreground counts the foreground flows of an n_hosts path
+ * (src 0, dst n_hosts-1) among n flows. */
+M4_API long m4_features_foreground(int n_hosts, size_t n, const int32_t *src, const int32_t *dst);
 
 typedef struct m4_features m4_features;
 

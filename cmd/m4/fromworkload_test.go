@@ -71,6 +71,42 @@ matrices: [uniform]
 	if c.Features.Name != features.V2 {
 		t.Errorf("trained on %q features, want %s by default", c.Features.Name, features.V2)
 	}
+	// a fine-tuning run moves the v2 checkpoint to v3 (its new column
+	// standardised on the training rows), a v3 one stays v3, and no other
+	// move is allowed
+	tune := []string{"train", "--data", data, "--train-only", out, "--paths-per-workload", "12", "--epochs", "1", "--batch", "10",
+		"--threads", "1", "--val-frac", "0.2", "--lr", "1e-4"}
+	ck3 := filepath.Join(dir, "v3.safetensors")
+	if msg, err = run(t, append(tune, "--init", ck, "--features", features.V3, "--out", ck3)...); err != nil {
+		t.Fatalf("--init v2 --features v3: %v\n%s", err, msg)
+	}
+	c3, err := model.Load(ck3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := features.CellsPerRow + features.ForegroundParam
+	if c3.Features.Name != features.V3 || c3.Training.FineTunedFrom != ck || c3.InputNorm == nil ||
+		c3.InputNorm.Shift[col] == c.InputNorm.Shift[col] || c3.InputNorm.Shift[col] <= 0 {
+		t.Errorf("upgraded: features %q from %q, foreground column shift %v (v2's 1-pfc column %v)",
+			c3.Features.Name, c3.Training.FineTunedFrom, c3.InputNorm.Shift[col], c.InputNorm.Shift[col])
+	}
+	ck4 := filepath.Join(dir, "v3b.safetensors")
+	if msg, err = run(t, append(tune, "--init", ck3, "--out", ck4)...); err != nil {
+		t.Fatalf("--init v3: %v\n%s", err, msg)
+	}
+	if c4, err := model.Load(ck4); err != nil || c4.Features.Name != features.V3 {
+		t.Errorf("fine-tuned from v3 without --features: %v %v", c4.Features.Name, err)
+	}
+	if _, err = run(t, append(tune, "--init", ck3, "--features", features.V2, "--out", ck4)...); err == nil || !strings.Contains(err.Error(), "reads m4-path-v3 features") {
+		t.Errorf("--init v3 --features v2: %v", err)
+	}
+	if _, err = run(t, append(tune, "--init", ck, "--features", "m4-path-v9", "--out", ck4)...); err == nil || !strings.Contains(err.Error(), "--features") {
+		t.Errorf("--features m4-path-v9: %v", err)
+	}
+	shard := filepath.Join(data, "shard0_nflows100_nhosts3_lr10Gbps")
+	if msg, err = run(t, "predict", "--shard", shard, "--ckpt", ck3, "--out", filepath.Join(dir, "p.npy"), "--threads", "1"); err != nil {
+		t.Errorf("predict with a v3 checkpoint: %v\n%s", err, msg)
+	}
 	// every cut path with the quantile loss, weighted by flows^0.5: recorded,
 	// and a resume with another weight refused
 	ck2 := filepath.Join(dir, "w.safetensors")

@@ -84,7 +84,7 @@ estimated with a warning that names the link and its load: the model extrapolate
 			if err := checkRanges(c, ck, name, c.String("shard"), pc, false); err != nil {
 				return err
 			}
-			if err := features.Reencode(mp.Input.Res, mp.Input.Hosts, ck.Features.Name, false); err != nil {
+			if err := features.Reencode(mp.Input.Res, mp.Input.Hosts, ck.Features.Name, false, fg); err != nil {
 				return fmt.Errorf("%s: %w", c.String("shard"), err)
 			}
 			empty := make([]uint8, len(mp.Input.Counts))
@@ -175,8 +175,8 @@ func featuresFit(ck *model.Checkpoint, name string) error {
 	if !known || f.RowWidth != features.RowWidth || ck.Config.FeatDim != features.RowWidth ||
 		ck.Config.BucketsIn != features.NumInputBuckets || ck.Config.Pct != features.NumPercentiles ||
 		ck.Config.OutDim != features.OutputLen {
-		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %s or %s (%d per row, %d outputs)",
-			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, features.V1, features.V2, features.RowWidth, features.OutputLen)
+		return fmt.Errorf("%s: the model reads %q features (%d per row, %d outputs); m4 makes %s, %s or %s (%d per row, %d outputs)",
+			name, f.Name, ck.Config.FeatDim, ck.Config.OutDim, features.V1, features.V2, features.V3, features.RowWidth, features.OutputLen)
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` to evaluate (--eval-only)"},
 			&cli.StringFlag{Name: "split", Value: "val", Usage: "scenarios to evaluate: val, train or all (--eval-only)"},
 			&cli.IntFlag{Name: "paths-per-workload", Value: 150, Usage: "paths cut from each whole-workload folder (m4 datagen --from-workload), drawn by flows as m4 run draws them (0: every path)"},
-			&cli.StringFlag{Name: "features", Value: features.V2, Usage: "feature definition to train on: " + features.V1 + " (m3's) or " + features.V2},
+			&cli.StringFlag{Name: "features", Value: features.V2, Usage: "feature definition to train on: " + features.V1 + " (m3's), " + features.V2 + " or " + features.V3 + " (with the path's own flow count); with --init, the checkpoint's (from " + features.V2 + ", " + features.V3 + " may be named)"},
 			estimatorFlag("what to train: path (m3's path model on shard folders) or dynamics (m4's flow-level dynamics model on the dynamics.npz of m4 datagen --dynamics folders)"),
 		}, dynamicsTrainFlags()...),
 		Action: func(c *cli.Context) error {
@@ -126,9 +126,31 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 				return trainDynamics(c)
 			}
 			data := c.StringSlice("data")
+			// a fine-tuning run keeps its checkpoint's features, or moves
+			// an m4-path-v2 one to v3 (model.UpgradeToV3)
+			var base *model.Checkpoint
+			baseName := ""
+			if init := c.String("init"); init != "" && !c.Bool("eval-only") {
+				if init == "default" {
+					init = ""
+				}
+				var err error
+				if base, baseName, err = loadCheckpoint(init); err != nil {
+					return err
+				}
+			}
 			def := c.String("features")
-			if def != features.V1 && def != features.V2 {
-				return fmt.Errorf("--features %q: want %s or %s", def, features.V1, features.V2)
+			if base != nil && !c.IsSet("features") {
+				def = base.Features.Name
+			}
+			spec, err := model.FeatureSpecNamed(def)
+			if err != nil {
+				return fmt.Errorf("--features: %w", err)
+			}
+			upgrade := base != nil && base.Features.Name == features.V2 && def == features.V3
+			if base != nil && base.Features.Name != def && !upgrade {
+				return fmt.Errorf("train: --init %s reads %s features; a fine-tuning run keeps them (or moves %s to %s), not --features %s",
+					baseName, base.Features.Name, features.V2, features.V3, def)
 			}
 			if c.Int("paths-per-workload") < 0 {
 				return fmt.Errorf("--paths-per-workload %d: want >= 0", c.Int("paths-per-workload"))
@@ -159,14 +181,11 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 				return fmt.Errorf("train: --out %s: its folder does not exist", c.String("out"))
 			}
 			o := trainOptions(c)
-			var base *model.Checkpoint
-			baseName := ""
-			if init := c.String("init"); init != "" {
-				if init == "default" {
-					init = ""
-				}
-				if base, baseName, err = loadCheckpoint(init); err != nil {
-					return err
+			if base != nil {
+				if upgrade {
+					if base, err = upgradeToV3(base, tr); err != nil {
+						return fmt.Errorf("train: --init %s: %w", baseName, err)
+					}
 				}
 				if o, err = fineTuneOptions(c, o, base); err != nil {
 					return fmt.Errorf("train: --init %s: %w", baseName, err)
@@ -176,9 +195,7 @@ length and per congestion-control algorithm (a markdown table; docs/accuracy.md)
 			o.Context = c.Context // cancelled by SIGINT/SIGTERM (main)
 			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data, TrainOnlyData: c.StringSlice("train-only"),
 				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version}
-			if def == features.V2 {
-				o.Features = model.M4Features()
-			}
+			o.Features = spec
 			if base != nil {
 				o.From, o.Info.FineTunedFrom, o.Info.Base = base, baseName, base.Training
 				if base.Training != nil {
@@ -359,6 +376,20 @@ func loadTrainingData(dirs []string, wo dataset.WorkloadOptions, def string, ran
 		ranges.Add(c, s.Hosts, s.Network)
 	}
 	return out, dataset.Reencode(out, def)
+}
+
+// upgradeToV3 moves an m4-path-v2 checkpoint to v3 (model.UpgradeToV3),
+// the new column standardised as a fresh run would over the training set.
+func upgradeToV3(ck *model.Checkpoint, tr []*dataset.Sample) (*model.Checkpoint, error) {
+	c := ck.Config
+	rows := make([][]float32, len(tr))
+	empty := make([][]uint8, len(tr))
+	for i, s := range tr {
+		rows[i], empty[i] = s.Input.Res, s.Input.Empty
+	}
+	n := model.ComputeInputNorm(c.FeatDim, c.BucketsIn, c.Pct, rows, empty)
+	col := features.CellsPerRow + features.ForegroundParam
+	return model.UpgradeToV3(ck, n.Shift[col], n.Scale[col])
 }
 
 // listDirs returns the folders directly under dir.

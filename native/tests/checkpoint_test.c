@@ -220,6 +220,24 @@ static void test_round_trip(const m4_model *src) {
             }
             free(b.p);
         }
+    /* m4-path-v2 and v3 are v1's maps with other parameter blocks: loaded alike */
+    for (int v = 0; v < 2; v++) {
+        const char *name = v ? M4_FEATURES_V3 : M4_FEATURES_V2;
+        char feats[1024];
+        const char *rest = strstr(M3_FEATURES, "m3-path-v1") + strlen("m3-path-v1");
+        snprintf(feats, sizeof feats, "{\\\"name\\\":\\\"%s%s", name, rest);
+        ckopts o = defaults();
+        o.features = feats;
+        buf b = write_ckpt(src, NULL, NULL, o);
+        m4_model *m = NULL;
+        m4_checkpoint_info info;
+        char err[256] = "";
+        m4_status st = m4_model_load_buffer(&m, b.p, b.n, "ck", 1, &info, err, sizeof err);
+        CHECK(st == M4_OK && info.m3_features && strcmp(info.features, name) == 0, "%s: status %d, %s (%s)", name, st,
+              info.features, err);
+        m4_model_destroy(m);
+        free(b.p);
+    }
 }
 
 static void test_input_norm(const m4_model *src) {
@@ -296,7 +314,7 @@ static void test_broken(const m4_model *src) {
          o.rename_to = "const_tensorX");
     CASE("gap", M4_ERR_FORMAT, "gap or overlap", o.gap = 1);
     CASE("duplicate tensor", M4_ERR_FORMAT, "duplicate key", o.dup = 1);
-    CASE("other features", M4_ERR_UNSUPPORTED, "m4-path-v2 feature maps only",
+    CASE("other features", M4_ERR_UNSUPPORTED, "m4-path-v3 feature maps only",
          o.features = "{\\\"name\\\":\\\"synthetic\\\",\\\"row_width\\\":1019}");
     CASE("features field", M4_ERR_FORMAT, "unknown field \"colour\"",
          o.features = "{\\\"name\\\":\\\"m3-path-v1\\\",\\\"colour\\\":1}");

@@ -90,13 +90,22 @@ static void test_params(void) {
 
     /* m4-path-v2: the same configuration, log scales, as a network path */
     double q[M4_FEAT_PARAMS];
-    CHECK(m4_features_params_for(M4_FEATURES_V2, 5, 1, vec, q) == M4_OK, "v2 params");
+    CHECK(m4_features_params_for(M4_FEATURES_V2, 5, 1, 7, vec, q) == M4_OK, "v2 params");
     double want2[M4_FEAT_PARAMS] = {0, 1, 0, 1, log2(371), log2(19113), 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 46.729, 118.793};
     for (int j = 0; j < M4_FEAT_PARAMS; j++)
         CHECK(fabs(q[j] - want2[j]) < 1e-12, "v2 param %d = %.17g, want %.17g", j, q[j], want2[j]);
-    CHECK(m4_features_params_for(M4_FEATURES_V1, 5, 1, vec, q) == M4_OK && memcmp(p, q, sizeof p) == 0,
+    CHECK(m4_features_params_for(M4_FEATURES_V1, 5, 1, 7, vec, q) == M4_OK && memcmp(p, q, sizeof p) == 0,
           "m4_features_params_for(v1) differs from m4_features_params");
-    CHECK(m4_features_params_for("m3-path-v9", 5, 0, vec, q) == M4_ERR_UNSUPPORTED, "unknown definition accepted");
+    CHECK(m4_features_params_for("m3-path-v9", 5, 0, 7, vec, q) == M4_ERR_UNSUPPORTED, "unknown definition accepted");
+    /* m4-path-v3: v2's with 1-pfc replaced by log2(1 + foreground flows) */
+    double r[M4_FEAT_PARAMS];
+    CHECK(m4_features_params_for(M4_FEATURES_V3, 5, 1, 7, vec, r) == M4_OK, "v3 params");
+    for (int j = 0; j < M4_FEAT_PARAMS; j++)
+        CHECK(fabs(r[j] - (j == 7 ? 3.0 : want2[j])) < 1e-12, "v3 param %d = %.17g, want %.17g", j, r[j], j == 7 ? 3.0 : want2[j]);
+    CHECK(m4_features_params_v3(5, 1, 0, vec, r) == M4_OK && r[7] == 0, "v3, no foreground flow: %g", r[7]);
+    CHECK(m4_features_params_v3(5, 1, -1, vec, r) == M4_ERR_INVALID_INPUT, "negative foreground accepted");
+    int32_t fs[] = {0, 0, 1, 0, 2}, fd[] = {4, 3, 4, 4, 4};
+    CHECK(m4_features_foreground(5, 5, fs, fd) == 2, "foreground flows: %ld, want 2", m4_features_foreground(5, 5, fs, fd));
     m4_cc_config h = {0};
     h.buffer_kb = 3072, h.window_bytes = 18000, h.pfc = 1, h.cc = M4_CC_HPCC, h.hpcc_u_target = 0.95, h.hpcc_ai = 50;
     CHECK(m4_cc_config_vector(&h, vec) == M4_OK, "hpcc vector");

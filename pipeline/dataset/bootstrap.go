@@ -105,7 +105,14 @@ func subset(f *Flows, idx []int) (*Sample, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", q.Name, err)
 	}
-	return fromMap(q.Name, &features.Map{Input: in, Output: out})
+	s, err := fromMap(q.Name, &features.Map{Input: in, Output: out})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range out.Counts { // the resample's own foreground flows
+		s.Foreground += c
+	}
+	return s, nil
 }
 
 // ResamplesOf returns k bootstrap resamples of every parking lot (a shard
@@ -155,7 +162,7 @@ func resample(s *Sample, k int, r *rand.Rand) ([]*Sample, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.Dir, b.Group, b.File, b.CC, b.Foreground = s.Dir, s.Group, s.File, s.CC, s.Foreground
+		b.Dir, b.Group, b.File, b.CC = s.Dir, s.Group, s.File, s.CC
 		out = append(out, b)
 	}
 	return out, nil

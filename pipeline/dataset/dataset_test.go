@@ -226,6 +226,28 @@ func TestBootstrap(t *testing.T) {
 			t.Fatalf("target %d: %g/%g, feat file %g/%g", i, got.Target[i], got.Mask[i], want.Target[i], want.Mask[i])
 		}
 	}
+	fg, err := countForeground(dir, features.Tag(7, 0), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fg == 0 || got.Foreground != fg {
+		t.Fatalf("every flow drawn once: %d foreground flows, the shard has %d", got.Foreground, fg)
+	}
+	// the first foreground flow drawn twice, and flow j (not one) once
+	i := slices.IndexFunc(idx, func(k int) bool { return f.Path.Src[k] == 0 && f.Path.Dst[k] == 6 && f.HasGT[k] })
+	j := slices.IndexFunc(idx, func(k int) bool { return f.Path.Src[k] != 0 })
+	if i < 0 || j < 0 {
+		t.Fatal("the shard has no foreground flow or no other")
+	}
+	draw := []int{i, i, j}
+	slices.Sort(draw)
+	two, err := subset(f, draw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if two.Foreground != 2 {
+		t.Fatalf("a foreground flow drawn twice and another flow: %d foreground flows, want 2", two.Foreground)
+	}
 	rs, err := Resamples([]*Sample{want}, 2, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ func workloadPaths(dir string, o WorkloadOptions) ([]*Sample, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
-		params, err := features.ParamsFor(features.V1, sc.Hosts, true, vec[:])
+		params, err := features.ParamsFor(features.V1, sc.Hosts, true, 0, vec[:])
 		if err != nil {
 			return nil, fmt.Errorf("%s: path %d: %w", dir, p, err)
 		}
@@ -149,7 +149,7 @@ func workloadPaths(dir string, o WorkloadOptions) ([]*Sample, error) {
 // def (features.Reencode), with each sample's network flag.
 func Reencode(samples []*Sample, def string) error {
 	for _, s := range samples {
-		if err := features.Reencode(s.Input.Res, s.Hosts, def, s.Network); err != nil {
+		if err := features.Reencode(s.Input.Res, s.Hosts, def, s.Network, s.Foreground); err != nil {
 			return fmt.Errorf("%s %s: %w", s.Dir, s.File, err)
 		}
 	}

@@ -110,4 +110,22 @@ func TestLoadWorkloads(t *testing.T) {
 			t.Fatalf("row %d: log2 buffer %v, want %v", r, got, want)
 		}
 	}
+	// V3: V2's block with the path's foreground flows in place of 1-pfc
+	s := samples[len(samples)-1]
+	fg := 0
+	for _, n := range s.BucketFlows {
+		fg += n
+	}
+	if fg == 0 || s.Foreground != fg {
+		t.Fatalf("%s: %d foreground flows, %d in its buckets", s.File, s.Foreground, fg)
+	}
+	if err := Reencode([]*Sample{s}, features.V3); err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < s.Hosts; r++ {
+		row := s.Input.Res[r*features.RowWidth+features.CellsPerRow:]
+		if got, want := row[features.ForegroundParam], math.Log2(1+float64(fg)); math.Abs(float64(got)-want) > 1e-6 || row[3] != 1 {
+			t.Fatalf("%s row %d: foreground entry %v, want %v (network flag %v)", s.File, r, got, want, row[3])
+		}
+	}
 }

@@ -29,7 +29,7 @@ var configScale = [NumConfigFeatures]float64{
 // network = true; its entries 4..18), scaled by configScale.
 func ConfigFeatures(c features.Config) ([]float32, error) {
 	v := c.Vector()
-	p, err := features.ParamsFor(features.V2, 3, true, v[:])
+	p, err := features.ParamsFor(features.V2, 3, true, 0, v[:])
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

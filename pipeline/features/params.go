@@ -226,25 +226,37 @@ func ParamVector(hosts int, vec []float64) ([NumParams]float64, error) {
 	return p, nil
 }
 
-// The feature definitions m4 builds: m3's (V1), and m4's second (V2), which
+// The feature definitions m4 builds: m3's (V1), m4's second (V2), which
 // differs only in the NumParams parameters appended to each row (log scales
 // for buffers, windows, thresholds and HPCC's AI, and a flag for paths cut
-// from a network; native/m4.h, m4_features_params_v2).
+// from a network; native/m4.h, m4_features_params_v2), and its third (V3):
+// V2's with the path's own flow count in place of 1-pfc
+// (m4_features_params_v3).
 const (
 	V1 = bindings.FeaturesV1
 	V2 = bindings.FeaturesV2
+	V3 = bindings.FeaturesV3
 )
+
+// ReadsForeground tells whether definition def's parameter block holds the
+// path's foreground flows (ParamsFor's foreground).
+func ReadsForeground(def string) bool { return def == V3 }
+
+// ForegroundParam is the entry of a V3 parameter block that holds the
+// path's foreground flows (log2(1 + count)); V2 has 1-pfc there.
+const ForegroundParam = 7
 
 // ParamsFor turns a configuration vector into the parameter block of the
 // feature definition named def for a hosts-host path. network marks a path
 // cut from a network (m4 run, whole-workload training data), as opposed to
-// one of m3's parking lots (V1 ignores it).
-func ParamsFor(def string, hosts int, network bool, vec []float64) ([NumParams]float64, error) {
+// one of m3's parking lots (V1 ignores it); foreground is the path's own
+// flows (host 0 to host H-1; V3 reads it).
+func ParamsFor(def string, hosts int, network bool, foreground int, vec []float64) ([NumParams]float64, error) {
 	if def == V1 {
 		return ParamVector(hosts, vec)
 	}
 	var p [NumParams]float64
-	v, err := bindings.FeatureParamsFor(def, hosts, network, vec)
+	v, err := bindings.FeatureParamsFor(def, hosts, network, foreground, vec)
 	if err != nil {
 		return p, err
 	}
@@ -254,9 +266,9 @@ func ParamsFor(def string, hosts int, network bool, vec []float64) ([NumParams]f
 
 // Reencode rewrites the parameter block of each of the hosts rows of a V1
 // feature map (res, as BuildInput or m3 make it) in definition def. A V1
-// block holds the whole configuration vector but its sample index, so no
-// other input is needed.
-func Reencode(res []float32, hosts int, def string, network bool) error {
+// block holds the whole configuration vector but its sample index; the
+// path's foreground flows (V3) and network flag come from the caller.
+func Reencode(res []float32, hosts int, def string, network bool, foreground int) error {
 	if len(res) != hosts*RowWidth {
 		return fmt.Errorf("feature map of %d values, want %d rows of %d", len(res), hosts, RowWidth)
 	}
@@ -271,7 +283,7 @@ func Reencode(res []float32, hosts int, def string, network bool) error {
 	for i := 4; i < 15; i++ {
 		vec[i] = float64(blk[i+4])
 	}
-	p, err := ParamsFor(def, hosts, network, vec)
+	p, err := ParamsFor(def, hosts, network, foreground, vec)
 	if err != nil {
 		return err
 	}

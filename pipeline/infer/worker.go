@@ -35,6 +35,7 @@ type runner struct {
 	paths   []int
 	res     []PathResult
 	params  map[shape]hostParams
+	def     string    // the feature definition
 	scale   []float64 // per path, its rate scale (pathfeat.RateScale)
 	batch   int
 	workers int
@@ -48,16 +49,23 @@ type shape struct {
 }
 
 type hostParams struct {
-	p   [features.NumParams]float64
+	p   [features.NumParams]float64 // with one foreground flow
+	vec [15]float64                 // the configuration vector, rate-normalised
 	err error
+}
+
+// fgShape is what a path's parameter block depends on under a definition
+// that reads the foreground flows (features.ReadsForeground).
+type fgShape struct {
+	shape
+	fg int
 }
 
 func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estimator, opt Options, paths []int) (*runner, error) {
 	r := &runner{d: d, est: est, opt: opt, paths: paths, res: make([]PathResult, len(paths)),
-		params: map[shape]hostParams{}, scale: make([]float64, len(paths))}
-	def := features.V1
+		params: map[shape]hostParams{}, scale: make([]float64, len(paths)), def: features.V1}
 	if est != nil {
-		def = est.Checkpoint().Features.Name
+		r.def = est.Checkpoint().Features.Name
 	}
 	t := d.Routing.Topology()
 	var gbps []float64
@@ -77,8 +85,8 @@ func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estim
 		r.scale[i] = k
 		if _, ok := r.params[shape{h, k}]; !ok {
 			vec := cfg.Normalized(k).Vector()
-			pp, err := features.ParamsFor(def, h, true, vec[:])
-			r.params[shape{h, k}] = hostParams{pp, err}
+			pp, err := features.ParamsFor(r.def, h, true, 1, vec[:])
+			r.params[shape{h, k}] = hostParams{pp, vec, err}
 		}
 	}
 	r.workers = opt.Workers
@@ -218,13 +226,14 @@ func (r *runner) run(commit func(*chunk) error, keep bool) error {
 // worker holds one goroutine's buffers: the path builder, the scenario and
 // path it fills, and the chunk's model batch.
 type worker struct {
-	b     *pathfeat.Builder
-	sc    decompose.Scenario
-	p     pathfeat.Path
-	rows  []int32
-	feat  []float32
-	empty []uint8
-	out   []float32
+	params map[fgShape][features.NumParams]float64 // blocks by foreground flows
+	b      *pathfeat.Builder
+	sc     decompose.Scenario
+	p      pathfeat.Path
+	rows   []int32
+	feat   []float32
+	empty  []uint8
+	out    []float32
 }
 
 func newWorker() (*worker, error) {
@@ -232,7 +241,7 @@ func newWorker() (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &worker{b: b}, nil
+	return &worker{b: b, params: map[fgShape][features.NumParams]float64{}}, nil
 }
 
 func (wk *worker) close() { wk.b.Close() }
@@ -253,9 +262,22 @@ func (r *runner) build(wk *worker, ch *chunk, onPath func()) error {
 			return err
 		}
 		h := wk.sc.Hosts
-		hp := r.params[shape{h, r.scale[i]}]
+		sh := shape{h, r.scale[i]}
+		hp := r.params[sh]
 		if hp.err != nil {
 			return fmt.Errorf("path %d (%d hosts): %w", p, h, hp.err)
+		}
+		if features.ReadsForeground(r.def) {
+			k := fgShape{sh, len(r.d.Foreground(p))}
+			pp, ok := wk.params[k]
+			if !ok {
+				var err error
+				if pp, err = features.ParamsFor(r.def, h, true, k.fg, hp.vec[:]); err != nil {
+					return fmt.Errorf("path %d (%d hosts): %w", p, h, err)
+				}
+				wk.params[k] = pp
+			}
+			hp.p = pp
 		}
 		// the feature map goes straight into the batch
 		nf, ne := h*features.RowWidth, h*features.NumInputBuckets

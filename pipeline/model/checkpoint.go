@@ -123,8 +123,31 @@ func M4Features() FeatureSpec {
 	return f
 }
 
-// FeatureSpecs lists the feature definitions m4 builds, by name.
-func FeatureSpecs() []FeatureSpec { return []FeatureSpec{M3Features(), M4Features()} }
+// M4FeaturesV3 is m4's third feature definition: M4Features with the
+// path's own flow count, log2(1 + foreground flows), in place of 1-pfc
+// (m4_features_params_v3).
+func M4FeaturesV3() FeatureSpec {
+	f := M4Features()
+	f.Name = "m4-path-v3"
+	f.Normalisation = strings.Replace(f.Normalisation, "pfc, 1-pfc", "pfc, log2(1 + foreground flows)", 1)
+	f.Normalisation = strings.Replace(f.Normalisation, "m4_features_params_v2", "m4_features_params_v3", 1)
+	return f
+}
+
+// FeatureSpecs lists the feature definitions m4 builds, oldest first.
+func FeatureSpecs() []FeatureSpec { return []FeatureSpec{M3Features(), M4Features(), M4FeaturesV3()} }
+
+// FeatureSpecNamed returns the definition named name.
+func FeatureSpecNamed(name string) (FeatureSpec, error) {
+	var names []string
+	for _, f := range FeatureSpecs() {
+		if f.Name == name {
+			return f, nil
+		}
+		names = append(names, f.Name)
+	}
+	return FeatureSpec{}, fmt.Errorf("feature definition %q: m4 builds %s", name, strings.Join(names, ", "))
+}
 
 // TrainInfo records how a checkpoint was trained, and where a resumed run
 // carries on: counters, hyper-parameters, data, and per-epoch history.

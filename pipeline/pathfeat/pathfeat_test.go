@@ -34,7 +34,7 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 		if err := d.ScenarioInto(pi, &sc); err != nil {
 			t.Fatal(err)
 		}
-		params, err := features.ParamsFor(features.V2, sc.Hosts, true, vec)
+		params, err := features.ParamsFor(features.V2, sc.Hosts, true, 0, vec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,7 +65,7 @@ func TestBuildRateNormalised(t *testing.T) {
 		if err := d.ScenarioInto(pi, &sc); err != nil {
 			t.Fatal(err)
 		}
-		params, err := features.ParamsFor(features.V2, sc.Hosts, true, vec)
+		params, err := features.ParamsFor(features.V2, sc.Hosts, true, 0, vec)
 		if err != nil {
 			t.Fatal(err)
 		}
