@@ -413,9 +413,7 @@ func TestReloadIdentical(t *testing.T) {
 		t.Skip("needs the native library")
 	}
 	ck := testCheckpoint(false)
-	for i := range ck.Params {
-		ck.Params[i] = float32(math.Sin(float64(i))) * 0.3
-	}
+	fillSine(ck.Params, 1, 0.3)
 	path := filepath.Join(t.TempDir(), "m.safetensors")
 	if err := Save(path, ck, F32); err != nil {
 		t.Fatal(err)
@@ -459,9 +457,7 @@ func TestFoldInputNorm(t *testing.T) {
 	}
 	ck := testCheckpoint(false)
 	c := ck.Config
-	for i := range ck.Params {
-		ck.Params[i] = float32(math.Sin(float64(i)*1.3)) * 0.4
-	}
+	fillSine(ck.Params, 1.3, 0.4)
 	rows := [][]float32{make([]float32, 3*c.FeatDim), make([]float32, 5*c.FeatDim)}
 	empty := [][]uint8{make([]uint8, 3*c.BucketsIn), make([]uint8, 5*c.BucketsIn)}
 	for k := range rows {
@@ -545,4 +541,12 @@ func resum(t *testing.T, img []byte) []byte {
 	sum := sha256.Sum256(img[8+n:])
 	out := bytes.Replace(img[:8+n], []byte(old), []byte(hex.EncodeToString(sum[:])), 1)
 	return append(out, img[8+n:]...)
+}
+
+// fillSine sets p[i] = amp sin(freq i): deterministic weights of both signs
+// for tests that compare two forms of one model.
+func fillSine(p []float32, freq, amp float64) {
+	for i := range p {
+		p[i] = float32(amp * math.Sin(freq*float64(i)))
+	}
 }

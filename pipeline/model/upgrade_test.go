@@ -1,7 +1,6 @@
 package model
 
 import (
-	"math"
 	"strings"
 	"testing"
 
@@ -17,9 +16,7 @@ func TestReuseComplement(t *testing.T) {
 	}
 	ck := testCheckpoint(false)
 	c := ck.Config
-	for i := range ck.Params {
-		ck.Params[i] = float32(math.Sin(float64(i)*0.7)) * 0.5
-	}
+	fillSine(ck.Params, 0.7, 0.5)
 	const keep, drop = 41, 42
 	hosts := []int{3, 5, 3}
 	var rows, moved [][]float32
