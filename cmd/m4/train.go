@@ -79,7 +79,10 @@ windows of --window events, --epochs epochs; CKPT, CKPT.resume and the card CKPT
 
 --eval-only evaluates --ckpt (default: --out, else the default checkpoint) instead: the
 model's loss and flowsim's own loss on the same cells, over the chosen --split, per path
-length and per congestion-control algorithm (a markdown table; docs/accuracy.md).`,
+length and per congestion-control algorithm (a markdown table; docs/accuracy.md), and
+for paths cut from workloads, by their foreground flows, the mixture of the paths'
+estimates against the mixture of their truths, pooled by flows as m4 run mixes paths
+(p50/p90/p99 per size bucket; the network's own mixture with --paths-per-workload 0).`,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "data", Usage: "folder `DIR` of shard folders (repeatable)", Required: true},
 			&cli.StringSliceFlag{Name: "train-only", Usage: "folder `DIR` of shard folders used for training only, never for validation (repeatable)"},
