@@ -100,7 +100,7 @@ type FeatureSpec struct {
 // util/dataset.py builds it (and pipeline/features reproduces).
 func M3Features() FeatureSpec {
 	return FeatureSpec{
-		Name: "m3-path-v1", RowWidth: 1019, InputBuckets: 10, Percentiles: 100, Params: 19,
+		Name: bindings.FeaturesV1, RowWidth: 1019, InputBuckets: 10, Percentiles: 100, Params: 19,
 		InputEdges:       []float64{250, 500, 750, 1000, 2000, 5000, 7500, 10000, 50000},
 		OutputEdges:      []float64{1000, 10000, 50000},
 		PercentileMethod: "nearest",
@@ -116,7 +116,7 @@ func M3Features() FeatureSpec {
 // HPCC AI; a flag for paths cut from a network).
 func M4Features() FeatureSpec {
 	f := M3Features()
-	f.Name = "m4-path-v2"
+	f.Name = bindings.FeaturesV2
 	f.Normalisation = "slowdowns as m3's (clipped below at 1); parameters: [H==3, H==5, H==7, network, log2 buffer_KB, " +
 		"log2 window_B, pfc, 1-pfc, CC one-hot, log2 dctcp_K, log2 dcqcn_Kmin, log2 dcqcn_Kmax, hpcc_eta*100, " +
 		"log2 hpcc_AI_Mbps, T_low_us, T_high_us] (m4_features_params_v2)"
@@ -128,7 +128,7 @@ func M4Features() FeatureSpec {
 // (m4_features_params_v3).
 func M4FeaturesV3() FeatureSpec {
 	f := M4Features()
-	f.Name = "m4-path-v3"
+	f.Name = bindings.FeaturesV3
 	f.Normalisation = strings.Replace(f.Normalisation, "pfc, 1-pfc", "pfc, log2(1 + foreground flows)", 1)
 	f.Normalisation = strings.Replace(f.Normalisation, "m4_features_params_v2", "m4_features_params_v3", 1)
 	return f
