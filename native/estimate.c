@@ -97,9 +97,7 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "%zu flows: at most %u in one scenario", n, UINT32_MAX);
     if (!sc->params || !sc->arrival_ns || !sc->size_bytes || !sc->src || !sc->dst)
         return efail(err, err_len, M4_ERR_INVALID_ARGUMENT, "a required array of the scenario is NULL");
-    size_t fg = 0;
-    for (size_t i = 0; i < n; i++) fg += sc->src[i] == 0 && sc->dst[i] == H - 1;
-    if (fg == 0)
+    if (m4_features_foreground(H, n, sc->src, sc->dst) == 0)
         return efail(err, err_len, M4_ERR_INVALID_INPUT,
                      "no foreground flows (host 0 -> %d): the estimate is of their slowdowns, and there are none", H - 1);
 
