@@ -205,6 +205,8 @@ var flagRanges = map[string]flagRange{
 	"ema":            fraction,
 	"val-frac":       fraction,
 	"dropout":        fraction,
+	"taper-from":     {Min: 0, Max: 1},
+	"taper-to":       {Min: 0, Max: 1},
 	"dim":            atLeast1,
 	"layers":         atLeast0,
 	"heads":          atLeast1,

@@ -92,7 +92,10 @@ into --out re-read each curve so that its percentile k has (k+1/2)% of true valu
 it on this data (train.Calibrate). m4 run, eval, predict and libm4's m4_estimate_path then
 report the re-read curves. Use data the checkpoint never trained on: fresh draws of its
 training specs (m4 datagen --shard), not its --data folders. The training record gains
-"calibration": the folders, the counts and the shares before.`,
+"calibration": the folders, the counts and the shares before. --taper-from and --taper-to
+leave the upper tail as the model reads it: percentiles up to level --taper-from are
+re-read fully, those from --taper-to on not at all, and between them a share falling
+linearly (train.Taper).`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "ckpt", Usage: "checkpoint `CKPT` to calibrate (default: the shipped one)"},
 					&cli.StringSliceFlag{Name: "data", Required: true, Usage: "folder `DIR` of held-out scenarios with truth (repeatable)"},
@@ -102,8 +105,14 @@ training specs (m4 datagen --shard), not its --data folders. The training record
 					&cli.IntFlag{Name: "min-rows", Value: 500, Usage: "fewest paths with flows in an output bucket to calibrate it (else it is left as it is)"},
 					&cli.StringFlag{Name: "dtype", Value: "F16", Usage: "parameter storage of --out: F16 or F32"},
 					&cli.IntFlag{Name: "threads", Value: 2, Usage: "kernel threads"},
+					&cli.Float64Flag{Name: "taper-from", Value: 1, Usage: "calibrate percentiles up to level `Q` fully; above it a share falling linearly to none at --taper-to"},
+					&cli.Float64Flag{Name: "taper-to", Value: 1, Usage: "leave percentiles from level `Q` on as the model reads them"},
 				},
 				Action: func(c *cli.Context) error {
+					taper := train.Taper{From: c.Float64("taper-from"), To: c.Float64("taper-to")}
+					if err := taper.Check(); err != nil {
+						return err
+					}
 					ck, name, err := loadCheckpoint(c.String("ckpt"))
 					if err != nil {
 						return err
@@ -120,7 +129,7 @@ training specs (m4 datagen --shard), not its --data folders. The training record
 					if len(samples) == 0 {
 						return fmt.Errorf("calibrate: no scenarios under %s", strings.Join(c.StringSlice("data"), ", "))
 					}
-					levels, info, err := train.Calibrate(ck, samples, c.Int("threads"), c.Int("min-rows"))
+					levels, info, err := train.Calibrate(ck, samples, c.Int("threads"), c.Int("min-rows"), taper)
 					if err != nil {
 						return err
 					}

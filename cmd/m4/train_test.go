@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +77,30 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 		if k%cc.Config.Pct > 0 && cc.Calibration[k] < cc.Calibration[k-1] {
 			t.Fatalf("level %d decreases: %g after %g", k, cc.Calibration[k], cc.Calibration[k-1])
 		}
+	}
+	// a taper keeps the tail as the model reads it, and says so
+	tap := filepath.Join(dir, "taper.safetensors")
+	if out, err := run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", tap, "--min-rows", "1", "--threads", "1", "--dtype", "F32", "--taper-from", "0.5", "--taper-to", "0.9"); err != nil {
+		t.Fatalf("calibrate with a taper: %v\n%s", err, out)
+	}
+	tc, err := model.Load(tap)
+	if err != nil || tc.Training.Calibration == nil || tc.Training.Calibration.TaperFrom != 0.5 || tc.Training.Calibration.TaperTo != 0.9 {
+		t.Fatalf("tapered checkpoint: %v %+v", err, tc.Training)
+	}
+	for k, v := range tc.Calibration {
+		tau := (float64(k%tc.Config.Pct) + 0.5) / float64(tc.Config.Pct)
+		switch {
+		case tau >= 0.9 && v != max(float32(tau), tc.Calibration[k-1]): // its own, unless that would descend
+			t.Errorf("level %d: %g, want its own %g or the one before, %g", k, v, tau, tc.Calibration[k-1])
+		case tau <= 0.5 && v != cc.Calibration[k]:
+			t.Errorf("level %d: %g, want the full calibration's %g", k, v, cc.Calibration[k])
+		}
+	}
+	if slices.Equal(tc.Calibration, cc.Calibration) {
+		t.Error("the taper changed no level")
+	}
+	if out, err := run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", tap+"2", "--taper-from", "0.9", "--taper-to", "0.5"); err == nil || !strings.Contains(err.Error(), "taper") {
+		t.Errorf("calibrate with a reversed taper: %v\n%s", err, out)
 	}
 	shard := filepath.Join(data, "shard0_nflows100_nhosts3_lr10Gbps")
 	for i, ckpt := range []string{ck, ""} {

@@ -209,6 +209,11 @@ type CalibrationInfo struct {
 	// MinRows is the fewest rows a bucket needs to be calibrated; buckets
 	// with fewer keep identity levels.
 	MinRows int `json:"min_rows"`
+	// TaperFrom and TaperTo are train.Taper's bounds when calibration
+	// left the upper tail (levels from TaperTo on) as the model reads it;
+	// both zero when every percentile was calibrated.
+	TaperFrom float64 `json:"taper_from,omitempty"`
+	TaperTo   float64 `json:"taper_to,omitempty"`
 }
 
 // OutOfRange lists the inputs of a configuration outside what ck was

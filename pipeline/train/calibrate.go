@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 
@@ -23,8 +24,12 @@ const calBins = 2000
 // per-path curves then has the truth's share of flows below each of its
 // percentiles. Each scenario's target row weighs its flows in the bucket
 // (its P values 1/P of that each; 1 when the count is unknown), as m4 run
-// mixes paths. Buckets with fewer than minRows rows keep identity levels.
-func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows int) ([]float32, *model.CalibrationInfo, error) {
+// mixes paths. Buckets with fewer than minRows rows keep identity levels;
+// taper leaves the upper tail as the model reads it.
+func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows int, taper Taper) ([]float32, *model.CalibrationInfo, error) {
+	if err := taper.Check(); err != nil {
+		return nil, nil, err
+	}
 	c := ck.Config
 	P, B := c.Pct, c.OutDim/c.Pct
 	base := *ck
@@ -34,6 +39,9 @@ func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows
 		return nil, nil, err
 	}
 	info := &model.CalibrationInfo{Scenarios: len(samples), Rows: make([]int, B), Before: make([][4]float64, B), MinRows: minRows}
+	if taper != (Taper{1, 1}) {
+		info.TaperFrom, info.TaperTo = taper.From, taper.To
+	}
 	levels := make([]float32, c.OutDim)
 	for b := 0; b < B; b++ {
 		hist := make([]float64, calBins)
@@ -63,7 +71,7 @@ func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows
 				levels[b*P+k] = float32(tau)
 				continue
 			}
-			levels[b*P+k] = float32(inverse(cum, tau*total))
+			levels[b*P+k] = float32(taper.level(tau, inverse(cum, tau*total)))
 		}
 		for j, u := range []float64{0.1, 0.5, 0.9, 0.99} {
 			if total > 0 {
@@ -78,6 +86,36 @@ func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows
 		}
 	}
 	return levels, info, nil
+}
+
+// Taper says which percentiles calibration moves: those at levels up to
+// From fully, none from To on (they keep level tau), and between the two a
+// share that falls linearly from all to none. The model's curves can be off
+// differently in the middle and in the tail (docs/accuracy.md,
+// "Calibration"), so the middle can be re-read while the tail stays as it is
+// (where a calibrated level below lies above it, the row's levels are kept
+// non-decreasing, as always). Taper{1, 1} calibrates every percentile.
+type Taper struct{ From, To float64 }
+
+// Check says whether t's bounds make sense.
+func (t Taper) Check() error {
+	if !(t.From >= 0 && t.From <= t.To && t.To <= 1) {
+		return fmt.Errorf("calibrate: taper from %g to %g: want 0 <= from <= to <= 1", t.From, t.To)
+	}
+	return nil
+}
+
+// level is the level percentile tau is read at, given its calibrated level
+// cal.
+func (t Taper) level(tau, cal float64) float64 {
+	switch {
+	case tau <= t.From:
+		return cal
+	case tau >= t.To:
+		return tau
+	}
+	a := (tau - t.From) / (t.To - t.From) // the share of tau
+	return (1-a)*cal + a*tau
 }
 
 // pitRange is where value v sits on the curve q (P sorted points at levels

@@ -48,3 +48,34 @@ func TestCalibrationInverse(t *testing.T) {
 		}
 	}
 }
+
+// TestTaperLevel: a taper from 0.5 to 0.9 reads percentiles up to the
+// median at their calibrated level, from 0.9 on at their own, and halfway
+// (0.7) at the mean of the two; Taper{1, 1} calibrates everything.
+func TestTaperLevel(t *testing.T) {
+	for _, c := range []struct {
+		taper          Taper
+		tau, cal, want float64
+	}{
+		{Taper{0.5, 0.9}, 0.1, 0.04, 0.04},
+		{Taper{0.5, 0.9}, 0.5, 0.3, 0.3},
+		{Taper{0.5, 0.9}, 0.7, 0.5, 0.6},
+		{Taper{0.5, 0.9}, 0.8, 0.6, 0.75},
+		{Taper{0.5, 0.9}, 0.9, 0.8, 0.9},
+		{Taper{0.5, 0.9}, 0.99, 0.95, 0.99},
+		{Taper{1, 1}, 0.99, 0.95, 0.95},
+		{Taper{0.5, 0.5}, 0.6, 0.4, 0.6},
+	} {
+		if got := c.taper.level(c.tau, c.cal); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%+v: level(%g, %g) = %g, want %g", c.taper, c.tau, c.cal, got, c.want)
+		}
+	}
+	for _, bad := range []Taper{{0.9, 0.5}, {-0.1, 0.5}, {0.5, 1.1}, {math.NaN(), 1}} {
+		if bad.Check() == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+	if (Taper{1, 1}).Check() != nil || (Taper{0, 0}).Check() != nil {
+		t.Error("valid tapers refused")
+	}
+}
