@@ -3,6 +3,7 @@ package infer
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/m4sim/m4/ckpts"
@@ -247,5 +248,37 @@ func TestRunAlongside(t *testing.T) {
 	if _, err := Run(w, cfg, nil, Options{Workers: 2, Paths: 300, Bootstrap: 20,
 		Alongside: func(_, _ *aggregate.Distribution) error { return bad }}); !errors.Is(err, bad) {
 		t.Errorf("Run with a failing Alongside: %v", err)
+	}
+}
+
+// systematic: one draw in each run of N/k consecutive flows, and every flow
+// drawn k/N times on average over seeds (as independent draws would).
+func TestSystematic(t *testing.T) {
+	for _, c := range []struct{ n, k int }{{100, 10}, {97, 13}, {5, 12}, {1, 3}} {
+		fl := make([]int32, c.n)
+		for i := range fl {
+			fl[i] = int32(i)
+		}
+		seen := make([]int, c.n)
+		const seeds = 4000
+		for s := range uint64(seeds) {
+			got := systematic(fl, c.k, rand.New(rand.NewPCG(s, 1)))
+			if len(got) != c.k {
+				t.Fatalf("n %d k %d: %d draws", c.n, c.k, len(got))
+			}
+			step := float64(c.n) / float64(c.k)
+			for i, f := range got {
+				seen[f]++
+				if lo := float64(i) * step; float64(f) < math.Floor(lo) || float64(f) >= math.Ceil(lo+step) {
+					t.Fatalf("n %d k %d: draw %d took flow %d, outside [%v, %v)", c.n, c.k, i, f, lo, lo+step)
+				}
+			}
+		}
+		want := float64(seeds*c.k) / float64(c.n)
+		for f, m := range seen {
+			if math.Abs(float64(m)-want) > 5*math.Sqrt(want)+1 {
+				t.Errorf("n %d k %d: flow %d drawn %d times in %d samples, want ~%.0f", c.n, c.k, f, m, seeds, want)
+			}
+		}
 	}
 }
