@@ -84,7 +84,7 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 		t.Fatalf("calibrate with a taper: %v\n%s", err, out)
 	}
 	tc, err := model.Load(tap)
-	if err != nil || tc.Training.Calibration == nil || tc.Training.Calibration.TaperFrom != 0.5 || tc.Training.Calibration.TaperTo != 0.9 {
+	if err != nil || tc.Training.Calibration == nil || !taperIs(tc.Training.Calibration, 0.5, 0.9) {
 		t.Fatalf("tapered checkpoint: %v %+v", err, tc.Training)
 	}
 	for k, v := range tc.Calibration {
@@ -96,8 +96,25 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 			t.Errorf("level %d: %g, want the full calibration's %g", k, v, cc.Calibration[k])
 		}
 	}
+	if cc.Training.Calibration.TaperFrom != nil || cc.Training.Calibration.TaperTo != nil {
+		t.Errorf("full calibration records a taper: %+v", cc.Training.Calibration)
+	}
 	if slices.Equal(tc.Calibration, cc.Calibration) {
 		t.Error("the taper changed no level")
+	}
+	// a taper to 0 calibrates nothing, and the record says so
+	none := filepath.Join(dir, "none.safetensors")
+	if out, err := run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", none, "--min-rows", "1", "--threads", "1", "--dtype", "F32", "--taper-from", "0", "--taper-to", "0"); err != nil {
+		t.Fatalf("calibrate with a taper to 0: %v\n%s", err, out)
+	}
+	nc, err := model.Load(none)
+	if err != nil || nc.Training.Calibration == nil || !taperIs(nc.Training.Calibration, 0, 0) {
+		t.Fatalf("checkpoint tapered to 0: %v %+v", err, nc.Training)
+	}
+	for k, v := range nc.Calibration {
+		if tau := (float64(k%nc.Config.Pct) + 0.5) / float64(nc.Config.Pct); v != float32(tau) {
+			t.Fatalf("taper to 0: level %d is %g, want its own %g", k, v, tau)
+		}
 	}
 	if out, err := run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", tap+"2", "--taper-from", "0.9", "--taper-to", "0.5"); err == nil || !strings.Contains(err.Error(), "taper") {
 		t.Errorf("calibrate with a reversed taper: %v\n%s", err, out)
@@ -295,4 +312,9 @@ func TestShippedCheckpointBeatsFlowsim(t *testing.T) {
 		t.Errorf("mean error m4 %.1f%%, flowsim %.1f%%: want below 0.6x", 100*m4, 100*fs)
 	}
 	t.Logf("mean error m4 %.1f%%, flowsim %.1f%%", 100*m4, 100*fs)
+}
+
+// taperIs tells whether a calibration record holds the taper from, to.
+func taperIs(c *model.CalibrationInfo, from, to float64) bool {
+	return c.TaperFrom != nil && c.TaperTo != nil && *c.TaperFrom == from && *c.TaperTo == to
 }

@@ -211,9 +211,10 @@ type CalibrationInfo struct {
 	MinRows int `json:"min_rows"`
 	// TaperFrom and TaperTo are train.Taper's bounds when calibration
 	// left the upper tail (levels from TaperTo on) as the model reads it;
-	// both zero when every percentile was calibrated.
-	TaperFrom float64 `json:"taper_from,omitempty"`
-	TaperTo   float64 `json:"taper_to,omitempty"`
+	// nil (absent) when every percentile was calibrated. Pointers, so that
+	// a taper to 0 (nothing calibrated) is recorded as such.
+	TaperFrom *float64 `json:"taper_from,omitempty"`
+	TaperTo   *float64 `json:"taper_to,omitempty"`
 }
 
 // OutOfRange lists the inputs of a configuration outside what ck was

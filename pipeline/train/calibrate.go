@@ -40,7 +40,7 @@ func Calibrate(ck *model.Checkpoint, samples []*dataset.Sample, threads, minRows
 	}
 	info := &model.CalibrationInfo{Scenarios: len(samples), Rows: make([]int, B), Before: make([][4]float64, B), MinRows: minRows}
 	if taper != (Taper{1, 1}) {
-		info.TaperFrom, info.TaperTo = taper.From, taper.To
+		info.TaperFrom, info.TaperTo = &taper.From, &taper.To
 	}
 	levels := make([]float32, c.OutDim)
 	for b := 0; b < B; b++ {
