@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,13 +81,7 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 	}
 	// a taper keeps the tail as the model reads it, and says so
 	tap := filepath.Join(dir, "taper.safetensors")
-	if out, err := run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", tap, "--min-rows", "1", "--threads", "1", "--dtype", "F32", "--taper-from", "0.5", "--taper-to", "0.9"); err != nil {
-		t.Fatalf("calibrate with a taper: %v\n%s", err, out)
-	}
-	tc, err := model.Load(tap)
-	if err != nil || tc.Training.Calibration == nil || !taperIs(tc.Training.Calibration, 0.5, 0.9) {
-		t.Fatalf("tapered checkpoint: %v %+v", err, tc.Training)
-	}
+	tc := tapered(t, ck, data, tap, 0.5, 0.9)
 	for k, v := range tc.Calibration {
 		tau := (float64(k%tc.Config.Pct) + 0.5) / float64(tc.Config.Pct)
 		switch {
@@ -103,14 +98,7 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 		t.Error("the taper changed no level")
 	}
 	// a taper to 0 calibrates nothing, and the record says so
-	none := filepath.Join(dir, "none.safetensors")
-	if out, err := run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", none, "--min-rows", "1", "--threads", "1", "--dtype", "F32", "--taper-from", "0", "--taper-to", "0"); err != nil {
-		t.Fatalf("calibrate with a taper to 0: %v\n%s", err, out)
-	}
-	nc, err := model.Load(none)
-	if err != nil || nc.Training.Calibration == nil || !taperIs(nc.Training.Calibration, 0, 0) {
-		t.Fatalf("checkpoint tapered to 0: %v %+v", err, nc.Training)
-	}
+	nc := tapered(t, ck, data, filepath.Join(dir, "none.safetensors"), 0, 0)
 	for k, v := range nc.Calibration {
 		if tau := (float64(k%nc.Config.Pct) + 0.5) / float64(nc.Config.Pct); v != float32(tau) {
 			t.Fatalf("taper to 0: level %d is %g, want its own %g", k, v, tau)
@@ -314,7 +302,20 @@ func TestShippedCheckpointBeatsFlowsim(t *testing.T) {
 	t.Logf("mean error m4 %.1f%%, flowsim %.1f%%", 100*m4, 100*fs)
 }
 
-// taperIs tells whether a calibration record holds the taper from, to.
-func taperIs(c *model.CalibrationInfo, from, to float64) bool {
-	return c.TaperFrom != nil && c.TaperTo != nil && *c.TaperFrom == from && *c.TaperTo == to
+// tapered calibrates ck on data with a taper from, to into out, and
+// checks that the checkpoint records that taper.
+func tapered(t *testing.T, ck, data, out string, from, to float64) *model.Checkpoint {
+	t.Helper()
+	f, tt := strconv.FormatFloat(from, 'g', -1, 64), strconv.FormatFloat(to, 'g', -1, 64)
+	if o, err := run(t, "ckpt", "calibrate", "--ckpt", ck, "--data", data, "--out", out, "--min-rows", "1", "--threads", "1", "--dtype", "F32", "--taper-from", f, "--taper-to", tt); err != nil {
+		t.Fatalf("calibrate with a taper from %s to %s: %v\n%s", f, tt, err, o)
+	}
+	c, err := model.Load(out)
+	if err != nil || c.Training.Calibration == nil {
+		t.Fatalf("checkpoint tapered from %s to %s: %v", f, tt, err)
+	}
+	if r := c.Training.Calibration; r.TaperFrom == nil || r.TaperTo == nil || *r.TaperFrom != from || *r.TaperTo != to {
+		t.Fatalf("checkpoint tapered from %s to %s records %+v", f, tt, r)
+	}
+	return c
 }

@@ -9,22 +9,11 @@ import (
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
-// The toy fabric of TestToyFabricByHand, by hand: flow 0 (0 -> 2) at 0 ns
-// crosses channels 6 (0->4, 10G: flows 0, 2, 4), 2 and 5 (40G: flows 0, 1,
-// 4, 5) and 11 (5->2, 10G: flows 0, 5).
+// toyFabric's flows by hand: flow 0 (0 -> 2) at 0 ns crosses channels 6
+// (0->4, 10G: flows 0, 2, 4), 2 and 5 (40G: flows 0, 1, 4, 5) and 11 (5->2,
+// 10G: flows 0, 5).
 func TestContentionByHand(t *testing.T) {
-	topo, _ := workload.Fabric(workload.FabricSpec{Pods: 1, FabsPerPod: 1, RacksPerPod: 2, HostsPerRack: 2, SpinesPerPlane: 1,
-		HostGbps: 10, FabricGbps: 40, DelayNs: 1000})
-	flows := &workload.Flows{
-		Src:     []int32{0, 1, 0, 2, 0, 1},
-		Dst:     []int32{2, 3, 1, 0, 3, 2},
-		Size:    []int64{1000, 2000, 3000, 4000, 5000, 6000},
-		StartNs: []int64{0, 10, 20, 30, 40, 50},
-	}
-	d, err := New(route(t, topo), flows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := toyFabric(t)
 	for _, c := range []struct {
 		w    float64
 		flow int

@@ -33,11 +33,13 @@ func flowsOf(s *Scenario) []plFlow {
 	return out
 }
 
-// A 2-rack toy fabric with one fabric switch (so no ECMP): hosts 0, 1 on
-// ToR 4, hosts 2, 3 on ToR 5, both ToRs on fabric switch 6 (spine 7 unused).
-// Links (Parsimon's order): 0: 6-7, 1: 4-6, 2: 5-6, 3: 0-4, 4: 1-4, 5: 2-5,
-// 6: 3-5; channel 2l runs a->b, 2l+1 back.
-func TestToyFabricByHand(t *testing.T) {
+// toyFabric is a 2-rack toy fabric with one fabric switch (so no ECMP):
+// hosts 0, 1 on ToR 4, hosts 2, 3 on ToR 5, both ToRs on fabric switch 6
+// (spine 7 unused). Links (Parsimon's order): 0: 6-7, 1: 4-6, 2: 5-6, 3:
+// 0-4, 4: 1-4, 5: 2-5, 6: 3-5; channel 2l runs a->b, 2l+1 back. Six flows
+// of 1000..6000 B start 10 ns apart.
+func toyFabric(t *testing.T) *Decomposition {
+	t.Helper()
 	topo, err := workload.Fabric(workload.FabricSpec{Pods: 1, FabsPerPod: 1, RacksPerPod: 2, HostsPerRack: 2, SpinesPerPlane: 1,
 		HostGbps: 10, FabricGbps: 40, DelayNs: 1000})
 	if err != nil {
@@ -53,6 +55,11 @@ func TestToyFabricByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+func TestToyFabricByHand(t *testing.T) {
+	d := toyFabric(t)
 	// Paths, in order of their first flow, by hand.
 	wantPaths := [][]int32{
 		{6, 2, 5, 11}, // flow 0: 0->4, 4->6, 6->5, 5->2
