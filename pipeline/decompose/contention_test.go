@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 
 	"github.com/m4sim/m4/pipeline/workload"
@@ -116,5 +117,26 @@ func BenchmarkContention(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		d.Contention(func(f int) float64 { return max(20e3, float64(flows.Size[f])*0.8) })
+	}
+}
+
+// firstFrom and firstAfter against plain bisection, with ties.
+func TestGallop(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 200 {
+		recs := make([]chanFlow, 1+r.IntN(40))
+		s := 0.0
+		for i := range recs {
+			s += float64(r.IntN(3))
+			recs[i].startNs = s
+		}
+		i := r.IntN(len(recs))
+		w := float64(r.IntN(20))
+		x0, x1 := recs[i].startNs-w, recs[i].startNs+w
+		wantA := sort.Search(len(recs), func(k int) bool { return recs[k].startNs >= x0 })
+		wantB := sort.Search(len(recs), func(k int) bool { return recs[k].startNs > x1 })
+		if a, b := firstFrom(recs, i, x0), firstAfter(recs, i, x1); a != wantA || b != wantB {
+			t.Fatalf("starts %v, i %d, w %v: [%d, %d), want [%d, %d)", recs, i, w, a, b, wantA, wantB)
+		}
 	}
 }

@@ -45,7 +45,7 @@ func Stratify(d *decompose.Decomposition, n int, r *rand.Rand) (paths []int, dra
 		if k == 0 {
 			continue
 		}
-		slices.SortStableFunc(fl, func(x, y int32) int { return cmp.Compare(busy[x], busy[y]) })
+		sortByKey(fl, busy)
 		for _, f := range systematic(fl, k, r) {
 			p := int(d.FlowPath[f])
 			if got[p] == nil {
@@ -63,6 +63,28 @@ func Stratify(d *decompose.Decomposition, n int, r *rand.Rand) (paths []int, dra
 		draws[i] = *got[p]
 	}
 	return paths, draws
+}
+
+// sortByKey orders the flows fl by key (ties by flow, ascending), sorting
+// (key, flow) pairs rather than looking keys up in the comparison.
+func sortByKey(fl []int32, key []float64) {
+	type kf struct {
+		k float64
+		f int32
+	}
+	p := make([]kf, len(fl))
+	for i, f := range fl {
+		p[i] = kf{key[f], f}
+	}
+	slices.SortFunc(p, func(a, b kf) int {
+		if c := cmp.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.f, b.f)
+	})
+	for i := range p {
+		fl[i] = p[i].f
+	}
 }
 
 // systematic draws k of the flows fl (k > 0) at ranks u, u+N/k, u+2N/k,
