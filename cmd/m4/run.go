@@ -304,7 +304,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	}
 	sampled := "every path"
 	if paths > 0 && paths < res.PathsTotal {
-		sampled = fmt.Sprintf("a sample of %d draws stratified by size bucket, seed %d", paths, c.Uint64("seed"))
+		sampled = fmt.Sprintf("a sample of %d draws stratified by size bucket and spread over contention, seed %d", paths, c.Uint64("seed"))
 	}
 	fmt.Fprintf(wr, "paths: %d of %d estimated (%s) in %.2f s; checkpoint %s\n", len(res.Paths), res.PathsTotal, sampled, elapsed.Seconds(), ckName)
 
