@@ -8,18 +8,17 @@ import (
 
 // Contention returns, for each flow, how busy its path is around its
 // start: the largest, over the flow's channels, of the bytes carried by
-// the flows that start on that channel within window(f) ns either side of
-// flow f's start, over what the channel sends in that time (2 window(f)
+// the flows that start on that channel within window[f] ns either side of
+// flow f's start, over what the channel sends in that time (2 window[f]
 // ns at its rate). It reads only the index (no simulation), so a path
 // sample can be spread over calm and busy moments before any path is
-// estimated. window must return a positive number of ns; it is called
-// from several goroutines.
+// estimated. window holds a positive number of ns for every flow.
 //
 // Each channel is read once, on its own: a flow's window is found by
 // galloping out from the flow's own place in the channel's list (ascending
 // starts), so a channel of n flows costs n log(flows per window), not n
 // log n.
-func (d *Decomposition) Contention(window func(f int) float64) []float64 {
+func (d *Decomposition) Contention(window []float64) []float64 {
 	t := d.Routing.Topology()
 	nc := t.NumChannels()
 	// cum[chStart[c]+c+i]: bytes of channel c's first i flows
@@ -34,7 +33,7 @@ func (d *Decomposition) Contention(window func(f int) float64) []float64 {
 		}
 		_, _, gbps := t.Channel(int32(c))
 		for i, r := range recs {
-			w := window(int(r.flow))
+			w := window[r.flow]
 			a := firstFrom(recs, i, r.startNs-w)
 			b := firstAfter(recs, i, r.startNs+w)
 			load[lo+i] = (cum[base+b] - cum[base+a]) * 8 / (gbps * 2 * w)

@@ -31,7 +31,11 @@ func TestContentionByHand(t *testing.T) {
 		// flow 3 (2 -> 0) at 30 ns: alone on its host channels
 		{15, 3, 4000 * 8 / (10 * 30.0)},
 	} {
-		got := d.Contention(func(int) float64 { return c.w })[c.flow]
+		w := make([]float64, d.Flows.Len())
+		for f := range w {
+			w[f] = c.w
+		}
+		got := d.Contention(w)[c.flow]
 		if math.Abs(got-c.want) > 1e-12*c.want {
 			t.Errorf("window %v ns, flow %d: contention %v, want %v", c.w, c.flow, got, c.want)
 		}
@@ -66,10 +70,13 @@ func TestContentionBruteForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	window := func(f int) float64 { return 5000 + float64(flows.Size[f]) }
+	window := make([]float64, flows.Len())
+	for f := range window {
+		window[f] = 5000 + float64(flows.Size[f])
+	}
 	got := d.Contention(window)
 	for f := range flows.Len() {
-		w, s := window(f), float64(flows.StartNs[f])
+		w, s := window[f], float64(flows.StartNs[f])
 		want := 0.0
 		for _, c := range d.PathChannels(int(d.FlowPath[f])) {
 			bytes := 0.0
@@ -114,9 +121,13 @@ func BenchmarkContention(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	window := make([]float64, flows.Len())
+	for f := range window {
+		window[f] = max(20e3, float64(flows.Size[f])*0.8)
+	}
 	b.ResetTimer()
 	for range b.N {
-		d.Contention(func(f int) float64 { return max(20e3, float64(flows.Size[f])*0.8) })
+		d.Contention(window)
 	}
 }
 

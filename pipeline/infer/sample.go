@@ -18,7 +18,7 @@ import (
 // from no fewer than half of what drawing in proportion to flows (m3's
 // sample) would give it. Within a bucket the draws are systematic over the
 // flows ordered by how busy their paths are around their starts
-// (Contention, window contentionWindow): k draws from N flows take the
+// (Contention, windows contentionWindows): k draws from N flows take the
 // flows at ranks u, u+N/k, u+2N/k, ... for one uniform u in [0, N/k), so
 // every flow is still drawn with the same chance k/N as with independent
 // draws, but calm and busy flows are each drawn in their share rather than
@@ -38,7 +38,7 @@ func Stratify(d *decompose.Decomposition, n int, r *rand.Rand) (paths []int, dra
 		counts[b] = len(byBucket[b])
 	}
 	alloc := Allocate(n, counts)
-	busy := d.Contention(func(f int) float64 { return contentionWindow(d, f) })
+	busy := d.Contention(contentionWindows(d))
 	got := map[int]*[aggregate.NumBuckets]int{}
 	for b, k := range alloc {
 		fl := byBucket[b]
@@ -100,15 +100,20 @@ func systematic(fl []int32, k int, r *rand.Rand) []int32 {
 	return out
 }
 
-// contentionWindow is the window, either side of flow f's start, over
-// which Contention measures how busy f's path is: the time f itself takes
-// to send at its first channel's rate, and no less than 20 us (a few
-// round trips, where the queues a small flow meets build and drain).
-// Measured on 26 fork runs against 5-50 us and against no window (the
-// flows in start order): docs/accuracy.md.
-func contentionWindow(d *decompose.Decomposition, f int) float64 {
-	_, _, gbps := d.Routing.Topology().Channel(d.PathChannels(int(d.FlowPath[f]))[0])
-	return max(20e3, float64(d.Flows.Size[f])*8/gbps)
+// contentionWindows are the windows, either side of each flow's start,
+// over which Contention measures how busy the flow's path is: the time the
+// flow itself takes to send at its first channel's rate, and no less than
+// 20 us (a few round trips, where the queues a small flow meets build and
+// drain). Measured on 26 fork runs against 5-50 us and against no window
+// (the flows in start order): docs/accuracy.md.
+func contentionWindows(d *decompose.Decomposition) []float64 {
+	t := d.Routing.Topology()
+	w := make([]float64, d.Flows.Len())
+	for f := range w {
+		_, _, gbps := t.Channel(d.PathChannels(int(d.FlowPath[f]))[0])
+		w[f] = max(20e3, float64(d.Flows.Size[f])*8/gbps)
+	}
+	return w
 }
 
 // Allocate shares n draws out over buckets with the given flow counts:
