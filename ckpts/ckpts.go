@@ -1,9 +1,19 @@
-// Package ckpts holds the model checkpoint shipped with m4, built into every
-// binary, so that m4 predict works with no files beside it (ckpts/README.md
-// is its card: data, command, epochs, validation loss against flowsim's).
+// Package ckpts holds the model checkpoints shipped with m4, built into every
+// binary, so that m4 predict and m4 run work with no files beside them
+// (ckpts/README.md is their card: data, command, epochs, validation loss
+// against flowsim's).
+//
+// Default is the model of every congestion control. Beside it ship
+// specialists: Default fine-tuned on one algorithm's data only, which
+// estimate that algorithm's workloads better (docs/accuracy.md); For picks
+// a workload's.
 package ckpts
 
-import _ "embed"
+import (
+	"embed"
+
+	"github.com/m4sim/m4/pipeline/cc"
+)
 
 // DefaultName is the file name of the shipped checkpoint.
 const DefaultName = "default.safetensors"
@@ -13,3 +23,31 @@ const DefaultName = "default.safetensors"
 //
 //go:embed default.safetensors
 var Default []byte
+
+//go:embed cc-*.safetensors
+var specialists embed.FS
+
+// SpecialistName is the file name of alg's specialist.
+func SpecialistName(alg cc.CC) string { return "cc-" + string(alg) + ".safetensors" }
+
+// For returns the shipped checkpoint for workloads of congestion control
+// alg: its specialist where one ships, else Default; and its file name.
+func For(alg cc.CC) (name string, data []byte) {
+	if alg.Valid() {
+		if b, err := specialists.ReadFile(SpecialistName(alg)); err == nil {
+			return SpecialistName(alg), b
+		}
+	}
+	return DefaultName, Default
+}
+
+// Specialists lists the algorithms with a specialist, in cc.All's order.
+func Specialists() []cc.CC {
+	var out []cc.CC
+	for _, alg := range cc.All() {
+		if _, err := specialists.Open(SpecialistName(alg)); err == nil {
+			out = append(out, alg)
+		}
+	}
+	return out
+}

@@ -60,11 +60,15 @@ run the largest size last or alone). Writing outputs and plots is not included.`
 			&cli.IntSliceFlag{Name: "flows", Value: cli.NewIntSlice(1e4, 1e5, 1e6), Usage: "workload sizes"},
 			&cli.IntFlag{Name: "paths", Value: 0, Usage: "paths to draw, stratified by output size bucket (0: every path)"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "path workers"},
-			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
+			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one for the workload's congestion control)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the rows as JSON"},
 		},
 		Action: func(c *cli.Context) error {
-			ck, _, err := loadCheckpoint(c.String("ckpt"))
+			spec, err := workload.ParseSpec("bench.yaml", []byte(benchRunSpec(1)))
+			if err != nil {
+				return err
+			}
+			ck, _, err := loadCheckpointFor(c.String("ckpt"), spec.CC.Algorithm) // every size's algorithm
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/dataset"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
@@ -26,10 +27,23 @@ files m3's clibs/run.c reads).`,
 			{
 				Name:      "info",
 				Usage:     "print a checkpoint's config, features, training record and size",
-				UsageText: "m4 ckpt info [CKPT]   (no CKPT: the checkpoint shipped with m4)",
+				UsageText: "m4 ckpt info [CKPT | --cc ALG]   (no CKPT: the checkpoint shipped with m4, or the one m4 run uses for ALG's workloads)",
 				ArgsUsage: "[CKPT]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "cc", Usage: "without CKPT: the shipped checkpoint for workloads of this congestion control (" + strings.Join(cc.Names(), ", ") + ")"},
+				},
 				Action: func(c *cli.Context) error {
-					ck, name, err := loadCheckpoint(c.Args().First())
+					var alg cc.CC
+					if name := c.String("cc"); name != "" {
+						var err error
+						if alg, err = cc.Parse(name); err != nil {
+							return fmt.Errorf("--cc: %w", err)
+						}
+						if c.Args().Present() {
+							return fmt.Errorf("ckpt info: --cc names a shipped checkpoint, CKPT a file: give one of them")
+						}
+					}
+					ck, name, err := loadCheckpointFor(c.Args().First(), alg)
 					if err != nil {
 						return err
 					}
@@ -61,6 +75,7 @@ files m3's clibs/run.c reads).`,
 					&cli.StringFlag{Name: "out", Required: true, Usage: "output checkpoint"},
 					&cli.StringFlag{Name: "dtype", Value: "F16", Usage: "parameter storage: F16 or F32"},
 					&cli.BoolFlag{Name: "keep-optimizer", Usage: "keep AdamW state (dropped by default: inference needs none)"},
+					&cli.BoolFlag{Name: "average", Usage: "from a resume file (CKPT.resume) of a run with --ema: its last epoch's parameter average, the model that epoch validated, with the record saying so (its raw parameters otherwise)"},
 				},
 				Action: func(c *cli.Context) error {
 					ck, err := model.Load(c.String("in"))
@@ -68,6 +83,14 @@ files m3's clibs/run.c reads).`,
 						return err
 					}
 					warnUnverified(ck, c.String("in"))
+					if c.Bool("average") {
+						if c.Bool("keep-optimizer") {
+							return fmt.Errorf("--average with --keep-optimizer: a resume file without its parameter average cannot resume")
+						}
+						if err := lastAverage(ck); err != nil {
+							return fmt.Errorf("--average: %s: %w", c.String("in"), err)
+						}
+					}
 					if !c.Bool("keep-optimizer") {
 						ck.Optim = nil
 					}
@@ -196,4 +219,23 @@ linearly (train.Taper).`,
 			},
 		},
 	}
+}
+
+// lastAverage makes ck, a resume file's state, its last epoch's parameter
+// average: the model that epoch's validation loss measured. Its record's
+// best epoch and loss become that epoch's, so the file says what it holds.
+func lastAverage(ck *model.Checkpoint) error {
+	if ck.Optim == nil || ck.Optim.EMA == nil {
+		return fmt.Errorf("no parameter average (not a resume file of a run with --ema)")
+	}
+	if len(ck.Optim.EMA) != len(ck.Params) {
+		return fmt.Errorf("%d averaged parameters for %d", len(ck.Optim.EMA), len(ck.Params))
+	}
+	ck.Params = ck.Optim.EMA
+	ck.Optim.EMA = nil
+	if t := ck.Training; t != nil && len(t.History) > 0 {
+		last := t.History[len(t.History)-1]
+		t.BestEpoch, t.BestValLoss = last.Epoch, last.ValLoss
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/workload"
@@ -39,7 +40,7 @@ failures), and m4 eval then exits with an error naming them.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "spec", Usage: "workload spec `FILE` (repeatable; default: the built-in suite)"},
 			&cli.StringSliceFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE` (repeatable): its topology and flows, with FCT_OUTPUT_FILE as the truth"},
-			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
+			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one for the workload's congestion control)"},
 			&cli.IntFlag{Name: "paths", Value: 2000, Usage: "paths drawn per workload, stratified by output size bucket (0: every path)"},
 			&cli.IntFlag{Name: "flows", Usage: "flows per suite workload (default: the default spec's)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
@@ -89,27 +90,46 @@ failures), and m4 eval then exits with an error naming them.`,
 				est   *model.Estimator
 				whole eval.WholeEstimator
 				name  string
+				for_  func(cc.CC) (*model.Estimator, error)
+				names = map[cc.CC]string{}
 			)
 			if kind == estimatorDynamics {
 				if name, whole, err = dynamicsEstimator(c); err != nil {
 					return err
 				}
-			} else {
+			} else if c.String("ckpt") != "" {
 				ck, ckName, err := loadCheckpoint(c.String("ckpt"))
 				if err != nil {
 					return err
 				}
 				name = ckName
-				if err := featuresFit(ck, name); err != nil {
-					return err
-				}
-				if err := rangesKnown(c, ck, name); err != nil {
-					return err
-				}
-				if est, err = newPathEstimator(c, ck); err != nil { // --gpu: the GPU when usable
+				if est, err = pathEstimatorOf(c, ck, name); err != nil {
 					return err
 				}
 				defer est.Close()
+			} else {
+				// the shipped checkpoint of each workload's algorithm
+				made := map[cc.CC]*model.Estimator{}
+				defer func() {
+					for _, e := range made {
+						e.Close()
+					}
+				}()
+				for_ = func(alg cc.CC) (*model.Estimator, error) {
+					if e := made[alg]; e != nil {
+						return e, nil
+					}
+					ck, ckName, err := decodeCheckpointFor("", alg)
+					if err != nil {
+						return nil, err
+					}
+					e, err := pathEstimatorOf(c, ck, ckName)
+					if err != nil {
+						return nil, err
+					}
+					made[alg], names[alg] = e, ckName
+					return e, nil
+				}
 			}
 			// a workload that fails is reported and skipped: the others'
 			// results are still printed and written, and the exit is an error
@@ -117,9 +137,13 @@ failures), and m4 eval then exits with an error naming them.`,
 			var failed []string
 			for i, cs := range cases {
 				r, err := eval.RunCaseWith(cs, est, eval.CaseOptions{Paths: paths, Seed: c.Uint64("seed"), Threads: c.Int("threads"),
-					PerFlow: c.Bool("per-flow"), Whole: whole})
+					PerFlow: c.Bool("per-flow"), Whole: whole, For: for_})
 				if err == nil {
-					err = reportRanges(c, r.OutOfRange, name, cs.Name)
+					ckName := name
+					if for_ != nil {
+						ckName = names[cc.CC(r.CC)]
+					}
+					err = reportRanges(c, r.OutOfRange, ckName, cs.Name)
 				}
 				if err != nil {
 					fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: failed: %v\n", i+1, len(cases), cs.Name, err)
@@ -178,4 +202,16 @@ failures), and m4 eval then exits with an error naming them.`,
 			return failure()
 		},
 	}
+}
+
+// pathEstimatorOf checks that ck fits this m4 and makes its path estimator
+// (--gpu: the GPU when usable).
+func pathEstimatorOf(c *cli.Context, ck *model.Checkpoint, name string) (*model.Estimator, error) {
+	if err := featuresFit(ck, name); err != nil {
+		return nil, err
+	}
+	if err := rangesKnown(c, ck, name); err != nil {
+		return nil, err
+	}
+	return newPathEstimator(c, ck)
 }

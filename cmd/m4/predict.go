@@ -13,6 +13,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/npyfile"
@@ -33,7 +34,8 @@ packet-level output is needed.
 
 --out gets 400 float64 values (bucket-major, as m3's res_output), each bucket's
 percentiles at least 1 and non-decreasing. Without --ckpt the checkpoint shipped with m4
-(ckpts/, built into the binary) is used.
+for the scenario's congestion control is used (ckpts/, built into the binary: the
+algorithm's specialist where one ships, else the default).
 
 A scenario without flows, or without foreground flows, is refused: there is nothing to
 estimate. A scenario whose busiest link is offered more than its capacity (a queue that
@@ -51,16 +53,6 @@ estimated with a warning that names the link and its load: the model extrapolate
 			out := c.String("out")
 			if !strings.EqualFold(filepath.Ext(out), ".npy") {
 				return fmt.Errorf("--out %s: want a .npy file", out)
-			}
-			ck, name, err := loadCheckpoint(c.String("ckpt"))
-			if err != nil {
-				return err
-			}
-			if err := featuresFit(ck, name); err != nil {
-				return err
-			}
-			if err := rangesKnown(c, ck, name); err != nil {
-				return err
 			}
 			start := time.Now()
 			mp, err := features.FromShard(c.String("shard"), c.Int("hosts"), c.Int("sample"))
@@ -80,6 +72,16 @@ estimated with a warning that names the link and its load: the model extrapolate
 			pc, err := features.ConfigOfV1(mp.Input.Res[features.CellsPerRow:features.RowWidth])
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.String("shard"), err)
+			}
+			ck, name, err := loadCheckpointFor(c.String("ckpt"), pc.CC)
+			if err != nil {
+				return err
+			}
+			if err := featuresFit(ck, name); err != nil {
+				return err
+			}
+			if err := rangesKnown(c, ck, name); err != nil {
+				return err
 			}
 			if err := checkRanges(c, ck, name, c.String("shard"), pc, false); err != nil {
 				return err
@@ -140,7 +142,13 @@ func warnOverload(c *cli.Context, shard string, hosts int) {
 // A file whose tensor data do not match their checksum is an error; one
 // without a checksum (written before m4 0.2) loads with a warning.
 func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
-	ck, name, err := decodeCheckpoint(path)
+	return loadCheckpointFor(path, "")
+}
+
+// loadCheckpointFor is loadCheckpoint with the shipped checkpoint for
+// workloads of algorithm alg (decodeCheckpointFor).
+func loadCheckpointFor(path string, alg cc.CC) (*model.Checkpoint, string, error) {
+	ck, name, err := decodeCheckpointFor(path, alg)
 	if err == nil && path != "" {
 		warnUnverified(ck, path)
 	}
@@ -149,12 +157,24 @@ func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 
 // decodeCheckpoint is loadCheckpoint without the warning.
 func decodeCheckpoint(path string) (*model.Checkpoint, string, error) {
+	return decodeCheckpointFor(path, "")
+}
+
+// decodeCheckpointFor is decodeCheckpoint, except that without a path it
+// decodes the shipped checkpoint for workloads of algorithm alg: its
+// specialist where one ships (ckpts.For), else the default.
+func decodeCheckpointFor(path string, alg cc.CC) (*model.Checkpoint, string, error) {
 	if path == "" {
-		ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
-		if err != nil {
-			return nil, "", fmt.Errorf("the default checkpoint: %w", err)
+		file, data := ckpts.For(alg)
+		what := "the default checkpoint"
+		if file != ckpts.DefaultName {
+			what = "the shipped " + alg.Upper() + " checkpoint"
 		}
-		return ck, "the default checkpoint (" + ckpts.DefaultName + ")", nil
+		ck, err := model.Decode(file, data)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
+		}
+		return ck, what + " (" + file + ")", nil
 	}
 	ck, err := model.Load(path)
 	return ck, path, err

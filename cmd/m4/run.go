@@ -11,6 +11,7 @@ import (
 
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/atomicfile"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/infer"
@@ -56,7 +57,7 @@ estimates.m4 in estimate.json (--paths does not apply). With --per-flow it also 
 			&cli.StringFlag{Name: "spec", Usage: "workload spec `FILE` (default: the embedded scenario)"},
 			&cli.StringFlag{Name: "ns3", Usage: "an ns-3 fork run's config `FILE`: its TOPOLOGY_FILE and FLOW_FILE (beside it) are the workload, its CC, buffer, window and PFC the configuration"},
 			&cli.BoolFlag{Name: "example-spec", Usage: "print the embedded default spec and exit"},
-			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one)"},
+			&cli.StringFlag{Name: "ckpt", Usage: "model checkpoint `CKPT` (default: the shipped one for the workload's congestion control)"},
 			&cli.IntFlag{Name: "paths", Value: 2000, Usage: "paths to draw, stratified by output size bucket (docs/accuracy.md; 0: every path)"},
 			&cli.BoolFlag{Name: "per-flow", Usage: "estimate every path and write each flow's FCTs to DIR/flows.csv"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the path sample"},
@@ -177,10 +178,13 @@ func specInput(c *cli.Context, path string) (*runInput, error) {
 	}, nil
 }
 
-// pathModel is m4 run's checkpoint and path estimator, made in a goroutine
-// of their own (startPathModel) while the input is read.
+// pathModel is m4 run's checkpoint and path estimator: --ckpt's made in a
+// goroutine of their own (startPathModel) while the input is read; the
+// shipped one, which depends on the workload's algorithm, when taken.
 type pathModel struct {
 	done   chan struct{}
+	path   string // --ckpt ("": the shipped checkpoint for the workload)
+	early  bool   // make the estimator beside the checkpoint (the CPU's)
 	ck     *model.Checkpoint
 	name   string
 	ckErr  error
@@ -193,22 +197,33 @@ type pathModel struct {
 // when the checkpoint reads m4's features (with --gpu the device is chosen
 // later, on the command's goroutine).
 func startPathModel(c *cli.Context) *pathModel {
-	pm := &pathModel{done: make(chan struct{})}
-	path := c.String("ckpt")
-	early := !wantDevice(c, "gpu")
+	pm := &pathModel{done: make(chan struct{}), path: c.String("ckpt"), early: !wantDevice(c, "gpu")}
+	if pm.path == "" {
+		close(pm.done) // decoded by take, for the workload's algorithm
+		return pm
+	}
 	go func() {
 		defer close(pm.done)
-		pm.ck, pm.name, pm.ckErr = decodeCheckpoint(path)
-		if pm.ckErr == nil && early && featuresFit(pm.ck, pm.name) == nil {
-			pm.est, pm.estErr = newPathEstimator(c, pm.ck)
-		}
+		pm.load(c, "")
 	}()
 	return pm
 }
 
-// take waits for the checkpoint; the caller owns what it returns.
-func (pm *pathModel) take() (*model.Checkpoint, string, error) {
+// load decodes the checkpoint for algorithm alg and, early, its estimator.
+func (pm *pathModel) load(c *cli.Context, alg cc.CC) {
+	pm.ck, pm.name, pm.ckErr = decodeCheckpointFor(pm.path, alg)
+	if pm.ckErr == nil && pm.early && featuresFit(pm.ck, pm.name) == nil {
+		pm.est, pm.estErr = newPathEstimator(c, pm.ck)
+	}
+}
+
+// take waits for the checkpoint (the shipped one for workloads of
+// algorithm alg when no --ckpt was given); the caller owns what it returns.
+func (pm *pathModel) take(c *cli.Context, alg cc.CC) (*model.Checkpoint, string, error) {
 	<-pm.done
+	if pm.path == "" && pm.ck == nil && pm.ckErr == nil {
+		pm.load(c, alg)
+	}
 	pm.taken = true
 	return pm.ck, pm.name, pm.ckErr
 }
@@ -237,7 +252,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 		return err
 	}
 	defer out.Abort()
-	ck, ckName, err := pm.take()
+	ck, ckName, err := pm.take(c, in.CC.CC)
 	if pm.est != nil {
 		defer pm.est.Close()
 	}

@@ -3,16 +3,20 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 )
 
@@ -138,4 +142,69 @@ func flowsSlowdowns(t *testing.T, path string) map[string][]float64 {
 		slices.Sort(v)
 	}
 	return sl
+}
+
+// TestRunPicksTheShippedCheckpoint: without --ckpt, m4 run estimates a
+// workload with the shipped checkpoint of its congestion control (its
+// specialist where one ships) and says which; the estimate is that
+// checkpoint's, not the default's, where they differ.
+func TestRunPicksTheShippedCheckpoint(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	dir := t.TempDir()
+	def := filepath.Join(dir, "default.safetensors")
+	if err := os.WriteFile(def, ckpts.Default, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type doc struct {
+		Estimates map[string][]struct {
+			Percentiles []float64 `json:"slowdown_percentiles"`
+		} `json:"estimates"`
+		Run struct {
+			Checkpoint string `json:"checkpoint"`
+		} `json:"run"`
+	}
+	read := func(out string) doc {
+		t.Helper()
+		var d doc
+		b, err := os.ReadFile(filepath.Join(out, "estimate.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &d)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, alg := range cc.All() {
+		spec := filepath.Join(dir, string(alg)+".yaml")
+		os.WriteFile(spec, []byte(fmt.Sprintf(`
+topology: {kind: fattree, k: 4}
+sizes: {dist: webserver}
+traffic: {matrix: uniform}
+max_load: 0.5
+flows: 400
+seed: 3
+cc: {algorithm: %s}
+`, alg)), 0o644)
+		shipped, byDefault := filepath.Join(dir, string(alg)), filepath.Join(dir, string(alg)+"-default")
+		for _, a := range [][]string{{"--out", shipped}, {"--ckpt", def, "--out", byDefault}} {
+			if msg, err := run(t, append([]string{"run", "--spec", spec, "--paths", "0", "--no-progress"}, a...)...); err != nil {
+				t.Fatalf("%s: %v\n%s", alg, err, msg)
+			}
+		}
+		got, base := read(shipped), read(byDefault)
+		name, _ := ckpts.For(alg)
+		if !strings.Contains(got.Run.Checkpoint, name) {
+			t.Errorf("%s: run.checkpoint %q, want %s", alg, got.Run.Checkpoint, name)
+		}
+		same := reflect.DeepEqual(got.Estimates["m4"], base.Estimates["m4"])
+		if specialist := name != ckpts.DefaultName; same == specialist {
+			t.Errorf("%s: estimate equal to the default checkpoint's: %v, want %v (specialist %s)", alg, same, !specialist, name)
+		}
+		if !reflect.DeepEqual(got.Estimates["flowsim"], base.Estimates["flowsim"]) {
+			t.Errorf("%s: flowsim's estimate depends on the checkpoint", alg)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/dataset"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
@@ -68,8 +69,12 @@ atomically; training stops after --patience epochs without a better validation l
 would have. --init CKPT (or "default") fine-tunes instead of starting fresh: the run
 begins at that checkpoint's parameters and input standardisation (its architecture, no
 flowsim prior; AdamW's moments start at zero), and the new checkpoint records it as its
-base and covers the trained ranges of both. The run is deterministic for a --seed on any
-number of --threads.
+base and covers the trained ranges of both. --cc ALG trains and validates on that
+congestion control's scenarios only (workload folders of other algorithms are not even
+read): with --init, a specialist of the kind m4 ships beside its default
+(ckpts/cc-*.safetensors, which m4 run uses for that algorithm's workloads); the
+checkpoint records the algorithm. The run is deterministic for a --seed on any number of
+--threads.
 
 --estimator dynamics trains m4's flow-level dynamics model instead (docs/dynamics.md): on
 every dynamics.npz in or directly under the --data folders (m4 datagen --dynamics), a
@@ -90,6 +95,7 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 			&cli.BoolFlag{Name: "quantile-network", Usage: "train every path cut from a workload with the quantile loss, whatever its flows"},
 			&cli.Float64Flag{Name: "flow-weight", Usage: "weight each quantile-loss size bucket by its flows to this power (1: each flow counts once, as in the network-wide mix; 0: each path once)"},
 			&cli.Float64Flag{Name: "tail-weight", Value: 1, Usage: "weight of the gradients of the top tenth of each bucket's percentiles (p91-p100; 1: none)"},
+			&cli.StringFlag{Name: "cc", Usage: "train and validate only on scenarios of this congestion control (" + strings.Join(cc.Names(), ", ") + "): a per-algorithm model"},
 			&cli.StringFlag{Name: "out", Usage: "checkpoint `CKPT` to write (.safetensors); CKPT.resume holds the resumable state"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "most epochs `N`"},
 			&cli.BoolFlag{Name: "resume", Usage: "carry on from CKPT.resume"},
@@ -158,7 +164,13 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 			if c.Int("paths-per-workload") < 0 {
 				return fmt.Errorf("--paths-per-workload %d: want >= 0", c.Int("paths-per-workload"))
 			}
-			wo := dataset.WorkloadOptions{Paths: c.Int("paths-per-workload"), Seed: c.Uint64("split-seed")}
+			var alg cc.CC
+			if name := c.String("cc"); name != "" {
+				if alg, err = cc.Parse(name); err != nil {
+					return fmt.Errorf("--cc: %w", err)
+				}
+			}
+			wo := dataset.WorkloadOptions{Paths: c.Int("paths-per-workload"), Seed: c.Uint64("split-seed"), CC: alg}
 			var ranges features.Ranges
 			samples, err := loadTrainingData(data, wo, def, &ranges)
 			if err != nil {
@@ -172,6 +184,12 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 				}
 				tr = append(tr, more...)
 				samples = append(samples, more...)
+			}
+			if alg != "" {
+				samples, tr, val = ofCC(samples, alg), ofCC(tr, alg), ofCC(val, alg)
+				if len(tr) == 0 {
+					return fmt.Errorf("--cc %s: no training scenarios of that algorithm", alg)
+				}
 			}
 			slog.Info("data", "scenarios", len(samples), "train", len(tr), "validation", len(val))
 			if c.Bool("eval-only") {
@@ -197,7 +215,7 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 			o.Out, o.Resume, o.Progress, o.Log = c.String("out"), c.Bool("resume"), c.App.ErrWriter, slog.Default()
 			o.Context = c.Context // cancelled by SIGINT/SIGTERM (main)
 			o.Info = model.TrainInfo{Command: "m4 " + strings.Join(os.Args[1:], " "), Data: data, TrainOnlyData: c.StringSlice("train-only"),
-				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version}
+				SplitSeed: c.Uint64("split-seed"), ValFrac: c.Float64("val-frac"), M4Version: version, CC: c.String("cc")}
 			o.Features = spec
 			if base != nil {
 				o.From, o.Info.FineTunedFrom, o.Info.Base = base, baseName, base.Training
@@ -234,6 +252,17 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 			return nil
 		},
 	}
+}
+
+// ofCC returns the samples of algorithm alg, in order.
+func ofCC(samples []*dataset.Sample, alg cc.CC) []*dataset.Sample {
+	var out []*dataset.Sample
+	for _, s := range samples {
+		if s.CC == string(alg) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // trainOptions starts from m4's recipe (or m3's setup with --m3) and applies

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/pipeline/dataset"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/npyfile"
 	"github.com/m4sim/m4/pipeline/train"
@@ -45,6 +47,32 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 		c.Training.Resamples != 1 || c.Training.EMA != 0.998 || c.Training.TrainScenarios != 47 {
 		t.Fatalf("checkpoint: %v %+v %+v", err, c, c.Training)
 	}
+	// the last epoch's parameter average out of the resume file
+	avg := filepath.Join(dir, "avg.safetensors")
+	if out, err := run(t, "ckpt", "convert", "--in", train.ResumePath(ck), "--average", "--dtype", "F32", "--out", avg); err != nil {
+		t.Fatalf("convert --average: %v\n%s", err, out)
+	}
+	a, err := model.Load(avg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := model.Load(train.ResumePath(ck))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Optim != nil || !slices.Equal(a.Params, r.Optim.EMA) || slices.Equal(a.Params, r.Params) ||
+		a.Training.BestEpoch != 2 || a.Training.BestValLoss != r.Training.History[1].ValLoss {
+		t.Errorf("convert --average: optimizer %v, average %v, raw %v, best epoch %d loss %g (history %+v)", a.Optim != nil,
+			slices.Equal(a.Params, r.Optim.EMA), slices.Equal(a.Params, r.Params), a.Training.BestEpoch, a.Training.BestValLoss, r.Training.History)
+	}
+	if c.Training.BestEpoch == 2 && !slices.Equal(c.Params, a.Params) {
+		t.Error("the best checkpoint (epoch 2) is not epoch 2's average")
+	}
+	for _, bad := range [][]string{{"--in", ck}, {"--in", train.ResumePath(ck), "--keep-optimizer"}} {
+		if out, err := run(t, append([]string{"ckpt", "convert", "--average", "--out", filepath.Join(dir, "bad.safetensors")}, bad...)...); err == nil {
+			t.Errorf("convert --average %v accepted:\n%s", bad, out)
+		}
+	}
 	out, err = run(t, "train", "--data", data, "--val-frac", "0.2", "--eval-only", "--ckpt", ck, "--threads", "1")
 	if err != nil || !strings.Contains(out, "| H=3 | 6 |") || !strings.Contains(out, "| all | 6 |") {
 		t.Fatalf("eval: %v\n%s", err, out)
@@ -60,6 +88,37 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 	if err != nil || f.Config != c.Config || f.Training.FineTunedFrom != ck || f.Training.Base == nil ||
 		f.Training.Base.Epochs != c.Training.Epochs || f.Training.Ranges == nil || len(f.Training.Ranges.CC) == 0 {
 		t.Fatalf("fine-tuned checkpoint: %v %+v", err, f.Training)
+	}
+	// a specialist: fine-tuned on one algorithm's scenarios only, and so recorded
+	shards, err := dataset.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := 0
+	for _, s := range shards {
+		if s.CC == "dctcp" {
+			nd++
+		}
+	}
+	sp := filepath.Join(dir, "dctcp.safetensors")
+	out, err = run(t, "train", "--data", data, "--out", sp, "--init", ck, "--cc", "dctcp", "--epochs", "1", "--batch", "10",
+		"--resamples", "0", "--threads", "1", "--val-frac", "0.2")
+	if err != nil || nd == 0 || nd == len(shards) || !strings.Contains(out, fmt.Sprintf("train: %d scenarios", nd)) {
+		t.Fatalf("fine-tune on DCTCP (%d of %d shards): %v\n%s", nd, len(shards), err, out)
+	}
+	if f, err := model.Load(sp); err != nil || f.Training.CC != "dctcp" {
+		t.Fatalf("DCTCP specialist: %v %+v", err, f.Training)
+	}
+	if out, err := run(t, "train", "--data", data, "--out", sp, "--init", ck, "--epochs", "2", "--batch", "10",
+		"--resamples", "0", "--threads", "1", "--val-frac", "0.2", "--resume"); err == nil || !strings.Contains(err.Error(), "congestion control") {
+		t.Errorf("resuming the DCTCP specialist on every algorithm: %v\n%s", err, out)
+	}
+	if out, err := run(t, "train", "--data", data, "--out", sp, "--init", ck, "--cc", "dctcp", "--epochs", "2", "--batch", "10",
+		"--resamples", "0", "--threads", "1", "--val-frac", "0.2", "--resume"); err != nil || !strings.Contains(out, "train: 2 epochs") {
+		t.Errorf("resuming the DCTCP specialist: %v\n%s", err, out)
+	}
+	if out, err := run(t, "train", "--data", data, "--out", sp, "--init", ck, "--cc", "cubic"); err == nil || !strings.Contains(err.Error(), "--cc") {
+		t.Errorf("--cc cubic: %v\n%s", err, out)
 	}
 	if out, err := run(t, "train", "--data", data, "--out", ft, "--init", ck, "--dim", "64"); err == nil || !strings.Contains(err.Error(), "--dim") {
 		t.Errorf("fine-tune with another width: %v\n%s", err, out)
@@ -182,6 +241,15 @@ func TestCkptCommands(t *testing.T) {
 	out, err = run(t, "ckpt", "info")
 	if err != nil || !strings.Contains(out, "the default checkpoint") || !strings.Contains(out, `"name": "m4-path-v2"`) {
 		t.Errorf("info of the default checkpoint: %v\n%s", err, out)
+	}
+	for _, alg := range ckpts.Specialists() {
+		out, err = run(t, "ckpt", "info", "--cc", string(alg))
+		if err != nil || !strings.Contains(out, ckpts.SpecialistName(alg)) || !strings.Contains(out, `"cc": "`+string(alg)+`"`) {
+			t.Errorf("info of the %s checkpoint: %v\n%s", alg, err, out)
+		}
+	}
+	if out, err := run(t, "ckpt", "info", "--cc", "cubic"); err == nil {
+		t.Errorf("info --cc cubic accepted:\n%s", out)
 	}
 	if _, err := run(t, "ckpt", "convert", "--in", ck, "--out", filepath.Join(dir, "x"), "--dtype", "BF16"); err == nil {
 		t.Error("BF16 accepted")

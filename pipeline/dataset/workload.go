@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/fabricgen"
 	"github.com/m4sim/m4/pipeline/features"
@@ -24,6 +25,9 @@ type WorkloadOptions struct {
 	Paths int
 	// Seed drives the draw (mixed with the workload's own seed).
 	Seed uint64
+	// CC, when set, keeps only the workloads of that congestion control
+	// (a per-algorithm model's data).
+	CC cc.CC
 }
 
 // IsWorkload tells a workload folder (fabricgen's wl{W}: workload.json and
@@ -79,7 +83,7 @@ func workloadPaths(dir string, o WorkloadOptions) ([]*Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	if wl.W == nil {
+	if wl.W == nil || (o.CC != "" && wl.Config.CC != o.CC) {
 		return nil, nil
 	}
 	d, err := decompose.New(wl.W.Routing, &wl.W.Flows)

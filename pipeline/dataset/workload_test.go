@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/datagen"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/fabricgen"
@@ -42,6 +43,27 @@ func TestLoadWorkloads(t *testing.T) {
 	}
 	if len(groups) != 2 || len(samples) < 20 {
 		t.Fatalf("%d samples from %d workloads", len(samples), len(groups))
+	}
+	// with a CC set, only that algorithm's workloads, their paths as before
+	for _, alg := range cc.All() {
+		of, err := LoadWorkloads(WorkloadOptions{Paths: 40, Seed: 1, CC: alg}, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []*Sample
+		for _, s := range samples {
+			if s.CC == string(alg) {
+				want = append(want, s)
+			}
+		}
+		if len(of) != len(want) {
+			t.Fatalf("%s: %d paths, want %d", alg, len(of), len(want))
+		}
+		for i := range of {
+			if of[i].Dir != want[i].Dir || of[i].File != want[i].File {
+				t.Errorf("%s: path %d is %s/%s, want %s/%s", alg, i, of[i].Dir, of[i].File, want[i].Dir, want[i].File)
+			}
+		}
 	}
 	// a cut path's folder holds its workload, not a lot to resample
 	if aug, err := ResamplesOf(samples, 2, 1, nil); err != nil || len(aug) != 0 {

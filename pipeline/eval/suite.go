@@ -91,6 +91,10 @@ type CaseOptions struct {
 	// at once, such as m4's flow-level dynamics model. Both are then also
 	// measured flow by flow.
 	Whole WholeEstimator
+	// For, when set, gives the path estimator for the workload's
+	// congestion control, in place of RunCaseWith's est (m4 eval picks
+	// the shipped specialist of each workload's algorithm this way).
+	For func(cc.CC) (*model.Estimator, error)
 }
 
 // WholeEstimator estimates every flow of a workload at once: c is the
@@ -157,6 +161,11 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 				return nil, nil, nil, err
 			}
 			return tr.Dist, tr.FCTNs, tr.IdealNs, nil
+		}
+	}
+	if o.For != nil && o.Whole == nil {
+		if est, err = o.For(cfg.CC); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
 	}
 	t0 := time.Now()

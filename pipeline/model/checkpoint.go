@@ -178,6 +178,7 @@ type TrainInfo struct {
 	FlowWeight      float64     `json:"flow_weight,omitempty"`      // quantile-loss buckets weighted by their flows to this power
 	TailWeight      float64     `json:"tail_weight,omitempty"`      // weight of the top tenth of the percentiles' gradients (0: none, i.e. 1)
 	TrainOnlyData   []string    `json:"train_only_data,omitempty"`  // folders used for training only (never validation)
+	CC              string      `json:"cc,omitempty"`               // the one congestion control trained and validated on (m4 train --cc; empty: all)
 	Epochs          int         `json:"epochs"`                     // epochs completed
 	Steps           int         `json:"steps"`                      // AdamW steps taken
 	BestEpoch       int         `json:"best_epoch"`

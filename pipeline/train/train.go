@@ -782,6 +782,8 @@ func resumable(path string, ck *model.Checkpoint, o *Options, ntrain, nval int) 
 		return fmt.Errorf("%s: trained with flow weight power %g, this run asks for %g", path, t.FlowWeight, o.FlowWeight)
 	case orOne(t.TailWeight) != o.tailWeight():
 		return fmt.Errorf("%s: trained with tail weight %g, this run asks for %g", path, orOne(t.TailWeight), o.tailWeight())
+	case t.CC != o.Info.CC:
+		return fmt.Errorf("%s: trained on congestion control %q only, this run asks for %q (\"\": all)", path, t.CC, o.Info.CC)
 	case t.TrainScenarios != ntrain || t.ValScenarios != nval:
 		return fmt.Errorf("%s: trained on %d/%d train/validation scenarios, this run has %d/%d (other data or split)",
 			path, t.TrainScenarios, t.ValScenarios, ntrain, nval)
