@@ -139,11 +139,10 @@ failures), and m4 eval then exits with an error naming them.`,
 				r, err := eval.RunCaseWith(cs, est, eval.CaseOptions{Paths: paths, Seed: c.Uint64("seed"), Threads: c.Int("threads"),
 					PerFlow: c.Bool("per-flow"), Whole: whole, For: for_})
 				if err == nil {
-					ckName := name
-					if for_ != nil {
-						ckName = names[cc.CC(r.CC)]
+					if r.Checkpoint = name; for_ != nil {
+						r.Checkpoint = names[cc.CC(r.CC)]
 					}
-					err = reportRanges(c, r.OutOfRange, ckName, cs.Name)
+					err = reportRanges(c, r.OutOfRange, r.Checkpoint, cs.Name)
 				}
 				if err != nil {
 					fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: failed: %v\n", i+1, len(cases), cs.Name, err)
@@ -161,6 +160,9 @@ failures), and m4 eval then exits with an error naming them.`,
 			}
 			if len(rs) == 0 {
 				return failure()
+			}
+			if for_ != nil {
+				name = shippedNames(names)
 			}
 			wr := c.App.Writer
 			if paths > 0 {
@@ -214,4 +216,16 @@ func pathEstimatorOf(c *cli.Context, ck *model.Checkpoint, name string) (*model.
 		return nil, err
 	}
 	return newPathEstimator(c, ck)
+}
+
+// shippedNames says which shipped checkpoints estimated which algorithms'
+// workloads (names: per algorithm, decodeCheckpointFor's name).
+func shippedNames(names map[cc.CC]string) string {
+	var parts []string
+	for _, alg := range cc.All() {
+		if n, ok := names[alg]; ok {
+			parts = append(parts, alg.Upper()+": "+n)
+		}
+	}
+	return "the shipped checkpoint of each workload's congestion control (" + strings.Join(parts, "; ") + ")"
 }

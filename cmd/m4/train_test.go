@@ -13,6 +13,7 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/dataset"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/npyfile"
@@ -345,9 +346,11 @@ func TestShippedCheckpointBeatsFlowsim(t *testing.T) {
 	}
 	var ev struct {
 		Workloads []struct {
-			Workload string  `json:"workload"`
-			M4       float64 `json:"mean_err_m4"`
-			Flowsim  float64 `json:"mean_err_flowsim"`
+			Workload   string  `json:"workload"`
+			CC         string  `json:"cc"`
+			Checkpoint string  `json:"checkpoint"`
+			M4         float64 `json:"mean_err_m4"`
+			Flowsim    float64 `json:"mean_err_flowsim"`
 		} `json:"workloads"`
 	}
 	if err := json.Unmarshal(b, &ev); err != nil {
@@ -362,6 +365,9 @@ func TestShippedCheckpointBeatsFlowsim(t *testing.T) {
 		fs += w.Flowsim / 8
 		if w.M4 >= w.Flowsim {
 			t.Errorf("%s: m4 %.1f%%, flowsim %.1f%%", w.Workload, 100*w.M4, 100*w.Flowsim)
+		}
+		if file, _ := ckpts.For(cc.CC(w.CC)); !strings.Contains(w.Checkpoint, file) {
+			t.Errorf("%s (%s): estimated with %q, want the shipped %s", w.Workload, w.CC, w.Checkpoint, file)
 		}
 	}
 	if m4 >= 0.6*fs {

@@ -44,6 +44,7 @@ type caseJSON struct {
 	Workload          string    `json:"workload"`
 	NS3Config         string    `json:"ns3_config,omitempty"`
 	CC                string    `json:"cc"`
+	Checkpoint        string    `json:"checkpoint,omitempty"`
 	Flows             int       `json:"flows"`
 	MeanErrM4         float64   `json:"mean_err_m4"`
 	MeanErrFlowsim    float64   `json:"mean_err_flowsim"`
@@ -71,7 +72,7 @@ func finite(v float64) float64 {
 func WriteJSON(path string, meta any, rs []*CaseResult) error {
 	cases := []caseJSON{}
 	for _, r := range rs {
-		c := caseJSON{Workload: r.Case.Name, NS3Config: r.Case.NS3, CC: r.CC, Flows: r.Flows,
+		c := caseJSON{Workload: r.Case.Name, NS3Config: r.Case.NS3, CC: r.CC, Checkpoint: r.Checkpoint, Flows: r.Flows,
 			MeanErrM4: finite(r.MeanErrM4), MeanErrFlowsim: finite(r.MeanErrFlowsim),
 			CellErrM4: finite(r.CellErrM4), CellErrFlowsim: finite(r.CellErrFlowsim),
 			OutOfRange: []string{}, EstimateSeconds: r.EstimateSec, TruthSeconds: r.TruthSec}

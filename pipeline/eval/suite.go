@@ -76,6 +76,9 @@ type CaseResult struct {
 	// |estimated / true slowdown - 1| over flows (PerFlowError).
 	PerFlow                         bool
 	PerFlowErrM4, PerFlowErrFlowsim float64
+	// Checkpoint names what estimated the m4 column (set by the caller,
+	// which chose it; "" when not recorded).
+	Checkpoint string
 }
 
 // CaseOptions control RunCaseWith.
