@@ -90,7 +90,7 @@ failures), and m4 eval then exits with an error naming them.`,
 				est   *model.Estimator
 				whole eval.WholeEstimator
 				name  string
-				for_  func(cc.CC) (*model.Estimator, error)
+				estFor  func(cc.CC) (*model.Estimator, error)
 				names = map[cc.CC]string{}
 			)
 			if kind == estimatorDynamics {
@@ -115,7 +115,7 @@ failures), and m4 eval then exits with an error naming them.`,
 						e.Close()
 					}
 				}()
-				for_ = func(alg cc.CC) (*model.Estimator, error) {
+				estFor = func(alg cc.CC) (*model.Estimator, error) {
 					if e := made[alg]; e != nil {
 						return e, nil
 					}
@@ -137,9 +137,9 @@ failures), and m4 eval then exits with an error naming them.`,
 			var failed []string
 			for i, cs := range cases {
 				r, err := eval.RunCaseWith(cs, est, eval.CaseOptions{Paths: paths, Seed: c.Uint64("seed"), Threads: c.Int("threads"),
-					PerFlow: c.Bool("per-flow"), Whole: whole, For: for_})
+					PerFlow: c.Bool("per-flow"), Whole: whole, For: estFor})
 				if err == nil {
-					if r.Checkpoint = name; for_ != nil {
+					if r.Checkpoint = name; estFor != nil {
 						r.Checkpoint = names[cc.CC(r.CC)]
 					}
 					err = reportRanges(c, r.OutOfRange, r.Checkpoint, cs.Name)
@@ -161,7 +161,7 @@ failures), and m4 eval then exits with an error naming them.`,
 			if len(rs) == 0 {
 				return failure()
 			}
-			if for_ != nil {
+			if estFor != nil {
 				name = shippedNames(names)
 			}
 			wr := c.App.Writer
