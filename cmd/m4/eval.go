@@ -87,11 +87,11 @@ failures), and m4 eval then exits with an error naming them.`,
 				return err
 			}
 			var (
-				est   *model.Estimator
-				whole eval.WholeEstimator
-				name  string
-				estFor  func(cc.CC) (*model.Estimator, error)
-				names = map[cc.CC]string{}
+				est    *model.Estimator
+				whole  eval.WholeEstimator
+				name   string
+				estFor func(cc.CC) (*model.Estimator, error)
+				names  = map[cc.CC]string{}
 			)
 			if kind == estimatorDynamics {
 				if name, whole, err = dynamicsEstimator(c); err != nil {
