@@ -79,11 +79,18 @@ func LoadWorkloads(o WorkloadOptions, roots ...string) ([]*Sample, error) {
 
 // workloadPaths cuts the paths of one workload folder.
 func workloadPaths(dir string, o WorkloadOptions) ([]*Sample, error) {
-	wl, err := fabricgen.ReadWorkload(dir)
+	sum, err := fabricgen.ReadSummary(dir)
 	if err != nil {
 		return nil, err
 	}
-	if wl.W == nil || (o.CC != "" && wl.Config.CC != o.CC) {
+	if o.CC != "" && sum.Config.CC != o.CC {
+		return nil, nil // another algorithm's: neither its topology nor its truth is read
+	}
+	wl, err := sum.Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	if wl.W == nil {
 		return nil, nil
 	}
 	d, err := decompose.New(wl.W.Routing, &wl.W.Flows)

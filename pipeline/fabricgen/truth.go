@@ -41,13 +41,24 @@ type Workload struct {
 // ReadWorkload reads workload folder dir (DIR/wl{W} of a run). Errors name
 // the file and field.
 func ReadWorkload(dir string) (*Workload, error) {
+	s, err := ReadSummary(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.Read(dir)
+}
+
+// ReadSummary reads and checks workload folder dir's summary alone: its
+// spec and configuration, without the topology or the truth, enough to
+// choose workloads before reading them (Summary.Read reads the rest).
+func ReadSummary(dir string) (*Summary, error) {
 	sp := filepath.Join(dir, SummaryFile)
 	b, err := os.ReadFile(sp)
 	if err != nil {
 		return nil, err
 	}
-	out := &Workload{}
-	if err := json.Unmarshal(b, &out.Summary); err != nil {
+	out := &Summary{}
+	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", sp, err)
 	}
 	if out.Unusable != "" {
@@ -63,6 +74,18 @@ func ReadWorkload(dir string) (*Workload, error) {
 	if err := out.Spec.Validate(); err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// Read reads the rest of workload folder dir, whose summary s is
+// (ReadSummary): the workload and every flow's truth; W is nil when s is
+// unusable.
+func (s *Summary) Read(dir string) (*Workload, error) {
+	out := &Workload{Summary: *s}
+	if out.Unusable != "" {
+		return out, nil
+	}
+	sp := filepath.Join(dir, SummaryFile)
 	t, fabric, err := workload.BuildTopology(out.Spec)
 	if err != nil {
 		return nil, err
