@@ -340,6 +340,19 @@ func TestFineTune(t *testing.T) {
 			t.Fatalf("parameter %d moved by %g", i, d)
 		}
 	}
+	// another dropout is the same model (m4 train --init --dropout): it
+	// trains, and the checkpoint records the dropout it trained with
+	o.Config.Dropout = 0
+	nd, err := Run(o, other, val)
+	if err != nil {
+		t.Fatalf("fine-tuning without dropout: %v", err)
+	}
+	if nd.Best.Config.Dropout != 0 || base.Best.Config.Dropout == 0 {
+		t.Errorf("dropout %g fine-tuned from %g", nd.Best.Config.Dropout, base.Best.Config.Dropout)
+	}
+	if got, want := nd.Info.History[0].ValLoss, base.Info.BestValLoss; math.Abs(got-want) > 1e-6*want {
+		t.Errorf("without dropout, validation loss after a vanishing step: %g, the start's %g", got, want)
+	}
 	bad := []struct {
 		name string
 		edit func(*Options)
