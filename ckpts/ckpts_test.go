@@ -1,6 +1,7 @@
 package ckpts_test
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -49,9 +50,49 @@ func TestFor(t *testing.T) {
 		if ck.Training == nil || ck.Training.CC != string(alg) || ck.Training.FineTunedFrom == "" {
 			t.Errorf("%s: trained on %q, fine-tuned from %q; want %s only, from a model of every algorithm", name, ck.Training.CC, ck.Training.FineTunedFrom, alg)
 		}
-		if ck.Config != def.Config || ck.Features.Name != def.Features.Name || ck.Training.Ranges == nil {
+		shape := ck.Config
+		shape.Dropout = def.Config.Dropout // training only: a specialist may fine-tune without it
+		if shape != def.Config || ck.Features.Name != def.Features.Name || ck.Training.Ranges == nil {
 			t.Errorf("%s: config %+v features %s (ranges recorded: %v); the default's: %+v %s",
 				name, ck.Config, ck.Features.Name, ck.Training.Ranges != nil, def.Config, def.Features.Name)
 		}
+	}
+}
+
+// TestHeldOut: the held-out table speaks for the files that ship: every
+// algorithm has a row naming the checkpoint For gives it and that file's
+// SHA-256 (a checkpoint changed without measuring it again fails here), with
+// every size bucket at p50, p90 and p99 and errors that are numbers.
+func TestHeldOut(t *testing.T) {
+	for _, alg := range cc.All() {
+		h, err := ckpts.HeldOut(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == nil {
+			t.Errorf("%s: no held-out errors", alg)
+			continue
+		}
+		name, data := ckpts.For(alg)
+		if h.Checkpoint != name || h.SHA256 != ckpts.FileSHA256(data) {
+			t.Errorf("%s: table for %s (sha256 %s), ships %s (%s): measure it again (m4 ckpt heldout, ckpts/README.md)",
+				alg, h.Checkpoint, h.SHA256, name, ckpts.FileSHA256(data))
+		}
+		if h.Runs < 5 || h.Evals < h.Runs {
+			t.Errorf("%s: %d runs, %d estimates", alg, h.Runs, h.Evals)
+		}
+		if len(h.Cells) != 15 {
+			t.Errorf("%s: %d cells, want 5 buckets x 3 quantiles", alg, len(h.Cells))
+		}
+		for _, c := range h.Cells {
+			// the median |error| is at least |median error|, the 90th percentile at least the median
+			if !(c.AbsMedian >= math.Abs(c.SignedMedian)-1e-12) || !(c.AbsP90 >= c.AbsMedian-1e-12) || math.IsInf(c.AbsP90, 0) ||
+				!(c.Within10 >= 0 && c.Within10 <= 1) {
+				t.Errorf("%s %s p%g: %+v", alg, c.Bucket, 100*c.Quantile, c)
+			}
+		}
+	}
+	if h, err := ckpts.HeldOut("cubic"); h != nil || err != nil {
+		t.Errorf("HeldOut(cubic) = %v, %v", h, err)
 	}
 }
