@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/dataset"
+	"github.com/m4sim/m4/pipeline/eval"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/train"
@@ -171,6 +174,45 @@ linearly (train.Taper).`,
 							b, r, info.Before[b][0], info.Before[b][1], info.Before[b][2], info.Before[b][3],
 							levels[b*P+9], levels[b*P+49], levels[b*P+89], levels[b*P+98])
 					}
+					return nil
+				},
+			},
+			{
+				Name:      "heldout",
+				Usage:     "tabulate the shipped checkpoints' errors on ns-3 runs they never trained on (ckpts/heldout.json)",
+				UsageText: "m4 ckpt heldout --eval DIR/eval.json [--eval ...] --source TEXT --out FILE",
+				Description: `Reads m4 eval's eval.json files (m4 eval --ns3 ... without --ckpt: every workload
+estimated by the checkpoint m4 ships for its congestion control) and writes, per
+algorithm, size bucket and quantile, the median signed relative error of m4 against the
+truth, the median and 90th percentile of its absolute value and the share of estimates
+within 10% (eval.HeldOut), with the SHA-256 of the checkpoint file it speaks for. Built
+into m4 as ckpts/heldout.json, the table is what m4 run prints as the model's own error
+beside its estimate. Give it runs that neither training nor the choice of checkpoint
+used, and the same binary that ran the evals; --source says what they were.`,
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "eval", Required: true, Usage: "m4 eval's `FILE` eval.json (repeatable)"},
+					&cli.StringFlag{Name: "source", Required: true, Usage: "what the runs and the command were, for the table's readers"},
+					&cli.StringFlag{Name: "out", Required: true, Usage: "table `FILE` to write (JSON)"},
+				},
+				Action: func(c *cli.Context) error {
+					t, err := eval.HeldOut(c.StringSlice("eval"), shippedFor, c.String("source"))
+					if err != nil {
+						return err
+					}
+					var b bytes.Buffer
+					enc := json.NewEncoder(&b)
+					enc.SetEscapeHTML(false) // bucket names such as "<1KB" as they are
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(t); err != nil {
+						return err
+					}
+					if err := atomicfile.WriteBytes(c.String("out"), b.Bytes()); err != nil {
+						return err
+					}
+					for _, a := range t.Algorithms {
+						fmt.Fprintf(c.App.Writer, "%s: %s on %d runs (%d estimates)\n", a.CC, a.Checkpoint, a.Runs, a.Evals)
+					}
+					fmt.Fprintf(c.App.Writer, "wrote %s\n", c.String("out"))
 					return nil
 				},
 			},

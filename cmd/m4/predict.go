@@ -165,19 +165,27 @@ func decodeCheckpoint(path string) (*model.Checkpoint, string, error) {
 // specialist where one ships (ckpts.For), else the default.
 func decodeCheckpointFor(path string, alg cc.CC) (*model.Checkpoint, string, error) {
 	if path == "" {
-		file, data := ckpts.For(alg)
-		what := "the default checkpoint"
-		if file != ckpts.DefaultName {
-			what = "the shipped " + alg.Upper() + " checkpoint"
-		}
+		name, file, data := shippedFor(alg)
 		ck, err := model.Decode(file, data)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", what, err)
+			return nil, "", fmt.Errorf("%s: %w", name, err)
 		}
-		return ck, what + " (" + file + ")", nil
+		return ck, name, nil
 	}
 	ck, err := model.Load(path)
 	return ck, path, err
+}
+
+// shippedFor is the checkpoint m4 ships for workloads of algorithm alg
+// (ckpts.For): how runs name it (as eval.json's "checkpoint" does), its
+// file name and bytes.
+func shippedFor(alg cc.CC) (name, file string, data []byte) {
+	file, data = ckpts.For(alg)
+	what := "the default checkpoint"
+	if file != ckpts.DefaultName {
+		what = "the shipped " + alg.Upper() + " checkpoint"
+	}
+	return what + " (" + file + ")", file, data
 }
 
 // warnUnverified warns that nothing vouches for a checkpoint's tensor data.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/cc"
@@ -317,6 +318,15 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	for k, v := range in.Meta {
 		meta[k] = v
 	}
+	var held *ckpts.HeldOutErrors
+	if c.String("ckpt") == "" { // the table speaks for the shipped checkpoints only
+		if held, err = ckpts.HeldOut(in.CC.CC); err != nil {
+			return err
+		}
+		if held != nil {
+			meta["heldout_error"] = held
+		}
+	}
 	sampled := "every path"
 	if paths > 0 && paths < res.PathsTotal {
 		sampled = fmt.Sprintf("a sample of %d draws stratified by size bucket and spread over contention, seed %d", paths, c.Uint64("seed"))
@@ -392,6 +402,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	fmt.Fprintln(wr, "\nFCT slowdown percentiles per flow size:")
 	infer.WriteTable(wr, ests, res.Counts)
 	infer.WriteIntervals(wr, ests, res.Counts)
+	held.WriteTable(wr)
 	fmt.Fprintf(wr, "\nwrote %s: %s\n", out.Final(), strings.Join(files, ", "))
 	return nil
 }

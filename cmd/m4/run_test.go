@@ -162,7 +162,8 @@ func TestRunPicksTheShippedCheckpoint(t *testing.T) {
 			Percentiles []float64 `json:"slowdown_percentiles"`
 		} `json:"estimates"`
 		Run struct {
-			Checkpoint string `json:"checkpoint"`
+			Checkpoint string               `json:"checkpoint"`
+			HeldOut    *ckpts.HeldOutErrors `json:"heldout_error"`
 		} `json:"run"`
 	}
 	read := func(out string) doc {
@@ -189,15 +190,31 @@ seed: 3
 cc: {algorithm: %s}
 `, alg)), 0o644)
 		shipped, byDefault := filepath.Join(dir, string(alg)), filepath.Join(dir, string(alg)+"-default")
+		var msgs []string
 		for _, a := range [][]string{{"--out", shipped}, {"--ckpt", def, "--out", byDefault}} {
-			if msg, err := run(t, append([]string{"run", "--spec", spec, "--paths", "0", "--no-progress"}, a...)...); err != nil {
+			msg, err := run(t, append([]string{"run", "--spec", spec, "--paths", "0", "--no-progress"}, a...)...)
+			if err != nil {
 				t.Fatalf("%s: %v\n%s", alg, err, msg)
 			}
+			msgs = append(msgs, msg)
 		}
 		got, base := read(shipped), read(byDefault)
 		name, _ := ckpts.For(alg)
 		if !strings.Contains(got.Run.Checkpoint, name) {
 			t.Errorf("%s: run.checkpoint %q, want %s", alg, got.Run.Checkpoint, name)
+		}
+		// the shipped checkpoint's held-out error is reported with it, and
+		// only with it: the table speaks for that file
+		held, err := ckpts.HeldOut(alg)
+		if err != nil || held == nil {
+			t.Fatalf("%s: no held-out error shipped: %v", alg, err)
+		}
+		header := "m4's own error for " + alg.Upper() + " (" + name + ")"
+		if got.Run.HeldOut == nil || !reflect.DeepEqual(*got.Run.HeldOut, *held) || !strings.Contains(msgs[0], header) {
+			t.Errorf("%s: run.heldout_error %+v, printed %v; want the table's for %s", alg, got.Run.HeldOut, strings.Contains(msgs[0], header), name)
+		}
+		if base.Run.HeldOut != nil || strings.Contains(msgs[1], "m4's own error") {
+			t.Errorf("%s: --ckpt: a held-out error reported for a checkpoint the table does not speak for", alg)
 		}
 		same := reflect.DeepEqual(got.Estimates["m4"], base.Estimates["m4"])
 		if specialist := name != ckpts.DefaultName; same == specialist {

@@ -84,7 +84,7 @@ func WriteIntervals(w io.Writer, ests []Named, counts [aggregate.NumBuckets + 1]
 		printed = true
 	}
 	if printed {
-		fmt.Fprintln(w, "(intervals cover which paths were drawn, not the model's own error: docs/accuracy.md measures that; estimate.csv has every percentile's)")
+		fmt.Fprintln(w, "(intervals cover which paths were drawn, not the model's own error (below where m4 knows it); estimate.csv has every percentile's)")
 	}
 }
 

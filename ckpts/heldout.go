@@ -1,0 +1,141 @@
+package ckpts
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/m4sim/m4/pipeline/cc"
+)
+
+// HeldOutName is the file, beside the checkpoints, that says how far each
+// shipped checkpoint was from ns-3 on fork runs it never trained on
+// (m4 ckpt heldout writes it from m4 eval's output).
+const HeldOutName = "heldout.json"
+
+//go:embed heldout.json
+var heldOut []byte
+
+// HeldOutTable is heldout.json: per congestion control, the error of the
+// checkpoint m4 ships for it, measured on ns-3 fork runs that no training
+// or checkpoint choice used as data (docs/accuracy.md).
+type HeldOutTable struct {
+	// Source says what was run: the suite and the command.
+	Source     string          `json:"source"`
+	Algorithms []HeldOutErrors `json:"algorithms"`
+}
+
+// HeldOutErrors is one algorithm's row of the table.
+type HeldOutErrors struct {
+	CC string `json:"cc"`
+	// Checkpoint is the file ckpts.For(CC) gave, SHA256 the SHA-256 of its
+	// bytes: the table speaks for that file only.
+	Checkpoint string `json:"checkpoint"`
+	SHA256     string `json:"sha256"`
+	// Runs counts the distinct fork runs, Evals the estimates of them
+	// (a run estimated with several sample seeds counts once per seed).
+	Runs  int           `json:"runs"`
+	Evals int           `json:"evals"`
+	Cells []HeldOutCell `json:"cells"`
+}
+
+// HeldOutCell is one size bucket and quantile: over the estimates, the
+// median of m4's signed relative error (m4 / ns-3 - 1), the median and
+// 90th percentile of its absolute value, and the share within 10%.
+type HeldOutCell struct {
+	Bucket       string  `json:"bucket"`
+	Quantile     float64 `json:"quantile"`
+	SignedMedian float64 `json:"signed_median"`
+	AbsMedian    float64 `json:"abs_median"`
+	AbsP90       float64 `json:"abs_p90"`
+	Within10     float64 `json:"within_10pct"`
+}
+
+// HeldOut returns the held-out errors of the checkpoint m4 ships for
+// workloads of alg (For), or nil where the table has none.
+func HeldOut(alg cc.CC) (*HeldOutErrors, error) {
+	t, err := ReadHeldOut(heldOut)
+	if err != nil {
+		return nil, fmt.Errorf("ckpts: %s: %w", HeldOutName, err)
+	}
+	for i := range t.Algorithms {
+		if t.Algorithms[i].CC == string(alg) {
+			return &t.Algorithms[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// ReadHeldOut decodes a held-out table, refusing unknown fields.
+func ReadHeldOut(b []byte) (*HeldOutTable, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var t HeldOutTable
+	if err := dec.Decode(&t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// FileSHA256 is the SHA-256 of a checkpoint file's bytes, in hex.
+func FileSHA256(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// WriteTable prints h, the model's own error on ns-3 runs it never
+// trained on, as m4 run shows it beside its estimate: a table: per size bucket and quantile the
+// median |m4 / ns-3 - 1|, within brackets the bound 90% of the estimates
+// kept, and the median signed error (negative: m4 estimates low).
+func (h *HeldOutErrors) WriteTable(w io.Writer) {
+	if h == nil || len(h.Cells) == 0 {
+		return
+	}
+	var qs []float64
+	cells := map[string]map[float64]HeldOutCell{}
+	var buckets []string
+	for _, c := range h.Cells {
+		if cells[c.Bucket] == nil {
+			cells[c.Bucket] = map[float64]HeldOutCell{}
+			buckets = append(buckets, c.Bucket)
+		}
+		if !slices.Contains(qs, c.Quantile) {
+			qs = append(qs, c.Quantile)
+		}
+		cells[c.Bucket][c.Quantile] = c
+	}
+	slices.Sort(qs)
+	est := ""
+	if h.Evals != h.Runs {
+		est = fmt.Sprintf(", %d estimates", h.Evals)
+	}
+	fmt.Fprintf(w, "\nm4's own error for %s (%s) on %d ns-3 runs it never trained on%s: median |m4/ns-3 - 1| [90%% of estimates within], median signed error\n",
+		strings.ToUpper(h.CC), h.Checkpoint, h.Runs, est)
+	fmt.Fprint(w, "| bucket |")
+	for _, q := range qs {
+		fmt.Fprintf(w, " p%g |", 100*q)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range qs {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
+	for _, b := range buckets {
+		fmt.Fprintf(w, "| %s |", b)
+		for _, q := range qs {
+			c, ok := cells[b][q]
+			if !ok {
+				fmt.Fprint(w, " |")
+				continue
+			}
+			fmt.Fprintf(w, " %.1f%% [%.0f%%] %+.1f%% |", 100*c.AbsMedian, 100*c.AbsP90, 100*c.SignedMedian)
+		}
+		fmt.Fprintln(w)
+	}
+}
