@@ -24,7 +24,7 @@ var heldOut []byte
 
 // HeldOutTable is heldout.json: per congestion control, the error of the
 // checkpoint m4 ships for it, measured on ns-3 fork runs that no training
-// or checkpoint choice used as data (docs/accuracy.md).
+// used (Source says which runs, and which of them chose among checkpoints).
 type HeldOutTable struct {
 	// Source says what was run: the suite and the command.
 	Source     string          `json:"source"`
@@ -89,10 +89,10 @@ func FileSHA256(data []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// WriteTable prints h, the model's own error on ns-3 runs it never
-// trained on, as m4 run shows it beside its estimate: a table: per size bucket and quantile the
-// median |m4 / ns-3 - 1|, within brackets the bound 90% of the estimates
-// kept, and the median signed error (negative: m4 estimates low).
+// WriteTable prints h as m4 run shows it beside its estimate: per size
+// bucket and quantile the median |m4 / ns-3 - 1|, in brackets the bound 90%
+// of the estimates kept, and the median signed error (negative: m4
+// estimates low). A nil h prints nothing.
 func (h *HeldOutErrors) WriteTable(w io.Writer) {
 	if h == nil || len(h.Cells) == 0 {
 		return
@@ -119,7 +119,7 @@ func (h *HeldOutErrors) WriteTable(w io.Writer) {
 		strings.ToUpper(h.CC), h.Checkpoint, h.Runs, est)
 	fmt.Fprint(w, "| bucket |")
 	for _, q := range qs {
-		fmt.Fprintf(w, " p%g |", 100*q)
+		fmt.Fprintf(w, " p%.4g |", 100*q) // p99, not p98.99999999999999
 	}
 	fmt.Fprint(w, "\n|---|")
 	for range qs {
