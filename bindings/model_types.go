@@ -27,6 +27,14 @@ type ModelConfig struct {
 	Dropout    float32 // dropout inside the transformer when training (0.2)
 }
 
+// SameModel reports whether c and o describe the same model: equal but for
+// Dropout, which acts in training only (a fine-tuning run may change it, and
+// the parameters of one serve the other).
+func (c ModelConfig) SameModel(o ModelConfig) bool {
+	c.Dropout = o.Dropout
+	return c == o
+}
+
 // DefaultModelConfig returns m3's model (config/train_config_path.yaml):
 // 18.1M parameters.
 func DefaultModelConfig() ModelConfig {

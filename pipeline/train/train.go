@@ -124,14 +124,6 @@ func assemble(samples []*dataset.Sample, idx []int, d *batchData) {
 	}
 }
 
-// sameShape reports whether configs a and b describe the same model: equal
-// but for dropout, which acts in training only (a fine-tuning run may use
-// another, as m4 train --init --dropout asks).
-func sameShape(a, b bindings.ModelConfig) bool {
-	a.Dropout = b.Dropout
-	return a == b
-}
-
 // stepSeed is the dropout seed of one step.
 func stepSeed(seed uint64, step int) uint64 {
 	z := seed ^ (uint64(step)+1)*0x9E3779B97F4A7C15
@@ -156,7 +148,7 @@ func (o *Options) check(train []*dataset.Sample) error {
 		return fmt.Errorf("train: ema = %g, want in [0, 1)", o.EMA)
 	case o.From != nil && o.Prior:
 		return fmt.Errorf("train: a fine-tuning run starts at its checkpoint, not at the flowsim prior")
-	case o.From != nil && !sameShape(o.From.Config, o.Config):
+	case o.From != nil && !o.From.Config.SameModel(o.Config): // --init --dropout may change the dropout
 		return fmt.Errorf("train: fine-tuning a model of config %+v with config %+v", o.From.Config, o.Config)
 	case o.From != nil && (o.From.InputNorm != nil) != o.Normalize:
 		return fmt.Errorf("train: the checkpoint to fine-tune has input standardisation %v, this run asks for %v", o.From.InputNorm != nil, o.Normalize)
