@@ -155,14 +155,9 @@ func loadCheckpointFor(path string, alg cc.CC) (*model.Checkpoint, string, error
 	return ck, name, err
 }
 
-// decodeCheckpoint is loadCheckpoint without the warning.
-func decodeCheckpoint(path string) (*model.Checkpoint, string, error) {
-	return decodeCheckpointFor(path, "")
-}
-
-// decodeCheckpointFor is decodeCheckpoint, except that without a path it
-// decodes the shipped checkpoint for workloads of algorithm alg: its
-// specialist where one ships (ckpts.For), else the default.
+// decodeCheckpointFor is loadCheckpointFor without the warning: it loads
+// path, or without a path decodes the shipped checkpoint for workloads of
+// algorithm alg: its specialist where one ships (ckpts.For), else the default.
 func decodeCheckpointFor(path string, alg cc.CC) (*model.Checkpoint, string, error) {
 	if path == "" {
 		name, file, data := shippedFor(alg)
