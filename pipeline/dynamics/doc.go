@@ -10,7 +10,7 @@
 // backpropagation through time), one checkpoint per epoch, resumable bit
 // for bit. A checkpoint is a safetensors file (Save, Load) with a markdown
 // card beside it (WriteCard). Estimate runs the model's event loop over a
-// workload: no trace, every flow's FCT predicted. Fluid makes a trace of a
-// workload by max-min fair sharing, an analytic stand-in for packet-level
-// data in tests.
+// workload: no trace, every flow's FCT predicted. The tests make traces by
+// max-min fair sharing (Fluid, in fluid_test.go), an analytic stand-in for
+// packet-level data.
 package dynamics
