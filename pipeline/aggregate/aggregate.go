@@ -378,56 +378,21 @@ func (m *Mixture) mergeAll(whole [NumBuckets][]uint32) {
 	m.values[NumBuckets], m.part[NumBuckets] = vals, part
 }
 
-// Quantiles writes into out[b][k] the qs[k]-quantile of bucket b (and of
-// all sizes at b = NumBuckets) of the mixture with path i weighted by
-// weight[i] (per bucket, >= 0), by Distribution.Quantile's rule; NaN for a
-// bucket of no weight. qs must ascend.
-func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[NumBuckets + 1][]float64) {
-	for b := range m.values {
-		o := out[b][:0]
-		wt := make([]float64, len(m.parts[b])) // each part's weight
-		total := 0.0
-		for l, k := range m.parts[b] {
-			wt[l] = weight[k/NumBuckets][k%NumBuckets]
-			total += wt[l]
-		}
-		total *= NumPercentiles
-		if total == 0 {
-			for range qs {
-				o = append(o, math.NaN())
-			}
-			out[b] = o
-			continue
-		}
-		cum, i := 0.0, 0
-		vals, part := m.values[b], m.part[b]
-		for _, q := range qs {
-			target := q * total * (1 - 1e-12)
-			for i < len(vals)-1 {
-				w := wt[part[i]]
-				if cum+w >= target {
-					break
-				}
-				cum += w
-				i++
-			}
-			o = append(o, vals[i])
-		}
-		out[b] = o
-	}
-}
-
 // group is how many weightings QuantilesEach reads in one pass over the
 // values: their weights of a part lie side by side, one cache line.
 const group = 8
 
-// QuantilesEach is Quantiles for each of several weightings: out[j] gets
-// what Quantiles(weights[j], qs, &out[j]) gives, bit for bit (the same
-// sums in the same order), at a fraction of the cost. The values are read
-// once per group of weightings; each weighting's running sums over a chunk
-// of values are added up without comparisons (independent sums, so they
-// overlap in the CPU), and only a chunk in which a sum reaches its next
-// target is gone over again value by value to find where.
+// QuantilesEach writes into out[j][b][k] the qs[k]-quantile of bucket b
+// (and of all sizes at b = NumBuckets) of the mixture with path i weighted
+// by weights[j][i] (per bucket, >= 0), by Distribution.Quantile's rule; NaN
+// for a bucket of no weight. qs must ascend. Each weighting gets bit for bit
+// what the tests' one-at-a-time reference (Mixture.Quantiles in
+// aggregate_test.go) gives it (the same sums in the same order), at a
+// fraction of the cost. The values are read once per group of weightings;
+// each weighting's running sums over a chunk of values are added up without
+// comparisons (independent sums, so they overlap in the CPU), and only a
+// chunk in which a sum reaches its next target is gone over again value by
+// value to find where.
 func (m *Mixture) QuantilesEach(weights [][][NumBuckets]float64, qs []float64, out [][NumBuckets + 1][]float64) {
 	var tab []float64
 	for lo := 0; lo < len(weights); lo += group {
@@ -470,10 +435,10 @@ func (m *Mixture) quantilesGroup(b int, tab []float64, g int, qs []float64, out 
 		target[j] = qs[0] * total[j] * (1 - 1e-12)
 		pending++
 	}
-	// Quantiles' rule: the first value i < n-1 whose running sum (its own
-	// weight included) reaches the target, else the last value. A sum of
-	// weights >= 0 never falls, so a chunk holds the place iff the sum at
-	// its end reaches the target.
+	// Distribution.Quantile's rule: the first value i < n-1 whose running
+	// sum (its own weight included) reaches the target, else the last value.
+	// A sum of weights >= 0 never falls, so a chunk holds the place iff the
+	// sum at its end reaches the target.
 	const chunk = 32
 	var cum [group]float64
 	last := len(vals) - 1

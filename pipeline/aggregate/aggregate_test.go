@@ -177,6 +177,46 @@ func TestQuantileMatchesScan(t *testing.T) {
 	}
 }
 
+// Quantiles, the reference QuantilesEach is checked against, writes into
+// out[b][k] the qs[k]-quantile of bucket b (and of all sizes at
+// b = NumBuckets) of the mixture with path i weighted by weight[i] (per
+// bucket, >= 0), by Distribution.Quantile's rule; NaN for a bucket of no
+// weight. qs must ascend. One weighting, one plain pass over the values.
+func (m *Mixture) Quantiles(weight [][NumBuckets]float64, qs []float64, out *[NumBuckets + 1][]float64) {
+	for b := range m.values {
+		o := out[b][:0]
+		wt := make([]float64, len(m.parts[b])) // each part's weight
+		total := 0.0
+		for l, k := range m.parts[b] {
+			wt[l] = weight[k/NumBuckets][k%NumBuckets]
+			total += wt[l]
+		}
+		total *= NumPercentiles
+		if total == 0 {
+			for range qs {
+				o = append(o, math.NaN())
+			}
+			out[b] = o
+			continue
+		}
+		cum, i := 0.0, 0
+		vals, part := m.values[b], m.part[b]
+		for _, q := range qs {
+			target := q * total * (1 - 1e-12)
+			for i < len(vals)-1 {
+				w := wt[part[i]]
+				if cum+w >= target {
+					break
+				}
+				cum += w
+				i++
+			}
+			o = append(o, vals[i])
+		}
+		out[b] = o
+	}
+}
+
 // TestMixtureMatchesCombine: re-weighting a Mixture with the paths' own
 // weights gives Combine's quantiles exactly, and other weights give the
 // quantiles of Combine on those weights.
