@@ -1,6 +1,7 @@
 package npyfile
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	"os"
@@ -95,4 +96,14 @@ func FuzzDecodeNPZ(f *testing.F) {
 			t.Fatalf("%d values from %d bytes", n, len(b))
 		}
 	})
+}
+
+// DecodeNPZ decodes every array of an .npz archive image, as ReadNPZ does
+// a file (decodeNPZ); name is used in error messages.
+func DecodeNPZ(name string, b []byte) (map[string]*Array, error) {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return decodeNPZ(name, zr)
 }

@@ -435,16 +435,6 @@ func ReadNPZ(path string) (map[string]*Array, error) {
 	return decodeNPZ(path, &zr.Reader)
 }
 
-// DecodeNPZ decodes every array of an .npz archive image; name is used in
-// error messages.
-func DecodeNPZ(name string, b []byte) (map[string]*Array, error) {
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return decodeNPZ(name, zr)
-}
-
 func decodeNPZ(path string, zr *zip.Reader) (map[string]*Array, error) {
 	out := map[string]*Array{}
 	total := int64(0)
