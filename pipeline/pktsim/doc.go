@@ -6,17 +6,19 @@
 // semantics; docs/accuracy.md the validation on all 930 reference
 // scenarios and the 8 shared whole-fabric runs).
 //
-// # Running a path scenario (what a dataset generator calls)
+// # Running a path scenario (what datagen's Pktsim does)
 //
-//	res, err := pktsim.SimulatePath(path, configText) // path: *scenario.Path, H hosts
-//	fct := res.FCTClamped()                           // float64 ns, path order, = reference fct_*.npy values
-//	ideal := res.IdealFloat()                         // the fork's ideal FCT (fct_i)
+//	cfg, err := pktsim.ParseConfig(name, strings.NewReader(configText)) // config_*.txt text
+//	topo, err := pktsim.ParkingLot(path.Hosts)                          // topo-pl-H; path: *scenario.Path
+//	flows, err := pktsim.FlowsFromPath(path)
+//	res, err := pktsim.SimulateWith(cfg, topo, flows, pktsim.Options{MaxWallSeconds: 60})
+//	fct := res.FCTClamped() // float64 ns, path order, = reference fct_*.npy values
+//	ideal := res.IdealNs    // the fork's ideal FCT (fct_i), int64 ns
 //
-// SimulatePath builds the parking-lot path topo-pl-H and parses the config
-// text; flows get ids 0..n-1, priority group 3, port 100 and their start
-// time through the m3 generator's "%.9f" seconds, as in the reference.
-// Errors name the config's line and key, or the flow; a run that cannot
-// finish (budget) returns an error matching bindings.ErrBudget.
+// FlowsFromPath gives the flows ids 0..n-1, priority group 3, port 100 and
+// their start time through the m3 generator's "%.9f" seconds, as in the
+// reference. Errors name the config's line and key, or the flow; a run that
+// cannot finish (budget) returns an error matching bindings.ErrBudget.
 //
 // # Building a configuration in Go
 //

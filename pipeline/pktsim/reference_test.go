@@ -1,11 +1,14 @@
 package pktsim
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/m4sim/m4/pipeline/scenario"
 )
 
 // referenceSubset returns every m3 shard and, from ns3-paths, the first
@@ -124,7 +127,45 @@ func TestForkStreamBase(t *testing.T) {
 	}
 }
 
-// SimulatePath (datagen's entry point) gives the reference arrays too.
+// IdealFloat returns the ideal FCTs as float64 ns.
+func (r *Result) IdealFloat() []float64 {
+	out := make([]float64, len(r.IdealNs))
+	for i, v := range r.IdealNs {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// Summary is a one-line account of the run, for logs.
+func (r *Result) Summary() string {
+	s := r.Stats
+	return fmt.Sprintf("pktsim: %d flows, %d events, %d packets, %d ECN marks, %d PFC pauses, %d drops, last event at %d ns",
+		len(r.FCTNs), s.Events, s.Packets, s.ECNMarks, s.PFCPauses, s.Drops, s.EndNs)
+}
+
+// SimulatePath runs a path scenario on the parking-lot path topo-pl-H under
+// a config given as config_*.txt text (its *_FILE keys are ignored), the
+// steps datagen's Pktsim takes for each scenario it draws. Flows get ids
+// 0..n-1, priority group 3 and port 100, and start at p.ArrivalNs as the
+// m3 generator writes them ("%.9f" seconds). The result is per flow in p's
+// order; FCTClamped and IdealFloat give the reference fct/fct_i values.
+func SimulatePath(p *scenario.Path, configText string) (*Result, error) {
+	cfg, err := ParseConfig(p.Name+" config", strings.NewReader(configText))
+	if err != nil {
+		return nil, err
+	}
+	topo, err := ParkingLot(p.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	fl, err := FlowsFromPath(p)
+	if err != nil {
+		return nil, err
+	}
+	return Simulate(cfg, topo, fl)
+}
+
+// SimulatePath (datagen's steps) gives the reference arrays too.
 func TestSimulatePath(t *testing.T) {
 	needNative(t)
 	dir := filepath.Join(referenceDir(t), "ns3-paths", "shard107_nflows300_nhosts5_lr10Gbps")

@@ -272,44 +272,6 @@ func routes(sim *bindings.Pktsim, f *bindings.PktsimFlows) (*Routes, error) {
 	return &Routes{Links: links, RoutePtr: ptr, Route: route}, nil
 }
 
-// IdealFloat returns the ideal FCTs as float64 ns.
-func (r *Result) IdealFloat() []float64 {
-	out := make([]float64, len(r.IdealNs))
-	for i, v := range r.IdealNs {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-// Summary is a one-line account of the run, for logs.
-func (r *Result) Summary() string {
-	s := r.Stats
-	return fmt.Sprintf("pktsim: %d flows, %d events, %d packets, %d ECN marks, %d PFC pauses, %d drops, last event at %d ns",
-		len(r.FCTNs), s.Events, s.Packets, s.ECNMarks, s.PFCPauses, s.Drops, s.EndNs)
-}
-
-// SimulatePath runs a path scenario on the parking-lot path topo-pl-H under
-// a config given as config_*.txt text (its *_FILE keys are ignored): the
-// call a dataset generator makes for each scenario it draws. Flows get ids
-// 0..n-1, priority group 3 and port 100, and start at p.ArrivalNs as the
-// m3 generator writes them ("%.9f" seconds). The result is per flow in p's
-// order; FCTClamped and IdealFloat give the reference fct/fct_i values.
-func SimulatePath(p *scenario.Path, configText string) (*Result, error) {
-	cfg, err := ParseConfig(p.Name+" config", strings.NewReader(configText))
-	if err != nil {
-		return nil, err
-	}
-	topo, err := ParkingLot(p.Hosts)
-	if err != nil {
-		return nil, err
-	}
-	fl, err := FlowsFromPath(p)
-	if err != nil {
-		return nil, err
-	}
-	return Simulate(cfg, topo, fl)
-}
-
 // Shard is a reference-layout scenario folder loaded for pktsim: its
 // config_*.txt, its flows (fat.npy, fsize.npy, fsd.npy) and topo-pl-H.
 type Shard struct {
