@@ -346,3 +346,6 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("temporary files left beside the output: %v", entries)
 	}
 }
+
+// RackOf returns the rack index of a host, or -1 for a switch.
+func (t *Topology) RackOf(node int32) int { return int(t.rackOf[node]) }

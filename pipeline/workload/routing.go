@@ -124,20 +124,6 @@ func (rt *Routing) AppendNextHops(buf []int32, v, dst int32) []int32 {
 	return buf
 }
 
-// Hops returns the number of links on every shortest path from host src to
-// host dst.
-func (rt *Routing) Hops(src, dst int32) int {
-	t := rt.t
-	if src == dst {
-		return 0
-	}
-	rs, rd := t.rackOf[src], t.rackOf[dst]
-	if rs == rd {
-		return 2
-	}
-	return 2 + int(rt.dist[int(rd)*rt.nSw+int(rt.swIndex[t.Racks[rs].Switch])])
-}
-
 // AppendRoute appends the channels of the path ns-3 gives a flow from host
 // src to host dst with source port sport, and returns buf.
 func (rt *Routing) AppendRoute(buf []int32, src, dst int32, sport uint16) []int32 {
@@ -155,33 +141,6 @@ func (rt *Routing) AppendRoute(buf []int32, src, dst int32, sport uint16) []int3
 		v = next
 	}
 	return buf
-}
-
-// AllPaths returns every equal-cost shortest path from host src to host dst
-// as channel lists, in the order of the next-hop lists; at most limit
-// paths (an error beyond).
-func (rt *Routing) AllPaths(src, dst int32, limit int) ([][]int32, error) {
-	var out [][]int32
-	var walk func(v int32, prefix []int32) error
-	walk = func(v int32, prefix []int32) error {
-		if v == dst {
-			if len(out) == limit {
-				return fmt.Errorf("more than %d equal-cost paths from %d to %d", limit, src, dst)
-			}
-			out = append(out, append([]int32(nil), prefix...))
-			return nil
-		}
-		for _, u := range rt.AppendNextHops(nil, v, dst) {
-			if err := walk(u, append(prefix, rt.t.ChannelBetween(v, u))); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(src, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // HostIP returns the IPv4 address (as a uint32) the fork's third.cc gives

@@ -127,21 +127,6 @@ func (c *CDF) Quantile(p float64) float64 {
 	return x0 + (x1-x0)/(y1-y0)*(p-y0)
 }
 
-// Prob returns the cumulative probability (0..1) of sizes <= x.
-func (c *CDF) Prob(x float64) float64 {
-	i := sort.SearchFloat64s(c.x, x)
-	switch {
-	case i == len(c.x):
-		return 1
-	case c.x[i] == x:
-		return c.y[i] / 100
-	case i == 0:
-		return 0
-	}
-	x0, y0, x1, y1 := c.x[i-1], c.y[i-1], c.x[i], c.y[i]
-	return (y0 + (y1-y0)/(x1-x0)*(x-x0)) / 100
-}
-
 // Sample draws a size: the quantile of a uniform percent, rounded to whole
 // bytes, at least 1.
 func (c *CDF) Sample(r *rand.Rand) int64 {

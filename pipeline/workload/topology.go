@@ -53,9 +53,6 @@ func (t *Topology) Hosts() []int32 { return t.hosts }
 // NumChannels returns the number of directed channels, 2 per link.
 func (t *Topology) NumChannels() int { return 2 * len(t.Links) }
 
-// RackOf returns the rack index of a host, or -1 for a switch.
-func (t *Topology) RackOf(node int32) int { return int(t.rackOf[node]) }
-
 // Channel returns the endpoints and capacity of channel c.
 func (t *Topology) Channel(c int32) (from, to int32, gbps float64) {
 	l := t.Links[c/2]
