@@ -22,20 +22,16 @@ type Interval struct {
 // Pick selects one estimator's percentiles of a path (nil: none).
 type Pick func(*PathResult) *[aggregate.NumBuckets][aggregate.NumPercentiles]float64
 
-// Bootstrap returns the percentile bootstrap interval of one estimator's
-// mixture (pick) over a stratified path sample (Stratify): each of b
-// replicates redraws every bucket's draws, as many as it had, with
-// replacement from that bucket's own draws, and mixes the estimates as Mix
-// does (a path's weight per draw as in the sample, each bucket's weights
-// summing to its count); the interval holds the middle level of the
-// replicates' percentiles. It reflects the sampling of paths only, not the
-// model's error. Deterministic for seed; nil without draws or with b < 2.
-func Bootstrap(paths []PathResult, pick Pick, b int, level float64, seed uint64) *Interval {
-	return Bootstraps(paths, []Pick{pick}, b, level, seed)[0]
-}
-
-// Bootstraps is Bootstrap for each of several estimators of the same
-// sample, with the same seed: each gets what Bootstrap gives it alone.
+// Bootstraps returns, for each of several estimators (picks) of a
+// stratified path sample (Stratify), the percentile bootstrap interval of
+// its mixture: each of b replicates redraws every bucket's draws, as many
+// as it had, with replacement from that bucket's own draws, and mixes the
+// estimates as the tests' Mix does (a path's weight per draw as in the
+// sample, each bucket's weights summing to its count); the interval holds
+// the middle level of the replicates' percentiles. It reflects the sampling
+// of paths only, not the model's error. Deterministic for seed; an
+// estimator's interval is nil without draws or with b < 2, and is what it
+// would get bootstrapped alone with the same seed (the tests' Bootstrap).
 // Estimators that have estimates of the same paths share the replicates'
 // draws and weights, and each replicate is mixed for all of them at once.
 func Bootstraps(paths []PathResult, picks []Pick, b int, level float64, seed uint64) []*Interval {

@@ -28,6 +28,11 @@ func samplePaths(draws []int) []PathResult {
 	return out
 }
 
+// Bootstrap is Bootstraps for one estimator (pick) alone.
+func Bootstrap(paths []PathResult, pick Pick, b int, level float64, seed uint64) *Interval {
+	return Bootstraps(paths, []Pick{pick}, b, level, seed)[0]
+}
+
 // TestBootstrap: the interval brackets the estimate, is deterministic for
 // the seed, narrows as the sample grows (about as 1/sqrt(draws): 3x narrower for 9x the paths), and
 // vanishes when every draw is the same path.
