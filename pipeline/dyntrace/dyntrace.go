@@ -57,33 +57,6 @@ type Trace struct {
 	EvQueueBytes []float32 // Q: the bytes queued there
 }
 
-// NumFlows returns F, the workload's flows.
-func (t *Trace) NumFlows() int { return len(t.FlowSize) }
-
-// NumLinks returns L, the directed links (2 per link of the topology).
-func (t *Trace) NumLinks() int { return len(t.LinkFrom) }
-
-// NumEvents returns E, the arrivals and departures (2F in a whole run).
-func (t *Trace) NumEvents() int { return len(t.EvTimeNs) }
-
-// Route returns flow f's directed links, source to destination (a view
-// into FlowRoute).
-func (t *Trace) Route(f int) []int32 { return t.FlowRoute[t.FlowRoutePtr[f]:t.FlowRoutePtr[f+1]] }
-
-// Active returns the flows active right after event e and their remaining
-// bytes (views into EvActiveFlow and EvActiveRemaining).
-func (t *Trace) Active(e int) (flows []int32, remaining []float32) {
-	lo, hi := t.EvActivePtr[e], t.EvActivePtr[e+1]
-	return t.EvActiveFlow[lo:hi], t.EvActiveRemaining[lo:hi]
-}
-
-// Queues returns the links with bytes queued right after event e and those
-// bytes (views into EvQueueLink and EvQueueBytes).
-func (t *Trace) Queues(e int) (links []int32, bytes []float32) {
-	lo, hi := t.EvQueuePtr[e], t.EvQueuePtr[e+1]
-	return t.EvQueueLink[lo:hi], t.EvQueueBytes[lo:hi]
-}
-
 // field is one array of the file: its name, its Trace field, and the
 // expected element type.
 type field struct {

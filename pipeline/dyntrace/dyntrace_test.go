@@ -180,32 +180,3 @@ func writeRaw(t *testing.T, path string, tr *Trace) {
 		t.Fatal(err)
 	}
 }
-
-// The accessors slice the CSR arrays by flow and event.
-func TestAccessors(t *testing.T) {
-	tr := twoFlows()
-	if tr.NumFlows() != 2 || tr.NumLinks() != 4 || tr.NumEvents() != 4 {
-		t.Fatalf("sizes %d %d %d", tr.NumFlows(), tr.NumLinks(), tr.NumEvents())
-	}
-	if r := tr.Route(1); !reflect.DeepEqual(r, []int32{0, 3}) {
-		t.Errorf("route of flow 1: %v", r)
-	}
-	for e, want := range []struct {
-		flows  []int32
-		rem    []float32
-		links  []int32
-		queued []float32
-	}{
-		{[]int32{0}, []float32{10000}, []int32{}, []float32{}},
-		{[]int32{0, 1}, []float32{9000, 3000}, []int32{3}, []float32{1500}},
-		{[]int32{0}, []float32{4000}, []int32{}, []float32{}},
-		{[]int32{}, []float32{}, []int32{}, []float32{}},
-	} {
-		f, r := tr.Active(e)
-		l, q := tr.Queues(e)
-		if !reflect.DeepEqual(f, want.flows) || !reflect.DeepEqual(r, want.rem) || !reflect.DeepEqual(l, want.links) ||
-			!reflect.DeepEqual(q, want.queued) {
-			t.Errorf("event %d: active %v %v, queues %v %v; want %+v", e, f, r, l, q, want)
-		}
-	}
-}
