@@ -165,17 +165,6 @@ func Probe() (*Lib, Device, error) {
 	return l, ds[0], nil
 }
 
-// BenchSgemm times the backend's GEMM, C (M,N) = A (M,K) @ B (N,K)^T, on
-// device dev (median of reps) and returns GFLOP/s.
-func (l *Lib) BenchSgemm(dev, m, n, k, reps int) (float64, error) {
-	eb := make([]byte, 512)
-	g := l.api.benchSgemm(int32(dev), int32(m), int32(n), int32(k), int32(reps), eb, uintptr(len(eb)))
-	if g < 0 {
-		return 0, &Error{nil, "bench sgemm: " + cstr(eb)}
-	}
-	return g, nil
-}
-
 // Model is m3's estimator on a GPU: the forward pass (inference) of
 // bindings.Model, with the same parameter layout, inputs and outputs. It is
 // not safe for concurrent use.

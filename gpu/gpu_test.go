@@ -560,6 +560,17 @@ func BenchmarkForward(b *testing.B) {
 	}
 }
 
+// BenchSgemm times the backend's GEMM, C (M,N) = A (M,K) @ B (N,K)^T, on
+// device dev (median of reps) and returns GFLOP/s.
+func (l *Lib) BenchSgemm(dev, m, n, k, reps int) (float64, error) {
+	eb := make([]byte, 512)
+	g := l.api.benchSgemm(int32(dev), int32(m), int32(n), int32(k), int32(reps), eb, uintptr(len(eb)))
+	if g < 0 {
+		return 0, &Error{nil, "bench sgemm: " + cstr(eb)}
+	}
+	return g, nil
+}
+
 // BenchmarkSgemm times the GPU GEMM alone on the model's products at batch
 // 4096 of 5-host paths (M = 16384 transformer rows).
 func BenchmarkSgemm(b *testing.B) {

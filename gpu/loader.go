@@ -49,7 +49,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Kind }
 
-// Lib is a loaded libm4cuda.so.
+// Lib is a loaded libm4cuda.so. It stays loaded until the process exits
+// (there is no Close): CUDA's runtime inside it cannot be unloaded safely
+// once used.
 type Lib struct {
 	Path   string
 	handle uintptr
@@ -100,7 +102,3 @@ func Open() (*Lib, error) {
 	return nil, &Error{ErrNoLibrary, fmt.Sprintf("no GPU backend: %s not found (looked in %s); build it with CMake on a machine with the CUDA toolkit, or set %s",
 		LibName, strings.Join(tried, ", "), EnvLib)}
 }
-
-// Close releases the Lib. The library itself stays loaded until the process
-// exits: CUDA's runtime inside it cannot be unloaded safely once used.
-func (l *Lib) Close() error { return nil }
