@@ -50,13 +50,12 @@ type Case struct {
 	Flows  *pktsim.Flows
 }
 
-// HostGbps, BaseRTTNs and QlenMonStartNs are the parts of the fork config
-// of a scenario that its configuration record does not give: m3's
-// generator's host link rate (a workload's own rate is used where it has
-// one: Input) and base RTT, and a queue monitor start past any run (off, as
-// in the reference ns3-paths).
+// BaseRTTNs and QlenMonStartNs are the parts of the fork config of a
+// scenario that neither its configuration record nor its workload gives
+// (Input takes the link rates from the workload): m3's generator's base RTT,
+// and a queue monitor start past any run (off, as in the reference
+// ns3-paths).
 const (
-	HostGbps       = 10
 	BaseRTTNs      = 14400
 	QlenMonStartNs = 100_000_000_000
 )

@@ -68,7 +68,7 @@ cc: {algorithm: hpcc, window_bytes: 18000, pfc: true}
 	if !reflect.DeepEqual(c.Topo, topo) {
 		t.Error("topology differs from the one read from its ns-3 file")
 	}
-	o := pktsim.M3Options{Hosts: 3, LinkGbps: HostGbps, BaseRTTNs: BaseRTTNs,
+	o := pktsim.M3Options{Hosts: 3, LinkGbps: 10, BaseRTTNs: BaseRTTNs, // 10: the spec's host_gbps by default
 		StopS: int(c.Config.SimulatorStopTime), QlenMonStartNs: QlenMonStartNs}
 	file, err := pktsim.ParseConfig("config.txt", strings.NewReader(pktsim.M3ConfigText(cfg, o)))
 	if err != nil {
