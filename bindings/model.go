@@ -336,19 +336,3 @@ func CalibrateSlowdowns(v []float32, buckets, pct int, levels []float32) error {
 	}
 	return nil
 }
-
-// SetCalibration sets the model's output calibration levels
-// (m4_model_set_calibration: EstimatePath applies them); nil removes them.
-func (m *Model) SetCalibration(levels []float32) error {
-	if levels == nil {
-		C.m4_model_set_calibration(m.ptr, nil)
-		return nil
-	}
-	if len(levels) != m.cfg.OutDim {
-		return fmt.Errorf("calibration: %d levels for %d outputs", len(levels), m.cfg.OutDim)
-	}
-	if st := C.m4_model_set_calibration(m.ptr, (*C.float)(unsafe.Pointer(&levels[0]))); st != C.M4_OK {
-		return m.err("set calibration", st)
-	}
-	return nil
-}

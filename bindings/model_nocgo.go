@@ -81,6 +81,3 @@ func ValidSlowdowns([]float32, int, int) (int, error) { return 0, ErrNoNative }
 
 // CalibrateSlowdowns returns ErrNoNative.
 func CalibrateSlowdowns([]float32, int, int, []float32) error { return ErrNoNative }
-
-// SetCalibration returns ErrNoNative.
-func (*Model) SetCalibration([]float32) error { return ErrNoNative }
