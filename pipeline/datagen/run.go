@@ -10,13 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
 
-	"github.com/m4sim/m4/internal/parallel"
-	"github.com/m4sim/m4/internal/progress"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/flowsim"
 )
@@ -128,8 +125,8 @@ func KeepManifest(path string, v any, what string) error {
 }
 
 // Run makes the task's scenarios of spec under o.Out, with a pool of
-// workers. A scenario whose folder exists is finished and skipped; every
-// other one is built in a partial folder and renamed into place when
+// workers (RunBatch). A scenario whose folder exists is finished and skipped;
+// every other one is built in a partial folder and renamed into place when
 // complete. A scenario that fails (an error or a panic) is reported with its
 // seed and does not stop the others. Run returns an error when the run could
 // not start (or ctx was cancelled); failed scenarios are in the report.
@@ -137,107 +134,76 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Task.Count < 1 {
-		o.Task = Whole()
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.NumCPU()
-	}
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return nil, err
-	}
-	if err := checkManifest(o.Out, spec, truthName(o.Sim)); err != nil {
-		return nil, err
-	}
-	only := map[string]bool{}
-	for _, name := range o.Only {
-		only[name] = true
-	}
-	r := &Report{Task: o.Task, Total: spec.Scenarios(), Workers: o.Workers}
-	var todo []Item
-	found := map[string]bool{}
-	for i := 0; i < spec.Scenarios(); i++ {
-		it := spec.Item(i)
-		name := spec.Name(it)
-		if len(only) > 0 && !only[name] {
-			continue
+	var want []bool // --only: the scenarios named (nil: all)
+	if len(o.Only) > 0 {
+		index := map[string]int{}
+		for i := range spec.Scenarios() {
+			index[spec.Name(spec.Item(i))] = i
 		}
-		found[name] = true
-		if !o.Task.Owns(i, spec.Scenarios()) {
-			continue
+		want = make([]bool, spec.Scenarios())
+		for _, name := range o.Only {
+			i, ok := index[name]
+			if !ok {
+				return nil, fmt.Errorf("--only %s: not a scenario of this spec", name)
+			}
+			want[i] = true
 		}
-		r.Mine++
+	}
+	type result struct {
+		fail       *Failure
+		sim        time.Duration
+		flows      int
+		finishedBy bool // another task finished it first
+	}
+	r := &Report{}
+	b := &Batch[result]{Name: "datagen", Items: "scenarios", Out: o.Out, Task: o.Task, Workers: o.Workers, Log: o.Log,
+		Progress: o.Progress, Desc: "datagen", Unit: "shards", Total: spec.Scenarios(), PlanAttrs: []any{"ground_truth", truthName(o.Sim)}}
+	b.Manifest = func() error { return checkManifest(o.Out, spec, truthName(o.Sim)) }
+	if want != nil {
+		b.Want = func(i int) bool { return want[i] }
+	}
+	b.Finished = func(i int) (bool, error) {
+		name := spec.Name(spec.Item(i))
 		// Leftovers of a killed run of this scenario.
 		stale, _ := filepath.Glob(filepath.Join(o.Out, partialPrefix+name+"-*"))
 		for _, d := range stale {
 			if err := os.RemoveAll(d); err != nil {
-				return nil, fmt.Errorf("removing a half-written shard: %w", err)
+				return false, fmt.Errorf("removing a half-written shard: %w", err)
 			}
 		}
-		if st, err := os.Stat(filepath.Join(o.Out, name)); err == nil && st.IsDir() {
-			r.Skipped++
-			continue
-		}
-		todo = append(todo, it)
+		st, err := os.Stat(filepath.Join(o.Out, name))
+		return err == nil && st.IsDir(), nil
 	}
-	for _, name := range o.Only {
-		if !found[name] {
-			return nil, fmt.Errorf("--only %s: not a scenario of this spec", name)
-		}
-	}
-	log.Info("datagen plan", "task", o.Task.String(), "split_from", o.Task.Source, "scenarios", r.Total,
-		"mine", r.Mine, "finished_before", r.Skipped, "to_make", len(todo), "workers", o.Workers, "ground_truth", truthName(o.Sim))
-
-	var bar progress.Reporter
-	if o.Progress != nil && len(todo) > 0 { // a bar on a terminal, a line every 30 s in a log
-		bar = progress.New(o.Progress, len(todo), progress.Options{Desc: fmt.Sprintf("datagen %s", o.Task), Unit: "shards", Every: 30 * time.Second})
-	}
-
-	start := time.Now()
-	type result struct {
-		fail       *Failure
-		busy, sim  time.Duration
-		flows      int
-		finishedBy bool // another task finished it first
-	}
-	stopped := parallel.Each(ctx, len(todo), o.Workers, func(i int) result {
-		it := todo[i]
-		t0 := time.Now()
+	b.Make = func(i int) result {
+		it := spec.Item(i)
 		simT, flows, elsewhere, err := makeOne(spec, it, o)
-		res := result{busy: time.Since(t0), sim: simT, flows: flows, finishedBy: elsewhere}
+		res := result{sim: simT, flows: flows, finishedBy: elsewhere}
 		if err != nil {
 			res.fail = &Failure{Item: it, Name: spec.Name(it), Seed: spec.seedOf(it), Err: err}
 		}
 		return res
-	}, func(_ int, res result) {
-		r.BusyTime += res.busy
+	}
+	b.Collect = func(_ int, res result, busy time.Duration) {
+		r.BusyTime += busy
 		r.SimTime += res.sim
 		switch {
 		case res.fail != nil:
 			r.Failed = append(r.Failed, *res.fail)
-			log.Error("scenario failed", "scenario", res.fail.Name, "seed", res.fail.Seed, "err", res.fail.Err)
+			b.Log.Error("scenario failed", "scenario", res.fail.Name, "seed", res.fail.Seed, "err", res.fail.Err)
 		case res.finishedBy:
 			r.Skipped++
 		default:
 			r.Done++
 			r.FlowsMade += res.flows
 		}
-		if bar != nil {
-			bar.Add(1)
-		}
-	})
-	if bar != nil {
-		bar.Finish()
 	}
-	r.Elapsed = time.Since(start)
-	if stopped != nil {
-		return r, fmt.Errorf("datagen stopped: %w (finished shards are kept; run again to resume)", stopped)
+	br, err := RunBatch(ctx, b)
+	if br == nil {
+		return nil, err
 	}
-	return r, nil
+	r.Task, r.Workers, r.Total, r.Mine, r.Elapsed = b.Task, b.Workers, br.Total, br.Mine, br.Elapsed
+	r.Skipped += br.Skipped // and those finished by another task meanwhile
+	return r, err
 }
 
 // makeOne makes one scenario in a partial folder and renames it into place.

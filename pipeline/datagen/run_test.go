@@ -3,7 +3,9 @@ package datagen
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,9 +150,14 @@ func TestRunLayoutResumeAndSplit(t *testing.T) {
 	if _, err := Run(ctx, &other, Options{Out: out}); err == nil || !strings.Contains(err.Error(), "another spec") {
 		t.Errorf("mixing specs: %v", err)
 	}
-	// --only names a scenario of the spec.
-	if _, err := Run(ctx, spec, Options{Out: out, Only: []string{"shard99_nflows1_nhosts3_lr10Gbps"}}); err == nil {
-		t.Error("--only with a foreign name accepted")
+	// --only names a scenario of the spec; a wrong name leaves nothing.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if _, err := Run(ctx, spec, Options{Out: fresh, Only: []string{"shard99_nflows1_nhosts3_lr10Gbps"}}); err == nil ||
+		err.Error() != "--only shard99_nflows1_nhosts3_lr10Gbps: not a scenario of this spec" {
+		t.Errorf("--only with a foreign name: %v", err)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("--only with a foreign name left %s: %v", fresh, err)
 	}
 }
 

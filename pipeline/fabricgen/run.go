@@ -9,14 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/m4sim/m4/bindings"
-	"github.com/m4sim/m4/internal/parallel"
-	"github.com/m4sim/m4/internal/progress"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/datagen"
 	"github.com/m4sim/m4/pipeline/dyntrace"
@@ -108,93 +105,56 @@ func WorkloadDir(out string, w int) string { return filepath.Join(out, fmt.Sprin
 func summaryPath(out string, w int) string { return filepath.Join(WorkloadDir(out, w), SummaryFile) }
 
 // Run makes the task's workloads of spec under o.Out with a pool of
-// workers; a finished workload is skipped, a failed one reported (with its
-// seed) without stopping the others.
+// workers (datagen.RunBatch); a finished workload is skipped, a failed one
+// reported (with its seed) without stopping the others.
 func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Task.Count < 1 {
-		o.Task = datagen.Whole()
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.NumCPU()
-	}
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return nil, err
-	}
-	if err := checkManifest(o.Out, spec, o.Dynamics); err != nil {
-		return nil, err
-	}
-	total := spec.Workloads.Count
-	r := &Report{Task: o.Task, Total: total}
-	var todo []int
-	for i := 0; i < total; i++ {
-		if !o.Task.Owns(i, total) {
-			continue
-		}
-		r.Mine++
-		w := spec.Workloads.First + i
-		if _, err := os.Stat(summaryPath(o.Out, w)); err == nil {
-			r.Skipped++
-			continue
-		}
-		todo = append(todo, w)
-	}
-	log.Info("fabricgen plan", "task", o.Task.String(), "workloads", total, "mine", r.Mine, "finished_before", r.Skipped,
-		"to_make", len(todo), "workers", o.Workers)
-	var bar progress.Reporter
-	if o.Progress != nil && len(todo) > 0 {
-		mode := "--from-workload"
-		if o.Dynamics {
-			mode = "--dynamics"
-		}
-		bar = progress.New(o.Progress, len(todo), progress.Options{Desc: fmt.Sprintf("datagen %s %s", mode, o.Task),
-			Unit: "workloads", Every: 30 * time.Second})
-	}
-	start := time.Now()
 	type result struct {
-		sum  *Summary
-		err  error
-		busy time.Duration
+		sum *Summary
+		err error
 	}
-	stopped := parallel.Each(ctx, len(todo), o.Workers, func(i int) result {
-		t0 := time.Now()
-		sum, err := makeWorkload(spec, todo[i], o)
-		return result{sum, err, time.Since(t0)}
-	}, func(i int, res result) {
-		w := todo[i]
-		r.Busy += res.busy
+	mode := "--from-workload"
+	if o.Dynamics {
+		mode = "--dynamics"
+	}
+	r := &Report{}
+	b := &datagen.Batch[result]{Name: "fabricgen", Items: "workloads", Out: o.Out, Task: o.Task, Workers: o.Workers, Log: o.Log,
+		Progress: o.Progress, Desc: "datagen " + mode, Unit: "workloads", Total: spec.Workloads.Count}
+	b.Manifest = func() error { return checkManifest(o.Out, spec, o.Dynamics) }
+	b.Finished = func(i int) (bool, error) {
+		_, err := os.Stat(summaryPath(o.Out, spec.Workloads.First+i))
+		return err == nil, nil
+	}
+	b.Make = func(i int) result {
+		sum, err := makeWorkload(spec, spec.Workloads.First+i, o)
+		return result{sum, err}
+	}
+	b.Collect = func(i int, res result, busy time.Duration) {
+		w := spec.Workloads.First + i
+		r.Busy += busy
 		if res.err != nil {
 			f := Failure{W: w, Seed: spec.seedOf(w), Err: res.err}
 			r.Failed = append(r.Failed, f)
-			log.Error("workload failed", "workload", w, "seed", f.Seed, "err", res.err)
-		} else {
-			r.Done++
-			if res.sum.Unusable != "" {
-				r.Unusable++
-				log.Warn("workload unusable", "workload", w, "why", res.sum.Unusable)
-			}
-			r.Flows += res.sum.Flows
-			r.TruthT += time.Duration(res.sum.TruthSec * float64(time.Second))
-			log.Info("workload", "workload", w, "flows", res.sum.Flows, "seconds", res.sum.Seconds)
+			b.Log.Error("workload failed", "workload", w, "seed", f.Seed, "err", res.err)
+			return
 		}
-		if bar != nil {
-			bar.Add(1)
+		r.Done++
+		if res.sum.Unusable != "" {
+			r.Unusable++
+			b.Log.Warn("workload unusable", "workload", w, "why", res.sum.Unusable)
 		}
-	})
-	if bar != nil {
-		bar.Finish()
+		r.Flows += res.sum.Flows
+		r.TruthT += time.Duration(res.sum.TruthSec * float64(time.Second))
+		b.Log.Info("workload", "workload", w, "flows", res.sum.Flows, "seconds", res.sum.Seconds)
 	}
-	r.Elapsed = time.Since(start)
-	if stopped != nil {
-		return r, fmt.Errorf("datagen stopped: %w (finished workloads are kept; run again to resume)", stopped)
+	br, err := datagen.RunBatch(ctx, b)
+	if br == nil {
+		return nil, err
 	}
-	return r, nil
+	r.Task, r.Total, r.Mine, r.Skipped, r.Elapsed = b.Task, br.Total, br.Mine, br.Skipped, br.Elapsed
+	return r, err
 }
 
 // makeWorkload makes workload w's folder, or fails leaving nothing of it.

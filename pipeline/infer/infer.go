@@ -199,11 +199,7 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 	// the two mixtures are sorted side by side
 	var wg sync.WaitGroup
 	if est != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.Model = mixM.Distribution()
-		}()
+		wg.Go(func() { r.Model = mixM.Distribution() })
 	}
 	r.Flowsim = mixFS.Distribution()
 	wg.Wait()

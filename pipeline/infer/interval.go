@@ -53,15 +53,12 @@ func Bootstraps(paths []PathResult, picks []Pick, b int, level float64, seed uin
 		if s == nil || b < 2 {
 			continue
 		}
-		// each estimator's values sorted while the replicates are drawn
+		// each estimator's values sorted while this goroutine draws the
+		// replicates: work of two kinds side by side, not parallel.For's
 		ms := make([]*aggregate.Mixture, len(same))
 		var wg sync.WaitGroup
 		for k, j := range same {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ms[k] = aggregate.NewMixture(s.estimates(paths, picks[j]))
-			}()
+			wg.Go(func() { ms[k] = aggregate.NewMixture(s.estimates(paths, picks[j])) })
 		}
 		counts := s.draw(b, seed)
 		wg.Wait()

@@ -245,8 +245,9 @@ func TestSpecErrors(t *testing.T) {
 		{base + "cc: {algorithm: hpcc, hpcc_u_target: 2}\n", "cc.hpcc_u_target = 2"},
 		{base + "cc: {dcqcn_kmin: 60}\n", "cc.dcqcn_kmin = 60: above dcqcn_kmax (50)"},
 		{"[1, 2]\n", "must be a mapping"},
-		{"", "empty spec"},
-		{"topology: {kind: fabric\n", "test.yaml"},
+		{"", "test.yaml: empty spec"},
+		{"~\n", "test.yaml: empty spec"},
+		{"topology: {kind: fabric\n", "test.yaml: line 1: did not find expected ',' or '}'"},
 		{`{"topology": {"kind": "fabric"}, "sizes": {"dist": "hadoop"}, "max_load": 0.5, "flows": 10, "extra": 1}`, `test.yaml:1: unknown key "extra"`},
 	}
 	for i, c := range cases {

@@ -1,17 +1,13 @@
 package workload
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/m4sim/m4/internal/specfile"
 	"github.com/m4sim/m4/pipeline/cc"
@@ -135,95 +131,25 @@ func LoadSpec(path string) (*Spec, error) {
 	return s, nil
 }
 
-var (
-	errLineRe    = regexp.MustCompile(`^\s*line (\d+): (.*)$`)
-	unknownKeyRe = regexp.MustCompile(`^field (\S+) not found in type`)
-)
-
-// ParseSpec decodes spec text; name prefixes errors.
+// ParseSpec decodes spec text (YAML or JSON, whatever name's extension:
+// specfile.DecodeYAML, so errors name the line and key of both); name
+// prefixes errors.
 func ParseSpec(name string, data []byte) (*Spec, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	s := &Spec{File: name}
+	root, err := specfile.DecodeYAML(name, data, s)
+	if err != nil {
+		return nil, err
 	}
-	if len(root.Content) == 0 {
+	if root == nil {
 		return nil, fmt.Errorf("%s: empty spec", name)
 	}
-	if root.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: the spec must be a mapping of keys (topology, sizes, ...)", name, root.Content[0].Line)
-	}
-	keys := map[int][]keyAt{} // line -> keys on it
-	indexKeys(root.Content[0], "", keys)
-	s := &Spec{File: name}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(s); err != nil {
-		return nil, specDecodeError(name, err, keys)
-	}
-	if err := specfile.NoZero(name, &root, noZeroKeys(s.Topology.Kind)); err != nil {
+	if err := specfile.NoZero(name, root, noZeroKeys(s.Topology.Kind)); err != nil {
 		return nil, err
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-type keyAt struct {
-	path      string // dotted key path
-	key       string
-	valueLine int
-}
-
-func indexKeys(n *yaml.Node, prefix string, out map[int][]keyAt) {
-	if n.Kind != yaml.MappingNode {
-		return
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		path := k.Value
-		if prefix != "" {
-			path = prefix + "." + k.Value
-		}
-		out[k.Line] = append(out[k.Line], keyAt{path: path, key: k.Value, valueLine: v.Line})
-		indexKeys(v, path, out)
-	}
-}
-
-// specDecodeError rewrites yaml's "line N: ..." errors to name the key.
-func specDecodeError(name string, err error, keys map[int][]keyAt) error {
-	te, ok := err.(*yaml.TypeError)
-	if !ok {
-		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	var msgs []string
-	for _, e := range te.Errors {
-		m := errLineRe.FindStringSubmatch(e)
-		if m == nil {
-			msgs = append(msgs, name+": "+e)
-			continue
-		}
-		line, _ := strconv.Atoi(m[1])
-		msg := m[2]
-		if u := unknownKeyRe.FindStringSubmatch(msg); u != nil {
-			path := u[1]
-			for _, k := range keys[line] {
-				if k.key == u[1] {
-					path = k.path
-				}
-			}
-			msgs = append(msgs, fmt.Sprintf("%s:%d: unknown key %q", name, line, path))
-			continue
-		}
-		for _, k := range keys[line] { // the key whose value is on this line
-			if k.valueLine == line {
-				msg = k.path + ": " + msg
-				break
-			}
-		}
-		msgs = append(msgs, fmt.Sprintf("%s:%d: %s", name, line, msg))
-	}
-	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
 }
 
 // fieldError is an invalid value: it names the spec file and key.
