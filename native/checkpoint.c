@@ -34,8 +34,6 @@ static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_mod
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: not a JSON object");
         goto done;
     }
-    static const char *const ints[] = {"feat_dim", "n_buckets_in", "n_pct", "dim", "n_layers", "n_heads",
-                                       "hidden_dim", "max_seq", "mlp_hidden1", "mlp_hidden2", "out_dim"};
     static const char *const known[] = {"feat_dim", "n_buckets_in", "n_pct", "dim", "n_layers", "n_heads",
                                         "hidden_dim", "max_seq", "mlp_hidden1", "mlp_hidden2", "out_dim",
                                         "norm_eps", "rope_theta", "dropout", NULL};
@@ -46,60 +44,37 @@ static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_mod
     }
     int *dst[] = {&c->feat_dim, &c->n_buckets_in, &c->n_pct, &c->dim, &c->n_layers, &c->n_heads,
                   &c->hidden_dim, &c->max_seq, &c->mlp_hidden1, &c->mlp_hidden2, &c->out_dim};
-    memset(c, 0, sizeof *c);
-    for (int i = 0; i < 11; i++) {
-        /* ranges as pipeline/model's ModelConfig.Validate: counts 1..2^20, n_layers
-         * 0..1024, n_buckets_in >= 0, max_seq <= 4096 */
-        long long lo = 1, hi = 1 << 20, v = 0;
-        if (i == 1) lo = 0;
-        if (i == 4) lo = 0, hi = 1024;
-        if (i == 7) hi = 4096;
-        int k = m4i_json_get(&p, root, ints[i]);
-        if (k < 0) continue; /* absent: zero, which the range check below refuses */
-        if (m4i_json_int(&p, k, lo, hi, &v)) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not an integer in %lld..%lld",
-                       ints[i], lo, hi);
-            goto done;
-        }
-        *dst[i] = (int)v;
-    }
-    const char *fl[] = {"norm_eps", "rope_theta", "dropout"};
     float *fd[] = {&c->norm_eps, &c->rope_theta, &c->dropout};
-    for (int i = 0; i < 3; i++) {
-        int k = m4i_json_get(&p, root, fl[i]);
-        double v = 0;
-        if (k >= 0 && m4i_json_num(&p, k, 1, &v)) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not a finite number", fl[i]);
+    int absent[14] = {0};
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < 14; i++) {
+        int k = m4i_json_get(&p, root, known[i]);
+        if (k < 0) { /* absent: zero, which the range check refuses where 0 is not allowed */
+            absent[i] = 1;
+            continue;
+        }
+        long long v = 0;
+        double x = 0;
+        if (i < 11 && m4i_json_int(&p, k, -(1LL << 31), (1LL << 31) - 1, &v)) {
+            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not a 32-bit integer", known[i]);
             goto done;
         }
-        *fd[i] = (float)v;
+        if (i >= 11 && m4i_json_num(&p, k, 1, &x)) {
+            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not a finite number", known[i]);
+            goto done;
+        }
+        if (i < 11) *dst[i] = (int)v;
+        else *fd[i - 11] = (float)x;
     }
-    const char *bad = NULL;
-    if (c->feat_dim < 1) bad = "feat_dim";
-    else if (c->n_pct < 1) bad = "n_pct";
-    else if (c->dim < 1) bad = "dim";
-    else if (c->n_heads < 1) bad = "n_heads";
-    else if (c->hidden_dim < 1) bad = "hidden_dim";
-    else if (c->max_seq < 1) bad = "max_seq";
-    else if (c->mlp_hidden1 < 1) bad = "mlp_hidden1";
-    else if (c->mlp_hidden2 < 1) bad = "mlp_hidden2";
-    else if (c->out_dim < 1) bad = "out_dim";
+    /* the ranges are m4_model_config_check's (model_layout.h); the size
+     * limits come after the file-size bound in read_ckpt */
+    char msg[128];
+    const char *bad = m4i_config_ranges(c, msg, sizeof msg);
     if (bad) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s missing or < 1", bad);
-        goto done;
-    }
-    if ((long long)c->n_buckets_in * c->n_pct > c->feat_dim) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %d buckets x %d percentiles exceed feat_dim %d",
-                   c->n_buckets_in, c->n_pct, c->feat_dim);
-    } else if (c->dim % c->n_heads != 0 || (c->dim / c->n_heads) % 2 != 0) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: dim %d / n_heads %d must be an even integer",
-                   c->dim, c->n_heads);
-    } else if (!(c->norm_eps > 0) || c->norm_eps > 1) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: norm_eps = %g, want in (0, 1]", c->norm_eps);
-    } else if (!(c->rope_theta > 0) || c->rope_theta > 1e9) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: rope_theta = %g, want in (0, 1e9]", c->rope_theta);
-    } else if (!(c->dropout >= 0 && c->dropout < 1)) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: dropout = %g, want in [0, 1)", c->dropout);
+        int missing = 0;
+        for (int i = 0; i < 14; i++) missing |= absent[i] && strcmp(bad, known[i]) == 0;
+        if (missing) st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s missing", bad);
+        else st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s", msg);
     }
 done:
     m4i_json_free(&p);
@@ -374,8 +349,9 @@ static m4_status read_ckpt(const unsigned char *b, size_t len, m4_checkpoint *ck
                       np, data_len);
         goto done;
     }
-    if (!m4i_config_ok(&ci->config)) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: a config the native model cannot run (sizes beyond its limits)");
+    char msg[128];
+    if (m4i_config_sizes(&ci->config, msg, sizeof msg)) {
+        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s", msg);
         goto done;
     }
     if (!ci->m3_features || ci->config.feat_dim != M4_FEAT_ROW || ci->config.n_buckets_in != M4_FEAT_BUCKETS ||

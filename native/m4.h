@@ -390,6 +390,15 @@ typedef struct {
 /* m4_model_config_default fills cfg with m3's model (18.1M parameters). */
 M4_API void m4_model_config_default(m4_model_config *cfg);
 
+/* m4_model_config_check is M4_OK for a config m4_model_create accepts, else
+ * M4_ERR_INVALID_ARGUMENT with the first field out of range in err (err_len
+ * bytes, may be NULL): "dim = 0, want 1..1048576". Counts 1..2^20
+ * (n_buckets_in from 0, n_layers 0..1024, max_seq 1..4096), n_buckets_in x
+ * n_pct <= feat_dim, dim/n_heads an even integer, norm_eps in (0, 1],
+ * rope_theta in (0, 1e9], dropout in [0, 1), weight matrices up to 2^30
+ * floats. */
+M4_API m4_status m4_model_config_check(const m4_model_config *cfg, char *err, size_t err_len);
+
 typedef struct m4_model m4_model;
 
 /* One named parameter tensor: params[offset .. offset+size), shape (shape[0])
