@@ -635,6 +635,14 @@ M4_API double m4_features_base_delay_ns(int n_hosts, int src, int dst, double si
 M4_API double m4_features_ideal_ns(double size_bytes);
 M4_API void m4_features_percentiles(const double *sorted, size_t n, double *out);
 
+/* m4_features_empty_buckets applies m3's empty-bucket rule (util/model.py)
+ * to n_buckets buckets of n_pct >= 1 num_flows_per_cell values each (a map's
+ * n_hosts x M4_FEAT_BUCKETS, as m4_features_build writes them): empty[i] is 1
+ * when bucket i's mean is below 1e-12, i.e. it has no flows, else 0. The
+ * model replaces empty buckets by a learned vector (m4_model_forward). */
+M4_API m4_status m4_features_empty_buckets(size_t n_buckets, int n_pct, const double *num_flows_per_cell,
+                                           uint8_t *empty);
+
 /* ------------------------------------------------------------------------ */
 /* checkpoints and the end-to-end estimate of a path scenario.              */
 /*                                                                          */
