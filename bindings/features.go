@@ -205,3 +205,14 @@ func EmptyBuckets(numFlows []float64, pct int, empty []uint8) error {
 	}
 	return nil
 }
+
+// Percentiles writes percentiles 1..FeatPercentiles of the ascending values
+// sorted to out (m4_features_percentiles: numpy's 'nearest',
+// sorted[round-half-even((n-1) p/100)]). sorted must not be empty.
+func Percentiles(sorted []float64, out *[FeatPercentiles]float64) error {
+	if len(sorted) == 0 {
+		return fmt.Errorf("percentiles of no values")
+	}
+	C.m4_features_percentiles((*C.double)(&sorted[0]), C.size_t(len(sorted)), (*C.double)(&out[0]))
+	return nil
+}

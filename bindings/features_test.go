@@ -25,3 +25,22 @@ func TestEmptyBuckets(t *testing.T) {
 		t.Errorf("no buckets: %v", err)
 	}
 }
+
+// Percentiles is m4_features_percentiles: numpy's 'nearest' (half-way
+// indexes round to even), ties kept, and no values refused.
+func TestPercentiles(t *testing.T) {
+	var out [FeatPercentiles]float64
+	if err := Percentiles([]float64{10, 20, 20, 30, 40}, &out); err != nil {
+		t.Fatal(err)
+	}
+	// index rint(4 p/100): p12 -> 0.48 -> 0, p13 -> 0.52 -> 1, p50 -> 2, p62 -> 2.48 -> 2, p63 -> 3
+	if got := [5]float64{out[11], out[12], out[49], out[61], out[62]}; got != [5]float64{10, 20, 20, 20, 30} {
+		t.Errorf("p12, p13, p50, p62, p63 = %v", got)
+	}
+	if err := Percentiles([]float64{1, 2}, &out); err != nil || out[49] != 1 || out[50] != 2 {
+		t.Errorf("p50 of (1, 2) = %v (half-way rounds to even index 0), p51 = %v: %v", out[49], out[50], err)
+	}
+	if err := Percentiles(nil, &out); err == nil {
+		t.Error("percentiles of no values: no error")
+	}
+}

@@ -394,7 +394,9 @@ func FlowsimEstimate(dir string, hosts int) ([]float32, error) {
 			continue
 		}
 		slices.Sort(v)
-		features.Percentiles(v, &pct)
+		if err := features.Percentiles(v, &pct); err != nil {
+			return nil, err
+		}
 		for k, x := range pct {
 			out[b*features.NumPercentiles+k] = float32(x)
 		}

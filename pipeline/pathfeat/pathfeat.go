@@ -224,7 +224,9 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 			continue
 		}
 		slices.Sort(v)
-		features.Percentiles(v, &p.Flowsim[k])
+		if err := features.Percentiles(v, &p.Flowsim[k]); err != nil {
+			return fmt.Errorf("path %d: %w", sc.PathID, err)
+		}
 	}
 	return nil
 }

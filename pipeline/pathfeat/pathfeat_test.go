@@ -94,7 +94,9 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 				}
 			} else {
 				slices.Sort(v)
-				features.Percentiles(v, &want)
+				if err := features.Percentiles(v, &want); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if p.Flowsim[k] != want {
 				t.Fatalf("path %d bucket %d: flowsim percentiles differ", pi, k)

@@ -120,7 +120,9 @@ func TestBuildRateNormalised(t *testing.T) {
 			}
 			if len(per[k]) > 0 {
 				slices.Sort(per[k])
-				features.Percentiles(per[k], &want)
+				if err := features.Percentiles(per[k], &want); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if p.Flowsim[k] != want {
 				t.Fatalf("path %d bucket %d: flowsim percentiles are not those of the flows of that own size", pi, k)
