@@ -95,6 +95,9 @@ func RateScale(linkGbps []float64) (k, ratio float64, err error) {
 	if fabric != 0 {
 		ratio = fabric / host
 	}
+	if !(def.EdgeGbps > 0) {
+		return 0, 0, bindings.ErrNoNative // m3's 10 Gbps is libm4's (m4_path_config_default)
+	}
 	return host / def.EdgeGbps, ratio, nil
 }
 
