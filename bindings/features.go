@@ -188,3 +188,31 @@ func FeatureParamsFor(features string, hosts int, network bool, foreground int, 
 		return nil, statusError("m4_features_params_for", st)
 	}
 }
+
+// EmptyBuckets writes m3's empty-bucket flags (m4_features_empty_buckets)
+// of len(empty) buckets of pct num_flows_per_cell values each: 1 where a
+// bucket has no flows (the mean of its values below 1e-12), else 0.
+func EmptyBuckets(numFlows []float64, pct int, empty []uint8) error {
+	if pct < 1 || len(numFlows) != len(empty)*pct {
+		return fmt.Errorf("empty buckets: %d values for %d buckets of %d", len(numFlows), len(empty), pct)
+	}
+	if len(empty) == 0 {
+		return nil
+	}
+	if st := C.m4_features_empty_buckets(C.size_t(len(empty)), C.int(pct), (*C.double)(&numFlows[0]),
+		(*C.uint8_t)(&empty[0])); st != C.M4_OK {
+		return statusError("m4_features_empty_buckets", st)
+	}
+	return nil
+}
+
+// Percentiles writes percentiles 1..FeatPercentiles of the ascending values
+// sorted to out (m4_features_percentiles: numpy's 'nearest',
+// sorted[round-half-even((n-1) p/100)]). sorted must not be empty.
+func Percentiles(sorted []float64, out *[FeatPercentiles]float64) error {
+	if len(sorted) == 0 {
+		return fmt.Errorf("percentiles of no values")
+	}
+	C.m4_features_percentiles((*C.double)(&sorted[0]), C.size_t(len(sorted)), (*C.double)(&out[0]))
+	return nil
+}

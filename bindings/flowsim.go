@@ -35,6 +35,17 @@ type Flowsim struct {
 	cfg PathConfig
 }
 
+// DefaultPathConfig returns m3's parking-lot constants for a path of h hosts
+// (m4_path_config_default: 10 Gbit/s edge links and flow cap, 40 Gbit/s
+// inner links, 1000 B payload and 48 B of headers per packet).
+func DefaultPathConfig(h int) PathConfig {
+	var c C.m4_path_config
+	C.m4_path_config_default(&c, C.int(h))
+	return PathConfig{Hosts: int(c.n_hosts), EdgeGbps: float64(c.edge_gbps), CoreGbps: float64(c.core_gbps),
+		FlowCapGbps: float64(c.flow_cap_gbps), PayloadBytes: float64(c.payload_bytes),
+		HeaderBytes: float64(c.header_bytes)}
+}
+
 // NewFlowsim creates a simulator for cfg.
 func NewFlowsim(cfg PathConfig) (*Flowsim, error) {
 	ccfg := C.m4_path_config{

@@ -8,6 +8,11 @@ func Version() string { return "none (built without cgo)" }
 // HeaderVersion reports that no native header was compiled in.
 func HeaderVersion() string { return Version() }
 
+// DefaultPathConfig returns a config of h hosts and zero rates and sizes:
+// libm4 owns m3's constants (m4_path_config_default), and nothing can
+// simulate a path without it either.
+func DefaultPathConfig(h int) PathConfig { return PathConfig{Hosts: h} }
+
 // Flowsim is unavailable without cgo.
 type Flowsim struct{}
 

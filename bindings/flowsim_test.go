@@ -11,6 +11,14 @@ import (
 // wire returns the bits m3's flowsim sends for a payload of size bytes.
 func wire(size float64) float64 { return (size + math.Ceil(size/1000)*48) * 8 }
 
+// DefaultPathConfig is m4_path_config_default: m3's parking-lot constants.
+func TestDefaultPathConfig(t *testing.T) {
+	want := PathConfig{Hosts: 5, EdgeGbps: 10, CoreGbps: 40, FlowCapGbps: 10, PayloadBytes: 1000, HeaderBytes: 48}
+	if got := DefaultPathConfig(5); got != want {
+		t.Errorf("DefaultPathConfig(5) = %+v, want %+v", got, want)
+	}
+}
+
 // TestFlowsimHandCases checks cases solvable by hand (rates in bit/ns).
 func TestFlowsimHandCases(t *testing.T) {
 	cases := []struct {

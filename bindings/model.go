@@ -35,6 +35,25 @@ func toC(c ModelConfig) C.m4_model_config {
 	}
 }
 
+// DefaultModelConfig returns m3's model (m4_model_config_default; m3's
+// config/train_config_path.yaml): 18.1M parameters.
+func DefaultModelConfig() ModelConfig {
+	var c C.m4_model_config
+	C.m4_model_config_default(&c)
+	return fromC(c)
+}
+
+// Validate reports the first field out of range (m4_model_config_check:
+// libm4 owns the ranges).
+func (c ModelConfig) Validate() error {
+	cc := toC(c)
+	var msg [128]C.char
+	if st := C.m4_model_config_check(&cc, &msg[0], C.size_t(len(msg))); st != C.M4_OK {
+		return fmt.Errorf("model config: %s", C.GoString(&msg[0]))
+	}
+	return nil
+}
+
 // NewModel creates a model for batches of up to maxBatch scenarios with up
 // to maxRows transformer rows in all (the sum of H-1; 0 means maxBatch *
 // MaxSeq). training also allocates gradients and AdamW state. A training

@@ -8,6 +8,14 @@ type Model struct{}
 // NewModel returns ErrNoNative.
 func NewModel(ModelConfig, int, int, bool) (*Model, error) { return nil, ErrNoNative }
 
+// DefaultModelConfig returns the zero config: libm4 owns m3's model
+// (m4_model_config_default), and nothing can run a config without it either.
+func DefaultModelConfig() ModelConfig { return ModelConfig{} }
+
+// Validate checks nothing without the native library, which owns the
+// ranges (m4_model_config_check); nothing can run a config without it either.
+func (ModelConfig) Validate() error { return nil }
+
 // ModelNumParams needs the native library.
 func ModelNumParams(ModelConfig) (int, error) { return 0, ErrNoNative }
 

@@ -183,6 +183,46 @@ func TestModelDeterministic(t *testing.T) {
 	}
 }
 
+// DefaultModelConfig is m3's model and Validate is m4_model_config_check:
+// a bad value in any Go field comes back naming that field in m4.h.
+func TestModelConfigFromC(t *testing.T) {
+	d := DefaultModelConfig()
+	want := ModelConfig{FeatDim: 1019, BucketsIn: 10, Pct: 100, Dim: 576, Layers: 4, Heads: 4, Hidden: 1536,
+		MaxSeq: 16, MLPHidden1: 512, MLPHidden2: 512, OutDim: 400, NormEps: 1e-5, RopeTheta: 10000, Dropout: 0.2}
+	if d != want {
+		t.Errorf("DefaultModelConfig() = %+v, want m3's %+v", d, want)
+	}
+	if err := d.Validate(); err != nil {
+		t.Error(err)
+	}
+	for i, c := range []struct {
+		set  func(*ModelConfig)
+		want string
+	}{
+		{func(c *ModelConfig) { c.FeatDim = 0 }, "feat_dim = 0, want 1..1048576"},
+		{func(c *ModelConfig) { c.BucketsIn = -1 }, "n_buckets_in = -1, want 0..1048576"},
+		{func(c *ModelConfig) { c.Pct = 0 }, "n_pct = 0"},
+		{func(c *ModelConfig) { c.Dim = -2 }, "dim = -2"},
+		{func(c *ModelConfig) { c.Layers = 2000 }, "n_layers = 2000, want 0..1024"},
+		{func(c *ModelConfig) { c.Heads = 0 }, "n_heads = 0"},
+		{func(c *ModelConfig) { c.Hidden = 0 }, "hidden_dim = 0"},
+		{func(c *ModelConfig) { c.MaxSeq = 5000 }, "max_seq = 5000, want 1..4096"},
+		{func(c *ModelConfig) { c.MLPHidden1 = 0 }, "mlp_hidden1 = 0"},
+		{func(c *ModelConfig) { c.MLPHidden2 = 0 }, "mlp_hidden2 = 0"},
+		{func(c *ModelConfig) { c.OutDim = 0 }, "out_dim = 0"},
+		{func(c *ModelConfig) { c.Heads = 5 }, "dim 576 / n_heads 5 must be an even integer"},
+		{func(c *ModelConfig) { c.NormEps = 0 }, "norm_eps = 0, want in (0, 1]"},
+		{func(c *ModelConfig) { c.RopeTheta = -1 }, "rope_theta = -1"},
+		{func(c *ModelConfig) { c.Dropout = 1 }, "dropout = 1, want in [0, 1)"},
+	} {
+		b := d
+		c.set(&b)
+		if err := b.Validate(); err == nil || !strings.HasPrefix(err.Error(), "model config: "+c.want) {
+			t.Errorf("%d: %v, want %q", i, err, c.want)
+		}
+	}
+}
+
 func TestModelRejectsBadInput(t *testing.T) {
 	cfg := DefaultModelConfig()
 	cfg.Dim, cfg.Hidden, cfg.Layers, cfg.MLPHidden1, cfg.MLPHidden2 = 16, 16, 1, 8, 8

@@ -3,6 +3,7 @@ package bindings
 import "fmt"
 
 // ModelConfig is the shape of m3's estimator (m4_model_config in m4.h).
+// libm4 owns its defaults (DefaultModelConfig) and ranges (Validate).
 //
 // Per path scenario with H hosts the model reads H feature rows of FeatDim
 // values: BucketsIn x Pct slowdown percentiles, then the configuration
@@ -33,46 +34,6 @@ type ModelConfig struct {
 func (c ModelConfig) SameModel(o ModelConfig) bool {
 	c.Dropout = o.Dropout
 	return c == o
-}
-
-// DefaultModelConfig returns m3's model (config/train_config_path.yaml):
-// 18.1M parameters.
-func DefaultModelConfig() ModelConfig {
-	return ModelConfig{FeatDim: 1019, BucketsIn: 10, Pct: 100, Dim: 576, Layers: 4, Heads: 4,
-		Hidden: 1536, MaxSeq: 16, MLPHidden1: 512, MLPHidden2: 512, OutDim: 400,
-		NormEps: 1e-5, RopeTheta: 10000, Dropout: 0.2}
-}
-
-// Validate reports the first field out of range.
-func (c ModelConfig) Validate() error {
-	pos := []struct {
-		name string
-		v    int
-	}{{"feat_dim", c.FeatDim}, {"pct", c.Pct}, {"dim", c.Dim}, {"heads", c.Heads},
-		{"hidden", c.Hidden}, {"max_seq", c.MaxSeq}, {"mlp_hidden1", c.MLPHidden1},
-		{"mlp_hidden2", c.MLPHidden2}, {"out_dim", c.OutDim}}
-	for _, p := range pos {
-		if p.v < 1 || p.v > 1<<20 {
-			return fmt.Errorf("model config: %s = %d, want 1..%d", p.name, p.v, 1<<20)
-		}
-	}
-	switch {
-	case c.Layers < 0 || c.Layers > 1024:
-		return fmt.Errorf("model config: layers = %d, want 0..1024", c.Layers)
-	case c.BucketsIn < 0 || c.BucketsIn*c.Pct > c.FeatDim:
-		return fmt.Errorf("model config: %d buckets x %d percentiles exceed feat_dim %d", c.BucketsIn, c.Pct, c.FeatDim)
-	case c.Dim%c.Heads != 0 || (c.Dim/c.Heads)%2 != 0:
-		return fmt.Errorf("model config: dim %d / heads %d must be an even integer", c.Dim, c.Heads)
-	case c.MaxSeq > 4096:
-		return fmt.Errorf("model config: max_seq = %d, want <= 4096", c.MaxSeq)
-	case !(c.NormEps > 0) || c.NormEps > 1:
-		return fmt.Errorf("model config: norm_eps = %g, want in (0, 1]", c.NormEps)
-	case !(c.RopeTheta > 0) || c.RopeTheta > 1e9:
-		return fmt.Errorf("model config: rope_theta = %g, want in (0, 1e9]", c.RopeTheta)
-	case !(c.Dropout >= 0 && c.Dropout < 1):
-		return fmt.Errorf("model config: dropout = %g, want in [0, 1)", c.Dropout)
-	}
-	return nil
 }
 
 // CheckBatch checks a forward batch's slices against c (the layout Forward

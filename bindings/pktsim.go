@@ -120,12 +120,80 @@ func (c *PktsimConfig) toC() (C.m4_pktsim_config, error) {
 	return o, nil
 }
 
-// nativeDefaultPktsimConfig returns m4_pktsim_config_default's values, for
-// tests that keep DefaultPktsimConfig in step with the C library.
-func nativeDefaultPktsimConfig() C.m4_pktsim_config {
+// DefaultPktsimConfig returns the fork's defaults (m4_pktsim_config_default:
+// the globals of scratch/third.cc, e.g. EWMA_GAIN 1/16 in integer arithmetic
+// = 0), which apply to keys a config file omits. libm4 owns the values.
+func DefaultPktsimConfig() PktsimConfig {
 	var o C.m4_pktsim_config
 	C.m4_pktsim_config_default(&o)
-	return o
+	return pktsimFromC(&o)
+}
+
+// pktsimFromC is toC's inverse (Trace and the progress hook are set apart).
+func pktsimFromC(o *C.m4_pktsim_config) PktsimConfig {
+	c := PktsimConfig{
+		CCMode:                 int(o.cc_mode),
+		PayloadBytes:           uint32(o.payload_bytes),
+		EnablePFC:              o.enable_pfc != 0,
+		AckHighPrio:            o.ack_high_prio != 0,
+		HasWin:                 o.has_win != 0,
+		VarWin:                 o.var_win != 0,
+		FixedWinBytes:          uint32(o.fixed_win_bytes),
+		BaseRTTNs:              uint64(o.base_rtt_ns),
+		RateBound:              o.rate_bound != 0,
+		L2ChunkSize:            uint32(o.l2_chunk_size),
+		L2AckInterval:          uint32(o.l2_ack_interval),
+		L2BackToZero:           o.l2_back_to_zero != 0,
+		NackIntervalUs:         float64(o.nack_interval_us),
+		AlphaResumeIntervalUs:  float64(o.alpha_resume_interval_us),
+		RateDecreaseIntervalUs: float64(o.rate_decrease_interval_us),
+		RPTimerUs:              float64(o.rp_timer_us),
+		EWMAGain:               float64(o.ewma_gain),
+		FastRecoveryTimes:      uint32(o.fast_recovery_times),
+		ClampTargetRate:        o.clamp_target_rate != 0,
+		RateOnFirstCNP:         float64(o.rate_on_first_cnp),
+		RateAIBps:              uint64(o.rate_ai_bps),
+		RateHAIBps:             uint64(o.rate_hai_bps),
+		MinRateBps:             uint64(o.min_rate_bps),
+		MaxRateBps:             uint64(o.max_rate_bps),
+		DCTCPRateAIBps:         uint64(o.dctcp_rate_ai_bps),
+		UTarget:                float64(o.u_target),
+		MIThresh:               uint32(o.mi_thresh),
+		FastReact:              o.fast_react != 0,
+		MultiRate:              o.multi_rate != 0,
+		SampleFeedback:         o.sample_feedback != 0,
+		INTMulti:               uint32(o.int_multi),
+		TimelyTLowNs:           uint64(o.timely_t_low_ns),
+		TimelyTHighNs:          uint64(o.timely_t_high_ns),
+		TimelyBeta:             float64(o.timely_beta),
+		TimelyAlpha:            float64(o.timely_alpha),
+		TimelyMinRTTNs:         uint64(o.timely_min_rtt_ns),
+		BufferSizeKB:           uint32(o.buffer_size_kb),
+		PauseTimeUs:            uint32(o.pause_time_us),
+		StopTimeNs:             uint64(o.stop_time_ns),
+		IdealRateCapBps:        uint64(o.ideal_rate_cap_bps),
+		RNGStreamBase:          uint64(o.rng_stream_base),
+		MaxEvents:              uint64(o.max_events),
+		MaxWallSeconds:         float64(o.max_wall_seconds),
+		QlenIntervalNs:         uint64(o.qlen_interval_ns),
+		QlenStartNs:            uint64(o.qlen_start_ns),
+		QlenEndNs:              uint64(o.qlen_end_ns),
+	}
+	for i := 0; i < int(o.n_ecn) && i < MaxECNEntries; i++ {
+		c.ECN = append(c.ECN, ECNEntry{RateBps: uint64(o.ecn_rate_bps[i]), KminKB: uint32(o.ecn_kmin_kb[i]),
+			KmaxKB: uint32(o.ecn_kmax_kb[i]), Pmax: float64(o.ecn_pmax[i])})
+	}
+	return c
+}
+
+// pktsimRoundTrip is toC then pktsimFromC, for the test that they are
+// inverses (cgo is not allowed in test files).
+func pktsimRoundTrip(c PktsimConfig) (PktsimConfig, error) {
+	o, err := c.toC()
+	if err != nil {
+		return PktsimConfig{}, err
+	}
+	return pktsimFromC(&o), nil
 }
 
 // Pktsim is a packet-level simulator for one topology and configuration. It

@@ -36,3 +36,8 @@ func (*Pktsim) Links() (*PktsimLinks, error) { return nil, ErrNoNative }
 
 // Routes returns ErrNoNative.
 func (*Pktsim) Routes(*PktsimFlows) ([]int64, []int32, error) { return nil, nil, ErrNoNative }
+
+// DefaultPktsimConfig returns the zero config: libm4 owns the fork's
+// defaults (m4_pktsim_config_default), and nothing can run a config
+// without it either.
+func DefaultPktsimConfig() PktsimConfig { return PktsimConfig{} }

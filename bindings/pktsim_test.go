@@ -2,19 +2,53 @@
 
 package bindings
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
-// DefaultPktsimConfig (Go) and m4_pktsim_config_default (C) must agree.
-func TestPktsimDefaultsMatchC(t *testing.T) {
-	c := nativeDefaultPktsimConfig()
-	g := DefaultPktsimConfig()
-	gc, err := g.toC()
-	if err != nil {
-		t.Fatal(err)
+// DefaultPktsimConfig is m4_pktsim_config_default as third.cc documents
+// its globals (a few, by key), and toC and pktsimFromC translate every field
+// both ways.
+func TestPktsimDefaultsFromC(t *testing.T) {
+	d := DefaultPktsimConfig()
+	if d.CCMode != 1 || d.PayloadBytes != 1000 || !d.EnablePFC || d.BufferSizeKB != 16 || d.UTarget != 0.95 ||
+		d.MinRateBps != 100e6 || d.StopTimeNs != 3009999999 || d.EWMAGain != 0 || d.TimelyAlpha != 0.875 {
+		t.Errorf("defaults are not the fork's: %+v", d)
 	}
-	if gc != c {
-		t.Errorf("Go defaults differ from C's:\nGo %+v\nC  %+v", gc, c)
+	for i, c := range []PktsimConfig{d, distinctPktsimConfig()} {
+		got, err := pktsimRoundTrip(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Errorf("%d: round trip changed the config:\n got  %+v\n want %+v", i, got, c)
+		}
 	}
+}
+
+// distinctPktsimConfig sets every translated field to a value of its own,
+// so a field toC or pktsimFromC forgets, or two it swaps, show.
+func distinctPktsimConfig() PktsimConfig {
+	var c PktsimConfig
+	v := reflect.ValueOf(&c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch name := v.Type().Field(i).Name; {
+		case name == "Trace" || name == "Progress" || name == "ProgressEveryEvents":
+			// not in m4_pktsim_config's plain fields
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		case f.CanInt():
+			f.SetInt(int64(i + 1))
+		case f.CanUint():
+			f.SetUint(uint64(i + 1))
+		case f.CanFloat():
+			f.SetFloat(float64(i) + 0.5)
+		}
+	}
+	c.ECN = []ECNEntry{{RateBps: 1e10, KminKB: 3, KmaxKB: 4, Pmax: 0.25}, {RateBps: 4e10, KminKB: 12, KmaxKB: 16, Pmax: 0.5}}
+	return c
 }
 
 // The C API rejects bad topologies with a message naming the link.

@@ -79,41 +79,6 @@ type ECNEntry struct {
 // MaxECNEntries is M4_PKTSIM_MAX_RATES.
 const MaxECNEntries = 16
 
-// DefaultPktsimConfig returns the fork's defaults (the globals of
-// scratch/third.cc, e.g. EWMA_GAIN 1/16 in integer arithmetic = 0), which
-// apply to keys a config file omits.
-func DefaultPktsimConfig() PktsimConfig {
-	return PktsimConfig{
-		CCMode:                 1,
-		PayloadBytes:           1000,
-		EnablePFC:              true,
-		HasWin:                 true,
-		RateBound:              true,
-		NackIntervalUs:         500,
-		AlphaResumeIntervalUs:  55,
-		RateDecreaseIntervalUs: 4,
-		FastRecoveryTimes:      5,
-		RateOnFirstCNP:         1,
-		MinRateBps:             100e6,
-		MaxRateBps:             10e9,
-		DCTCPRateAIBps:         1e9,
-		UTarget:                0.95,
-		MIThresh:               5,
-		FastReact:              true,
-		MultiRate:              true,
-		INTMulti:               1,
-		TimelyTLowNs:           50000,
-		TimelyTHighNs:          500000,
-		TimelyBeta:             0.8,
-		TimelyAlpha:            0.875,
-		TimelyMinRTTNs:         20000,
-		BufferSizeKB:           16,
-		PauseTimeUs:            5,
-		StopTimeNs:             3009999999, // Seconds(3.01)
-		IdealRateCapBps:        10e9,
-	}
-}
-
 // PktsimTopology is a network in the ns-3 topology file's terms: nodes
 // 0..len(IsSwitch)-1 and full-duplex links. Each node's devices are numbered
 // from 1 in link order.

@@ -4,7 +4,8 @@ import "errors"
 
 // PathConfig describes a parking-lot path for Flowsim: Hosts hosts in a line,
 // the two end links at EdgeGbps, the inner ones at CoreGbps, every flow capped
-// at FlowCapGbps, and each packet of PayloadBytes carrying HeaderBytes more.
+// at FlowCapGbps, and each packet of PayloadBytes carrying HeaderBytes more
+// (m4_path_config). DefaultPathConfig gives m3's constants.
 type PathConfig struct {
 	Hosts        int
 	EdgeGbps     float64
@@ -12,13 +13,6 @@ type PathConfig struct {
 	FlowCapGbps  float64
 	PayloadBytes float64
 	HeaderBytes  float64
-}
-
-// DefaultPathConfig returns m3's parking-lot constants for a path of h hosts:
-// 10 Gbit/s edge links and flow cap, 40 Gbit/s inner links, 1000 B payload and
-// 48 B of headers per packet.
-func DefaultPathConfig(h int) PathConfig {
-	return PathConfig{Hosts: h, EdgeGbps: 10, CoreGbps: 40, FlowCapGbps: 10, PayloadBytes: 1000, HeaderBytes: 48}
 }
 
 // FlowsimStats counts the work of one Flowsim run.

@@ -34,8 +34,6 @@ static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_mod
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: not a JSON object");
         goto done;
     }
-    static const char *const ints[] = {"feat_dim", "n_buckets_in", "n_pct", "dim", "n_layers", "n_heads",
-                                       "hidden_dim", "max_seq", "mlp_hidden1", "mlp_hidden2", "out_dim"};
     static const char *const known[] = {"feat_dim", "n_buckets_in", "n_pct", "dim", "n_layers", "n_heads",
                                         "hidden_dim", "max_seq", "mlp_hidden1", "mlp_hidden2", "out_dim",
                                         "norm_eps", "rope_theta", "dropout", NULL};
@@ -46,60 +44,37 @@ static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_mod
     }
     int *dst[] = {&c->feat_dim, &c->n_buckets_in, &c->n_pct, &c->dim, &c->n_layers, &c->n_heads,
                   &c->hidden_dim, &c->max_seq, &c->mlp_hidden1, &c->mlp_hidden2, &c->out_dim};
-    memset(c, 0, sizeof *c);
-    for (int i = 0; i < 11; i++) {
-        /* ranges as pipeline/model's ModelConfig.Validate: counts 1..2^20, n_layers
-         * 0..1024, n_buckets_in >= 0, max_seq <= 4096 */
-        long long lo = 1, hi = 1 << 20, v = 0;
-        if (i == 1) lo = 0;
-        if (i == 4) lo = 0, hi = 1024;
-        if (i == 7) hi = 4096;
-        int k = m4i_json_get(&p, root, ints[i]);
-        if (k < 0) continue; /* absent: zero, which the range check below refuses */
-        if (m4i_json_int(&p, k, lo, hi, &v)) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not an integer in %lld..%lld",
-                       ints[i], lo, hi);
-            goto done;
-        }
-        *dst[i] = (int)v;
-    }
-    const char *fl[] = {"norm_eps", "rope_theta", "dropout"};
     float *fd[] = {&c->norm_eps, &c->rope_theta, &c->dropout};
-    for (int i = 0; i < 3; i++) {
-        int k = m4i_json_get(&p, root, fl[i]);
-        double v = 0;
-        if (k >= 0 && m4i_json_num(&p, k, 1, &v)) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not a finite number", fl[i]);
+    int absent[14] = {0};
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < 14; i++) {
+        int k = m4i_json_get(&p, root, known[i]);
+        if (k < 0) { /* absent: zero, which the range check refuses where 0 is not allowed */
+            absent[i] = 1;
+            continue;
+        }
+        long long v = 0;
+        double x = 0;
+        if (i < 11 && m4i_json_int(&p, k, -(1LL << 31), (1LL << 31) - 1, &v)) {
+            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not a 32-bit integer", known[i]);
             goto done;
         }
-        *fd[i] = (float)v;
+        if (i >= 11 && m4i_json_num(&p, k, 1, &x)) {
+            st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s is not a finite number", known[i]);
+            goto done;
+        }
+        if (i < 11) *dst[i] = (int)v;
+        else *fd[i - 11] = (float)x;
     }
-    const char *bad = NULL;
-    if (c->feat_dim < 1) bad = "feat_dim";
-    else if (c->n_pct < 1) bad = "n_pct";
-    else if (c->dim < 1) bad = "dim";
-    else if (c->n_heads < 1) bad = "n_heads";
-    else if (c->hidden_dim < 1) bad = "hidden_dim";
-    else if (c->max_seq < 1) bad = "max_seq";
-    else if (c->mlp_hidden1 < 1) bad = "mlp_hidden1";
-    else if (c->mlp_hidden2 < 1) bad = "mlp_hidden2";
-    else if (c->out_dim < 1) bad = "out_dim";
+    /* the ranges are m4_model_config_check's (model_layout.h); the size
+     * limits come after the file-size bound in read_ckpt */
+    char msg[128];
+    const char *bad = m4i_config_ranges(c, msg, sizeof msg);
     if (bad) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s missing or < 1", bad);
-        goto done;
-    }
-    if ((long long)c->n_buckets_in * c->n_pct > c->feat_dim) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %d buckets x %d percentiles exceed feat_dim %d",
-                   c->n_buckets_in, c->n_pct, c->feat_dim);
-    } else if (c->dim % c->n_heads != 0 || (c->dim / c->n_heads) % 2 != 0) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: dim %d / n_heads %d must be an even integer",
-                   c->dim, c->n_heads);
-    } else if (!(c->norm_eps > 0) || c->norm_eps > 1) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: norm_eps = %g, want in (0, 1]", c->norm_eps);
-    } else if (!(c->rope_theta > 0) || c->rope_theta > 1e9) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: rope_theta = %g, want in (0, 1e9]", c->rope_theta);
-    } else if (!(c->dropout >= 0 && c->dropout < 1)) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: dropout = %g, want in [0, 1)", c->dropout);
+        int missing = 0;
+        for (int i = 0; i < 14; i++) missing |= absent[i] && strcmp(bad, known[i]) == 0;
+        if (missing) st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s missing", bad);
+        else st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s", msg);
     }
 done:
     m4i_json_free(&p);
@@ -326,6 +301,161 @@ static unsigned long long n_params(const m4_model_config *c) {
 #define NORM_SCALE "input_norm.scale"
 #define CALIBRATION "calibration.levels"
 
+/* a parameter tensor's name, then the optimizer state's and the average's */
+static const char *const state_prefix[4] = {"", PREFIX_AVG, PREFIX_AVG_SQ, PREFIX_EMA};
+
+/* read_metadata reads the metadata's model_config, features and training
+ * record into ci; keys receives their JSON nodes (-1: absent). */
+static m4_status read_metadata(const m4i_st_file *f, m4_checkpoint_info *ci, int keys[3], m4i_errbuf *e) {
+    const m4i_json *p = &f->p;
+    int kc = keys[0] = m4i_json_get(p, f->meta, "model_config");
+    if (kc < 0) return m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: missing");
+    m4_status st = read_config(e, p->nodes[kc].str, p->nodes[kc].str_len, &ci->config);
+    if (st != M4_OK) return st;
+    int kfe = keys[1] = m4i_json_get(p, f->meta, "features");
+    if (kfe < 0) return m4i_fail(e, M4_ERR_FORMAT, "metadata features: missing");
+    if ((st = read_features(e, p->nodes[kfe].str, p->nodes[kfe].str_len, ci)) != M4_OK) return st;
+    int kt = keys[2] = m4i_json_get(p, f->meta, "training");
+    if (kt < 0) return M4_OK;
+    /* the training record: inference needs only its trained ranges, but it must be a JSON object */
+    m4i_json q;
+    int r = m4i_json_parse(&q, p->nodes[kt].str, p->nodes[kt].str_len);
+    if (r < 0 || q.nodes[r].type != J_OBJ)
+        st = m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s", r < 0 ? q.err : "not a JSON object");
+    else
+        st = read_ranges(e, &q, m4i_json_get(&q, r, "trained_ranges"), &ci->ranges);
+    m4i_json_free(&q);
+    return st;
+}
+
+/* mark_tensors notes which optional tensors the file holds (optimizer
+ * state, parameter average, input normalisation, calibration) and marks
+ * every entry a model of this config reads; any other entry is an error.
+ * *kinds is how many of state_prefix's groups the file holds per tensor. */
+static m4_status mark_tensors(m4i_st_file *f, const m4i_tensor_def *defs, int nt, m4_checkpoint_info *ci,
+                              int *kinds, m4i_errbuf *e) {
+    char nm[160];
+    snprintf(nm, sizeof nm, PREFIX_AVG "%s", defs[0].name);
+    ci->has_optimizer_state = m4i_st_find(f, nm) != NULL;
+    ci->has_input_norm = m4i_st_find(f, NORM_SHIFT) != NULL;
+    m4i_st_entry *cal = m4i_st_find(f, CALIBRATION);
+    ci->has_calibration = cal != NULL;
+    if (cal) cal->used = 1;
+    snprintf(nm, sizeof nm, PREFIX_EMA "%s", defs[0].name);
+    int has_ema = m4i_st_find(f, nm) != NULL;
+    if (has_ema && !ci->has_optimizer_state)
+        return m4i_fail(e, M4_ERR_FORMAT, "tensor %s: a parameter average without optimizer state", nm);
+    if (ci->has_input_norm) {
+        m4i_st_entry *sc = m4i_st_find(f, NORM_SCALE);
+        if (sc) sc->used = 1;
+        m4i_st_find(f, NORM_SHIFT)->used = 1;
+    }
+    *kinds = ci->has_optimizer_state ? 3 + has_ema : 1;
+    for (int t = 0; t < nt; t++)
+        for (int k = 0; k < *kinds; k++) {
+            snprintf(nm, sizeof nm, "%s%s", state_prefix[k], defs[t].name);
+            m4i_st_entry *en = m4i_st_find(f, nm);
+            if (en) en->used = 1;
+        }
+    for (int i = 0; i < f->ne; i++)
+        if (!f->es[i].used)
+            return m4i_fail(e, M4_ERR_FORMAT, "tensor %.80s: unknown to a model of this config", f->es[i].name);
+    return M4_OK;
+}
+
+/* read_params reads the parameters (F32 or F16) into ck, in the model's order. */
+static m4_status read_params(const m4i_st_file *f, const m4i_tensor_def *defs, int nt, size_t total,
+                             m4_checkpoint *ck, m4i_errbuf *e) {
+    ck->n_params = total;
+    ck->params = malloc(total * sizeof(float));
+    if (!ck->params) return m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory for %zu parameters", total);
+    for (int t = 0; t < nt; t++) {
+        int shape[2] = {defs[t].rows, defs[t].cols};
+        m4i_st_entry *en = m4i_st_find(f, defs[t].name);
+        m4_status st = m4i_st_read_tensor(e, f, en, defs[t].name, defs[t].cols > 0 ? 2 : 1, shape, defs[t].size, 1,
+                                          ck->params + defs[t].offset);
+        if (st != M4_OK) return st;
+        ck->info.f16 |= en->f16;
+    }
+    return M4_OK;
+}
+
+/* read_input_norm reads the input normalisation (F32, no scale 0). */
+static m4_status read_input_norm(const m4i_st_file *f, m4_checkpoint *ck, m4i_errbuf *e) {
+    int shape[2] = {ck->info.config.feat_dim, 0};
+    size_t F = (size_t)ck->info.config.feat_dim;
+    ck->norm_shift = malloc(F * sizeof(float));
+    ck->norm_scale = malloc(F * sizeof(float));
+    if (!ck->norm_shift || !ck->norm_scale) return m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+    m4_status st;
+    if ((st = m4i_st_read_tensor(e, f, m4i_st_find(f, NORM_SHIFT), NORM_SHIFT, 1, shape, F, 0, ck->norm_shift)) !=
+            M4_OK ||
+        (st = m4i_st_read_tensor(e, f, m4i_st_find(f, NORM_SCALE), NORM_SCALE, 1, shape, F, 0, ck->norm_scale)) !=
+            M4_OK)
+        return st;
+    for (size_t j = 0; j < F; j++)
+        if (ck->norm_scale[j] == 0)
+            return m4i_fail(e, M4_ERR_FORMAT, "input normalisation: column %zu: scale 0 (want != 0)", j);
+    return M4_OK;
+}
+
+/* read_calibration reads the calibration levels per output bucket and
+ * percentile: in [0, 1], non-decreasing in each bucket. */
+static m4_status read_calibration(const m4i_st_file *f, m4_checkpoint *ck, m4i_errbuf *e) {
+    const m4_model_config *c = &ck->info.config;
+    int P = c->n_pct, B = P > 0 ? c->out_dim / P : 0;
+    int shape[2] = {B, P};
+    if (B < 1 || B * P != c->out_dim)
+        return m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": out_dim %d is not buckets x n_pct %d", c->out_dim,
+                        P);
+    if (!(ck->calibration = malloc((size_t)c->out_dim * sizeof(float))))
+        return m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+    m4_status st = m4i_st_read_tensor(e, f, m4i_st_find(f, CALIBRATION), CALIBRATION, 2, shape, (size_t)c->out_dim,
+                                      0, ck->calibration);
+    if (st != M4_OK) return st;
+    size_t bad = m4i_levels_bad(ck->calibration, B, P);
+    if (bad)
+        return m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": bucket %zu level %zu is %g (want in [0, 1], non-decreasing)",
+                        (bad - 1) / (size_t)P, (bad - 1) % (size_t)P, (double)ck->calibration[bad - 1]);
+    return M4_OK;
+}
+
+/* read_optimizer reads AdamW's state and the parameter average (groups
+ * 1..kinds-1 of state_prefix; F32): checked, and kept in ck with keep. */
+static m4_status read_optimizer(const m4i_st_file *f, const m4i_tensor_def *defs, int nt, size_t total, int kinds,
+                                int keep, m4_checkpoint *ck, m4i_errbuf *e) {
+    float **state[3] = {&ck->exp_avg, &ck->exp_avg_sq, &ck->ema};
+    char nm[160];
+    for (int k = 1; k < kinds; k++) {
+        float *dst = NULL;
+        if (keep) {
+            dst = *state[k - 1] = malloc(total * sizeof(float));
+            if (!dst) return m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory for %zu parameters", total);
+        }
+        for (int t = 0; t < nt; t++) {
+            int shape[2] = {defs[t].rows, defs[t].cols};
+            snprintf(nm, sizeof nm, "%s%s", state_prefix[k], defs[t].name);
+            m4_status st = m4i_st_read_tensor(e, f, m4i_st_find(f, nm), nm, defs[t].cols > 0 ? 2 : 1, shape,
+                                              defs[t].size, 0, dst ? dst + defs[t].offset : NULL);
+            if (st != M4_OK) return st;
+        }
+    }
+    return M4_OK;
+}
+
+/* keep_metadata copies the metadata's JSON texts (keys from read_metadata)
+ * into ck, for readers that want more than libm4 does. */
+static m4_status keep_metadata(const m4i_json *p, const int keys[3], m4_checkpoint *ck, m4i_errbuf *e) {
+    char **dst[3] = {&ck->model_config, &ck->features, &ck->training};
+    for (int i = 0; i < 3; i++) {
+        if (keys[i] < 0) continue;
+        const m4i_jnode *n = &p->nodes[keys[i]];
+        if (!(*dst[i] = malloc(n->str_len + 1))) return m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+        memcpy(*dst[i], n->str, n->str_len + 1);
+    }
+    return M4_OK;
+}
+
 /* read_ckpt reads checkpoint image b[0..len) into ck: the metadata, every
  * tensor checked, the parameters and input normalisation kept, and with
  * keep also the optimizer state, the parameter average and the metadata's
@@ -336,53 +466,30 @@ static m4_status read_ckpt(const unsigned char *b, size_t len, m4_checkpoint *ck
     m4i_st_file f;
     m4i_tensor_def *defs = NULL;
     m4_checkpoint_info *ci = &ck->info;
+    int keys[3] = {-1, -1, -1}, kinds = 1;
     m4_status st = m4i_st_header(&f, b, len, "m4-checkpoint", "an m4 checkpoint", meta_keys, e);
     if (st != M4_OK) goto done;
-    const m4i_json *p = &f.p;
-    size_t data_len = f.data_len;
-    int kc = m4i_json_get(p, f.meta, "model_config");
-    if (kc < 0) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: missing");
-        goto done;
-    }
-    if ((st = read_config(e, p->nodes[kc].str, p->nodes[kc].str_len, &ci->config)) != M4_OK) goto done;
-    int kfe = m4i_json_get(p, f.meta, "features");
-    if (kfe < 0) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata features: missing");
-        goto done;
-    }
-    if ((st = read_features(e, p->nodes[kfe].str, p->nodes[kfe].str_len, ci)) != M4_OK) goto done;
-    int kt = m4i_json_get(p, f.meta, "training");
-    if (kt >= 0) {
-        /* the training record: inference needs only its trained ranges, but it must be a JSON object */
-        m4i_json q;
-        int r = m4i_json_parse(&q, p->nodes[kt].str, p->nodes[kt].str_len);
-        int ok = r >= 0 && q.nodes[r].type == J_OBJ;
-        if (!ok) st = m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s", r < 0 ? q.err : "not a JSON object");
-        else st = read_ranges(e, &q, m4i_json_get(&q, r, "trained_ranges"), &ci->ranges);
-        m4i_json_free(&q);
-        if (!ok || st != M4_OK) goto done;
-    }
+    if ((st = read_metadata(&f, ci, keys, e)) != M4_OK) goto done;
     /* the tensor table and the checksum, when the file carries one (m4
      * writes it; files of m4 before 0.2 lack it) */
     if ((st = m4i_st_tensors(&f, 0, &ci->checksum, e)) != M4_OK) goto done;
     /* the parameters must fit in what the file holds before anything is
      * allocated for them (2 bytes each at least, as F16) */
     unsigned long long np = n_params(&ci->config);
-    if (np > data_len / 2) {
+    if (np > f.data_len / 2) {
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: a model of %llu parameters cannot fit the file's %zu data bytes",
-                      np, data_len);
+                      np, f.data_len);
         goto done;
     }
-    if (!m4i_config_ok(&ci->config)) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: a config the native model cannot run (sizes beyond its limits)");
+    char msg[128];
+    if (m4i_config_sizes(&ci->config, msg, sizeof msg)) {
+        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s", msg);
         goto done;
     }
     if (!ci->m3_features || ci->config.feat_dim != M4_FEAT_ROW || ci->config.n_buckets_in != M4_FEAT_BUCKETS ||
         ci->config.n_pct != M4_FEAT_PERCENTILES || ci->config.out_dim != M4_FEAT_OUTPUTS) {
         ci->m3_features = 0;
     }
-
     /* which tensors the file must hold: the model's (model_layout.h) */
     int nt = m4i_num_tensors(&ci->config);
     defs = malloc((size_t)nt * sizeof *defs);
@@ -392,129 +499,12 @@ static m4_status read_ckpt(const unsigned char *b, size_t len, m4_checkpoint *ck
     }
     m4i_tensor_index tix;
     size_t total = m4i_layout(&ci->config, defs, &tix);
-    char nm[160];
-    snprintf(nm, sizeof nm, PREFIX_AVG "%s", defs[0].name);
-    ci->has_optimizer_state = m4i_st_find(&f, nm) != NULL;
-    ci->has_input_norm = m4i_st_find(&f, NORM_SHIFT) != NULL;
-    m4i_st_entry *cal = m4i_st_find(&f, CALIBRATION);
-    ci->has_calibration = cal != NULL;
-    if (cal) cal->used = 1;
-    snprintf(nm, sizeof nm, PREFIX_EMA "%s", defs[0].name);
-    int has_ema = m4i_st_find(&f, nm) != NULL;
-    if (has_ema && !ci->has_optimizer_state) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "tensor %s: a parameter average without optimizer state", nm);
-        goto done;
-    }
-    /* mark every entry a model of this config reads; any other is unknown */
-    if (ci->has_input_norm) {
-        m4i_st_entry *sc = m4i_st_find(&f, NORM_SCALE);
-        if (sc) sc->used = 1;
-        m4i_st_find(&f, NORM_SHIFT)->used = 1;
-    }
-    static const char *const prefix[4] = {"", PREFIX_AVG, PREFIX_AVG_SQ, PREFIX_EMA};
-    int kinds = ci->has_optimizer_state ? 3 + has_ema : 1;
-    for (int t = 0; t < nt; t++)
-        for (int k = 0; k < kinds; k++) {
-            snprintf(nm, sizeof nm, "%s%s", prefix[k], defs[t].name);
-            m4i_st_entry *en = m4i_st_find(&f, nm);
-            if (en) en->used = 1;
-        }
-    for (int i = 0; i < f.ne; i++)
-        if (!f.es[i].used) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "tensor %.80s: unknown to a model of this config", f.es[i].name);
-            goto done;
-        }
-    /* parameters (F32 or F16), in the model's order */
-    ck->n_params = total;
-    ck->params = malloc(total * sizeof(float));
-    if (!ck->params) {
-        st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory for %zu parameters", total);
-        goto done;
-    }
-    for (int t = 0; t < nt; t++) {
-        int shape[2] = {defs[t].rows, defs[t].cols};
-        m4i_st_entry *en = m4i_st_find(&f, defs[t].name);
-        if ((st = m4i_st_read_tensor(e, &f, en, defs[t].name, defs[t].cols > 0 ? 2 : 1, shape, defs[t].size, 1,
-                                     ck->params + defs[t].offset)) != M4_OK)
-            goto done;
-        ci->f16 |= en->f16;
-    }
-    if (ci->has_input_norm) {
-        int shape[2] = {ci->config.feat_dim, 0};
-        size_t F = (size_t)ci->config.feat_dim;
-        ck->norm_shift = malloc(F * sizeof(float));
-        ck->norm_scale = malloc(F * sizeof(float));
-        if (!ck->norm_shift || !ck->norm_scale) {
-            st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
-            goto done;
-        }
-        if ((st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, NORM_SHIFT), NORM_SHIFT, 1, shape, F, 0,
-                                     ck->norm_shift)) != M4_OK ||
-            (st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, NORM_SCALE), NORM_SCALE, 1, shape, F, 0,
-                                     ck->norm_scale)) != M4_OK)
-            goto done;
-        for (size_t j = 0; j < F; j++)
-            if (ck->norm_scale[j] == 0) {
-                st = m4i_fail(e, M4_ERR_FORMAT, "input normalisation: column %zu: scale 0 (want != 0)", j);
-                goto done;
-            }
-    }
-    if (ci->has_calibration) {
-        /* levels per output bucket and percentile: in [0, 1], non-decreasing in each bucket */
-        int P = ci->config.n_pct, B = P > 0 ? ci->config.out_dim / P : 0;
-        int shape[2] = {B, P};
-        if (B < 1 || B * P != ci->config.out_dim) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": out_dim %d is not buckets x n_pct %d",
-                          ci->config.out_dim, P);
-            goto done;
-        }
-        if (!(ck->calibration = malloc((size_t)ci->config.out_dim * sizeof(float)))) {
-            st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
-            goto done;
-        }
-        if ((st = m4i_st_read_tensor(e, &f, cal, CALIBRATION, 2, shape, (size_t)ci->config.out_dim, 0,
-                                     ck->calibration)) != M4_OK)
-            goto done;
-        size_t bad = m4i_levels_bad(ck->calibration, B, P);
-        if (bad) {
-            st = m4i_fail(e, M4_ERR_FORMAT, "tensor " CALIBRATION ": bucket %zu level %zu is %g (want in [0, 1], non-decreasing)",
-                          (bad - 1) / (size_t)P, (bad - 1) % (size_t)P, (double)ck->calibration[bad - 1]);
-            goto done;
-        }
-    }
-    /* AdamW state and the parameter average: F32, checked, kept with keep */
-    float **state[3] = {&ck->exp_avg, &ck->exp_avg_sq, &ck->ema};
-    for (int k = 1; k < kinds; k++) {
-        float *dst = NULL;
-        if (keep) {
-            dst = *state[k - 1] = malloc(total * sizeof(float));
-            if (!dst) {
-                st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory for %zu parameters", total);
-                goto done;
-            }
-        }
-        for (int t = 0; t < nt; t++) {
-            int shape[2] = {defs[t].rows, defs[t].cols};
-            snprintf(nm, sizeof nm, "%s%s", prefix[k], defs[t].name);
-            if ((st = m4i_st_read_tensor(e, &f, m4i_st_find(&f, nm), nm, defs[t].cols > 0 ? 2 : 1, shape,
-                                         defs[t].size, 0, dst ? dst + defs[t].offset : NULL)) != M4_OK)
-                goto done;
-        }
-    }
-    if (keep) {
-        /* the metadata's JSON, for readers that want more than libm4 does */
-        int keys[3] = {kc, kfe, kt};
-        char **dst[3] = {&ck->model_config, &ck->features, &ck->training};
-        for (int i = 0; i < 3; i++) {
-            if (keys[i] < 0) continue;
-            const m4i_jnode *n = &p->nodes[keys[i]];
-            if (!(*dst[i] = malloc(n->str_len + 1))) {
-                st = m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
-                goto done;
-            }
-            memcpy(*dst[i], n->str, n->str_len + 1);
-        }
-    }
+    if ((st = mark_tensors(&f, defs, nt, ci, &kinds, e)) != M4_OK) goto done;
+    if ((st = read_params(&f, defs, nt, total, ck, e)) != M4_OK) goto done;
+    if (ci->has_input_norm && (st = read_input_norm(&f, ck, e)) != M4_OK) goto done;
+    if (ci->has_calibration && (st = read_calibration(&f, ck, e)) != M4_OK) goto done;
+    if ((st = read_optimizer(&f, defs, nt, total, kinds, keep, ck, e)) != M4_OK) goto done;
+    if (keep) st = keep_metadata(&f.p, keys, ck, e);
 done:
     m4i_st_free(&f);
     free(defs);

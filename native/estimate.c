@@ -131,13 +131,7 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         efail(err, err_len, st, "features: %s", m4_features_error(feat, NULL, NULL));
         goto done;
     }
-    /* m3's rule (util/model.py): a bucket is empty when the mean of its
-     * num_flows_per_cell values is below 1e-12, i.e. it has no flows */
-    for (size_t i = 0; i < (size_t)H * M4_FEAT_BUCKETS; i++) {
-        double s = 0;
-        for (int k = 0; k < M4_FEAT_PERCENTILES; k++) s += share[i * M4_FEAT_PERCENTILES + (size_t)k];
-        empty[i] = s / M4_FEAT_PERCENTILES < 1e-12;
-    }
+    m4_features_empty_buckets((size_t)H * M4_FEAT_BUCKETS, M4_FEAT_PERCENTILES, share, empty);
     int32_t rows = H;
     if ((st = m4_model_forward(m, 1, &rows, res, empty, 0, 0, out)) != M4_OK) {
         efail(err, err_len, st, "model: %s", m4_model_error(m));

@@ -213,6 +213,18 @@ void m4_features_percentiles(const double *sorted, size_t n, double *out) {
     }
 }
 
+m4_status m4_features_empty_buckets(size_t n_buckets, int n_pct, const double *num_flows_per_cell,
+                                    uint8_t *empty) {
+    if (!num_flows_per_cell || !empty || n_pct < 1) return M4_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n_buckets; i++) {
+        const double *v = num_flows_per_cell + i * (size_t)n_pct;
+        double s = 0;
+        for (int k = 0; k < n_pct; k++) s += v[k];
+        empty[i] = s / n_pct < 1e-12;
+    }
+    return M4_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* parameters                                                               */
 /* ------------------------------------------------------------------------ */

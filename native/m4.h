@@ -390,6 +390,15 @@ typedef struct {
 /* m4_model_config_default fills cfg with m3's model (18.1M parameters). */
 M4_API void m4_model_config_default(m4_model_config *cfg);
 
+/* m4_model_config_check is M4_OK for a config m4_model_create accepts, else
+ * M4_ERR_INVALID_ARGUMENT with the first field out of range in err (err_len
+ * bytes, may be NULL): "dim = 0, want 1..1048576". Counts 1..2^20
+ * (n_buckets_in from 0, n_layers 0..1024, max_seq 1..4096), n_buckets_in x
+ * n_pct <= feat_dim, dim/n_heads an even integer, norm_eps in (0, 1],
+ * rope_theta in (0, 1e9], dropout in [0, 1), weight matrices up to 2^30
+ * floats. */
+M4_API m4_status m4_model_config_check(const m4_model_config *cfg, char *err, size_t err_len);
+
 typedef struct m4_model m4_model;
 
 /* One named parameter tensor: params[offset .. offset+size), shape (shape[0])
@@ -625,6 +634,14 @@ M4_API int m4_features_input_bucket(double size_bytes);
 M4_API double m4_features_base_delay_ns(int n_hosts, int src, int dst, double size_bytes);
 M4_API double m4_features_ideal_ns(double size_bytes);
 M4_API void m4_features_percentiles(const double *sorted, size_t n, double *out);
+
+/* m4_features_empty_buckets applies m3's empty-bucket rule (util/model.py)
+ * to n_buckets buckets of n_pct >= 1 num_flows_per_cell values each (a map's
+ * n_hosts x M4_FEAT_BUCKETS, as m4_features_build writes them): empty[i] is 1
+ * when bucket i's mean is below 1e-12, i.e. it has no flows, else 0. The
+ * model replaces empty buckets by a learned vector (m4_model_forward). */
+M4_API m4_status m4_features_empty_buckets(size_t n_buckets, int n_pct, const double *num_flows_per_cell,
+                                           uint8_t *empty);
 
 /* ------------------------------------------------------------------------ */
 /* checkpoints and the end-to-end estimate of a path scenario.              */

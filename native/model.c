@@ -91,6 +91,14 @@ void m4_model_config_default(m4_model_config *c) {
     c->dropout = 0.2f;
 }
 
+m4_status m4_model_config_check(const m4_model_config *c, char *err, size_t err_len) {
+    char msg[128] = "";
+    if (!c) snprintf(msg, sizeof msg, "no config");
+    else m4i_config_check(c, msg, sizeof msg);
+    if (err && err_len) snprintf(err, err_len, "%s", msg);
+    return msg[0] ? M4_ERR_INVALID_ARGUMENT : M4_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* tensor table (model_layout.h, shared with gpu/model.cu)                  */
 /* ------------------------------------------------------------------------ */

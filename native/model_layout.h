@@ -40,24 +40,78 @@ static inline size_t m4i_levels_bad(const float *lv, int n_buckets, int n_pct) {
     return 0;
 }
 
-/* m4i_config_ok: every size positive and well inside int, heads dividing
- * dim into even head widths (RoPE pairs), eps and theta positive, dropout in
- * [0, 1). */
-static inline int m4i_config_ok(const m4_model_config *c) {
-    if (c->feat_dim < 1 || c->n_buckets_in < 0 || c->n_pct < 1 || c->dim < 2 || c->n_layers < 0 ||
-        c->n_heads < 1 || c->hidden_dim < 1 || c->max_seq < 1 || c->mlp_hidden1 < 1 ||
-        c->mlp_hidden2 < 1 || c->out_dim < 1)
-        return 0;
-    if ((long)c->n_buckets_in * c->n_pct > c->feat_dim) return 0;
-    if (c->dim % c->n_heads != 0 || (c->dim / c->n_heads) % 2 != 0) return 0;
-    if (!(c->norm_eps > 0.0f) || !(c->rope_theta > 0.0f)) return 0;
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return 0;
-    /* keep every size well inside int */
-    if ((long)c->feat_dim * c->dim > (1L << 30) || (long)c->hidden_dim * c->dim > (1L << 30) ||
-        (long)(c->feat_dim + c->dim) * c->mlp_hidden1 > (1L << 30) || c->max_seq > 4096)
-        return 0;
-    return 1;
+/* The config checks (m4_model_config_check). Each returns NULL for a good
+ * config, else the name of the first bad field, with the reason in msg
+ * (len bytes, may be NULL): "dim = 0, want 1..1048576". */
+#define M4I_SAY(...) ((msg && len) ? (void)snprintf(msg, len, __VA_ARGS__) : (void)0)
+
+/* m4i_config_ranges: counts 1..2^20 (n_buckets_in from 0, n_layers 0..1024,
+ * max_seq 1..4096), n_buckets_in x n_pct <= feat_dim, heads dividing dim into
+ * even head widths (RoPE pairs), norm_eps in (0, 1], rope_theta in (0, 1e9],
+ * dropout in [0, 1). */
+static inline const char *m4i_config_ranges(const m4_model_config *c, char *msg, size_t len) {
+    const char *const names[] = {"feat_dim", "n_buckets_in", "n_pct", "dim", "n_layers", "n_heads",
+                                 "hidden_dim", "max_seq", "mlp_hidden1", "mlp_hidden2", "out_dim"};
+    const int v[] = {c->feat_dim, c->n_buckets_in, c->n_pct, c->dim, c->n_layers, c->n_heads,
+                     c->hidden_dim, c->max_seq, c->mlp_hidden1, c->mlp_hidden2, c->out_dim};
+    for (int i = 0; i < 11; i++) {
+        int lo = (i == 1 || i == 4) ? 0 : 1, hi = i == 4 ? 1024 : i == 7 ? 4096 : 1 << 20;
+        if (v[i] < lo || v[i] > hi) {
+            M4I_SAY("%s = %d, want %d..%d", names[i], v[i], lo, hi);
+            return names[i];
+        }
+    }
+    if ((long long)c->n_buckets_in * c->n_pct > c->feat_dim) {
+        M4I_SAY("%d buckets x %d percentiles exceed feat_dim %d", c->n_buckets_in, c->n_pct, c->feat_dim);
+        return "n_buckets_in";
+    }
+    if (c->dim % c->n_heads != 0 || (c->dim / c->n_heads) % 2 != 0) {
+        M4I_SAY("dim %d / n_heads %d must be an even integer", c->dim, c->n_heads);
+        return "n_heads";
+    }
+    if (!(c->norm_eps > 0.0f) || c->norm_eps > 1.0f) {
+        M4I_SAY("norm_eps = %g, want in (0, 1]", (double)c->norm_eps);
+        return "norm_eps";
+    }
+    if (!(c->rope_theta > 0.0f) || c->rope_theta > 1e9f) {
+        M4I_SAY("rope_theta = %g, want in (0, 1e9]", (double)c->rope_theta);
+        return "rope_theta";
+    }
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) {
+        M4I_SAY("dropout = %g, want in [0, 1)", (double)c->dropout);
+        return "dropout";
+    }
+    return NULL;
 }
+
+/* m4i_config_sizes: every weight matrix under 2^30 floats, so that every
+ * size stays well inside int (for a config within m4i_config_ranges). */
+static inline const char *m4i_config_sizes(const m4_model_config *c, char *msg, size_t len) {
+    const long long lim = 1LL << 30;
+    if ((long long)c->feat_dim * c->dim > lim) {
+        M4I_SAY("feat_dim %d x dim %d exceeds 2^30 weights", c->feat_dim, c->dim);
+        return "dim";
+    }
+    if ((long long)c->hidden_dim * c->dim > lim) {
+        M4I_SAY("hidden_dim %d x dim %d exceeds 2^30 weights", c->hidden_dim, c->dim);
+        return "hidden_dim";
+    }
+    if ((long long)(c->feat_dim + c->dim) * c->mlp_hidden1 > lim) {
+        M4I_SAY("(feat_dim + dim) %d x mlp_hidden1 %d exceeds 2^30 weights", c->feat_dim + c->dim, c->mlp_hidden1);
+        return "mlp_hidden1";
+    }
+    return NULL;
+}
+#undef M4I_SAY
+
+/* m4i_config_check: both checks, in that order. */
+static inline const char *m4i_config_check(const m4_model_config *c, char *msg, size_t len) {
+    const char *bad = m4i_config_ranges(c, msg, len);
+    return bad ? bad : m4i_config_sizes(c, msg, len);
+}
+
+/* m4i_config_ok: 1 for a config the model runs (m4i_config_check). */
+static inline int m4i_config_ok(const m4_model_config *c) { return m4i_config_check(c, NULL, 0) == NULL; }
 
 /* m4i_num_tensors: the table's length for c */
 static inline int m4i_num_tensors(const m4_model_config *c) { return 2 + c->n_layers * L_COUNT + 2 + 6 + 1; }

@@ -27,6 +27,13 @@ static void test_misc(void) {
     m4_path_config_default(NULL, 3);
     m4_pktsim_config_default(NULL);
     m4_model_config_default(NULL);
+    CHECK(m4_model_config_check(NULL, NULL, 0) == M4_ERR_INVALID_ARGUMENT, "config check of NULL");
+    uint8_t e;
+    double v = 0;
+    CHECK(m4_features_empty_buckets(1, 1, NULL, &e) == M4_ERR_INVALID_ARGUMENT &&
+              m4_features_empty_buckets(1, 1, &v, NULL) == M4_ERR_INVALID_ARGUMENT &&
+              m4_features_empty_buckets(1, INT32_MIN, &v, &e) == M4_ERR_INVALID_ARGUMENT,
+          "empty buckets of NULL or n_pct < 1");
 }
 
 static void test_flowsim(void) {

@@ -122,6 +122,22 @@ static void test_params(void) {
     CHECK(m4_cc_config_vector(&c, vec) == M4_ERR_INVALID_ARGUMENT, "unknown CC accepted");
 }
 
+/* m3's rule at its threshold: a bucket is empty when the mean of its values
+ * is below 1e-12. */
+static void test_empty_buckets(void) {
+    double v[6] = {0, 0, 0, 2.9e-12, 0, 0}; /* 3 buckets of 2: means 0, 1.45e-12, 0 */
+    uint8_t e[3] = {9, 9, 9};
+    CHECK(m4_features_empty_buckets(3, 2, v, e) == M4_OK && e[0] == 1 && e[1] == 0 && e[2] == 1,
+          "empty %d %d %d, want 1 0 1", e[0], e[1], e[2]);
+    v[3] = 1.9e-12; /* mean 0.95e-12 */
+    CHECK(m4_features_empty_buckets(3, 2, v, e) == M4_OK && e[1] == 1, "mean below 1e-12 is empty");
+    CHECK(m4_features_empty_buckets(0, 2, v, e) == M4_OK, "no buckets");
+    CHECK(m4_features_empty_buckets(3, 0, v, e) == M4_ERR_INVALID_ARGUMENT &&
+              m4_features_empty_buckets(3, 2, NULL, e) == M4_ERR_INVALID_ARGUMENT &&
+              m4_features_empty_buckets(3, 2, v, NULL) == M4_ERR_INVALID_ARGUMENT,
+          "bad arguments");
+}
+
 /* The by-hand map of pipeline/features' TestBuildInputByHand: 5 hosts, one
  * flow of each kind. */
 static void test_build_by_hand(m4_features *f) {
@@ -154,6 +170,11 @@ static void test_build_by_hand(m4_features *f) {
     CHECK(share[3 * M4_FEAT_CELLS + 5 * M4_FEAT_PERCENTILES + 7] == 1.0 / 3, "row 3 share %g",
           share[3 * M4_FEAT_CELLS + 5 * M4_FEAT_PERCENTILES + 7]);
     CHECK(share[3 * M4_FEAT_CELLS + 0] == 0, "empty cell share");
+    /* m3's empty buckets are the buckets without flows */
+    uint8_t empty[5 * M4_FEAT_BUCKETS];
+    CHECK(m4_features_empty_buckets(5 * M4_FEAT_BUCKETS, M4_FEAT_PERCENTILES, share, empty) == M4_OK, "empty");
+    for (int i = 0; i < 5 * M4_FEAT_BUCKETS; i++)
+        CHECK(empty[i] == (counts[i] == 0), "bucket %d: empty %d with %lld flows", i, empty[i], (long long)counts[i]);
     for (int r = 0; r < 5; r++) {
         const float *t = res + r * M4_FEAT_ROW + M4_FEAT_CELLS;
         CHECK(t[0] == 1 && t[1] == 2 && t[2] == 3 && t[3] == 0, "row %d parameters", r);
@@ -271,6 +292,7 @@ int main(void) {
     test_percentiles();
     test_buckets_and_delays();
     test_params();
+    test_empty_buckets();
     test_build_by_hand(f);
     test_example(f);
     test_sort_large(f);

@@ -689,10 +689,72 @@ static void test_fixture_m3size(void) {
     fx_free(&fx);
 }
 
+/* m4_model_config_default is m3's model, m4_model_config_check accepts it
+ * and names the first field out of range, and m4_model_create agrees. */
+static void test_config(void) {
+    m4_model_config d;
+    m4_model_config_default(&d);
+    CHECK(d.feat_dim == 1019 && d.n_buckets_in == 10 && d.n_pct == 100 && d.dim == 576 && d.n_layers == 4 &&
+              d.n_heads == 4 && d.hidden_dim == 1536 && d.max_seq == 16 && d.mlp_hidden1 == 512 &&
+              d.mlp_hidden2 == 512 && d.out_dim == 400 && d.norm_eps == 1e-5f && d.rope_theta == 10000.0f &&
+              d.dropout == 0.2f,
+          "default config is not m3's");
+    char err[128] = "x";
+    CHECK(m4_model_config_check(&d, err, sizeof err) == M4_OK && err[0] == 0, "default refused: %s", err);
+    CHECK(m4_model_config_check(&d, NULL, 0) == M4_OK, "default refused without a message buffer");
+    CHECK(m4_model_config_check(NULL, err, sizeof err) == M4_ERR_INVALID_ARGUMENT && strstr(err, "no config"),
+          "NULL config: %s", err);
+    struct {
+        const char *field;
+        m4_model_config c;
+    } bad[16];
+    int n = 0;
+#define BAD(F, ...)                     \
+    do {                                \
+        bad[n].field = F;               \
+        bad[n].c = d;                   \
+        m4_model_config *c = &bad[n].c; \
+        __VA_ARGS__;                    \
+        n++;                            \
+    } while (0)
+    BAD("feat_dim = 0", c->feat_dim = 0);
+    BAD("n_buckets_in = -1", c->n_buckets_in = -1);
+    BAD("n_pct = 1048577", c->n_pct = (1 << 20) + 1);
+    BAD("dim = 0", c->dim = 0);
+    BAD("n_layers = 1025", c->n_layers = 1025);
+    BAD("n_heads = 0", c->n_heads = 0);
+    BAD("hidden_dim = -5", c->hidden_dim = -5);
+    BAD("max_seq = 4097", c->max_seq = 4097);
+    BAD("mlp_hidden2 = 0", c->mlp_hidden2 = 0);
+    BAD("11 buckets x 100 percentiles exceed feat_dim 1019", c->n_buckets_in = 11);
+    BAD("dim 576 / n_heads 5", c->n_heads = 5);
+    BAD("norm_eps = 2", c->norm_eps = 2);
+    BAD("rope_theta = 0", c->rope_theta = 0);
+    BAD("dropout = 1", c->dropout = 1);
+    BAD("hidden_dim 1048576 x dim 2048 exceeds", c->hidden_dim = 1 << 20; c->dim = 2048);
+#undef BAD
+    for (int i = 0; i < n; i++) {
+        err[0] = 0;
+        m4_model *m = NULL;
+        CHECK(m4_model_config_check(&bad[i].c, err, sizeof err) == M4_ERR_INVALID_ARGUMENT &&
+                  strstr(err, bad[i].field) == err,
+              "case %d: \"%s\", want it to start with \"%s\"", i, err, bad[i].field);
+        CHECK(m4_model_config_num_params(&bad[i].c) == 0 &&
+                  m4_model_create(&m, &bad[i].c, 1, 0, 0) == M4_ERR_INVALID_ARGUMENT && !m,
+              "case %d: m4_model_create accepts what the check refuses", i);
+    }
+    /* a short buffer is cut, still NUL-terminated */
+    char small[5];
+    CHECK(m4_model_config_check(&bad[0].c, small, sizeof small) == M4_ERR_INVALID_ARGUMENT &&
+              strcmp(small, "feat") == 0,
+          "short buffer: \"%s\"", small);
+}
+
 int main(void) {
     m4i_gemm g;
     m4i_gemm_select(&g, NULL);
     m4i_ctx cx = {&g, 1, falloc((long)m4i_gemm_ws_floats(&g) + 64)};
+    test_config();
     test_gemm();
     test_linear(&cx);
     test_rmsnorm();

@@ -279,11 +279,7 @@ func fromMap(name string, mp *features.Map) (*Sample, error) {
 			return nil, fmt.Errorf("%s: num_flows_per_cell[%d][%d] = %v, want a finite value >= 0", name, i/features.CellsPerRow, i%features.CellsPerRow, v)
 		}
 	}
-	empty, err := model.EmptyBuckets(in.NumFlowsPerCell, h, features.NumInputBuckets, features.NumPercentiles)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	s := &Sample{Hosts: h, Input: model.Input{Hosts: h, Res: in.Res, Empty: empty},
+	s := &Sample{Hosts: h, Input: model.Input{Hosts: h, Res: in.Res},
 		Target: out.ResOutput, Mask: make([]float32, features.OutputLen)}
 	if name != "" && filepath.Ext(name) == ".npz" {
 		s.File = filepath.Base(name)
@@ -305,6 +301,11 @@ func fromMap(name string, mp *features.Map) (*Sample, error) {
 	if !any {
 		return nil, fmt.Errorf("%s: num_flows_per_cell_output is all zero: no foreground flows to learn from", name)
 	}
+	empty, err := model.EmptyBuckets(in.NumFlowsPerCell, h, features.NumInputBuckets, features.NumPercentiles)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s.Input.Empty = empty
 	for k, c := range cc.All() { // the one-hot slots 8..11 of the parameter block
 		if in.Res[features.CellsPerRow+8+k] == 1 {
 			s.CC = string(c)
@@ -393,7 +394,9 @@ func FlowsimEstimate(dir string, hosts int) ([]float32, error) {
 			continue
 		}
 		slices.Sort(v)
-		features.Percentiles(v, &pct)
+		if err := features.Percentiles(v, &pct); err != nil {
+			return nil, err
+		}
 		for k, x := range pct {
 			out[b*features.NumPercentiles+k] = float32(x)
 		}

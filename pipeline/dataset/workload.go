@@ -145,7 +145,9 @@ func workloadPaths(dir string, o WorkloadOptions) ([]*Sample, error) {
 				continue
 			}
 			slices.Sort(v)
-			features.Percentiles(v, &pct)
+			if err := features.Percentiles(v, &pct); err != nil {
+				return nil, err
+			}
 			for k, x := range pct {
 				row[k] = float32(x)
 				s.Mask[b*features.NumPercentiles+k] = 1

@@ -157,14 +157,11 @@ func BuildInput(p *scenario.Path, fctNs []float64, params [NumParams]float64) (*
 }
 
 // Percentiles writes percentiles 1..100 of the ascending values to out, by
-// numpy's 'nearest' method: value[round-half-even((n-1) * (p/100))].
-// sorted must not be empty.
-func Percentiles(sorted []float64, out *[NumPercentiles]float64) {
-	n1 := float64(len(sorted) - 1)
-	for k := range out {
-		q := float64(k+1) / 100
-		out[k] = sorted[int(math.RoundToEven(n1*q))]
-	}
+// numpy's 'nearest' method: value[round-half-even((n-1) * (p/100))]. libm4
+// owns it (m4_features_percentiles, which builds the input map too); an
+// error for no values, or without cgo.
+func Percentiles(sorted []float64, out *[NumPercentiles]float64) error {
+	return bindings.Percentiles(sorted, out)
 }
 
 // Output is the model target of one path scenario: packet-level slowdowns of
@@ -222,7 +219,9 @@ func BuildOutput(hosts int, size []float64, src, dst []int32, fct, ideal []float
 			continue
 		}
 		slices.Sort(vals)
-		Percentiles(vals, &pct)
+		if err := Percentiles(vals, &pct); err != nil {
+			return nil, fmt.Errorf("features: %w", err)
+		}
 		share := float32(cnt) / float32(fg)
 		for k := 0; k < NumPercentiles; k++ {
 			out.ResOutput[b*NumPercentiles+k] = float32(pct[k])

@@ -17,20 +17,15 @@ type Input struct {
 
 // EmptyBuckets applies m3's rule to a num_flows_per_cell map (hosts rows of
 // buckets x pct values): a bucket is empty when the mean of its values is
-// below 1e-12 (util/model.py, EPS).
+// below 1e-12 (util/model.py, EPS), i.e. it has no flows. libm4 owns the rule
+// (m4_features_empty_buckets, which m4_estimate_path uses too).
 func EmptyBuckets(numFlows []float64, hosts, buckets, pct int) ([]uint8, error) {
 	if len(numFlows) != hosts*buckets*pct {
 		return nil, fmt.Errorf("num_flows_per_cell has %d values, want %d x %d x %d", len(numFlows), hosts, buckets, pct)
 	}
 	out := make([]uint8, hosts*buckets)
-	for i := range out {
-		s := 0.0
-		for _, v := range numFlows[i*pct : (i+1)*pct] {
-			s += v
-		}
-		if s/float64(pct) < 1e-12 {
-			out[i] = 1
-		}
+	if err := bindings.EmptyBuckets(numFlows, pct, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -95,6 +95,9 @@ func RateScale(linkGbps []float64) (k, ratio float64, err error) {
 	if fabric != 0 {
 		ratio = fabric / host
 	}
+	if !(def.EdgeGbps > 0) {
+		return 0, 0, bindings.ErrNoNative // m3's 10 Gbps is libm4's (m4_path_config_default)
+	}
 	return host / def.EdgeGbps, ratio, nil
 }
 
@@ -122,7 +125,7 @@ type Builder struct {
 	feat   *bindings.Features
 	fct    []float64
 	scaled []float64 // flow sizes / the rate scale
-	counts []int64
+	shares []float64 // num_flows_per_cell
 	// the foreground flows: sizes, hosts, flowsim FCTs, slowdowns
 	fgSize, fgFCT []float64
 	fgSrc, fgDst  []int32
@@ -178,19 +181,14 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 		return fmt.Errorf("path %d: flowsim: %w", sc.PathID, err)
 	}
 	res := grow(p.Input.Res, h*features.RowWidth)
-	b.counts = grow(b.counts, h*features.NumInputBuckets)
-	if err := b.feat.Build(h, sizes, pa.Src, pa.Dst, b.fct, params[:], res, nil, b.counts); err != nil {
+	b.shares = grow(b.shares, h*features.CellsPerRow)
+	if err := b.feat.Build(h, sizes, pa.Src, pa.Dst, b.fct, params[:], res, b.shares, nil); err != nil {
 		return fmt.Errorf("path %d: features: %w", sc.PathID, err)
 	}
-	// m3's empty buckets (model.EmptyBuckets: the mean share of a cell's
-	// row below 1e-12) are the cells without flows: a cell's share is its
-	// count / (1 + the row's flows), so any flow puts it far above 1e-12.
+	// m3's empty buckets, by libm4's rule (model.EmptyBuckets)
 	empty := grow(p.Input.Empty, h*features.NumInputBuckets)
-	for i, c := range b.counts {
-		empty[i] = 0
-		if c == 0 {
-			empty[i] = 1
-		}
+	if err := bindings.EmptyBuckets(b.shares, features.NumPercentiles, empty); err != nil {
+		return fmt.Errorf("path %d: %w", sc.PathID, err)
 	}
 	p.Hosts = h
 	p.Input = model.Input{Hosts: h, Res: res, Empty: empty}
@@ -229,7 +227,9 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 			continue
 		}
 		slices.Sort(v)
-		features.Percentiles(v, &p.Flowsim[k])
+		if err := features.Percentiles(v, &p.Flowsim[k]); err != nil {
+			return fmt.Errorf("path %d: %w", sc.PathID, err)
+		}
 	}
 	return nil
 }

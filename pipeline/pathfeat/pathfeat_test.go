@@ -56,8 +56,11 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 		if p.Hosts != sc.Hosts || p.Input.Hosts != sc.Hosts || !slices.Equal(p.Input.Res, in.Res) || !slices.Equal(p.Input.Empty, empty) {
 			t.Fatalf("path %d: feature map or empty buckets differ from features.BuildInput's", pi)
 		}
-		for _, e := range empty {
+		for i, e := range empty {
 			emptyCells += int(e)
+			if (e == 1) != (in.Counts[i] == 0) {
+				t.Fatalf("path %d: bucket %d: empty %d with %d flows", pi, i, e, in.Counts[i])
+			}
 		}
 		sl, err := features.Slowdowns(sc.Path, fs.FCTNs)
 		if err != nil {
@@ -91,7 +94,9 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 				}
 			} else {
 				slices.Sort(v)
-				features.Percentiles(v, &want)
+				if err := features.Percentiles(v, &want); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if p.Flowsim[k] != want {
 				t.Fatalf("path %d bucket %d: flowsim percentiles differ", pi, k)

@@ -1,11 +1,13 @@
 package pathfeat
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/decompose"
 	"github.com/m4sim/m4/pipeline/features"
 )
@@ -34,6 +36,9 @@ func TestRateScale(t *testing.T) {
 				t.Errorf("%v: error %v, want one saying %q", c.gbps, err, c.err)
 			}
 			continue
+		}
+		if !bindings.Native && errors.Is(err, bindings.ErrNoNative) {
+			continue // the trained host rate is libm4's
 		}
 		if err != nil || k != c.k || math.Abs(ratio-c.ratio) > 1e-12 {
 			t.Errorf("%v: %v, %v, %v; want %v, %v", c.gbps, k, ratio, err, c.k, c.ratio)
@@ -120,7 +125,9 @@ func TestBuildRateNormalised(t *testing.T) {
 			}
 			if len(per[k]) > 0 {
 				slices.Sort(per[k])
-				features.Percentiles(per[k], &want)
+				if err := features.Percentiles(per[k], &want); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if p.Flowsim[k] != want {
 				t.Fatalf("path %d bucket %d: flowsim percentiles are not those of the flows of that own size", pi, k)

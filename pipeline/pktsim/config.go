@@ -142,44 +142,82 @@ type Config struct {
 }
 
 // DefaultConfig returns the values the fork uses for keys a config file
-// leaves out (the globals of scratch/third.cc; note EWMA_GAIN's default is
-// 1/16 in integer arithmetic, i.e. 0, and RP_TIMER, FIXED_WIN and BASE_RTT
-// default to 0).
+// leaves out (the globals of scratch/third.cc). The simulator's keys take
+// libm4's defaults (bindings.DefaultPktsimConfig, m4_pktsim_config_default:
+// e.g. EWMA_GAIN 1/16 in integer arithmetic, i.e. 0); this package adds
+// those of keys the simulator does not read (file names, ENABLE_QCN,
+// GLOBAL_T, PINT_*, ENABLE_TRACE, QLEN_MON_*). Without cgo the simulator's
+// keys are zero: only libm4 knows them.
 func DefaultConfig() Config {
+	n := bindings.DefaultPktsimConfig()
 	return Config{
 		EnableQCN:              true,
-		EnablePFC:              true,
+		EnablePFC:              n.EnablePFC,
 		UseDynamicPFCThreshold: true,
-		PacketPayloadSize:      1000,
-		PauseTime:              5,
+		PacketPayloadSize:      n.PayloadBytes,
+		PauseTime:              float64(n.PauseTimeUs),
 		FCTOutputFile:          "fct.txt",
 		PFCOutputFile:          "pfc.txt",
-		SimulatorStopTime:      3.01,
-		CCMode:                 1,
-		AlphaResumeInterval:    55,
-		RateDecreaseInterval:   4,
-		FastRecoveryTimes:      5,
-		MinRate:                100e6,
-		MaxRate:                10e9,
-		DCTCPRateAI:            1e9,
-		TimelyTHigh:            500000,
-		TimelyTLow:             50000,
-		TimelyBeta:             0.8,
-		HasWin:                 1,
+		SimulatorStopTime:      nsToSeconds(n.StopTimeNs),
+		CCMode:                 n.CCMode,
+		AlphaResumeInterval:    n.AlphaResumeIntervalUs,
+		RateDecreaseInterval:   n.RateDecreaseIntervalUs,
+		ClampTargetRate:        n.ClampTargetRate,
+		RPTimer:                n.RPTimerUs,
+		EWMAGain:               n.EWMAGain,
+		FastRecoveryTimes:      n.FastRecoveryTimes,
+		RateAI:                 Rate(n.RateAIBps),
+		RateHAI:                Rate(n.RateHAIBps),
+		MinRate:                Rate(n.MinRateBps),
+		MaxRate:                Rate(n.MaxRateBps),
+		DCTCPRateAI:            Rate(n.DCTCPRateAIBps),
+		TimelyTHigh:            uint32(n.TimelyTHighNs),
+		TimelyTLow:             uint32(n.TimelyTLowNs),
+		TimelyBeta:             n.TimelyBeta,
+		L2ChunkSize:            n.L2ChunkSize,
+		L2AckInterval:          n.L2AckInterval,
+		L2BackToZero:           n.L2BackToZero,
+		HasWin:                 b2u(n.HasWin),
 		GlobalT:                1,
-		FastReact:              true,
-		UTarget:                0.95,
-		MIThresh:               5,
-		INTMulti:               1,
-		MultiRate:              true,
+		VarWin:                 n.VarWin,
+		FastReact:              n.FastReact,
+		UTarget:                n.UTarget,
+		MIThresh:               n.MIThresh,
+		INTMulti:               n.INTMulti,
+		MultiRate:              n.MultiRate,
+		SampleFeedback:         n.SampleFeedback,
 		PINTLogBase:            1.05,
 		PINTProb:               1.0,
-		RateBound:              true,
+		RateBound:              n.RateBound,
+		AckHighPrio:            b2u(n.AckHighPrio),
 		EnableTrace:            1,
-		BufferSize:             16,
+		BufferSize:             n.BufferSizeKB,
 		QlenMonStart:           2000000000,
 		QlenMonEnd:             2100000000,
+		FixedWin:               uint64(n.FixedWinBytes),
+		BaseRTT:                n.BaseRTTNs,
 	}
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nsToSeconds returns the shortest decimal number of seconds that ns-3's
+// Seconds() (SecondsToNs) turns into ns: 3.01 for libm4's 3009999999, the
+// stop time as the fork's third.cc writes it.
+func nsToSeconds(ns uint64) float64 {
+	x := float64(ns) / 1e9
+	for prec := 0; prec < 17; prec++ {
+		s, err := strconv.ParseFloat(strconv.FormatFloat(x, 'f', prec, 64), 64)
+		if err == nil && uint64(SecondsToNs(s)) == ns {
+			return s
+		}
+	}
+	return x
 }
 
 // configKeys lists every key in the order WriteConfig writes them (the

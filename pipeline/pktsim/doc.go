@@ -30,7 +30,8 @@
 //
 // Config has one field per key of the fork's config files; ParseConfig and
 // Format round-trip. DefaultConfig holds the fork's values for keys a file
-// leaves out.
+// leaves out: libm4's (m4_pktsim_config_default) for the keys the simulator
+// reads, this package's for the rest.
 //
 // The config m3's generator (run_m3.py) writes for a configuration record
 // (features.Config), as m4's training data runs it:

@@ -140,6 +140,31 @@ func TestConfigRoundTrip(t *testing.T) {
 	}
 }
 
+// DefaultConfig takes the simulator's keys from libm4: converted back for
+// the simulator it is m4_pktsim_config_default, and its stop time is the
+// fork's 3.01 s.
+func TestDefaultConfigFromNative(t *testing.T) {
+	if !bindings.Native {
+		t.Skip("the defaults are libm4's; built without cgo")
+	}
+	d := DefaultConfig()
+	n, err := d.Native()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := bindings.DefaultPktsimConfig(); !reflect.DeepEqual(n, want) {
+		t.Errorf("Native(DefaultConfig()):\n got  %+v\n want %+v", n, want)
+	}
+	if d.SimulatorStopTime != 3.01 || d.BufferSize != 16 || d.MinRate != 100e6 || d.CCMode != 1 {
+		t.Errorf("not the fork's defaults: %+v", d)
+	}
+	for _, ns := range []uint64{0, 3009999999, 4e9, 2100000000} {
+		if got := uint64(SecondsToNs(nsToSeconds(ns))); got != ns {
+			t.Errorf("nsToSeconds(%d) = %v reads back as %d", ns, nsToSeconds(ns), got)
+		}
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	for i, c := range []struct{ text, want string }{
 		{"CC_MODE 8\nFOO 3\n", "cfg:2: FOO: unknown key"},
