@@ -89,11 +89,9 @@ estimated with a warning that names the link and its load: the model extrapolate
 			if err := features.Reencode(mp.Input.Res, mp.Input.Hosts, ck.Features.Name, false, fg); err != nil {
 				return fmt.Errorf("%s: %w", c.String("shard"), err)
 			}
-			empty := make([]uint8, len(mp.Input.Counts))
-			for i, n := range mp.Input.Counts {
-				if n == 0 {
-					empty[i] = 1
-				}
+			empty, err := model.EmptyBuckets(mp.Input.NumFlowsPerCell, mp.Input.Hosts, features.NumInputBuckets, features.NumPercentiles)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.String("shard"), err)
 			}
 			e, err := newEstimator(c, ck, 1, c.Int("threads"))
 			if err != nil {
