@@ -6,7 +6,9 @@
 // Default is the model of every congestion control. Beside it ship
 // specialists: Default fine-tuned on one algorithm's data only, which
 // estimate that algorithm's workloads better (docs/accuracy.md); For picks
-// a workload's.
+// a workload's. Lots is the model m4 predict uses for a standalone parking-lot
+// scenario (m3's shards and the reference paths): Default fine-tuned on such
+// scenarios only.
 package ckpts
 
 import (
@@ -26,6 +28,17 @@ var Default []byte
 
 //go:embed cc-*.safetensors
 var specialists embed.FS
+
+// LotsName is the file name of the parking-lot checkpoint.
+const LotsName = "lots.safetensors"
+
+// Lots is the parking-lot checkpoint's bytes: the model for scenarios that
+// are parking lots of their own, not paths cut from a network (m4 predict's
+// shards). It is Default fine-tuned on such scenarios of every algorithm
+// (ckpts/README.md, "The parking-lot checkpoint").
+//
+//go:embed lots.safetensors
+var Lots []byte
 
 // SpecialistName is the file name of alg's specialist.
 func SpecialistName(alg cc.CC) string { return "cc-" + string(alg) + ".safetensors" }

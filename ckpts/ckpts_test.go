@@ -58,6 +58,29 @@ func TestFor(t *testing.T) {
 	}
 }
 
+// TestLots: the parking-lot checkpoint is a model of every algorithm,
+// fine-tuned from another, reading the default's inputs with the default's
+// architecture, with its trained ranges recorded.
+func TestLots(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	def, err := model.Decode(ckpts.DefaultName, ckpts.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := model.Decode(ckpts.LotsName, ckpts.Lots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Training == nil || ck.Training.CC != "" || ck.Training.FineTunedFrom == "" || ck.Training.Ranges == nil {
+		t.Fatalf("%s: training record %+v; want every algorithm, fine-tuned, ranges recorded", ckpts.LotsName, ck.Training)
+	}
+	if !ck.Config.SameModel(def.Config) || ck.Features.Name != def.Features.Name {
+		t.Errorf("%s: config %+v features %s; the default's %+v %s", ckpts.LotsName, ck.Config, ck.Features.Name, def.Config, def.Features.Name)
+	}
+}
+
 // TestHeldOut: the held-out table speaks for the files that ship: every
 // algorithm has a row naming the checkpoint For gives it and that file's
 // SHA-256 (a checkpoint changed without measuring it again fails here), with

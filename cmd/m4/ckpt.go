@@ -30,10 +30,11 @@ files m3's clibs/run.c reads).`,
 			{
 				Name:      "info",
 				Usage:     "print a checkpoint's config, features, training record and size",
-				UsageText: "m4 ckpt info [CKPT | --cc ALG]   (no CKPT: the checkpoint shipped with m4, or the one m4 run uses for ALG's workloads)",
+				UsageText: "m4 ckpt info [CKPT | --cc ALG | --lots]   (no CKPT: the checkpoint shipped with m4, the one m4 run uses for ALG's workloads, or m4 predict's parking-lot checkpoint)",
 				ArgsUsage: "[CKPT]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "cc", Usage: "without CKPT: the shipped checkpoint for workloads of this congestion control (" + strings.Join(cc.Names(), ", ") + ")"},
+					&cli.BoolFlag{Name: "lots", Usage: "without CKPT: the shipped parking-lot checkpoint (m4 predict's)"},
 				},
 				Action: func(c *cli.Context) error {
 					var alg cc.CC
@@ -46,7 +47,14 @@ files m3's clibs/run.c reads).`,
 							return fmt.Errorf("ckpt info: --cc names a shipped checkpoint, CKPT a file: give one of them")
 						}
 					}
-					ck, name, err := loadCheckpointFor(c.Args().First(), alg)
+					if c.Bool("lots") && (alg != "" || c.Args().Present()) {
+						return fmt.Errorf("ckpt info: --lots names a shipped checkpoint: give it alone")
+					}
+					load := func() (*model.Checkpoint, string, error) { return loadCheckpointFor(c.Args().First(), alg) }
+					if c.Bool("lots") {
+						load = func() (*model.Checkpoint, string, error) { return loadLotsCheckpoint("") }
+					}
+					ck, name, err := load()
 					if err != nil {
 						return err
 					}

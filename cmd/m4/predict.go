@@ -33,9 +33,10 @@ FCT) percentiles 1..100 of the foreground flows (host 0 -> H-1) in 4 size bucket
 packet-level output is needed.
 
 --out gets 400 float64 values (bucket-major, as m3's res_output), each bucket's
-percentiles at least 1 and non-decreasing. Without --ckpt the checkpoint shipped with m4
-for the scenario's congestion control is used (ckpts/, built into the binary: the
-algorithm's specialist where one ships, else the default).
+percentiles at least 1 and non-decreasing. Without --ckpt the parking-lot checkpoint
+shipped with m4 is used (ckpts/lots.safetensors, built into the binary: the default
+model fine-tuned on standalone parking lots of every algorithm, which estimates them
+better than the models m4 run uses for paths cut from a network).
 
 A scenario without flows, or without foreground flows, is refused: there is nothing to
 estimate. A scenario whose busiest link is offered more than its capacity (a queue that
@@ -73,7 +74,7 @@ estimated with a warning that names the link and its load: the model extrapolate
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.String("shard"), err)
 			}
-			ck, name, err := loadCheckpointFor(c.String("ckpt"), pc.CC)
+			ck, name, err := loadLotsCheckpoint(c.String("ckpt"))
 			if err != nil {
 				return err
 			}
@@ -141,6 +142,20 @@ func warnOverload(c *cli.Context, shard string, hosts int) {
 // without a checksum (written before m4 0.2) loads with a warning.
 func loadCheckpoint(path string) (*model.Checkpoint, string, error) {
 	return loadCheckpointFor(path, "")
+}
+
+// loadLotsCheckpoint loads path, or without one the shipped parking-lot
+// checkpoint (ckpts.Lots), m4 predict's model for scenarios that are
+// parking lots of their own.
+func loadLotsCheckpoint(path string) (*model.Checkpoint, string, error) {
+	if path != "" {
+		return loadCheckpoint(path)
+	}
+	ck, err := model.Decode(ckpts.LotsName, ckpts.Lots)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", ckpts.LotsName, err)
+	}
+	return ck, "the shipped parking-lot checkpoint (" + ckpts.LotsName + ")", nil
 }
 
 // loadCheckpointFor is loadCheckpoint with the shipped checkpoint for

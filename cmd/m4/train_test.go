@@ -379,6 +379,45 @@ func TestShippedCheckpointBeatsFlowsim(t *testing.T) {
 	t.Logf("mean error m4 %.1f%%, flowsim %.1f%%", 100*m4, 100*fs)
 }
 
+// TestShippedLotsBeatsDefault: on the reference parking lots' validation
+// split (10% of each folder's traffic draws, split seed 1, which no shipped
+// model trained on), the parking-lot checkpoint m4 predict uses is closer to
+// ns-3 than the default, and than flowsim by at least the margin measured
+// when it shipped (0.75x; ckpts/README.md).
+func TestShippedLotsBeatsDefault(t *testing.T) {
+	root := reference(t)
+	dir := t.TempDir()
+	ratio := func(name string, data []byte) float64 {
+		ck := filepath.Join(dir, name)
+		if err := os.WriteFile(ck, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(t, "train", "--data", filepath.Join(root, "ns3-paths"), "--eval-only", "--ckpt", ck, "--threads", "1")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Split(line, "|")
+			if len(f) == 7 && strings.TrimSpace(f[1]) == "all" {
+				m, err1 := strconv.ParseFloat(strings.TrimSpace(f[3]), 64)
+				fs, err2 := strconv.ParseFloat(strings.TrimSpace(f[4]), 64)
+				if err1 != nil || err2 != nil || !(fs > 0) {
+					t.Fatalf("%s: row %q", name, line)
+				}
+				return m / fs
+			}
+		}
+		t.Fatalf("%s: no 'all' row in\n%s", name, out)
+		return 0
+	}
+	lots, def := ratio(ckpts.LotsName, ckpts.Lots), ratio(ckpts.DefaultName, ckpts.Default)
+	if !(lots < def) || lots > 0.76 {
+		t.Errorf("model / flowsim loss on the reference lots' validation split: %s %.3f, %s %.3f; want the first below the second and <= 0.76",
+			ckpts.LotsName, lots, ckpts.DefaultName, def)
+	}
+	t.Logf("model / flowsim loss: %s %.3f, %s %.3f", ckpts.LotsName, lots, ckpts.DefaultName, def)
+}
+
 // tapered calibrates ck on data with a taper from, to into out, and
 // checks that the checkpoint records that taper.
 func tapered(t *testing.T, ck, data, out string, from, to float64) *model.Checkpoint {
