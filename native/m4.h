@@ -33,9 +33,9 @@ extern "C" {
 /* Version of this API: bumped (minor) when entry points are added, (major)
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
-#define M4_VERSION_MINOR 3
+#define M4_VERSION_MINOR 4
 #define M4_VERSION_PATCH 0
-#define M4_VERSION_STRING "0.3.0"
+#define M4_VERSION_STRING "0.4.0"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
@@ -396,7 +396,7 @@ M4_API void m4_model_config_default(m4_model_config *cfg);
  * (n_buckets_in from 0, n_layers 0..1024, max_seq 1..4096), n_buckets_in x
  * n_pct <= feat_dim, dim/n_heads an even integer, norm_eps in (0, 1],
  * rope_theta in (0, 1e9], dropout in [0, 1), weight matrices up to 2^30
- * floats. */
+ * floats. New in 0.4.0; m4_model_create applies the same ranges since. */
 M4_API m4_status m4_model_config_check(const m4_model_config *cfg, char *err, size_t err_len);
 
 typedef struct m4_model m4_model;
@@ -639,7 +639,8 @@ M4_API void m4_features_percentiles(const double *sorted, size_t n, double *out)
  * to n_buckets buckets of n_pct >= 1 num_flows_per_cell values each (a map's
  * n_hosts x M4_FEAT_BUCKETS, as m4_features_build writes them): empty[i] is 1
  * when bucket i's mean is below 1e-12, i.e. it has no flows, else 0. The
- * model replaces empty buckets by a learned vector (m4_model_forward). */
+ * model replaces empty buckets by a learned vector (m4_model_forward). New in
+ * 0.4.0. */
 M4_API m4_status m4_features_empty_buckets(size_t n_buckets, int n_pct, const double *num_flows_per_cell,
                                            uint8_t *empty);
 
