@@ -83,8 +83,8 @@ budget error. Nothing is written unless the run succeeds.`,
 			opt := pktsim.Options{MaxEvents: c.Uint64("max-events"), MaxWallSeconds: c.Float64("max-seconds"), QlenTrace: c.String("qlen") != ""}
 			var (
 				cfg   *pktsim.Config
-				topo  *pktsim.Topology
-				flows *pktsim.Flows
+				topo  *pktsim.NS3Topology
+				flows *pktsim.NS3Flows
 				err   error
 			)
 			shardMode := c.String("shard") != ""

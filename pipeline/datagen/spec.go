@@ -39,8 +39,8 @@ type Spec struct {
 	// BaseRTTNs goes into the ns-3 config's BASE_RTT (m3's data: 14400).
 	BaseRTTNs int `json:"base_rtt_ns" yaml:"base_rtt_ns"`
 
-	Traffic TrafficSpec `json:"traffic" yaml:"traffic"`
-	Config  ConfigSpec  `json:"config" yaml:"config"`
+	Traffic PathTrafficSpec `json:"traffic" yaml:"traffic"`
+	Config  ConfigSpec      `json:"config" yaml:"config"`
 }
 
 // ShardRange is a range of traffic draws.
@@ -49,12 +49,12 @@ type ShardRange struct {
 	Count int `json:"count" yaml:"count"`
 }
 
-// TrafficSpec is the traffic of one path (the HPCC fork's
+// PathTrafficSpec is the traffic of one path (the HPCC fork's
 // traffic_gen_synthetic.py): a random set of host pairs that always includes
 // the foreground pair (0, H-1), one flow-size distribution for the scenario,
 // inter-arrival times scaled so that the busiest link reaches the bottleneck
 // load.
-type TrafficSpec struct {
+type PathTrafficSpec struct {
 	// SizeDists are the size distributions to choose from: exp, gaussian,
 	// lognorm, pareto (m3's parametric ones, shaped by SizeSigma), or the
 	// name of an entry of SizeCDFs.
@@ -124,7 +124,7 @@ func DefaultSpec() Spec {
 		FlowsPerPair: 300,
 		LinkGbps:     10,
 		BaseRTTNs:    14400,
-		Traffic: TrafficSpec{
+		Traffic: PathTrafficSpec{
 			SizeDists:      []string{"exp", "gaussian", "lognorm", "pareto"},
 			SizeSigma:      []float64{5000, 50000},
 			Arrival:        "lognorm",

@@ -58,7 +58,7 @@ type Traffic struct {
 //     (c drawn from {pairs, 10, 20, 50}), so the foreground share varies.
 //
 // Arrivals start at 1 s and are whole ns.
-func GenerateTraffic(rng *rand.Rand, t *TrafficSpec, hosts, flowsPerPair, linkGbps int) (*Traffic, error) {
+func GenerateTraffic(rng *rand.Rand, t *PathTrafficSpec, hosts, flowsPerPair, linkGbps int) (*Traffic, error) {
 	if hosts < 3 {
 		return nil, fmt.Errorf("traffic: %d hosts, want >= 3", hosts)
 	}
@@ -186,7 +186,7 @@ func GenerateTraffic(rng *rand.Rand, t *TrafficSpec, hosts, flowsPerPair, linkGb
 // drawSizes draws n flow sizes (whole bytes >= 50) from distribution name.
 // The parametric ones are the fork's: the mean size is about
 // 1 kB * (sigma/5000)^2.
-func drawSizes(rng *rand.Rand, t *TrafficSpec, name string, sigma float64, n int) ([]float64, error) {
+func drawSizes(rng *rand.Rand, t *PathTrafficSpec, name string, sigma float64, n int) ([]float64, error) {
 	out := make([]float64, n)
 	avg := avgSizeBaseBits * (sigma / 5000) * (sigma / 5000) // mean size, bits
 	bytesOf := func(bits float64) float64 { return math.Trunc((minSizeBits + bits) / 8) }

@@ -14,8 +14,8 @@ import (
 	"github.com/m4sim/m4/pipeline/scenario"
 )
 
-// Flows is a scenario's per-flow data: what its feature map summarises.
-type Flows struct {
+// ScenarioFlows is a scenario's per-flow data: what its feature map summarises.
+type ScenarioFlows struct {
 	Path    *scenario.Path
 	Flowsim []float64 // flowsim FCT of each flow, ns
 	Params  [features.NumParams]float64
@@ -26,12 +26,12 @@ type Flows struct {
 
 // LoadFlows reads a shard folder's flows, flowsim FCTs (fct_flowsim.npy, or a
 // flowsim run), parameters and ns-3 ground truth for sample 0.
-func LoadFlows(dir string, hosts int) (*Flows, error) {
+func LoadFlows(dir string, hosts int) (*ScenarioFlows, error) {
 	p, err := scenario.LoadShard(dir, hosts)
 	if err != nil {
 		return nil, err
 	}
-	f := &Flows{Path: p}
+	f := &ScenarioFlows{Path: p}
 	path := filepath.Join(dir, "fct_flowsim.npy")
 	if a, err := npyfile.Read(path); err == nil {
 		if f.Flowsim = a.Float64s(); len(f.Flowsim) != p.Len() {
@@ -70,7 +70,7 @@ func LoadFlows(dir string, hosts int) (*Flows, error) {
 // percentiles of a resample vary as they would for another draw of traffic
 // of the same kind, so resamples teach the model the mapping from flowsim's
 // statistics to ns-3's rather than the particular values of one draw.
-func Bootstrap(f *Flows, r *rand.Rand) (*Sample, error) {
+func Bootstrap(f *ScenarioFlows, r *rand.Rand) (*Sample, error) {
 	n := f.Path.Len()
 	idx := make([]int, n)
 	for i := range idx {
@@ -81,7 +81,7 @@ func Bootstrap(f *Flows, r *rand.Rand) (*Sample, error) {
 }
 
 // subset summarises the flows idx (ascending, repeats allowed) of f.
-func subset(f *Flows, idx []int) (*Sample, error) {
+func subset(f *ScenarioFlows, idx []int) (*Sample, error) {
 	p := f.Path
 	n := len(idx)
 	q := &scenario.Path{Name: p.Name + " (resampled)", Hosts: p.Hosts, ArrivalNs: make([]float64, n),

@@ -23,8 +23,8 @@ import (
 type Run struct {
 	ConfigFile string // the config's path
 	Config     *pktsim.Config
-	Topo       *pktsim.Topology
-	Flows      *pktsim.Flows
+	Topo       *pktsim.NS3Topology
+	Flows      *pktsim.NS3Flows
 	// Workload has the file's topology and flows (Workload.Flows row i is
 	// Flows row i), with its routing; no spec, matrix or size
 	// distribution.

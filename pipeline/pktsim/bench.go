@@ -13,9 +13,9 @@ import (
 // RepeatFlows returns k back-to-back copies of f (k >= 1): copy j starts
 // j * period later, period being f's span plus one mean gap, so the load
 // stays what it was. Ids are renumbered 0..k*n-1.
-func RepeatFlows(f *Flows, k int) *Flows {
+func RepeatFlows(f *NS3Flows, k int) *NS3Flows {
 	n := f.Len()
-	out := &Flows{Name: fmt.Sprintf("%s x%d", f.Name, k)}
+	out := &NS3Flows{Name: fmt.Sprintf("%s x%d", f.Name, k)}
 	if n == 0 || k < 1 {
 		return out
 	}
@@ -46,7 +46,7 @@ var BenchFabric = workload.FabricSpec{Pods: 2, FabsPerPod: 2, RacksPerPod: 16, H
 // Poisson arrivals from 1 s on, at a rate that loads every host link at
 // `load` on average (wire bytes: payload + 48 B per packet). seed fixes
 // the draw (PCG).
-func PoissonWorkload(t *Topology, n int, load, meanBytes float64, hostRate Rate, seed uint64) (*Flows, error) {
+func PoissonWorkload(t *NS3Topology, n int, load, meanBytes float64, hostRate Rate, seed uint64) (*NS3Flows, error) {
 	hosts := t.Hosts()
 	if len(hosts) < 2 {
 		return nil, fmt.Errorf("%s: fewer than 2 hosts", t.Name)
@@ -57,7 +57,7 @@ func PoissonWorkload(t *Topology, n int, load, meanBytes float64, hostRate Rate,
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	meanWire := meanBytes + math.Ceil(meanBytes/1000)*48
 	rate := load * float64(len(hosts)) * float64(hostRate) / (8 * meanWire) // flows per second
-	f := &Flows{Name: fmt.Sprintf("poisson-%s-load%.2f-n%d", t.Name, load, n)}
+	f := &NS3Flows{Name: fmt.Sprintf("poisson-%s-load%.2f-n%d", t.Name, load, n)}
 	at := 1.0
 	for i := 0; i < n; i++ {
 		at += rng.ExpFloat64() / rate
@@ -102,7 +102,7 @@ func (b *BenchResult) EventsPerSec() float64 { return float64(b.Events) / b.Seco
 // Bench times Simulate(cfg, topo, flows) reps times and keeps the best.
 // The stop time is moved to 100 s after the last start so that repeated
 // or long workloads can finish.
-func Bench(name string, cfg *Config, topo *Topology, flows *Flows, reps int) (*BenchResult, error) {
+func Bench(name string, cfg *Config, topo *NS3Topology, flows *NS3Flows, reps int) (*BenchResult, error) {
 	b := &BenchResult{Name: name, CC: CCName(cfg.CCMode), Flows: flows.Len(), Seconds: math.Inf(1)}
 	c := *cfg
 	if n := flows.Len(); n > 0 {

@@ -43,7 +43,7 @@
 //
 //	cfg, _ := pktsim.ParseConfigFile("config.txt")
 //	topo, _ := pktsim.ParseTopologyFile("topo.txt") // or ParkingLot(h), Fabric(spec), FromWorkload(t)
-//	flows, _ := pktsim.ParseFlowFile("flow.txt")    // or Flows.Add, FlowsFromPath
+//	flows, _ := pktsim.ParseFlowFile("flow.txt")    // or NS3Flows.Add, FlowsFromPath
 //	res, err := pktsim.Simulate(cfg, topo, flows)   // SimulateWith for budgets and traces
 //	pktsim.WriteFCTText("fct.txt", flows, res)      // the fork's fct.txt
 //

@@ -13,10 +13,11 @@ import (
 	"github.com/m4sim/m4/pipeline/scenario"
 )
 
-// Flows are the flows of a run in ns-3 flow-file order (start ascending).
-// StartNs is the start as the fork schedules it: the file's seconds through
-// ns-3's Seconds(), which can be 1 ns before the intended start.
-type Flows struct {
+// NS3Flows are the flows of a run as an ns-3 flow file holds them, in file
+// order (start ascending). StartNs is the start as the fork schedules it: the
+// file's seconds through ns-3's Seconds(), which can be 1 ns before the
+// intended start.
+type NS3Flows struct {
 	ID        []uint32
 	Src, Dst  []int32 // host node ids
 	PG        []uint16
@@ -28,16 +29,16 @@ type Flows struct {
 }
 
 // Len returns the number of flows.
-func (f *Flows) Len() int { return len(f.ID) }
+func (f *NS3Flows) Len() int { return len(f.ID) }
 
 // Native returns the flows for the simulator.
-func (f *Flows) Native() *bindings.PktsimFlows {
+func (f *NS3Flows) Native() *bindings.PktsimFlows {
 	return &bindings.PktsimFlows{ID: f.ID, Src: f.Src, Dst: f.Dst, PG: f.PG, DPort: f.DPort, SizeBytes: f.SizeBytes, StartNs: f.StartNs}
 }
 
 // Add appends a flow starting at startSeconds, written and read back as the
 // m3 generator does ("%.9f" seconds, then ns-3's Seconds()).
-func (f *Flows) Add(id uint32, src, dst int32, sizeBytes uint64, startNs int64) {
+func (f *NS3Flows) Add(id uint32, src, dst int32, sizeBytes uint64, startNs int64) {
 	txt := StartText(startNs)
 	s, _ := strconv.ParseFloat(txt, 64)
 	f.ID = append(f.ID, id)
@@ -57,8 +58,8 @@ func StartText(ns int64) string { return strconv.FormatFloat(float64(ns)*1e-9, '
 // FlowsFromPath converts a path scenario (shard arrays) to flows on
 // topo-pl-H: flow i has id i, host ids as node ids, priority group 3 and
 // destination port 100, as the m3 generator writes them.
-func FlowsFromPath(p *scenario.Path) (*Flows, error) {
-	f := &Flows{Name: p.Name}
+func FlowsFromPath(p *scenario.Path) (*NS3Flows, error) {
+	f := &NS3Flows{Name: p.Name}
 	for i := 0; i < p.Len(); i++ {
 		size := p.SizeBytes[i]
 		if !(size >= 1 && size <= math.MaxUint32) || size != math.Trunc(size) {
@@ -75,7 +76,7 @@ func FlowsFromPath(p *scenario.Path) (*Flows, error) {
 
 // ParseFlowFile reads an ns-3 flow file: the flow count, then per flow
 // "id src dst pg dport size_bytes start_seconds". Errors name file and line.
-func ParseFlowFile(path string) (*Flows, error) {
+func ParseFlowFile(path string) (*NS3Flows, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -85,13 +86,13 @@ func ParseFlowFile(path string) (*Flows, error) {
 }
 
 // ParseFlows reads a flow file from r (name is used in errors).
-func ParseFlows(name string, r io.Reader) (*Flows, error) {
+func ParseFlows(name string, r io.Reader) (*NS3Flows, error) {
 	tk := newTokenizer(name, r)
 	n, err := tk.int("flow count", 0, 1<<31-1)
 	if err != nil {
 		return nil, err
 	}
-	f := &Flows{Name: name}
+	f := &NS3Flows{Name: name}
 	capHint := int(min(n, 1<<20))
 	f.ID = make([]uint32, 0, capHint)
 	for i := int64(0); i < n; i++ {
@@ -165,7 +166,7 @@ func ParseFlows(name string, r io.Reader) (*Flows, error) {
 }
 
 // CheckHosts verifies every flow's endpoints are distinct hosts of t.
-func (f *Flows) CheckHosts(t *Topology) error {
+func (f *NS3Flows) CheckHosts(t *NS3Topology) error {
 	sw := t.IsSwitch()
 	for i := range f.ID {
 		for _, e := range []struct {
@@ -187,7 +188,7 @@ func (f *Flows) CheckHosts(t *Topology) error {
 }
 
 // Format returns the flows in the ns-3 flow-file format.
-func (f *Flows) Format() string {
+func (f *NS3Flows) Format() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d\n", f.Len())
 	for i := range f.ID {
@@ -204,6 +205,6 @@ func (f *Flows) Format() string {
 }
 
 // WriteFlowFile writes f to path atomically.
-func WriteFlowFile(path string, f *Flows) error {
+func WriteFlowFile(path string, f *NS3Flows) error {
 	return atomicfile.WriteBytes(path, []byte(f.Format()))
 }

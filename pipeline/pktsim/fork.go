@@ -16,8 +16,8 @@ import (
 type ForkRun struct {
 	ConfigFile string
 	Config     *Config
-	Topology   *Topology
-	Flows      *Flows
+	Topology   *NS3Topology
+	Flows      *NS3Flows
 	// FCTFile is the config's FCT_OUTPUT_FILE resolved beside it: the
 	// fork's output when it has run (the file need not exist).
 	FCTFile string
@@ -90,7 +90,7 @@ func (f *ForkFCT) Slowdown(i int) float64 {
 // "id sip dip sport dport size start_ns fct_ns ideal_ns" per finished flow,
 // in completion order) for flows. Every flow must appear once, with its
 // size; errors name the file and line.
-func ReadFCTFile(path string, flows *Flows) (*ForkFCT, error) {
+func ReadFCTFile(path string, flows *NS3Flows) (*ForkFCT, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err

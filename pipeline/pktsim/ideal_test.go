@@ -112,7 +112,7 @@ func TestIdealCap(t *testing.T) {
 	if c := IdealCap(topo); c != 25e9 {
 		t.Fatalf("25 Gbps hosts: cap %v, want 25 Gbps", c)
 	}
-	flows := &Flows{Name: "one flow"}
+	flows := &NS3Flows{Name: "one flow"}
 	flows.Add(0, 0, 1, 1_000_000, 0)
 	cfg := mustTemplate(t, cc.DCTCP)
 	first := 2 * math.Floor(1048*8/25.0) // ns

@@ -26,8 +26,8 @@ func needNative(t testing.TB) {
 }
 
 // star is hosts 0..n-1 on switch n, every link at rate with 1 us delay.
-func star(n int, rate Rate) *Topology {
-	t := &Topology{Nodes: n + 1, Switches: []int32{int32(n)}, Name: "star"}
+func star(n int, rate Rate) *NS3Topology {
+	t := &NS3Topology{Nodes: n + 1, Switches: []int32{int32(n)}, Name: "star"}
 	for i := 0; i < n; i++ {
 		t.Links = append(t.Links, Link{A: int32(i), B: int32(n), Rate: rate, DelayNs: 1000})
 	}
@@ -243,7 +243,7 @@ func TestParkingLotMatchesForkFiles(t *testing.T) {
 }
 
 func TestFlowsParse(t *testing.T) {
-	f := &Flows{Name: "gen"}
+	f := &NS3Flows{Name: "gen"}
 	f.Add(0, 0, 2, 1000, 1000000000)
 	f.Add(1, 1, 2, 5000, 1000001152)
 	back, err := ParseFlows("gen", strings.NewReader(f.Format()))
@@ -282,7 +282,7 @@ func TestSimulateInputErrors(t *testing.T) {
 		src, dst int32
 		want     string
 	}{{0, 3, "dst 3 is a switch"}, {0, 9, "dst 9 is not a node"}, {1, 1, "src and dst are both 1"}} {
-		f := &Flows{Name: "flows.txt"}
+		f := &NS3Flows{Name: "flows.txt"}
 		f.Add(0, tc.src, tc.dst, 1000, 1e9)
 		_, err := Simulate(c, pl, f)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "flows.txt") {
@@ -290,9 +290,9 @@ func TestSimulateInputErrors(t *testing.T) {
 		}
 	}
 	// Two islands: host 0 on switch 4, hosts 1-2 on switch 3.
-	isl := &Topology{Nodes: 5, Switches: []int32{3, 4}, Name: "islands", Links: []Link{
+	isl := &NS3Topology{Nodes: 5, Switches: []int32{3, 4}, Name: "islands", Links: []Link{
 		{A: 0, B: 4, Rate: 10e9, DelayNs: 1000}, {A: 1, B: 3, Rate: 10e9, DelayNs: 1000}, {A: 2, B: 3, Rate: 10e9, DelayNs: 1000}}}
-	f := &Flows{Name: "flows.txt"}
+	f := &NS3Flows{Name: "flows.txt"}
 	f.Add(0, 0, 2, 1000, 1e9)
 	if _, err := Simulate(c, isl, f); err == nil || !strings.Contains(err.Error(), "no path from host 0 to host 2") {
 		t.Errorf("disconnected: %v", err)
@@ -313,7 +313,7 @@ func TestBudget(t *testing.T) {
 	needNative(t)
 	c := mustTemplate(t, cc.DCQCN)
 	pl, _ := ParkingLot(3)
-	f := &Flows{Name: "flows.txt"}
+	f := &NS3Flows{Name: "flows.txt"}
 	f.Add(0, 0, 2, 10e6, 1e9)
 	f.Add(1, 1, 2, 10e6, 1e9)
 	r, err := SimulateWith(c, pl, f, Options{MaxEvents: 1000})
@@ -346,7 +346,7 @@ func TestSingleFlowIsIdeal(t *testing.T) {
 			hdr += 8
 		}
 		for _, size := range []uint64{100, 1000, 100000, 1000000} {
-			f := &Flows{Name: "one"}
+			f := &NS3Flows{Name: "one"}
 			f.Add(0, 0, 2, size, 1e9)
 			r, err := Simulate(c, pl, f)
 			if err != nil {
@@ -376,7 +376,7 @@ func TestFairShare(t *testing.T) {
 	const size = 20e6
 	for _, a := range cc.All() {
 		c := mustTemplate(t, a)
-		f := &Flows{Name: "two"}
+		f := &NS3Flows{Name: "two"}
 		f.Add(0, 0, 2, size, 1e9)
 		f.Add(1, 1, 2, size, 1e9)
 		r, err := Simulate(c, star(3, 10e9), f)
@@ -408,7 +408,7 @@ func TestPFCPause(t *testing.T) {
 	c.HasWin = 0
 	c.EnablePFC = true
 	c.BufferSize = 100
-	f := &Flows{Name: "incast"}
+	f := &NS3Flows{Name: "incast"}
 	f.Add(0, 0, 2, 1e6, 1e9)
 	f.Add(1, 1, 2, 1e6, 1e9)
 	r, err := Simulate(c, star(3, 10e9), f)
@@ -455,9 +455,9 @@ func TestPFCPause(t *testing.T) {
 func TestParallelRuns(t *testing.T) {
 	needNative(t)
 	pl, _ := ParkingLot(5)
-	var flows []*Flows
+	var flows []*NS3Flows
 	for k := 0; k < 4; k++ {
-		f := &Flows{Name: "p"}
+		f := &NS3Flows{Name: "p"}
 		for i := 0; i < 200; i++ {
 			src := int32((i + k) % 4)
 			f.Add(uint32(i), src, 4, uint64(1000+i*137%20000), int64(1e9+i*3000))
@@ -477,7 +477,7 @@ func TestParallelRuns(t *testing.T) {
 	for rep := 0; rep < 2; rep++ {
 		for i, f := range flows {
 			wg.Add(1)
-			go func(i int, f *Flows) {
+			go func(i int, f *NS3Flows) {
 				defer wg.Done()
 				c, _ := TemplateConfig(cc.All()[i])
 				if r, err := Simulate(c, pl, f); err == nil {

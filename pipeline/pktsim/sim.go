@@ -96,7 +96,7 @@ const ForkIdealCap Rate = 10e9
 // "ideal" is slower than the flow alone really is and large flows get
 // slowdowns below 1; m4 measures slowdown against the flow alone at its own
 // link rates there (identical at 10 Gbps hosts and below).
-func IdealCap(topo *Topology) Rate {
+func IdealCap(topo *NS3Topology) Rate {
 	c := ForkIdealCap
 	sw := topo.IsSwitch()
 	for _, l := range topo.Links {
@@ -116,7 +116,7 @@ func IdealCap(topo *Topology) Rate {
 // that, every random ECN mark (and PFC frame) opens the next stream. Only
 // DCQCN's marks between KMIN and KMAX depend on this; the value reproduces
 // all reference DCQCN scenarios.
-func ForkStreamBase(t *Topology) uint64 {
+func ForkStreamBase(t *NS3Topology) uint64 {
 	k := 6*uint64(t.Nodes) + 2
 	for _, l := range t.Links {
 		if l.ErrorRate > 0 {
@@ -127,13 +127,13 @@ func ForkStreamBase(t *Topology) uint64 {
 }
 
 // Simulate runs flows on topo with cfg and the default options.
-func Simulate(cfg *Config, topo *Topology, flows *Flows) (*Result, error) {
+func Simulate(cfg *Config, topo *NS3Topology, flows *NS3Flows) (*Result, error) {
 	return SimulateWith(cfg, topo, flows, Options{})
 }
 
 // SimulateWith runs flows on topo with cfg. A run that exhausts its budget
 // returns an error matching bindings.ErrBudget and the partial result.
-func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Result, error) {
+func SimulateWith(cfg *Config, topo *NS3Topology, flows *NS3Flows, opt Options) (*Result, error) {
 	nc, err := cfg.Native()
 	if err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func SimulateWith(cfg *Config, topo *Topology, flows *Flows, opt Options) (*Resu
 
 // newSim creates the native simulator; errors name the config or the
 // topology.
-func newSim(nc bindings.PktsimConfig, cfg *Config, topo *Topology) (*bindings.Pktsim, error) {
+func newSim(nc bindings.PktsimConfig, cfg *Config, topo *NS3Topology) (*bindings.Pktsim, error) {
 	sim, err := bindings.NewPktsim(nc, topo.Native(cfg.ErrorRatePerLink))
 	if err != nil {
 		var pe *bindings.PktsimError
@@ -204,7 +204,7 @@ func newSim(nc bindings.PktsimConfig, cfg *Config, topo *Topology) (*bindings.Pk
 // standalone FCT, the IdealNs a run reports (docs/pktsim.md, "Ideal FCT"),
 // computed without simulating, with the rate capped at capRate (0: the
 // fork's 10 Gbps; see IdealCap).
-func IdealFCTs(cfg *Config, topo *Topology, flows *Flows, capRate Rate) ([]int64, error) {
+func IdealFCTs(cfg *Config, topo *NS3Topology, flows *NS3Flows, capRate Rate) ([]int64, error) {
 	nc, err := cfg.Native()
 	if err != nil {
 		return nil, err
@@ -224,7 +224,7 @@ func IdealFCTs(cfg *Config, topo *Topology, flows *Flows, capRate Rate) ([]int64
 // over it under cfg, without simulating: the routes a run takes (the same
 // source ports and ECMP hash), for an estimator that needs them at
 // inference.
-func RoutesOf(cfg *Config, topo *Topology, flows *Flows) (*Routes, error) {
+func RoutesOf(cfg *Config, topo *NS3Topology, flows *NS3Flows) (*Routes, error) {
 	var rt *Routes
 	err := withSim(cfg, topo, flows, func(sim *bindings.Pktsim) (err error) {
 		rt, err = routes(sim, flows.Native())
@@ -236,7 +236,7 @@ func RoutesOf(cfg *Config, topo *Topology, flows *Flows) (*Routes, error) {
 // withSim sets up a simulator of cfg on topo for flows, without running
 // it, calls f with it and frees it; f's error is wrapped with the flows'
 // name.
-func withSim(cfg *Config, topo *Topology, flows *Flows, f func(*bindings.Pktsim) error) error {
+func withSim(cfg *Config, topo *NS3Topology, flows *NS3Flows, f func(*bindings.Pktsim) error) error {
 	nc, err := cfg.Native()
 	if err != nil {
 		return err
@@ -245,7 +245,7 @@ func withSim(cfg *Config, topo *Topology, flows *Flows, f func(*bindings.Pktsim)
 }
 
 // withNative is withSim with cfg already converted (nc).
-func withNative(nc bindings.PktsimConfig, cfg *Config, topo *Topology, flows *Flows, f func(*bindings.Pktsim) error) error {
+func withNative(nc bindings.PktsimConfig, cfg *Config, topo *NS3Topology, flows *NS3Flows, f func(*bindings.Pktsim) error) error {
 	if err := flows.CheckHosts(topo); err != nil {
 		return err
 	}
@@ -278,9 +278,9 @@ type Shard struct {
 	Dir        string
 	ConfigFile string
 	Config     *Config
-	Topology   *Topology
+	Topology   *NS3Topology
 	Path       *scenario.Path
-	Flows      *Flows
+	Flows      *NS3Flows
 }
 
 // LoadShard reads a shard folder. hosts overrides the H in the folder name.
@@ -333,7 +333,7 @@ func RunShard(dir string, hosts int) (*Shard, *Result, error) {
 // needed): config.txt (its TOPOLOGY_FILE and FLOW_FILE naming the other two),
 // topology.txt and flows.txt, so `m4 pktsim --config` or the fork itself
 // (scratch/third config.txt, run in dir) can run it.
-func ExportFiles(dir string, cfg *Config, topo *Topology, flows *Flows) error {
+func ExportFiles(dir string, cfg *Config, topo *NS3Topology, flows *NS3Flows) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func nodeIP(id int32) uint32 {
 // WriteFCTText writes the fork's fct.txt: one line per finished flow in
 // completion order, "id sip dip sport dport size start_ns fct_ns ideal_ns"
 // with IPs in hex as the fork prints them.
-func WriteFCTText(path string, f *Flows, r *Result) error {
+func WriteFCTText(path string, f *NS3Flows, r *Result) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
 		buf := make([]byte, 0, 128)
 		for _, i := range r.Order {

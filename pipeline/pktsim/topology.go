@@ -25,10 +25,10 @@ type Link struct {
 	DelayText string // as written ("1000ns"); "" = DelayNs + "ns"
 }
 
-// Topology is an ns-3 topology file: node count, the switch ids, the links.
+// NS3Topology is an ns-3 topology file: node count, the switch ids, the links.
 // Nodes that are not switches are hosts. Devices are numbered per node from
 // 1 in link order, as ns-3 does.
-type Topology struct {
+type NS3Topology struct {
 	Nodes    int
 	Switches []int32
 	Links    []Link
@@ -36,7 +36,7 @@ type Topology struct {
 }
 
 // IsSwitch returns a per-node switch flag.
-func (t *Topology) IsSwitch() []bool {
+func (t *NS3Topology) IsSwitch() []bool {
 	sw := make([]bool, t.Nodes)
 	for _, s := range t.Switches {
 		sw[s] = true
@@ -45,7 +45,7 @@ func (t *Topology) IsSwitch() []bool {
 }
 
 // Hosts returns the host node ids in ascending order.
-func (t *Topology) Hosts() []int32 {
+func (t *NS3Topology) Hosts() []int32 {
 	sw := t.IsSwitch()
 	var h []int32
 	for i := 0; i < t.Nodes; i++ {
@@ -58,7 +58,7 @@ func (t *Topology) Hosts() []int32 {
 
 // Native converts t for the simulator. errorPerLink is the config's
 // ERROR_RATE_PER_LINK, the fork's loss rate for links whose line says 0.
-func (t *Topology) Native(errorPerLink float64) bindings.PktsimTopology {
+func (t *NS3Topology) Native(errorPerLink float64) bindings.PktsimTopology {
 	n := bindings.PktsimTopology{IsSwitch: t.IsSwitch()}
 	anyErr := errorPerLink > 0
 	for _, l := range t.Links {
@@ -186,7 +186,7 @@ func (t *tokenizer) int(field string, lo, hi int64) (int64, error) {
 }
 
 // ParseTopologyFile reads an ns-3 topology file.
-func ParseTopologyFile(path string) (*Topology, error) {
+func ParseTopologyFile(path string) (*NS3Topology, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -198,7 +198,7 @@ func ParseTopologyFile(path string) (*Topology, error) {
 // ParseTopology reads the fork's topology format: "nodes switches links",
 // the switch ids, then one "a b rate delay error_rate" line per link. It
 // checks ids, rates (> 0), delays and that no tokens are left over.
-func ParseTopology(name string, r io.Reader) (*Topology, error) {
+func ParseTopology(name string, r io.Reader) (*NS3Topology, error) {
 	tk := newTokenizer(name, r)
 	nodes, err := tk.int("node count", 2, 1<<24)
 	if err != nil {
@@ -212,7 +212,7 @@ func ParseTopology(name string, r io.Reader) (*Topology, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Topology{Nodes: int(nodes), Name: name}
+	t := &NS3Topology{Nodes: int(nodes), Name: name}
 	seen := make(map[int64]bool)
 	for i := int64(0); i < nsw; i++ {
 		s, err := tk.int(fmt.Sprintf("switch id %d", i+1), 0, nodes-1)
@@ -288,7 +288,7 @@ func ParseTopology(name string, r io.Reader) (*Topology, error) {
 }
 
 // Format returns t in the topology file format.
-func (t *Topology) Format() string {
+func (t *NS3Topology) Format() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d %d %d\n", t.Nodes, len(t.Switches), len(t.Links))
 	for i, s := range t.Switches {
@@ -312,7 +312,7 @@ func (t *Topology) Format() string {
 }
 
 // WriteTopologyFile writes t to path atomically.
-func WriteTopologyFile(path string, t *Topology) error {
+func WriteTopologyFile(path string, t *NS3Topology) error {
 	return atomicfile.WriteBytes(path, []byte(t.Format()))
 }
 
@@ -321,12 +321,12 @@ func WriteTopologyFile(path string, t *Topology) error {
 // by 40 Gbps links; host 0 and host H-1 attach at 10 Gbps to the first and
 // last switch, host i in between to switch H+i-1 at 100000 Gbps (effectively
 // infinite) with delay min(i, H-1-i) us; every other delay is 1 us.
-func ParkingLot(h int) (*Topology, error) {
+func ParkingLot(h int) (*NS3Topology, error) {
 	if h < 3 || h > 1<<20 {
 		return nil, fmt.Errorf("topo-pl-%d: a parking-lot path needs 3 or more hosts", h)
 	}
 	nsw := h - 2
-	t := &Topology{Nodes: h + nsw, Name: fmt.Sprintf("topo-pl-%d", h)}
+	t := &NS3Topology{Nodes: h + nsw, Name: fmt.Sprintf("topo-pl-%d", h)}
 	for k := 0; k < nsw; k++ {
 		t.Switches = append(t.Switches, int32(h+k))
 	}

@@ -14,12 +14,12 @@ import (
 // topology file t.WriteNS3 writes. Each link's rate is its Gbps in bit/s,
 // truncated as ns-3's DataRate does, and its error rate 0 (the config's
 // ERROR_RATE_PER_LINK applies).
-func FromWorkload(t *workload.Topology) (*Topology, error) {
+func FromWorkload(t *workload.Topology) (*NS3Topology, error) {
 	n := len(t.IsSwitch)
 	if n < 2 || len(t.Links) == 0 {
 		return nil, fmt.Errorf("%s: %d nodes and %d links: want at least 2 nodes and a link", t.Name, n, len(t.Links))
 	}
-	out := &Topology{Nodes: n, Name: t.Name, Links: make([]Link, len(t.Links))}
+	out := &NS3Topology{Nodes: n, Name: t.Name, Links: make([]Link, len(t.Links))}
 	for v, sw := range t.IsSwitch {
 		if sw {
 			out.Switches = append(out.Switches, int32(v))
@@ -48,7 +48,7 @@ func FromWorkload(t *workload.Topology) (*Topology, error) {
 
 // Fabric builds a fabric cluster (pipeline/workload's, Parsimon's layout)
 // for the simulator.
-func Fabric(s workload.FabricSpec) (*Topology, error) {
+func Fabric(s workload.FabricSpec) (*NS3Topology, error) {
 	t, err := workload.Fabric(s)
 	if err != nil {
 		return nil, err

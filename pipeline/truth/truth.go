@@ -46,8 +46,8 @@ type Options struct {
 // Case is a workload as the packet simulator takes it.
 type Case struct {
 	Config *pktsim.Config
-	Topo   *pktsim.Topology
-	Flows  *pktsim.Flows
+	Topo   *pktsim.NS3Topology
+	Flows  *pktsim.NS3Flows
 }
 
 // BaseRTTNs and QlenMonStartNs are the parts of the fork config of a
@@ -77,7 +77,7 @@ func Input(w *workload.Workload, cfg features.Config) (*Case, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("ground truth: the workload has no flows")
 	}
-	flows := &pktsim.Flows{Name: "workload flows"}
+	flows := &pktsim.NS3Flows{Name: "workload flows"}
 	for i := 0; i < n; i++ {
 		flows.Add(uint32(i), fl.Src[i], fl.Dst[i], uint64(fl.Size[i]), fl.StartNs[i])
 	}
