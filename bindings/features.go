@@ -206,6 +206,22 @@ func EmptyBuckets(numFlows []float64, pct int, empty []uint8) error {
 	return nil
 }
 
+// EmptyCounts writes the same flags from m4_features_build's counts
+// (m4_features_empty_counts): 1 where a bucket's count is 0. A builder
+// that has the counts need not write the share map for it.
+func EmptyCounts(counts []int64, empty []uint8) error {
+	if len(counts) != len(empty) {
+		return fmt.Errorf("empty buckets: %d counts for %d buckets", len(counts), len(empty))
+	}
+	if len(empty) == 0 {
+		return nil
+	}
+	if st := C.m4_features_empty_counts(C.size_t(len(empty)), (*C.int64_t)(&counts[0]), (*C.uint8_t)(&empty[0])); st != C.M4_OK {
+		return statusError("m4_features_empty_counts", st)
+	}
+	return nil
+}
+
 // Percentiles writes percentiles 1..FeatPercentiles of the ascending values
 // sorted to out (m4_features_percentiles: numpy's 'nearest',
 // sorted[round-half-even((n-1) p/100)]). sorted must not be empty.

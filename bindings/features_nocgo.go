@@ -47,5 +47,8 @@ func FeatureParamsFor(string, int, bool, int, []float64) ([]float64, error) { re
 // EmptyBuckets returns ErrNoNative: libm4 owns m3's empty-bucket rule.
 func EmptyBuckets([]float64, int, []uint8) error { return ErrNoNative }
 
+// EmptyCounts returns ErrNoNative: libm4 owns m3's empty-bucket rule.
+func EmptyCounts([]int64, []uint8) error { return ErrNoNative }
+
 // Percentiles returns ErrNoNative: libm4 owns the feature map's percentiles.
 func Percentiles([]float64, *[FeatPercentiles]float64) error { return ErrNoNative }

@@ -26,6 +26,21 @@ func TestEmptyBuckets(t *testing.T) {
 	}
 }
 
+// EmptyCounts is m4_features_empty_counts: the same flags from the counts
+// (empty where no flow), and a length that does not match is refused.
+func TestEmptyCounts(t *testing.T) {
+	empty := []uint8{9, 9, 9, 9}
+	if err := EmptyCounts([]int64{0, 3, 0, 1}, empty); err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint8{1, 0, 1, 0}; string(empty) != string(want) {
+		t.Errorf("empty %v, want %v", empty, want)
+	}
+	if err := EmptyCounts([]int64{0, 1}, empty); err == nil || !strings.Contains(err.Error(), "2 counts for 4 buckets") {
+		t.Errorf("mismatched lengths: %v", err)
+	}
+}
+
 // Percentiles is m4_features_percentiles: numpy's 'nearest' (half-way
 // indexes round to even), ties kept, and no values refused.
 func TestPercentiles(t *testing.T) {

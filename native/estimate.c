@@ -106,9 +106,9 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
     m4_features *feat = NULL;
     double *fct = malloc(n * sizeof(double));
     float *res = malloc((size_t)H * M4_FEAT_ROW * sizeof(float));
-    double *share = malloc((size_t)H * M4_FEAT_CELLS * sizeof(double));
+    int64_t *counts = malloc((size_t)H * M4_FEAT_BUCKETS * sizeof(int64_t));
     uint8_t *empty = malloc((size_t)H * M4_FEAT_BUCKETS);
-    if (!fct || !res || !share || !empty) {
+    if (!fct || !res || !counts || !empty) {
         st = efail(err, err_len, M4_ERR_NO_MEMORY, "out of memory for %zu flows", n);
         goto done;
     }
@@ -126,12 +126,12 @@ m4_status m4_estimate_path(m4_model *m, const m4_path_scenario *sc, float *out, 
         efail(err, err_len, st, "features: %s", m4_strerror(st));
         goto done;
     }
-    if ((st = m4_features_build(feat, H, n, sc->size_bytes, sc->src, sc->dst, fct, sc->params, res, share,
-                                NULL)) != M4_OK) {
+    if ((st = m4_features_build(feat, H, n, sc->size_bytes, sc->src, sc->dst, fct, sc->params, res, NULL,
+                                counts)) != M4_OK) {
         efail(err, err_len, st, "features: %s", m4_features_error(feat, NULL, NULL));
         goto done;
     }
-    m4_features_empty_buckets((size_t)H * M4_FEAT_BUCKETS, M4_FEAT_PERCENTILES, share, empty);
+    m4_features_empty_counts((size_t)H * M4_FEAT_BUCKETS, counts, empty);
     int32_t rows = H;
     if ((st = m4_model_forward(m, 1, &rows, res, empty, 0, 0, out)) != M4_OK) {
         efail(err, err_len, st, "model: %s", m4_model_error(m));
@@ -148,7 +148,7 @@ done:
     m4_features_destroy(feat);
     free(fct);
     free(res);
-    free(share);
+    free(counts);
     free(empty);
     return st;
 }

@@ -225,6 +225,14 @@ m4_status m4_features_empty_buckets(size_t n_buckets, int n_pct, const double *n
     return M4_OK;
 }
 
+m4_status m4_features_empty_counts(size_t n_buckets, const int64_t *counts, uint8_t *empty) {
+    if (!counts || !empty) return M4_ERR_INVALID_ARGUMENT;
+    /* a bucket's shares are count / (1 + the row's flows): their mean is
+     * below 1e-12 exactly when the count is 0 (m4_features_empty_buckets) */
+    for (size_t i = 0; i < n_buckets; i++) empty[i] = counts[i] == 0;
+    return M4_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* parameters                                                               */
 /* ------------------------------------------------------------------------ */

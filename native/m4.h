@@ -644,6 +644,12 @@ M4_API void m4_features_percentiles(const double *sorted, size_t n, double *out)
 M4_API m4_status m4_features_empty_buckets(size_t n_buckets, int n_pct, const double *num_flows_per_cell,
                                            uint8_t *empty);
 
+/* m4_features_empty_counts is the same rule on the counts m4_features_build
+ * writes (a bucket's shares are its count / (1 + the row's flows)): empty[i]
+ * is 1 when counts[i] is 0. For a builder it saves the share map. New in
+ * 0.4.0. */
+M4_API m4_status m4_features_empty_counts(size_t n_buckets, const int64_t *counts, uint8_t *empty);
+
 /* ------------------------------------------------------------------------ */
 /* checkpoints and the end-to-end estimate of a path scenario.              */
 /*                                                                          */

@@ -175,6 +175,15 @@ static void test_build_by_hand(m4_features *f) {
     CHECK(m4_features_empty_buckets(5 * M4_FEAT_BUCKETS, M4_FEAT_PERCENTILES, share, empty) == M4_OK, "empty");
     for (int i = 0; i < 5 * M4_FEAT_BUCKETS; i++)
         CHECK(empty[i] == (counts[i] == 0), "bucket %d: empty %d with %lld flows", i, empty[i], (long long)counts[i]);
+    /* the same rule on the counts */
+    uint8_t empty_c[5 * M4_FEAT_BUCKETS];
+    memset(empty_c, 9, sizeof empty_c);
+    CHECK(m4_features_empty_counts(5 * M4_FEAT_BUCKETS, counts, empty_c) == M4_OK &&
+              memcmp(empty, empty_c, sizeof empty) == 0,
+          "empty from counts differs from empty from shares");
+    CHECK(m4_features_empty_counts(1, NULL, empty_c) == M4_ERR_INVALID_ARGUMENT &&
+              m4_features_empty_counts(1, counts, NULL) == M4_ERR_INVALID_ARGUMENT,
+          "bad arguments to empty_counts");
     for (int r = 0; r < 5; r++) {
         const float *t = res + r * M4_FEAT_ROW + M4_FEAT_CELLS;
         CHECK(t[0] == 1 && t[1] == 2 && t[2] == 3 && t[3] == 0, "row %d parameters", r);

@@ -125,7 +125,7 @@ type Builder struct {
 	feat   *bindings.Features
 	fct    []float64
 	scaled []float64 // flow sizes / the rate scale
-	shares []float64 // num_flows_per_cell
+	counts []int64   // flows per row and input bucket
 	// the foreground flows: sizes, hosts, flowsim FCTs, slowdowns
 	fgSize, fgFCT []float64
 	fgSrc, fgDst  []int32
@@ -181,13 +181,14 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 		return fmt.Errorf("path %d: flowsim: %w", sc.PathID, err)
 	}
 	res := grow(p.Input.Res, h*features.RowWidth)
-	b.shares = grow(b.shares, h*features.CellsPerRow)
-	if err := b.feat.Build(h, sizes, pa.Src, pa.Dst, b.fct, params[:], res, b.shares, nil); err != nil {
+	b.counts = grow(b.counts, h*features.NumInputBuckets)
+	if err := b.feat.Build(h, sizes, pa.Src, pa.Dst, b.fct, params[:], res, nil, b.counts); err != nil {
 		return fmt.Errorf("path %d: features: %w", sc.PathID, err)
 	}
-	// m3's empty buckets, by libm4's rule (model.EmptyBuckets)
+	// m3's empty buckets, by libm4's rule on the counts (no share map to
+	// write and sum per path)
 	empty := grow(p.Input.Empty, h*features.NumInputBuckets)
-	if err := bindings.EmptyBuckets(b.shares, features.NumPercentiles, empty); err != nil {
+	if err := bindings.EmptyCounts(b.counts, empty); err != nil {
 		return fmt.Errorf("path %d: %w", sc.PathID, err)
 	}
 	p.Hosts = h
