@@ -1,9 +1,9 @@
 // Package specfile decodes the YAML and JSON spec files of m4's generators
 // strictly: an unknown key, trailing data or an unknown extension is an
 // error naming the file (and in YAML the line and the key: DecodeYAML), so
-// a typo in a spec never silently falls back to a default. Nor does an explicit 0: a key left out takes its default, but
-// "hosts_per_rack: 0", where 0 makes no sense, is an error naming the key
-// (see NoZero).
+// a typo in a spec never silently falls back to a default. Nor does an
+// explicit 0: a key left out takes its default, but "hosts_per_rack: 0",
+// where 0 makes no sense, is an error naming the key (see NoZero).
 package specfile
 
 import (
