@@ -50,11 +50,14 @@ files m3's clibs/run.c reads).`,
 					if c.Bool("lots") && (alg != "" || c.Args().Present()) {
 						return fmt.Errorf("ckpt info: --lots names a shipped checkpoint: give it alone")
 					}
-					load := func() (*model.Checkpoint, string, error) { return loadCheckpointFor(c.Args().First(), alg) }
+					var ck *model.Checkpoint
+					var name string
+					var err error
 					if c.Bool("lots") {
-						load = func() (*model.Checkpoint, string, error) { return loadLotsCheckpoint("") }
+						ck, name, err = loadLotsCheckpoint("")
+					} else {
+						ck, name, err = loadCheckpointFor(c.Args().First(), alg)
 					}
-					ck, name, err := load()
 					if err != nil {
 						return err
 					}

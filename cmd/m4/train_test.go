@@ -252,6 +252,13 @@ func TestCkptCommands(t *testing.T) {
 	if out, err := run(t, "ckpt", "info", "--cc", "cubic"); err == nil {
 		t.Errorf("info --cc cubic accepted:\n%s", out)
 	}
+	out, err = run(t, "ckpt", "info", "--lots")
+	if err != nil || !strings.Contains(out, ckpts.LotsName) || !strings.Contains(out, `"name": "m4-path-v2"`) {
+		t.Errorf("info of the parking-lot checkpoint: %v\n%s", err, out)
+	}
+	if out, err := run(t, "ckpt", "info", "--lots", "--cc", "dctcp"); err == nil {
+		t.Errorf("info --lots --cc accepted:\n%s", out)
+	}
 	if _, err := run(t, "ckpt", "convert", "--in", ck, "--out", filepath.Join(dir, "x"), "--dtype", "BF16"); err == nil {
 		t.Error("BF16 accepted")
 	}
