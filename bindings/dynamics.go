@@ -86,6 +86,16 @@ func (c DynConfig) Validate() error {
 	return nil
 }
 
+// DefaultDynConfig returns the paper's sizes (m4_dyn_config_default:
+// libm4 owns them): states of 200, three graph layers of width 300, heads
+// of 200, auxiliary losses at 0.1 each, no configuration values; about
+// 1.5M parameters.
+func DefaultDynConfig() DynConfig {
+	var c C.m4_dyn_config
+	C.m4_dyn_config_default(&c)
+	return dynFromC(c)
+}
+
 func dynFromC(c C.m4_dyn_config) DynConfig {
 	return DynConfig{Hidden: int(c.hidden), GNNWidth: int(c.gnn_width), GNNLayers: int(c.gnn_layers),
 		MLPHidden: int(c.mlp_hidden), LNEps: float32(c.ln_eps), WRemain: float32(c.w_remain),

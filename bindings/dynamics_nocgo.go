@@ -5,6 +5,9 @@ package bindings
 // Dyn is unavailable without cgo.
 type Dyn struct{}
 
+// DefaultDynConfig returns the zero config: libm4 owns the defaults.
+func DefaultDynConfig() DynConfig { return DynConfig{} }
+
 // Validate checks nothing without the native library, which owns the
 // ranges (m4_dyn_config_check); nothing can run a config without it either.
 func (DynConfig) Validate() error { return nil }

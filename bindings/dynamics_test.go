@@ -230,3 +230,17 @@ func TestLoadDyn(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// TestDefaultDynConfig: the defaults come from libm4 and are the paper's
+// sizes (netiken/m4's config/train_config.yaml), accepted by the checker.
+func TestDefaultDynConfig(t *testing.T) {
+	c := DefaultDynConfig()
+	want := DynConfig{Hidden: 200, GNNWidth: 300, GNNLayers: 3, MLPHidden: 200, LNEps: 1e-5,
+		WRemain: 0.1, WQueue: 0.1, QueueNormBytes: 100000}
+	if c != want {
+		t.Errorf("DefaultDynConfig() = %+v, want %+v", c, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}

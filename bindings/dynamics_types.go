@@ -23,14 +23,6 @@ type DynConfig struct {
 	NParams int `json:"n_params"`
 }
 
-// DefaultDynConfig returns the paper's sizes (m4_dyn_config_default):
-// states of 200, three graph layers of width 300, heads of 200, auxiliary
-// losses at 0.1 each, no configuration values; about 1.5M parameters.
-func DefaultDynConfig() DynConfig {
-	return DynConfig{Hidden: 200, GNNWidth: 300, GNNLayers: 3, MLPHidden: 200, LNEps: 1e-5,
-		WRemain: 0.1, WQueue: 0.1, QueueNormBytes: 100000}
-}
-
 // DynCheckpointInfo is what a dynamics checkpoint says besides its
 // tensors (m4_dyn_checkpoint_info).
 type DynCheckpointInfo struct {

@@ -134,12 +134,15 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 			} else if e == estimatorDynamics {
 				return trainDynamics(c)
 			}
+			if c.Bool("eval-only") && c.IsSet("init") {
+				return fmt.Errorf("train: --eval-only evaluates --ckpt CKPT; --init %s names a checkpoint to fine-tune, not one to evaluate", c.String("init"))
+			}
 			data := c.StringSlice("data")
 			// a fine-tuning run keeps its checkpoint's features, or moves
 			// an m4-path-v2 one to v3 (model.UpgradeToV3)
 			var base *model.Checkpoint
 			baseName := ""
-			if init := c.String("init"); init != "" && !c.Bool("eval-only") {
+			if init := c.String("init"); init != "" {
 				if init == "default" {
 					init = ""
 				}

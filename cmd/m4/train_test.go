@@ -198,6 +198,7 @@ func TestTrainResumeEvalPredict(t *testing.T) {
 		{"predict", "--shard", shard, "--out", filepath.Join(dir, "p.txt")},
 		{"predict", "--shard", shard, "--ckpt", filepath.Join(dir, "missing.safetensors"), "--out", bad},
 		{"train", "--data", data, "--eval-only", "--split", "some"},
+		{"train", "--data", data, "--eval-only", "--init", "default"}, // --init is not the checkpoint evaluated
 		{"train", "--data", dir},
 		{"train", "--data", data, "--out", filepath.Join(dir, "no", "such", "m.safetensors")},
 	}

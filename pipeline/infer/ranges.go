@@ -23,7 +23,8 @@ var scaledKeys = []string{"buffer_kb", "window_bytes", "hpcc_ai"}
 // whose links do not run at 4x the host links.
 func OutOfRange(ck *model.Checkpoint, w *workload.Workload, cfg features.Config) []features.OutOfRange {
 	k, ratio, err := pathfeat.TopologyScale(w.Topo)
-	if err != nil || (k == 1 && ratio == pathfeat.TrainedRatio) {
+	trained := pathfeat.TrainedRatio()
+	if err != nil || (k == 1 && ratio == trained) {
 		return ck.OutOfRange(cfg, true) // a topology m4 cannot normalise fails in Run, naming the link
 	}
 	out := ck.OutOfRange(cfg.Normalized(k), true)
@@ -39,9 +40,9 @@ func OutOfRange(ck *model.Checkpoint, w *workload.Workload, cfg features.Config)
 		out = append(out, features.OutOfRange{Name: "host link rate", Value: fmt.Sprintf("%g Gbps", 10*k),
 			Range: "10 Gbps (estimated on the rate-normalised 10 Gbps network; docs/inputs.md, \"Link rates\")"})
 	}
-	if ratio != pathfeat.TrainedRatio {
+	if ratio != trained {
 		out = append(out, features.OutOfRange{Name: "fabric/host link rate ratio", Value: fmt.Sprintf("%g (%g / %g Gbps)", ratio, 10*k*ratio, 10*k),
-			Range: fmt.Sprintf("%d (the 10/40 Gbps training paths; flowsim runs at the network's ratio, the model corrects it as if it were %d)", pathfeat.TrainedRatio, pathfeat.TrainedRatio)})
+			Range: fmt.Sprintf("%g (the training paths'; flowsim runs at the network's ratio, the model corrects it as if it were %g)", trained, trained)})
 	}
 	return out
 }

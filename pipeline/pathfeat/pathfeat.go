@@ -60,8 +60,15 @@ func Config(sc *decompose.Scenario) (bindings.PathConfig, float64, error) {
 }
 
 // TrainedRatio is the fabric/host link rate ratio of the model's training
-// paths (10/40 Gbps).
-const TrainedRatio = 4
+// paths: libm4's parking lot (m4_path_config_default: 40/10 Gbps). It is 0
+// without the native library.
+func TrainedRatio() float64 {
+	def := bindings.DefaultPathConfig(3)
+	if !(def.EdgeGbps > 0) {
+		return 0
+	}
+	return def.CoreGbps / def.EdgeGbps
+}
 
 // RateScale returns by how much a path's host links (first and last) run
 // faster than the 10 Gbps the model was trained on, k, and the ratio of
@@ -72,7 +79,7 @@ const TrainedRatio = 4
 // (docs/inputs.md, "Link rates"). The two host links must run at one rate,
 // and the fabric links at one rate.
 func RateScale(linkGbps []float64) (k, ratio float64, err error) {
-	def := bindings.DefaultPathConfig(2)
+	def := bindings.DefaultPathConfig(3)
 	n := len(linkGbps)
 	if n == 0 {
 		return 0, 0, fmt.Errorf("no links")
@@ -91,12 +98,12 @@ func RateScale(linkGbps []float64) (k, ratio float64, err error) {
 				l, g, host, fabric)
 		}
 	}
-	ratio = TrainedRatio
+	if !(def.EdgeGbps > 0) {
+		return 0, 0, bindings.ErrNoNative // m3's 10 and 40 Gbps are libm4's (m4_path_config_default)
+	}
+	ratio = def.CoreGbps / def.EdgeGbps // TrainedRatio
 	if fabric != 0 {
 		ratio = fabric / host
-	}
-	if !(def.EdgeGbps > 0) {
-		return 0, 0, bindings.ErrNoNative // m3's 10 Gbps is libm4's (m4_path_config_default)
 	}
 	return host / def.EdgeGbps, ratio, nil
 }

@@ -44,6 +44,9 @@ func TestRateScale(t *testing.T) {
 			t.Errorf("%v: %v, %v, %v; want %v, %v", c.gbps, k, ratio, err, c.k, c.ratio)
 		}
 	}
+	if r := TrainedRatio(); bindings.Native && r != 4 {
+		t.Errorf("TrainedRatio() = %v, want 4 (m3's 40/10 Gbps parking lot)", r)
+	}
 }
 
 // A path at 25/100 Gbps is built as the 10/40 Gbps path whose flow sizes
