@@ -12,7 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/m4sim/m4/pipeline/datagen"
-	"github.com/m4sim/m4/pipeline/fabricgen"
+	"github.com/m4sim/m4/pipeline/netdata"
 )
 
 func datagenCommand() *cli.Command {
@@ -51,7 +51,7 @@ A scenario that fails (an error, a Go panic, or a simulation past --budget-secon
 reported with its name and seed and the others go on; the command then exits non-zero,
 and a rerun retries just the failed ones.
 
---from-workload makes paths as m4 run sees them instead (pipeline/fabricgen): per workload
+--from-workload makes paths as m4 run sees them instead (pipeline/netdata): per workload
 draw W of the spec (another format: --from-workload --example-spec), a whole datacenter
 workload (topology, flow sizes, arrivals, traffic matrix, load and CC configuration drawn
 from the spec's ranges, with a seed of its own), simulated packet by packet on its whole
@@ -131,14 +131,14 @@ runs without --dynamics, and the other way round.`,
 }
 
 // datagenFromWorkload is m4 datagen --from-workload and --dynamics
-// (pipeline/fabricgen; --dynamics adds each workload's dynamics trace).
+// (pipeline/netdata; --dynamics adds each workload's dynamics trace).
 func datagenFromWorkload(c *cli.Context) error {
 	mode := "--from-workload"
 	if c.Bool("dynamics") {
 		mode = "--dynamics"
 	}
 	if c.Bool("example-spec") {
-		return writeYAML(c.App.Writer, fabricgen.ExampleSpec())
+		return writeYAML(c.App.Writer, netdata.ExampleSpec())
 	}
 	if c.String("spec") == "" || c.String("out") == "" {
 		return fmt.Errorf("give --spec FILE and --out DIR (or --example-spec)")
@@ -149,7 +149,7 @@ func datagenFromWorkload(c *cli.Context) error {
 	if c.String("truth") != "pktsim" || c.IsSet("only") {
 		return fmt.Errorf("%s: the ground truth is always pktsim on the whole workload, and --only names datagen's scenarios", mode)
 	}
-	spec, err := fabricgen.LoadSpec(c.String("spec"))
+	spec, err := netdata.LoadSpec(c.String("spec"))
 	if err != nil {
 		return err
 	}
@@ -157,14 +157,14 @@ func datagenFromWorkload(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	o := fabricgen.Options{Out: c.String("out"), Task: task, Workers: c.Int("workers"), MaxEvents: c.Uint64("max-events"),
+	o := netdata.Options{Out: c.String("out"), Task: task, Workers: c.Int("workers"), MaxEvents: c.Uint64("max-events"),
 		Dynamics: c.Bool("dynamics"), Log: slog.Default()}
 	if !c.Bool("no-progress") {
 		o.Progress = c.App.ErrWriter
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := fabricgen.Run(ctx, spec, o)
+	r, err := netdata.Run(ctx, spec, o)
 	if r != nil {
 		fmt.Fprintf(c.App.Writer, "datagen %s: task %s (%s): %d of %d workloads are this task's: %d made (%d unusable: flows left unfinished by drops without PFC), %d finished before, %d failed -> %s\n",
 			mode, r.Task, r.Task.Source, r.Mine, r.Total, r.Done, r.Unusable, r.Skipped, len(r.Failed), o.Out)

@@ -14,7 +14,7 @@ import (
 )
 
 // Batch is one run of a data generator over the items of its spec (datagen's
-// scenarios, fabricgen's workloads): what differs between generators.
+// scenarios, netdata's workloads): what differs between generators.
 // RunBatch is the loop they share.
 type Batch[R any] struct {
 	Name  string // the generator: the plan is logged as Name+" plan"

@@ -11,8 +11,8 @@ import (
 
 	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/decompose"
-	"github.com/m4sim/m4/pipeline/fabricgen"
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/netdata"
 	"github.com/m4sim/m4/pipeline/pathfeat"
 )
 
@@ -30,10 +30,10 @@ type WorkloadOptions struct {
 	CC cc.CC
 }
 
-// IsWorkload tells a workload folder (fabricgen's wl{W}: workload.json and
+// IsWorkload tells a workload folder (netdata's wl{W}: workload.json and
 // truth.npz) from others.
 func IsWorkload(dir string) bool {
-	for _, f := range []string{fabricgen.SummaryFile, fabricgen.TruthFile} {
+	for _, f := range []string{netdata.SummaryFile, netdata.TruthFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			return false
 		}
@@ -70,7 +70,7 @@ func LoadWorkloads(o WorkloadOptions, roots ...string) ([]*Sample, error) {
 			}
 		}
 		if len(dirs) == n {
-			return nil, fmt.Errorf("dataset %s: no workload folders (wl*/ with %s and %s)", root, fabricgen.SummaryFile, fabricgen.TruthFile)
+			return nil, fmt.Errorf("dataset %s: no workload folders (wl*/ with %s and %s)", root, netdata.SummaryFile, netdata.TruthFile)
 		}
 	}
 	sort.Strings(dirs)
@@ -79,7 +79,7 @@ func LoadWorkloads(o WorkloadOptions, roots ...string) ([]*Sample, error) {
 
 // workloadPaths cuts the paths of one workload folder.
 func workloadPaths(dir string, o WorkloadOptions) ([]*Sample, error) {
-	sum, err := fabricgen.ReadSummary(dir)
+	sum, err := netdata.ReadSummary(dir)
 	if err != nil {
 		return nil, err
 	}

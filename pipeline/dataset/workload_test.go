@@ -11,8 +11,8 @@ import (
 	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/datagen"
 	"github.com/m4sim/m4/pipeline/decompose"
-	"github.com/m4sim/m4/pipeline/fabricgen"
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/netdata"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -24,13 +24,13 @@ func TestLoadWorkloads(t *testing.T) {
 	if !bindings.Native {
 		t.Skip(bindings.ErrNoNative)
 	}
-	spec := fabricgen.DefaultSpec()
+	spec := netdata.DefaultSpec()
 	spec.Seed, spec.Workloads = 3, datagen.ShardRange{Count: 2}
 	spec.Topologies = []workload.TopologySpec{{Kind: "fabric", Pods: 2, FabsPerPod: 2, RacksPerPod: 16, HostsPerRack: 2, Oversubscription: 2}}
 	spec.Flows, spec.Matrices = []float64{300, 500}, []string{"uniform"}
 	spec.Config.PFC = []bool{true}
 	out := t.TempDir()
-	if r, err := fabricgen.Run(context.Background(), &spec, fabricgen.Options{Out: out, Workers: 2}); err != nil || r.Done != 2 {
+	if r, err := netdata.Run(context.Background(), &spec, netdata.Options{Out: out, Workers: 2}); err != nil || r.Done != 2 {
 		t.Fatalf("%+v %v", r, err)
 	}
 	samples, err := LoadWorkloads(WorkloadOptions{Paths: 40, Seed: 1}, out)
@@ -69,7 +69,7 @@ func TestLoadWorkloads(t *testing.T) {
 	if aug, err := ResamplesOf(samples, 2, 1, nil); err != nil || len(aug) != 0 {
 		t.Errorf("resamples of cut paths: %d, %v; want none", len(aug), err)
 	}
-	wl, err := fabricgen.ReadWorkload(fabricgen.WorkloadDir(out, 0))
+	wl, err := netdata.ReadWorkload(netdata.WorkloadDir(out, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestLoadWorkloads(t *testing.T) {
 	}
 	checked := 0
 	for _, s := range samples {
-		if s.Dir != fabricgen.WorkloadDir(out, 0) {
+		if s.Dir != netdata.WorkloadDir(out, 0) {
 			continue
 		}
 		var p int
@@ -128,7 +128,7 @@ func TestLoadWorkloads(t *testing.T) {
 		if after[row+features.CellsPerRow+3] != 1 {
 			t.Fatalf("row %d: network flag %v, want 1", r, after[row+features.CellsPerRow+3])
 		}
-		if got, want := after[row+features.CellsPerRow+4], float32(math.Log2(float64(wl.Config.BufferKB))); samples[0].Dir == fabricgen.WorkloadDir(out, 0) && math.Abs(float64(got-want)) > 1e-5 {
+		if got, want := after[row+features.CellsPerRow+4], float32(math.Log2(float64(wl.Config.BufferKB))); samples[0].Dir == netdata.WorkloadDir(out, 0) && math.Abs(float64(got-want)) > 1e-5 {
 			t.Fatalf("row %d: log2 buffer %v, want %v", r, got, want)
 		}
 	}

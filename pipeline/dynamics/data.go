@@ -10,8 +10,8 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/dyntrace"
-	"github.com/m4sim/m4/pipeline/fabricgen"
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/netdata"
 	"github.com/m4sim/m4/pipeline/pktsim"
 	"github.com/m4sim/m4/pipeline/truth"
 )
@@ -68,7 +68,7 @@ func TracePaths(dirs []string) ([]string, error) {
 
 // LoadTraces reads the traces at paths (dyntrace.Read checks each) and,
 // with config, each one's configuration (ConfigFeatures of the workload
-// folder's record beside it, fabricgen.ReadWorkload) as its Params.
+// folder's record beside it, netdata.ReadWorkload) as its Params.
 func LoadTraces(paths []string, config bool) ([]*bindings.DynTrace, error) {
 	out := make([]*bindings.DynTrace, len(paths))
 	for i, p := range paths {
@@ -80,7 +80,7 @@ func LoadTraces(paths []string, config bool) ([]*bindings.DynTrace, error) {
 		if !config {
 			continue
 		}
-		wl, err := fabricgen.ReadWorkload(filepath.Dir(p))
+		wl, err := netdata.ReadWorkload(filepath.Dir(p))
 		if err != nil {
 			return nil, fmt.Errorf("%s: the configuration of its workload: %w", p, err)
 		}

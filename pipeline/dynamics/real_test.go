@@ -12,15 +12,15 @@ import (
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/datagen"
-	"github.com/m4sim/m4/pipeline/fabricgen"
+	"github.com/m4sim/m4/pipeline/netdata"
 	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // fatTreeFamily is three small workloads on a 16-host fat-tree (k = 4),
 // 200 to 300 flows each.
-func fatTreeFamily() *fabricgen.Spec {
-	s := fabricgen.DefaultSpec()
+func fatTreeFamily() *netdata.Spec {
+	s := netdata.DefaultSpec()
 	s.Seed = 3
 	s.Workloads = datagen.ShardRange{First: 0, Count: 3}
 	s.Topologies = []workload.TopologySpec{{Kind: "fattree", K: 4}}
@@ -38,11 +38,11 @@ func TestPacketLevelTraces(t *testing.T) {
 	spec := fatTreeFamily()
 	root := t.TempDir()
 	for w := range 3 {
-		dir := fabricgen.WorkloadDir(root, w)
+		dir := netdata.WorkloadDir(root, w)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := fabricgen.Build(spec, w, fabricgen.Options{Dynamics: true}, dir, time.Now()); err != nil {
+		if _, err := netdata.Build(spec, w, netdata.Options{Dynamics: true}, dir, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

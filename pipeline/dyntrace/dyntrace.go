@@ -3,7 +3,7 @@
 // with its flows, their routes over the directed links, and a snapshot of
 // the network at every flow arrival and departure (each active flow's
 // remaining bytes, each busy link's queue). docs/datagen.md describes the
-// format; `m4 datagen --dynamics` (pipeline/fabricgen) writes it.
+// format; `m4 datagen --dynamics` (pipeline/netdata) writes it.
 //
 // The file is a NumPy .npz (a zip of .npy arrays, pipeline/npyfile), one
 // array per field of Trace under the field's snake_case name, so Python

@@ -5,7 +5,7 @@
 // fork that produced m3's data) and returns each flow's FCT, ideal FCT and
 // slowdown, with their distribution per output size bucket.
 //
-// Training-data generation (pipeline/fabricgen) and evaluation
+// Training-data generation (pipeline/netdata) and evaluation
 // (pipeline/eval, m4 run --truth) both take their ground truth from here.
 package truth
 

@@ -1,4 +1,4 @@
-package fabricgen
+package netdata
 
 import (
 	"fmt"

@@ -1,5 +1,6 @@
-// Package fabricgen makes training scenarios the way m4 is used: it draws
-// whole datacenter workloads (fabric or fat-tree topologies, flow sizes,
+// Package netdata makes training data from whole networks, the way m4 is
+// used (m4 datagen --from-workload; pipeline/datagen makes parking lots):
+// it draws whole datacenter workloads (fabric or fat-tree topologies, flow sizes,
 // arrivals, traffic matrices, loads and congestion-control configurations
 // from a spec's ranges), simulates each one packet by packet on its whole
 // topology (pipeline/truth: m4's re-implementation of the
@@ -20,4 +21,4 @@
 // is finished when DIR/workloads/wl{W}.json exists; its path folders are
 // built in a partial folder and moved into place before that file is
 // written, and a rerun redoes an unfinished workload from scratch.
-package fabricgen
+package netdata

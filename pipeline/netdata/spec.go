@@ -1,4 +1,4 @@
-package fabricgen
+package netdata
 
 import (
 	"fmt"
@@ -81,7 +81,7 @@ func ExampleSpec() Spec {
 	for i, t := range s.Topologies {
 		w := &workload.Spec{Topology: t, Sizes: workload.SizeSpec{Dist: "webserver"}, MaxLoad: 0.5, Flows: 1, File: "example"}
 		if err := w.Validate(); err != nil {
-			panic(fmt.Sprintf("fabricgen: the default topology %d: %v", i, err))
+			panic(fmt.Sprintf("netdata: the default topology %d: %v", i, err))
 		}
 		s.Topologies[i] = w.Topology
 	}

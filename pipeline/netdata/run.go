@@ -1,4 +1,4 @@
-package fabricgen
+package netdata
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 
 // ManifestName is the file in the output folder that records the spec (less
 // its workload range): a later run into the folder must match it.
-const ManifestName = "fabricgen-spec.json"
+const ManifestName = "fabricgen-spec.json" // the data format keeps the package's first name
 
 // Files of a workload folder, DIR/wl{W}: SummaryFile (written last: a
 // folder without it is unfinished) and TruthFile, the workload's flows and
@@ -120,7 +120,7 @@ func Run(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 		mode = "--dynamics"
 	}
 	r := &Report{}
-	b := &datagen.Batch[result]{Name: "fabricgen", Items: "workloads", Out: o.Out, Task: o.Task, Workers: o.Workers, Log: o.Log,
+	b := &datagen.Batch[result]{Name: "netdata", Items: "workloads", Out: o.Out, Task: o.Task, Workers: o.Workers, Log: o.Log,
 		Progress: o.Progress, Desc: "datagen " + mode, Unit: "workloads", Total: spec.Workloads.Count}
 	b.Manifest = func() error { return checkManifest(o.Out, spec, o.Dynamics) }
 	b.Finished = func(i int) (bool, error) {
