@@ -130,7 +130,13 @@ func TestRunPerFlow(t *testing.T) {
 			}
 			// the blend of a value within the path's p1..p100 and flowsim's
 			lo, hi := math.Max(1, slices.Min(p.Model[b][:])), math.Max(1, slices.Max(p.Model[b][:]))
-			if v := pf.Model[f]; v < math.Sqrt(lo*pf.Flowsim[f])*(1-1e-12) || v > math.Sqrt(hi*pf.Flowsim[f])*(1+1e-12) {
+			inB := 0
+			for _, g := range p.FlowIDs {
+				if featuresBucket(w.Flows.Size[g]) == b {
+					inB++
+				}
+			}
+			if v := pf.Model[f]; v < Blend(lo, pf.Flowsim[f], inB == 1)*(1-1e-12) || v > Blend(hi, pf.Flowsim[f], inB == 1)*(1+1e-12) {
 				t.Fatalf("flow %d (path %d, bucket %d, %d flows, flowsim %v): m4 %v outside the blends of its path's p1..p100 %v..%v with flowsim", f, p.Path, b, len(p.FlowIDs), pf.Flowsim[f], v, lo, hi)
 			}
 			for j, g := range p.FlowIDs[:i] {
@@ -158,11 +164,19 @@ func featuresBucket(size int64) int {
 }
 
 func TestBlend(t *testing.T) {
-	for _, c := range []struct{ model, flowsim, want float64 }{
-		{4, 1, 2}, {1, 9, 3}, {2.25, 1, 1.5}, {1, 1, 1}, {3, 3, 3},
+	for _, c := range []struct {
+		model, flowsim float64
+		lone           bool
+		want           float64
+	}{
+		{1024, 1, true, 256}, // 2^(10 x 0.8)
+		{1, 1024, true, 4},   // 2^(10 x 0.2)
+		{1024, 1, false, 8},  // 2^(10 x 0.3)
+		{1, 1024, false, 128},
+		{1, 1, true, 1}, {3, 3, false, 3}, {3, 3, true, 3},
 	} {
-		if got := Blend(c.model, c.flowsim); math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("Blend(%v, %v) = %v, want %v", c.model, c.flowsim, got, c.want)
+		if got := Blend(c.model, c.flowsim, c.lone); math.Abs(got/c.want-1) > 1e-12 {
+			t.Errorf("Blend(%v, %v, %v) = %v, want %v", c.model, c.flowsim, c.lone, got, c.want)
 		}
 	}
 }
