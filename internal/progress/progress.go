@@ -116,15 +116,23 @@ func (l *lines) Finish() {
 }
 
 func (l *lines) line(now time.Time) {
-	el := now.Sub(l.start).Seconds()
+	el := now.Sub(l.start)
 	rate := 0.0
 	if el > 0 {
-		rate = float64(l.done) / el
+		rate = float64(l.done) / el.Seconds()
 	}
 	eta := ""
 	if rate > 0 && l.done < l.total {
-		eta = fmt.Sprintf(", about %s left", (time.Duration(float64(l.total-l.done)/rate) * time.Second).Round(time.Second))
+		eta = fmt.Sprintf(", about %s left", readable(time.Duration(float64(l.total-l.done)/rate*float64(time.Second))))
 	}
 	fmt.Fprintf(l.w, "%s: %d/%d %s in %s (%.1f %s/s%s)\n", l.desc, l.done, l.total, l.o.Unit,
-		(time.Duration(el) * time.Second).Round(time.Second), rate, l.o.Unit, eta)
+		readable(el), rate, l.o.Unit, eta)
+}
+
+// readable rounds d to a tenth of a second below 10 s, else to the second.
+func readable(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }

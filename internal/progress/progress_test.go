@@ -44,6 +44,28 @@ func TestLinesWhenNotATerminal(t *testing.T) {
 	}
 }
 
+// TestLineTimes: elapsed time and ETA keep their fraction of a second (a
+// run of 0.64 s once read "in 0s").
+func TestLineTimes(t *testing.T) {
+	for _, c := range []struct {
+		done, total int
+		el          time.Duration
+		want        string
+	}{
+		{1943, 1943, 643 * time.Millisecond, "paths: 1943/1943 paths in 600ms (3021.8 paths/s)\n"},
+		{10, 40, 2500 * time.Millisecond, "paths: 10/40 paths in 2.5s (4.0 paths/s, about 7.5s left)\n"},
+		{10, 40, 25 * time.Second, "paths: 10/40 paths in 25s (0.4 paths/s, about 1m15s left)\n"},
+	} {
+		var buf bytes.Buffer
+		start := time.Unix(1000, 0)
+		l := &lines{w: &buf, total: c.total, done: c.done, o: Options{Unit: "paths"}, desc: "paths", start: start}
+		l.line(start.Add(c.el))
+		if buf.String() != c.want {
+			t.Errorf("%d/%d in %v: %q, want %q", c.done, c.total, c.el, buf.String(), c.want)
+		}
+	}
+}
+
 func TestIsTerminal(t *testing.T) {
 	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
 	if err != nil {
