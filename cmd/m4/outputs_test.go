@@ -97,7 +97,7 @@ func TestRunPerFlow(t *testing.T) {
 		}
 	}
 	// progress off a terminal: whole lines, no bar frames
-	lineRe := regexp.MustCompile(`^(paths: \d+/\d+ paths|truth \(packet-level simulation\): \d+/\d+ flows) in \d+s \([\d.]+ (paths|flows)/s(, about \d+s left)?\)$`)
+	lineRe := regexp.MustCompile(`^(paths: \d+/\d+ paths|truth \(packet-level simulation\): \d+/\d+ flows) in [\d.hm]+s \([\d.]+ (paths|flows)/s(, about [\d.hm]+s left)?\)$`)
 	final := 0
 	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
 		if strings.HasPrefix(l, "paths:") || strings.HasPrefix(l, "truth") {
