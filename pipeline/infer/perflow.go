@@ -80,7 +80,8 @@ func perFlow(paths []PathResult, sizes []int64) (*PerFlow, error) {
 // weights were chosen on 16 workloads of m4's own generator with its
 // packet simulator as truth, then checked on 16 fork runs: per-flow error
 // 10.27% -> 10.06% and 7.04% -> 6.82% against an even blend
-// (docs/accuracy.md, "Per-flow estimates"). Both inputs are at least 1,
+// (docs/accuracy.md, "Per flow: the blend weighted by whether a flow is
+// alone in its bucket"). Both inputs are at least 1,
 // and so is the blend; within a path and bucket it keeps flowsim's order,
 // as both do.
 func Blend(model, flowsim float64, lone bool) float64 {
