@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/cc"
 )
@@ -121,11 +123,10 @@ func median(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// nearestRank is the q-quantile of v by nearest rank: the ceil(q n)-th
-// smallest value.
+// nearestRank is the q-quantile of v by nearest rank, the ceil(q n)-th
+// smallest value: gonum's empirical quantile.
 func nearestRank(v []float64, q float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
-	k := int(math.Ceil(q*float64(len(s)))) - 1
-	return s[max(k, 0)]
+	return stat.Quantile(q, stat.Empirical, s, nil)
 }

@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/m4sim/m4/internal/parallel"
 	"github.com/m4sim/m4/pipeline/cc"
@@ -184,29 +187,15 @@ func ranks(v []float64) []float64 {
 	return r
 }
 
-// Spearman is the rank correlation of a and b (1 when both are constant and
-// equal, NaN when only one is constant).
+// Spearman is the rank correlation of a and b: gonum's Pearson correlation
+// of their ranks (ties take their mean rank); 1 when both are constant,
+// NaN when only one is.
 func Spearman(a, b []float64) float64 {
 	ra, rb := ranks(a), ranks(b)
-	n := float64(len(a))
-	var ma, mb float64
-	for i := range ra {
-		ma += ra[i]
-		mb += rb[i]
-	}
-	ma /= n
-	mb /= n
-	var sab, saa, sbb float64
-	for i := range ra {
-		da, db := ra[i]-ma, rb[i]-mb
-		sab += da * db
-		saa += da * da
-		sbb += db * db
-	}
-	if saa == 0 && sbb == 0 {
+	if slices.Min(ra) == slices.Max(ra) && slices.Min(rb) == slices.Max(rb) {
 		return 1
 	}
-	return sab / math.Sqrt(saa*sbb)
+	return stat.Correlation(ra, rb, nil)
 }
 
 // FindShards returns the shard folders (holding fat.npy and a config_*.txt)
