@@ -42,7 +42,7 @@ func OutOfRange(ck *model.Checkpoint, w *workload.Workload, cfg features.Config)
 	}
 	if ratio != trained {
 		out = append(out, features.OutOfRange{Name: "fabric/host link rate ratio", Value: fmt.Sprintf("%g (%g / %g Gbps)", ratio, 10*k*ratio, 10*k),
-			Range: fmt.Sprintf("%g (the training paths'; flowsim runs at the network's ratio, the model corrects it as if it were %g)", trained, trained)})
+			Range: fmt.Sprintf("%g (the training paths' fabric/host ratio; flowsim runs at the network's ratio, the model corrects it as if it were %g)", trained, trained)})
 	}
 	return out
 }

@@ -62,8 +62,10 @@ func Config(sc *decompose.Scenario) (bindings.PathConfig, float64, error) {
 // TrainedRatio is the fabric/host link rate ratio of the model's training
 // paths: libm4's parking lot (m4_path_config_default: 40/10 Gbps). It is 0
 // without the native library.
-func TrainedRatio() float64 {
-	def := bindings.DefaultPathConfig(3)
+func TrainedRatio() float64 { return trainedRatio(bindings.DefaultPathConfig(3)) }
+
+// trainedRatio is TrainedRatio of libm4's parking lot def.
+func trainedRatio(def bindings.PathConfig) float64 {
 	if !(def.EdgeGbps > 0) {
 		return 0
 	}
@@ -101,7 +103,7 @@ func RateScale(linkGbps []float64) (k, ratio float64, err error) {
 	if !(def.EdgeGbps > 0) {
 		return 0, 0, bindings.ErrNoNative // m3's 10 and 40 Gbps are libm4's (m4_path_config_default)
 	}
-	ratio = def.CoreGbps / def.EdgeGbps // TrainedRatio
+	ratio = trainedRatio(def)
 	if fabric != 0 {
 		ratio = fabric / host
 	}
