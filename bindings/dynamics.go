@@ -35,7 +35,8 @@ type Dyn struct {
 func dynToC(c DynConfig) C.m4_dyn_config {
 	return C.m4_dyn_config{hidden: C.int(c.Hidden), gnn_width: C.int(c.GNNWidth), gnn_layers: C.int(c.GNNLayers),
 		mlp_hidden: C.int(c.MLPHidden), ln_eps: C.float(c.LNEps), w_remain: C.float(c.WRemain),
-		w_queue: C.float(c.WQueue), queue_norm_bytes: C.float(c.QueueNormBytes), n_params: C.int(c.NParams)}
+		w_queue: C.float(c.WQueue), queue_norm_bytes: C.float(c.QueueNormBytes), n_params: C.int(c.NParams),
+		prior: C.int(c.Prior)}
 }
 
 // NewDyn creates a model; training also allocates gradients and AdamW
@@ -99,7 +100,8 @@ func DefaultDynConfig() DynConfig {
 func dynFromC(c C.m4_dyn_config) DynConfig {
 	return DynConfig{Hidden: int(c.hidden), GNNWidth: int(c.gnn_width), GNNLayers: int(c.gnn_layers),
 		MLPHidden: int(c.mlp_hidden), LNEps: float32(c.ln_eps), WRemain: float32(c.w_remain),
-		WQueue: float32(c.w_queue), QueueNormBytes: float32(c.queue_norm_bytes), NParams: int(c.n_params)}
+		WQueue: float32(c.w_queue), QueueNormBytes: float32(c.queue_norm_bytes), NParams: int(c.n_params),
+		Prior: int(c.prior)}
 }
 
 // LoadDyn loads a dynamics checkpoint with the native reader (m4_dyn_load).
@@ -284,6 +286,7 @@ func workloadToC(w *DynWorkload, pin *runtime.Pinner) C.m4_dyn_workload {
 		link_gbps:     (*C.double)(ptrOf(w.LinkGbps, pin)),
 		link_delay_ns: (*C.int64_t)(ptrOf(w.LinkDelayNs, pin)),
 		params:        (*C.float)(ptrOf(w.Params, pin)),
+		prior:         (*C.float)(ptrOf(w.Prior, pin)),
 	}
 }
 
@@ -332,12 +335,16 @@ func (d *Dyn) Forward(t *DynTrace, e0, e1 int) (DynLoss, error) {
 		Queue: float64(l.queue), NSlowdown: int(l.n_slowdown), NRemain: int(l.n_remain), NQueue: int(l.n_queue)}, nil
 }
 
-// checkParams checks that w carries the configuration values the model reads.
+// checkParams checks that w carries the configuration values and the
+// prior slowdowns the model reads (a model without a prior ignores any).
 func (d *Dyn) checkParams(w *DynWorkload) error {
 	if len(w.Params) != d.cfg.NParams {
 		return fmt.Errorf("workload: %d configuration values, the model reads %d", len(w.Params), d.cfg.NParams)
 	}
-	return nil
+	if d.cfg.Prior != 0 && len(w.Prior) != len(w.FlowSize) {
+		return fmt.Errorf("workload: %d prior slowdowns for %d flows (the model reads one per flow)", len(w.Prior), len(w.FlowSize))
+	}
+	return nil // a model without a prior reads none
 }
 
 // Backward computes the gradients of the last Forward's loss (Grads).

@@ -21,6 +21,11 @@ type DynConfig struct {
 	// buffer, ...: DynWorkload.Params) are appended to every flow's
 	// features; 0 for none.
 	NParams int `json:"n_params"`
+	// Prior 1: every flow has a prior slowdown (DynWorkload.Prior; m4's
+	// pipeline: flowsim's), read as a feature and corrected by the slowdown
+	// head (m4.h, m4_dyn_config.prior); 0: none (as in checkpoints that do
+	// not name it).
+	Prior int `json:"prior,omitempty"`
 }
 
 // DynCheckpointInfo is what a dynamics checkpoint says besides its
@@ -43,6 +48,7 @@ type DynWorkload struct {
 	LinkGbps     []float64
 	LinkDelayNs  []int64
 	Params       []float32 // the workload's configuration values (DynConfig.NParams of them; nil for none)
+	Prior        []float32 // F prior slowdowns >= 1 with DynConfig.Prior = 1, else nil
 }
 
 // DynTrace is a packet-level trace of a workload, the training data of the

@@ -8,7 +8,7 @@
 // estimate that algorithm's workloads better (docs/accuracy.md); For picks
 // a workload's. Lots is the model m4 predict uses for a standalone parking-lot
 // scenario (m3's shards and the reference paths): Default fine-tuned on such
-// scenarios only.
+// scenarios only. Dynamics is m4's flow-level dynamics model.
 package ckpts
 
 import (
@@ -39,6 +39,17 @@ const LotsName = "lots.safetensors"
 //
 //go:embed lots.safetensors
 var Lots []byte
+
+// DynamicsName is the file name of the shipped dynamics checkpoint.
+const DynamicsName = "dynamics.safetensors"
+
+// Dynamics is the shipped checkpoint of m4's flow-level dynamics model (an
+// m4-dynamics safetensors file, docs/dynamics.md; read with dynamics.Decode),
+// the one m4 run, m4 eval and m4 bench use with --estimator dynamics and no
+// --ckpt. Its card is ckpts/README.md, "The dynamics checkpoint".
+//
+//go:embed dynamics.safetensors
+var Dynamics []byte
 
 // SpecialistName is the file name of alg's specialist.
 func SpecialistName(alg cc.CC) string { return "cc-" + string(alg) + ".safetensors" }

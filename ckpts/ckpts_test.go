@@ -8,6 +8,7 @@ import (
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/cc"
+	"github.com/m4sim/m4/pipeline/dynamics"
 	"github.com/m4sim/m4/pipeline/model"
 )
 
@@ -116,5 +117,27 @@ func TestHeldOut(t *testing.T) {
 	}
 	if h, err := ckpts.HeldOut("cubic"); h != nil || err != nil {
 		t.Errorf("HeldOut(cubic) = %v, %v", h, err)
+	}
+}
+
+// TestDynamics: the shipped dynamics checkpoint decodes as a model with
+// m4's configuration values and flowsim's prior, its record says what it
+// was trained on, and it is under the 40 MB bound.
+func TestDynamics(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	ck, err := dynamics.Decode(ckpts.DynamicsName, ckpts.Dynamics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Config.NParams != dynamics.NumConfigFeatures || ck.Config.Prior != 1 {
+		t.Errorf("config %+v: want %d configuration values and the prior", ck.Config, dynamics.NumConfigFeatures)
+	}
+	if tr := ck.Training; tr.Epoch < 1 || len(tr.Data) == 0 || len(tr.History) != tr.Epoch || tr.ValFCTErrorStart <= 0 {
+		t.Errorf("training record: epoch %d, %d traces, %d epochs of history, starting error %g", tr.Epoch, len(tr.Data), len(tr.History), tr.ValFCTErrorStart)
+	}
+	if n := len(ckpts.Dynamics); n > 40<<20 {
+		t.Errorf("%d bytes, over 40 MB", n)
 	}
 }

@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
         rptr[i + 1] = 2 * (i + 1);
         ideal[i] = (int64_t)m4_dyn_ideal_ns(size[i], route + 2 * i, 2, gbps, delay);
     }
-    m4_dyn_workload w = {F, size, start, ideal, rptr, route, L, gbps, delay, NULL}; /* no configuration values */
+    m4_dyn_workload w = {F, size, start, ideal, rptr, route, L, gbps, delay, NULL, NULL}; /* no configuration values, no prior */
 
     /* the trace: arrivals and departures by time (arrivals first on a tie) */
     int64_t ev_time[E], aptr[E + 1], qptr[E + 1];

@@ -4,7 +4,8 @@
  * and a tape of activations for backpropagation through time.
  *
  * One event (event_forward; m4.h lists the steps):
- *   departure f:  est = 1 + softplus(out MLP [h_f, x_f]);  drop f
+ *   departure f:  est = 1 + softplus(out MLP [h_f, x_f] + b_f);  drop f
+ *                 (b_f = softplus^-1(prior_f - 1) with a prior, else 0)
  *   arrival f:    h_f = tanh(W_fi x_f + b_fi)
  *   advance:      h = GRU_t(ln(1 + dt/1us), h)   active flows; GRU_tl for their links
  *   supervision:  remain MLP(h_f), queue MLP(h_l)
@@ -58,7 +59,7 @@ typedef struct {
 
 struct m4_dyn {
     m4_dyn_config c;
-    int nf; /* NF: flow features, FF0 + n_params (the workload's configuration) */
+    int nf; /* NF: flow features, FF0 + n_params (the workload's configuration) + prior */
     int training, nthreads;
     m4i_gemm gemm;
     float *ws;
@@ -81,6 +82,7 @@ struct m4_dyn {
     int32_t *act, *pos, *lloc, *alinks;
     int nact;
     double *ideal;   /* m4_dyn_run without ideal FCTs */
+    float *boff;     /* per flow: the slowdown head's offset b_f (0 without a prior) */
     int64_t *order;  /* m4_dyn_run: flows by start */
     uint8_t *status; /* validation: 0 not arrived, 1 active, 2 departed */
 
@@ -118,6 +120,7 @@ void m4_dyn_config_default(m4_dyn_config *c) {
     c->w_queue = 0.1f;
     c->queue_norm_bytes = 100000.0f;
     c->n_params = 0;
+    c->prior = 0;
 }
 
 __attribute__((format(printf, 3, 4))) static m4_status fail(m4_dyn *m, m4_status st, const char *fmt,
@@ -231,6 +234,10 @@ m4_status m4_dyn_init(m4_dyn *m, uint64_t seed) {
             p[i] = (float)((2.0 * u - 1.0) * a);
         }
     }
+    if (m->c.prior) { /* the slowdown head starts at the prior: its last layer at 0 */
+        memset(m->params + m->out.w2, 0, sizeof(float) * (size_t)m->c.mlp_hidden);
+        m->params[m->out.b2] = 0;
+    }
     if (m->mom1) {
         memset(m->mom1, 0, sizeof(float) * m->n_params);
         memset(m->mom2, 0, sizeof(float) * m->n_params);
@@ -263,6 +270,8 @@ m4_status m4_dyn_config_check(const m4_dyn_config *c, char *err, size_t err_len)
         snprintf(msg, sizeof msg, "n_params = %d, want 0..%d", c->n_params, M4_DYN_MAX_PARAMS);
     } else if (!(c->queue_norm_bytes > 0) || c->queue_norm_bytes > 1e15f) {
         snprintf(msg, sizeof msg, "queue_norm_bytes = %g, want > 0", (double)c->queue_norm_bytes);
+    } else if (c->prior != 0 && c->prior != 1) {
+        snprintf(msg, sizeof msg, "prior = %d, want 0 or 1", c->prior);
     }
     if (err && err_len) snprintf(err, err_len, "%s", msg);
     return msg[0] ? M4_ERR_INVALID_ARGUMENT : M4_OK;
@@ -273,7 +282,7 @@ size_t m4i_dyn_count_params(const m4_dyn_config *cfg) {
     m4_dyn *m = calloc(1, sizeof *m);
     if (!m) return 0;
     m->c = *cfg;
-    m->nf = FF0 + cfg->n_params;
+    m->nf = FF0 + cfg->n_params + cfg->prior;
     build_layout(m);
     size_t n = m->n_params;
     free(m);
@@ -287,7 +296,7 @@ m4_status m4_dyn_create(m4_dyn **out, const m4_dyn_config *cfg, int training) {
     m4_dyn *m = calloc(1, sizeof *m);
     if (!m) return M4_ERR_NO_MEMORY;
     m->c = *cfg;
-    m->nf = FF0 + cfg->n_params;
+    m->nf = FF0 + cfg->n_params + cfg->prior;
     m->training = training != 0;
     m->nthreads = 1;
     m4i_gemm_select(&m->gemm, NULL);
@@ -314,7 +323,7 @@ void m4_dyn_destroy(m4_dyn *m) {
     free(m->params), free(m->grads), free(m->mom1), free(m->mom2);
     free(m->hf), free(m->hl), free(m->xf), free(m->xl), free(m->dhf), free(m->dhl), free(m->qgt);
     free(m->tl_f), free(m->tl_l), free(m->act), free(m->pos), free(m->lloc), free(m->alinks);
-    free(m->ideal), free(m->order), free(m->status);
+    free(m->ideal), free(m->boff), free(m->order), free(m->status);
     free(m->ft), free(m->it), free(m->steps), free(m->wk);
     free(m);
 }
@@ -398,6 +407,13 @@ static void lin(const m4i_ctx *cx, float *Y, const float *X, const float *W, con
 
 static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+/* softplus_inv(y) is the x with softplus(x) = y, y raised to 1e-3 (a prior
+ * of exactly 1 would need -inf; 1.001 is as near as a slowdown needs). */
+static double softplus_inv(double y) {
+    if (y < 1e-3) y = 1e-3;
+    return y > 20.0 ? y : log(expm1(y));
+}
 
 /* GRU cell (PyTorch's, gates r, z, n): X (R, in), Hp (R, H) -> Ho (R, H);
  * keeps gates (R, 3H) = r, z, n and ghn (R, H) = W_hn h + b_hn. wk: 6RH. */
@@ -560,7 +576,9 @@ static int workload_buffers(m4_dyn *m, size_t F, size_t L) {
         if (o) m->order = o;
         uint8_t *s = realloc(m->status, n);
         if (s) m->status = s;
-        if (!a || !b || !c || !d || !e || !f || !g || !o || !s) return -1;
+        float *bo = realloc(m->boff, sizeof(float) * n);
+        if (bo) m->boff = bo;
+        if (!a || !b || !c || !d || !e || !f || !g || !o || !s || !bo) return -1;
         m->f_cap = n;
     }
     if (L > m->l_cap) {
@@ -598,6 +616,8 @@ static m4_status check_workload(m4_dyn *m, const m4_dyn_workload *w, int need_id
         return fail(m, M4_ERR_INVALID_ARGUMENT, "workload: no configuration values (the model reads %d)", m->c.n_params);
     for (int k = 0; k < m->c.n_params; k++)
         if (!isfinite(w->params[k])) return fail(m, M4_ERR_INVALID_INPUT, "params[%d] is not finite", k);
+    if (m->c.prior && !w->prior)
+        return fail(m, M4_ERR_INVALID_ARGUMENT, "workload: no prior slowdowns (the model reads one per flow)");
     if (w->n_flows > INT32_MAX || w->n_links > INT32_MAX)
         return fail(m, M4_ERR_INVALID_ARGUMENT, "workload: too many flows or links");
     for (size_t l = 0; l < w->n_links; l++) {
@@ -614,6 +634,8 @@ static m4_status check_workload(m4_dyn *m, const m4_dyn_workload *w, int need_id
         if (w->start_ns[i] < 0) return fail(m, M4_ERR_INVALID_INPUT, "flow_start_ns[%zu] is negative", i);
         if (w->ideal_ns && w->ideal_ns[i] <= 0)
             return fail(m, M4_ERR_INVALID_INPUT, "flow_ideal_ns[%zu] is not positive", i);
+        if (m->c.prior && !(w->prior[i] >= 1.0f && w->prior[i] < 1e6f))
+            return fail(m, M4_ERR_INVALID_INPUT, "prior[%zu] = %g, want a slowdown in [1, 1e6)", i, (double)w->prior[i]);
         int64_t a = w->route_ptr[i], b = w->route_ptr[i + 1];
         if (b <= a) return fail(m, M4_ERR_INVALID_INPUT, "flow_route_ptr[%zu]: flow %zu has no links", i + 1, i);
         for (int64_t k = a; k < b; k++) {
@@ -691,6 +713,12 @@ static int reset_states(m4_dyn *m, const m4_dyn_workload *w, const double *ideal
         x[1] = (float)(log(ideal[i]) / 16.0);
         x[2] = (float)(w->route_ptr[i + 1] - w->route_ptr[i]) / 8.0f;
         for (int k = 0; k < m->c.n_params; k++) x[FF0 + k] = w->params[k];
+        m->boff[i] = 0;
+        if (m->c.prior) {
+            double p = w->prior[i];
+            x[FF0 + m->c.n_params] = (float)log(p);
+            m->boff[i] = (float)softplus_inv(p - 1.0);
+        }
         m->pos[i] = -1;
     }
     for (size_t l = 0; l < L; l++) {
@@ -759,7 +787,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
             memcpy(u, m->hf + (size_t)f * H, sizeof(float) * H);
             memcpy(u + H, m->xf + (size_t)f * m->nf, sizeof(float) * m->nf);
             mlp_forward(&cx, P, &m->out, M, 1, u, a, o);
-            double est = 1.0 + softplusf(o[0]);
+            double est = 1.0 + softplusf(o[0] + m->boff[f]);
             const m4_dyn_trace *tr = sup->tr;
             st.dep_gt = (float)((double)tr->fct_ns[f] / (double)tr->w.ideal_ns[f]);
             m->sum_s += fabs(est / st.dep_gt - 1.0);
@@ -1061,8 +1089,9 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
     } else if (st->has_dep) {
         if (ensure_work(m, 1)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
         const float *u = m->ft + st->f_dep, *a = u + H + m->nf, *o = a + M;
-        double est = 1.0 + softplusf(o[0]), r = est / st->dep_gt - 1.0;
-        float dOut = (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / st->dep_gt / (double)m->n_s * sigmoidf(o[0]));
+        float z = o[0] + m->boff[st->flow];
+        double est = 1.0 + softplusf(z), r = est / st->dep_gt - 1.0;
+        float dOut = (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / st->dep_gt / (double)m->n_s * sigmoidf(z));
         float *du = m->wk + (size_t)M + 16;
         memset(du, 0, sizeof(float) * (H + m->nf));
         mlp_backward(&cx, P, Gd, &m->out, M, 1, u, a, &dOut, du, m->wk);
@@ -1229,7 +1258,7 @@ m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns) {
                     free(U);
                     return fail(m, M4_ERR_INVALID_INPUT, "the model's slowdown of flow %d is not finite", g);
                 }
-                double c = (double)w->start_ns[g] + (1.0 + softplusf(O[i])) * m->ideal[g];
+                double c = (double)w->start_ns[g] + (1.0 + softplusf(O[i] + m->boff[g])) * m->ideal[g];
                 if (c < (double)now) c = (double)now;
                 if (c < tbest || (c == tbest && g < best)) tbest = c, best = g;
             }

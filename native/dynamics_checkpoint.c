@@ -34,15 +34,15 @@ static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_dyn
         goto done;
     }
     static const char *const known[] = {"hidden",   "gnn_width", "gnn_layers",       "mlp_hidden", "ln_eps",
-                                        "w_remain", "w_queue",   "queue_norm_bytes", "n_params",   NULL};
+                                        "w_remain", "w_queue",   "queue_norm_bytes", "n_params",   "prior", NULL};
     const char *u = m4i_json_unknown_key(&p, root, known);
     if (u) {
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata dyn_config: unknown field \"%.40s\"", u);
         goto done;
     }
-    static const char *const ints[] = {"hidden", "gnn_width", "gnn_layers", "mlp_hidden", "n_params"};
-    int *id[] = {&c->hidden, &c->gnn_width, &c->gnn_layers, &c->mlp_hidden, &c->n_params};
-    for (int i = 0; i < 5; i++) {
+    static const char *const ints[] = {"hidden", "gnn_width", "gnn_layers", "mlp_hidden", "n_params", "prior"};
+    int *id[] = {&c->hidden, &c->gnn_width, &c->gnn_layers, &c->mlp_hidden, &c->n_params, &c->prior};
+    for (int i = 0; i < 6; i++) {
         int k = m4i_json_get(&p, root, ints[i]);
         long long v;
         if (k < 0) continue; /* absent: 0, which the range check refuses where 0 is wrong */

@@ -836,7 +836,7 @@ M4_API m4_status m4_model_backward_dout(m4_model *m, const float *dout);
 /*      [its graph output, its features] and each link's with a GRU on its    */
 /*      graph output.                                                       */
 /* Flow features: ln(size)/16, ln(ideal FCT ns)/16, hops/8, then the         */
-/* workload's n_params configuration values; link features:                 */
+/* workload's n_params configuration values (and ln prior); link features:  */
 /* Gbit/s / 100, propagation delay in us. A slowdown estimate is 1 +         */
 /* softplus(output MLP), so it is never below 1.                             */
 /*                                                                          */
@@ -874,6 +874,10 @@ typedef struct {
     float queue_norm_bytes; /* queue bytes that read as 1 (100000) */
     int n_params;           /* configuration values appended to every flow's features,
                                0..M4_DYN_MAX_PARAMS (0; m4's pipeline: 15, see docs/dynamics.md) */
+    int prior;              /* 1: every flow has a prior slowdown p >= 1 (m4_dyn_workload.prior;
+                               m4's pipeline: flowsim's), ln p is its last feature and the
+                               estimate corrects it: 1 + softplus(out + softplus^-1(p - 1)),
+                               p itself where out = 0; 0: none (0) */
 } m4_dyn_config;
 
 /* m4_dyn_config_default fills cfg with the paper's sizes (about 1.5M parameters). */
@@ -884,7 +888,7 @@ M4_API void m4_dyn_config_default(m4_dyn_config *cfg);
  * bytes, may be NULL): "hidden = 0, want 1..16384". Widths (hidden,
  * gnn_width, mlp_hidden) 1..16384, gnn_layers 1..8, ln_eps in (0, 1], loss
  * weights in [0, 1e6], n_params 0..M4_DYN_MAX_PARAMS, queue_norm_bytes in
- * (0, 1e15]. */
+ * (0, 1e15], prior 0 or 1. */
 M4_API m4_status m4_dyn_config_check(const m4_dyn_config *cfg, char *err, size_t err_len);
 
 /* A workload: n_flows flows (sizes in payload bytes > 0, start times >= 0
@@ -905,6 +909,7 @@ typedef struct {
     const int64_t *link_delay_ns;
     const float *params; /* n_params configuration values of the whole workload (congestion
                             control, buffer, ...), appended to every flow's features; NULL if 0 */
+    const float *prior;  /* n_flows prior slowdowns >= 1 when the model's config.prior, else NULL */
 } m4_dyn_workload;
 
 /* A packet-level trace of a workload (the arrays of dynamics.npz): fct_ns
@@ -953,7 +958,8 @@ M4_API m4_status m4_dyn_tensor(const m4_dyn *m, int i, m4_tensor_info *info);
 
 /* m4_dyn_init draws PyTorch's default initialisation (U(+-1/sqrt(fan_in))
  * for linear layers and GRUs, LayerNorm 1 and 0) from seed, and zeroes the
- * AdamW state. */
+ * AdamW state. With config.prior the slowdown head's last layer starts at 0,
+ * so an untrained model estimates each flow's prior. */
 M4_API m4_status m4_dyn_init(m4_dyn *m, uint64_t seed);
 
 M4_API const float *m4_dyn_params(const m4_dyn *m);

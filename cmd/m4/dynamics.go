@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/aggregate"
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/dynamics"
@@ -83,11 +84,17 @@ func trainDynamics(c *cli.Context) error {
 	set("gnn-layers", func() { o.Config.GNNLayers = c.Int("gnn-layers") })
 	set("head-hidden", func() { o.Config.MLPHidden = c.Int("head-hidden") })
 	set("window", func() { o.Window = c.Int("window") })
+	// --flowsim-prior (shared with the path estimator): each flow's flowsim
+	// slowdown is a feature and the estimate a learned correction of it
+	o.Config.Prior = 0
+	if c.Bool("flowsim-prior") {
+		o.Config.Prior = 1
+	}
 	paths, err := dynamics.TracePaths(c.StringSlice("data"))
 	if err != nil {
 		return err
 	}
-	traces, err := dynamics.LoadTraces(paths, o.Config.NParams > 0)
+	traces, err := dynamics.LoadTraces(paths, o.Config, c.Int("threads"))
 	if err != nil {
 		return err
 	}
@@ -140,9 +147,6 @@ func countEvents(ts []*bindings.DynTrace) int {
 // percentiles per output size bucket under estimates.m4 as the path
 // estimator's are.
 func runDynamics(c *cli.Context, in *runInput) error {
-	if c.String("ckpt") == "" {
-		return fmt.Errorf("run --estimator dynamics: --ckpt CKPT is required (m4 train --estimator dynamics makes one)")
-	}
 	if c.IsSet("paths") {
 		return fmt.Errorf("run --estimator dynamics estimates every flow of the workload: --paths is the path estimator's")
 	}
@@ -152,7 +156,7 @@ func runDynamics(c *cli.Context, in *runInput) error {
 		return err
 	}
 	defer out.Abort()
-	ck, err := dynamics.Load(c.String("ckpt"))
+	ckName, ck, err := loadDynamics(c)
 	if err != nil {
 		return err
 	}
@@ -162,11 +166,24 @@ func runDynamics(c *cli.Context, in *runInput) error {
 	if err != nil {
 		return err
 	}
-	w, err := dynamics.WorkloadOf(sc, in.CC, ck.Config.NParams)
+	// flowsim on every path: the model's prior, and flows.csv's flowsim column
+	var fsRes *infer.Result
+	meta := map[string]any{}
+	t0 := time.Now()
+	if perFlow || ck.Config.Prior != 0 {
+		if fsRes, err = infer.Run(in.W, in.CC, nil, infer.Options{Workers: c.Int("threads"), PerFlow: true, Lean: true}); err != nil {
+			return fmt.Errorf("%s: flowsim: %w", in.Name, err)
+		}
+		meta["flowsim_seconds"] = time.Since(t0).Seconds()
+	}
+	var prior []float32
+	if ck.Config.Prior != 0 {
+		prior = dynamics.Prior(fsRes.PerFlow.Flowsim)
+	}
+	w, err := dynamics.WorkloadOf(sc, in.CC, ck.Config.NParams, prior)
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
 	fct, err := dynamics.Estimate(ck, w, c.Int("threads"))
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
@@ -184,24 +201,24 @@ func runDynamics(c *cli.Context, in *runInput) error {
 		return err
 	}
 	ests := []infer.Named{{Name: infer.M4, Dist: dist}}
-	meta := map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": c.String("ckpt"), "config": in.CC,
-		"estimator": estimatorDynamics, "flows_estimated": n, "estimate_seconds": elapsed.Seconds()}
+	for k, v := range map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": ckName, "config": in.CC,
+		"estimator": estimatorDynamics, "flows_estimated": n, "estimate_seconds": elapsed.Seconds()} {
+		meta[k] = v
+	}
 	for k, v := range in.Meta {
 		meta[k] = v
 	}
-	fmt.Fprintf(wr, "dynamics: %d flows estimated by the event loop in %.2f s; checkpoint %s\n", n, elapsed.Seconds(), c.String("ckpt"))
+	how := "the event loop"
+	if prior != nil {
+		how += " from flowsim's prior"
+	}
+	fmt.Fprintf(wr, "dynamics: %d flows estimated by %s in %.2f s; checkpoint %s\n", n, how, elapsed.Seconds(), ckName)
 	var table *infer.FlowTable
 	if perFlow {
 		// flowsim's per-flow column and rows: every path, no model
-		t1 := time.Now()
-		res, err := infer.Run(in.W, in.CC, nil, infer.Options{Workers: c.Int("threads"), PerFlow: true, Lean: true})
-		if err != nil {
-			return fmt.Errorf("%s: flowsim: %w", in.Name, err)
-		}
-		ests = append(ests, infer.Named{Name: infer.Flowsim, Dist: res.Flowsim})
-		meta["flowsim_seconds"] = time.Since(t1).Seconds()
+		ests = append(ests, infer.Named{Name: infer.Flowsim, Dist: fsRes.Flowsim})
 		table = &infer.FlowTable{ID: in.IDs, Flows: &in.W.Flows, IdealNs: w.FlowIdealNs,
-			PerFlow: &infer.PerFlow{Flowsim: res.PerFlow.Flowsim, Model: sl}}
+			PerFlow: &infer.PerFlow{Flowsim: fsRes.PerFlow.Flowsim, Model: sl}}
 	}
 	if c.Bool("truth") {
 		t1 := time.Now()
@@ -256,20 +273,35 @@ func runDynamics(c *cli.Context, in *runInput) error {
 	return nil
 }
 
-// dynamicsEstimator loads --ckpt as a dynamics checkpoint and returns its
-// name and the whole-workload estimator m4 eval puts in its m4 column.
-func dynamicsEstimator(c *cli.Context) (string, eval.WholeEstimator, error) {
-	name := c.String("ckpt")
-	if name == "" {
-		return "", nil, fmt.Errorf("--estimator dynamics: --ckpt CKPT is required (m4 train --estimator dynamics makes one)")
+// loadDynamics loads --ckpt as a dynamics checkpoint, or without it the
+// shipped one (ckpts.Dynamics), and returns its name.
+func loadDynamics(c *cli.Context) (string, *dynamics.Checkpoint, error) {
+	if name := c.String("ckpt"); name != "" {
+		ck, err := dynamics.Load(name)
+		return name, ck, err
 	}
-	ck, err := dynamics.Load(name)
+	ck, err := dynamics.Decode(ckpts.DynamicsName, ckpts.Dynamics)
+	return "shipped " + ckpts.DynamicsName, ck, err
+}
+
+// dynamicsEstimator loads the dynamics checkpoint (loadDynamics) and
+// returns its name and the whole-workload estimator m4 eval puts in its m4
+// column.
+func dynamicsEstimator(c *cli.Context) (string, eval.WholeEstimator, error) {
+	name, ck, err := loadDynamics(c)
 	if err != nil {
 		return "", nil, err
 	}
 	threads := c.Int("threads")
-	return name, func(sc *truth.Case, cfg features.Config) ([]float64, error) {
-		w, err := dynamics.WorkloadOf(sc, cfg, ck.Config.NParams)
+	return name, func(sc *truth.Case, cfg features.Config, flowsim []float64) ([]float64, error) {
+		var prior []float32
+		if ck.Config.Prior != 0 {
+			if flowsim == nil {
+				return nil, fmt.Errorf("--estimator dynamics: the checkpoint reads flowsim's prior, and none was made")
+			}
+			prior = dynamics.Prior(flowsim)
+		}
+		w, err := dynamics.WorkloadOf(sc, cfg, ck.Config.NParams, prior)
 		if err != nil {
 			return nil, err
 		}

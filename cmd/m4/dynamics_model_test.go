@@ -102,12 +102,17 @@ cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: tr
 		t.Fatalf("eval: %q %v", msg, err)
 	}
 
+	// without --ckpt: the shipped model (flowsim's prior, ckpts.Dynamics)
+	msg, err = run(t, "run", "--estimator", "dynamics", "--spec", spec, "--out", filepath.Join(dir, "shipped"), "--no-progress", "--threads", "1")
+	if err != nil || !strings.Contains(msg, "checkpoint shipped dynamics.safetensors") || !strings.Contains(msg, "from flowsim's prior") {
+		t.Fatalf("run with the shipped model: %q %v", msg, err)
+	}
+
 	for i, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"eval", "--estimator", "dynamics", "--spec", spec}, "--ckpt CKPT is required"},
-		{[]string{"run", "--estimator", "dynamics", "--spec", spec, "--out", out}, "--ckpt CKPT is required"},
+		{[]string{"eval", "--estimator", "dynamics", "--ckpt", spec, "--spec", spec}, "spec.yaml"},
 		{[]string{"run", "--estimator", "dynamics", "--ckpt", ck, "--paths", "10", "--spec", spec, "--out", out}, "--paths"},
 		{[]string{"run", "--estimator", "quantum", "--spec", spec}, "want path or dynamics"},
 		{[]string{"train", "--estimator", "dynamics", "--data", dir, "--out", ck}, "no dynamics.npz"},

@@ -29,7 +29,7 @@ flowsim alone. docs/accuracy.md records its output.
 With --per-flow every path is estimated and each flow's estimate (m4 run --per-flow's)
 is compared with its true slowdown: the mean of |estimated / true slowdown - 1| over
 flows, for m4 and flowsim. --estimator dynamics puts m4's flow-level dynamics model
-(--ckpt from m4 train --estimator dynamics; docs/dynamics.md) in the m4 column: its
+(the shipped one, or --ckpt from m4 train --estimator dynamics; docs/dynamics.md) in the m4 column: its
 event loop estimates every flow, and its per-flow error is always measured. With --out DIR the results are also written into DIR
 (replaced as one unit): eval.json (per workload its errors and, per size bucket and
 quantile, the true and estimated slowdowns), eval.csv (those rows) and error_cdf.png and
@@ -47,7 +47,7 @@ failures), and m4 eval then exits with an error naming them.`,
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
 			&cli.BoolFlag{Name: "per-flow", Usage: "estimate every path and measure each flow's error"},
 			&cli.StringFlag{Name: "out", Usage: "also write eval.json and eval.csv into `DIR`"},
-			estimatorFlag("estimator of the m4 column: path (the path model) or dynamics (the flow-level dynamics model's event loop over every flow; needs --ckpt from m4 train --estimator dynamics; the per-flow errors are always measured)"),
+			estimatorFlag("estimator of the m4 column: path (the path model) or dynamics (the flow-level dynamics model's event loop over every flow; the shipped model or --ckpt from m4 train --estimator dynamics; the per-flow errors are always measured)"),
 		},
 		Action: func(c *cli.Context) error {
 			var cases []eval.Case

@@ -48,8 +48,8 @@ Prints a table of p50/p90/p99 per bucket and writes into DIR, replacing it as on
 (one row per flow: ideal, flowsim, m4 and with --truth the packet-level FCT, in ns).
 Progress goes to stderr: a bar on a terminal, else a line every few seconds.
 
---estimator dynamics estimates with m4's flow-level dynamics model (--ckpt from m4 train
---estimator dynamics; docs/dynamics.md) instead: its event loop runs over every flow of the
+--estimator dynamics estimates with m4's flow-level dynamics model (the shipped one, or
+--ckpt from m4 train --estimator dynamics; docs/dynamics.md) instead: its event loop runs over every flow of the
 workload on the routes the packet simulator would take, each flow's slowdown is its
 estimated FCT over its ideal FCT, and the percentiles per size bucket go under
 estimates.m4 in estimate.json (--paths does not apply). With --per-flow it also writes flows.csv
@@ -69,7 +69,7 @@ estimates.m4 in estimate.json (--paths does not apply). With --per-flow it also 
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "worker threads"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress on stderr"},
 			maxFlowsFlag(),
-			estimatorFlag("estimator: path (flowsim per path corrected by the path model) or dynamics (the flow-level dynamics model's event loop over the whole workload; needs --ckpt from m4 train --estimator dynamics)"),
+			estimatorFlag("estimator: path (flowsim per path corrected by the path model) or dynamics (the flow-level dynamics model's event loop over the whole workload: the shipped model, or --ckpt from m4 train --estimator dynamics)"),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("example-spec") {

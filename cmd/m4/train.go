@@ -108,7 +108,7 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 			&cli.IntFlag{Name: "warmup", Value: d.Warmup, Usage: "steps of linear learning-rate warm-up (0: none, as m3)"},
 			&cli.IntFlag{Name: "resamples", Value: d.Resamples, Usage: "bootstrap resamples added per training parking lot (flows drawn with replacement, features and target rebuilt; never of validation scenarios or of paths cut from workloads)"},
 			&cli.BoolFlag{Name: "normalize", Value: d.Normalize, Usage: "standardise the input columns on the training set (stored in the checkpoint; m3 trains without)"},
-			&cli.BoolFlag{Name: "flowsim-prior", Value: d.Prior, Usage: "start the MLP at flowsim's percentiles, so training learns the correction (needs MLP widths >= 400; off by default for narrower ones)"},
+			&cli.BoolFlag{Name: "flowsim-prior", Value: d.Prior, Usage: "start at flowsim's answer, so training learns the correction: the path model's MLP at flowsim's percentiles (needs MLP widths >= 400; off by default for narrower ones); the dynamics model reads each flow's flowsim slowdown and corrects it"},
 			&cli.Float64Flag{Name: "prior-decay", Value: d.PriorDecay, Usage: "with --flowsim-prior: each step pull the MLP back toward its start by lr x this (0: none)"},
 			&cli.Float64Flag{Name: "ema", Value: d.EMA, Usage: "validate and save an exponential moving average of the parameters with this decay per step (0: none, as m3)"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "seed of initialisation, order, dropout and resamples"},

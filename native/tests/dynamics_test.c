@@ -31,6 +31,7 @@ typedef struct {
     int32_t aflow[MAXE * NF], qlink[MAXE * NL];
     float arem[MAXE * NF], qbytes[MAXE * NL];
     float params[2]; /* the workload's configuration (tiny_config reads 2 values) */
+    float prior[NF]; /* prior slowdowns (read by a model with cfg.prior) */
     m4_dyn_trace tr;
 } fixture;
 
@@ -87,6 +88,9 @@ static void build_fixture(fixture *x) {
     tr->w.n_links = NL, tr->w.link_gbps = x->gbps, tr->w.link_delay_ns = x->delay;
     x->params[0] = 0.5f, x->params[1] = -1.0f;
     tr->w.params = x->params;
+    static const float prior[NF] = {1.3f, 2.0f, 1.0f, 2.8f, 1.1f};
+    memcpy(x->prior, prior, sizeof prior);
+    tr->w.prior = x->prior;
     tr->fct_ns = x->fct, tr->n_events = (size_t)E;
     tr->ev_time_ns = x->ev_time, tr->ev_kind = x->ev_kind, tr->ev_flow = x->ev_flow;
     tr->ev_active_ptr = x->aptr, tr->ev_active_flow = x->aflow, tr->ev_active_remaining = x->arem;
@@ -173,19 +177,24 @@ static void fd_params(m4_dyn *m, float *params) {
         if (head && strstr(ti.name, ".0.bias"))
             for (size_t i = 0; i < ti.size; i++) p[i] = 1.0f + 0.1f * (float)i;
         if (head && strstr(ti.name, ".2.bias")) p[0] = strncmp(ti.name, "output.", 7) == 0 ? 6.0f : 3.0f;
+        if (head && strstr(ti.name, ".2.weight") && p[0] == 0) /* zeroed under a prior: give it slopes */
+            for (size_t i = 0; i < ti.size; i++) p[i] = 0.8f - 0.35f * (float)i;
         if (strstr(ti.name, "proj.bias"))
             for (size_t i = 0; i < ti.size; i++) p[i] = 2.0f;
     }
 }
 
-static void test_gradients(void) {
+/* test_gradients checks every gradient element; prior != 0 with the
+ * fixture's prior slowdowns (a feature and the slowdown head's offset). */
+static void test_gradients(int prior) {
     fixture fx;
     build_fixture(&fx);
     m4_dyn_config cfg;
     tiny_config(&cfg);
+    cfg.prior = prior;
     m4_dyn *m;
     CHECK(m4_dyn_create(&m, &cfg, 1) == M4_OK, "create");
-    CHECK(m4_dyn_init(m, 7) == M4_OK, "init");
+    CHECK(m4_dyn_init(m, prior ? 3 : 7) == M4_OK, "init"); /* seeds where every gradient is large enough to measure */
     size_t n = m4_dyn_num_params(m);
     float *params = malloc(sizeof(float) * n), *grad = malloc(sizeof(float) * n);
     memcpy(params, m4_dyn_params(m), sizeof(float) * n);
@@ -217,7 +226,8 @@ static void test_gradients(void) {
         CHECK(bad15 > 0, "gradient of %s x 1.5 passes the check", ti.name);
     }
     CHECK(retried <= checked / 50, "%ld of %ld elements needed h/4", retried, checked);
-    printf("dynamics gradients: %ld elements of %d tensors checked, %ld re-measured\n", checked, nt, retried);
+    printf("dynamics gradients%s: %ld elements of %d tensors checked, %ld re-measured\n", prior ? " (prior)" : "",
+           checked, nt, retried);
     free(params), free(grad);
     m4_dyn_destroy(m);
 }
@@ -327,7 +337,7 @@ static void test_run(void) {
     int64_t size1 = 50000, start1 = 777, rptr1[2] = {0, 2};
     int32_t route1[2] = {0, 1};
     float cfgv[2] = {0.5f, -1.0f};
-    m4_dyn_workload w1 = {1, &size1, &start1, NULL, rptr1, route1, 2, gbps, delay, cfgv};
+    m4_dyn_workload w1 = {1, &size1, &start1, NULL, rptr1, route1, 2, gbps, delay, cfgv, NULL};
     double fct1 = -1;
     CHECK(m4_dyn_run(m, &w1, &fct1) == M4_OK, "run: %s", m4_dyn_error(m));
     double ideal1 = m4_dyn_ideal_ns(size1, route1, 2, gbps, delay);
@@ -337,7 +347,7 @@ static void test_run(void) {
     /* output order = input order, and runs are deterministic */
     int64_t size[3] = {1000, 200000, 30000}, start[3] = {5000, 0, 2000}, rptr[4] = {0, 1, 3, 4};
     int32_t route[4] = {0, 0, 1, 1};
-    m4_dyn_workload w = {3, size, start, NULL, rptr, route, 2, gbps, delay, cfgv};
+    m4_dyn_workload w = {3, size, start, NULL, rptr, route, 2, gbps, delay, cfgv, NULL};
     double a[3], b[3], p[3];
     CHECK(m4_dyn_run(m, &w, a) == M4_OK, "run");
     CHECK(m4_dyn_run(m, &w, b) == M4_OK, "run again");
@@ -358,7 +368,7 @@ static void test_run(void) {
         for (int64_t q = rptr[j]; q < rptr[j + 1]; q++) prt[k++] = route[q];
         pr[i + 1] = k;
     }
-    m4_dyn_workload wp = {3, ps, pt, NULL, pr, prt, 2, gbps, delay, cfgv};
+    m4_dyn_workload wp = {3, ps, pt, NULL, pr, prt, 2, gbps, delay, cfgv, NULL};
     /* another configuration gives other estimates */
     float cfg2[2] = {-0.5f, 1.0f};
     double q[3];
@@ -377,6 +387,40 @@ static void test_run(void) {
     wb.route = bad;
     CHECK(m4_dyn_run(m, &wb, a) == M4_ERR_INVALID_INPUT, "a bad link id is accepted");
     CHECK(strstr(m4_dyn_error(m), "flow_route[2]") != NULL, "error: %s", m4_dyn_error(m));
+    m4_dyn_destroy(m);
+}
+
+/* With a prior, an untrained model (its slowdown head's last layer at 0)
+ * estimates each flow's prior: FCT = prior x ideal; a missing or bad prior
+ * is refused naming the field. */
+static void test_prior_run(void) {
+    m4_dyn_config cfg;
+    tiny_config(&cfg);
+    cfg.prior = 1;
+    m4_dyn *m;
+    CHECK(m4_dyn_create(&m, &cfg, 0) == M4_OK, "create");
+    CHECK(m4_dyn_init(m, 5) == M4_OK, "init");
+    double gbps[2] = {10, 40};
+    int64_t delay[2] = {1000, 500};
+    int64_t size[3] = {1000, 200000, 30000}, start[3] = {5000, 0, 2000}, rptr[4] = {0, 1, 3, 4};
+    int32_t route[4] = {0, 0, 1, 1};
+    float cfgv[2] = {0.5f, -1.0f}, prior[3] = {1.0f, 2.5f, 1.7f};
+    m4_dyn_workload w = {3, size, start, NULL, rptr, route, 2, gbps, delay, cfgv, prior};
+    double fct[3];
+    CHECK(m4_dyn_run(m, &w, fct) == M4_OK, "run: %s", m4_dyn_error(m));
+    for (int i = 0; i < 3; i++) {
+        double id = m4_dyn_ideal_ns(size[i], route + rptr[i], (size_t)(rptr[i + 1] - rptr[i]), gbps, delay);
+        double want = (prior[i] > 1.001f ? prior[i] : 1.001) * id; /* a prior of 1 reads as 1.001 */
+        CHECK(fabs(fct[i] / want - 1) < 1e-5, "flow %d: fct %.1f, prior x ideal %.1f", i, fct[i], want);
+    }
+    w.prior = NULL;
+    CHECK(m4_dyn_run(m, &w, fct) == M4_ERR_INVALID_ARGUMENT, "missing prior accepted");
+    prior[1] = 0.9f;
+    w.prior = prior;
+    CHECK(m4_dyn_run(m, &w, fct) == M4_ERR_INVALID_INPUT, "prior below 1 accepted");
+    CHECK(strstr(m4_dyn_error(m), "prior[1]") != NULL, "error: %s", m4_dyn_error(m));
+    cfg.prior = 2;
+    CHECK(m4_dyn_config_check(&cfg, NULL, 0) == M4_ERR_INVALID_ARGUMENT, "prior = 2 accepted");
     m4_dyn_destroy(m);
 }
 
@@ -407,11 +451,13 @@ static void test_trace_checks(void) {
 }
 
 int main(void) {
-    test_gradients();
+    test_gradients(0);
+    test_gradients(1);
     test_windows();
     test_threads();
     test_training();
     test_run();
+    test_prior_run();
     test_trace_checks();
     CHECK_DONE("dynamics_test");
 }

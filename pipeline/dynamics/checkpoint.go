@@ -54,6 +54,9 @@ type TrainInfo struct {
 	Epoch       int         `json:"epoch"`   // finished
 	Step        int         `json:"step"`    // AdamW steps taken
 	History     []EpochStat `json:"history"` // one per finished epoch
+	// ValFCTErrorStart is the held-out FCT error before the first epoch
+	// (with a flowsim prior: flowsim's own, the bar training must clear).
+	ValFCTErrorStart float64 `json:"val_fct_error_start,omitempty"`
 }
 
 // EpochStat is one epoch's mean losses over its windows (each window's
@@ -209,6 +212,10 @@ func WriteCard(path string, ck *Checkpoint) error {
 	if c.NParams > 0 {
 		fmt.Fprintf(&b, "Every flow's features end with the workload's %d configuration values (dynamics.ConfigFeatures).\n\n", c.NParams)
 	}
+	if c.Prior != 0 {
+		fmt.Fprintf(&b, "Flowsim prior: each flow's flowsim slowdown (every path) is its last feature, and the slowdown "+
+			"head corrects it (an untrained model answers flowsim's FCTs).\n\n")
+	}
 	fmt.Fprintf(&b, "Loss: mean |slowdown estimate / truth - 1| + %g x L1(remaining / size) + %g x L1(queue / %g B).\n\n",
 		c.WRemain, c.WQueue, c.QueueNormBytes)
 	fmt.Fprintf(&b, "## Training\n\n")
@@ -220,6 +227,9 @@ func WriteCard(path string, ck *Checkpoint) error {
 	fmt.Fprintf(&b, "Data (%d traces):\n\n", len(t.Data))
 	for _, d := range t.Data {
 		fmt.Fprintf(&b, "- %s\n", d)
+	}
+	if t.ValFCTErrorStart > 0 {
+		fmt.Fprintf(&b, "\nHeld-out FCT error before training: %.4f.\n", t.ValFCTErrorStart)
 	}
 	fmt.Fprintf(&b, "\n| epoch | loss | slowdown | remain | queue | val FCT error | seconds |\n|---|---|---|---|---|---|---|\n")
 	for _, h := range t.History {

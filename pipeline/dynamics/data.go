@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,9 +12,11 @@ import (
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/dyntrace"
 	"github.com/m4sim/m4/pipeline/features"
+	"github.com/m4sim/m4/pipeline/infer"
 	"github.com/m4sim/m4/pipeline/netdata"
 	"github.com/m4sim/m4/pipeline/pktsim"
 	"github.com/m4sim/m4/pipeline/truth"
+	"github.com/m4sim/m4/pipeline/workload"
 )
 
 // FromTrace returns a dynamics.npz's content as the model reads it (the
@@ -66,10 +69,12 @@ func TracePaths(dirs []string) ([]string, error) {
 	return out, nil
 }
 
-// LoadTraces reads the traces at paths (dyntrace.Read checks each) and,
-// with config, each one's configuration (ConfigFeatures of the workload
-// folder's record beside it, netdata.ReadWorkload) as its Params.
-func LoadTraces(paths []string, config bool) ([]*bindings.DynTrace, error) {
+// LoadTraces reads the traces at paths (dyntrace.Read checks each) and
+// what the model cfg reads beside them from the workload folder's record
+// (netdata.ReadWorkload): with cfg.NParams, its configuration
+// (ConfigFeatures) as Params; with cfg.Prior, flowsim's slowdown of every
+// flow (FlowsimPrior, on threads workers) as Prior.
+func LoadTraces(paths []string, cfg bindings.DynConfig, threads int) ([]*bindings.DynTrace, error) {
 	out := make([]*bindings.DynTrace, len(paths))
 	for i, p := range paths {
 		t, err := dyntrace.Read(p)
@@ -77,27 +82,65 @@ func LoadTraces(paths []string, config bool) ([]*bindings.DynTrace, error) {
 			return nil, err
 		}
 		out[i] = FromTrace(t)
-		if !config {
+		if cfg.NParams == 0 && cfg.Prior == 0 {
 			continue
 		}
 		wl, err := netdata.ReadWorkload(filepath.Dir(p))
 		if err != nil {
-			return nil, fmt.Errorf("%s: the configuration of its workload: %w", p, err)
+			return nil, fmt.Errorf("%s: the record of its workload: %w", p, err)
 		}
-		if out[i].Params, err = ConfigFeatures(wl.Config); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
+		if cfg.NParams > 0 {
+			if out[i].Params, err = ConfigFeatures(wl.Config); err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
+			}
+		}
+		if cfg.Prior != 0 {
+			if wl.W == nil || wl.W.Flows.Len() != len(t.FlowSize) {
+				return nil, fmt.Errorf("%s: its workload record does not hold the trace's %d flows", filepath.Dir(p), len(t.FlowSize))
+			}
+			for j, sz := range t.FlowSize {
+				if int64(wl.W.Flows.Size[j]) != sz {
+					return nil, fmt.Errorf("%s: flow %d is %d bytes in the trace, %d in the workload record", filepath.Dir(p), j, sz, int64(wl.W.Flows.Size[j]))
+				}
+			}
+			if out[i].Prior, err = FlowsimPrior(wl.W, wl.Config, threads); err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
+			}
 		}
 	}
 	return out, nil
+}
+
+// FlowsimPrior is the prior of a model with DynConfig.Prior: flowsim's
+// slowdown of each flow of w, in w's order, from every path of w's
+// decomposition (infer.Run with PerFlow, no path model: the same values as
+// flows.csv's flowsim column).
+func FlowsimPrior(w *workload.Workload, cfg features.Config, threads int) ([]float32, error) {
+	r, err := infer.Run(w, cfg, nil, infer.Options{Workers: threads, PerFlow: true, Lean: true})
+	if err != nil {
+		return nil, fmt.Errorf("flowsim prior: %w", err)
+	}
+	return Prior(r.PerFlow.Flowsim), nil
+}
+
+// Prior converts flowsim's per-flow slowdowns to a model's prior (at least
+// 1, as the model requires).
+func Prior(flowsim []float64) []float32 {
+	out := make([]float32, len(flowsim))
+	for i, s := range flowsim {
+		out[i] = float32(math.Max(s, 1))
+	}
+	return out
 }
 
 // WorkloadOf is a packet-level case as the model's event loop reads it: its
 // flows in order, their routes over the directed links as the packet
 // simulator would send them (pktsim.RoutesOf: the same ECMP choices), the
 // links' rates and delays, the fork's ideal FCTs as the slowdown
-// denominators, and with nparams > 0 the configuration cfg
-// (ConfigFeatures; nparams must be NumConfigFeatures).
-func WorkloadOf(c *truth.Case, cfg features.Config, nparams int) (*bindings.DynWorkload, error) {
+// denominators, with nparams > 0 the configuration cfg (ConfigFeatures;
+// nparams must be NumConfigFeatures), and prior (nil, or one per flow) as
+// the flows' prior slowdowns.
+func WorkloadOf(c *truth.Case, cfg features.Config, nparams int, prior []float32) (*bindings.DynWorkload, error) {
 	var params []float32
 	switch nparams {
 	case 0:
@@ -118,8 +161,11 @@ func WorkloadOf(c *truth.Case, cfg features.Config, nparams int) (*bindings.DynW
 		return nil, err
 	}
 	n := c.Flows.Len()
+	if prior != nil && len(prior) != n {
+		return nil, fmt.Errorf("%d prior slowdowns for %d flows", len(prior), n)
+	}
 	w := &bindings.DynWorkload{FlowSize: make([]int64, n), FlowStartNs: make([]int64, n), FlowIdealNs: ideal,
-		FlowRoutePtr: rt.RoutePtr, FlowRoute: rt.Route, Params: params}
+		FlowRoutePtr: rt.RoutePtr, FlowRoute: rt.Route, Params: params, Prior: prior}
 	for i := range n {
 		w.FlowSize[i] = int64(c.Flows.SizeBytes[i])
 		w.FlowStartNs[i] = int64(c.Flows.StartNs[i])

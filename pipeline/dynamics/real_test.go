@@ -50,7 +50,9 @@ func TestPacketLevelTraces(t *testing.T) {
 	if err != nil || len(paths) != 3 {
 		t.Fatalf("%v %v", paths, err)
 	}
-	traces, err := LoadTraces(paths, true)
+	withPrior := Defaults().Config
+	withPrior.Prior = 1
+	traces, err := LoadTraces(paths, withPrior, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +69,19 @@ func TestPacketLevelTraces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := WorkloadOf(c, dr.Config, NumConfigFeatures)
+	w, err := WorkloadOf(c, dr.Config, NumConfigFeatures, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := traces[2]
+	// the prior LoadTraces read beside the trace is flowsim's of the workload
+	fsPrior, err := FlowsimPrior(wl, dr.Config, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fsPrior, tr.Prior) || len(fsPrior) != len(w.FlowSize) || slices.Max(fsPrior) <= 1 || slices.Min(fsPrior) < 1 {
+		t.Fatalf("the trace's prior (%d values) is not flowsim's of its workload", len(tr.Prior))
+	}
 	if !slices.Equal(w.FlowRoutePtr, tr.FlowRoutePtr) || !slices.Equal(w.FlowRoute, tr.FlowRoute) ||
 		!slices.Equal(w.LinkGbps, tr.LinkGbps) || !slices.Equal(w.LinkDelayNs, tr.LinkDelayNs) ||
 		!slices.Equal(w.FlowIdealNs, tr.FlowIdealNs) || !slices.Equal(w.FlowSize, tr.FlowSize) ||
@@ -129,6 +139,47 @@ func TestPacketLevelTraces(t *testing.T) {
 		if math.IsNaN(f) || math.IsInf(f, 0) || f < float64(w.FlowIdealNs[i])-1 {
 			t.Fatalf("flow %d: estimate %g, ideal %d", i, f, w.FlowIdealNs[i])
 		}
+	}
+	// with flowsim's prior: untrained, the event loop answers flowsim's FCT
+	// of every flow (training's starting error is flowsim's); trained as
+	// above, it errs less on the held-out workload than the model without
+	// (two traces are too few to beat flowsim itself)
+	op := o
+	op.Config.Prior = 1
+	pd, err := bindings.NewDyn(op.Config, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd.Init(op.Seed)
+	untrainedPrior := &Checkpoint{Config: op.Config, Params: pd.Params()}
+	pd.Close()
+	wp := *w
+	wp.Prior = fsPrior
+	fs, err := Estimate(untrainedPrior, &wp, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		want := math.Max(float64(fsPrior[i]), 1.001) * float64(w.FlowIdealNs[i])
+		if math.Abs(f/want-1) > 1e-4 {
+			t.Fatalf("untrained with a prior: flow %d's FCT %.0f, flowsim's %.0f", i, f, want)
+		}
+	}
+	ckp, err := Train(op, traces[:2], traces[2:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained, err := Estimate(ckp, &wp, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef, et := FCTError(fs, tr.FlowFCTNs), FCTError(trained, tr.FlowFCTNs)
+	t.Logf("held-out FCT error with the prior: flowsim %.4f, trained %.4f (start of training %.4f)", ef, et, ckp.Training.ValFCTErrorStart)
+	if math.Abs(ckp.Training.ValFCTErrorStart-ef) > 1e-9 {
+		t.Errorf("training's starting error %.6f is not flowsim's %.6f", ckp.Training.ValFCTErrorStart, ef)
+	}
+	if !(et < e1) {
+		t.Errorf("held-out FCT error after the same training: %.4f with the prior, %.4f without", et, e1)
 	}
 	if _, err := TracePaths([]string{filepath.Join(root, "wl0", "missing")}); err == nil {
 		t.Error("a missing folder is accepted")

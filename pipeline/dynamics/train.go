@@ -135,6 +135,14 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 			log.Info("resuming", "epoch", info.Epoch, "step", info.Step)
 		}
 	}
+	if info.Epoch == 0 && len(val) > 0 {
+		if info.ValFCTErrorStart, err = valError(o.Config, d.Params(), val, o.Threads); err != nil {
+			return nil, err
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "before training: held-out FCT error %.4f\n", info.ValFCTErrorStart)
+		}
+	}
 	for ep := info.Epoch + 1; ep <= o.Epochs; ep++ {
 		start := time.Now()
 		var sum EpochStat

@@ -101,9 +101,10 @@ type CaseOptions struct {
 }
 
 // WholeEstimator estimates every flow of a workload at once: c is the
-// workload as the packet simulator takes it, cfg its configuration; it
-// returns each flow's FCT (ns) in c's order.
-type WholeEstimator func(c *truth.Case, cfg features.Config) ([]float64, error)
+// workload as the packet simulator takes it, cfg its configuration and
+// flowsim flowsim's slowdown of each flow (every path; infer.PerFlow), which
+// it may take as a prior; it returns each flow's FCT (ns) in c's order.
+type WholeEstimator func(c *truth.Case, cfg features.Config, flowsim []float64) ([]float64, error)
 
 // RunCaseWith estimates one workload with est and checks it against its
 // ground truth: the fork's FCT output for an ns-3 case, else m4's packet
@@ -190,7 +191,11 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		if wholeIdeal, err = sc.IdealFCTs(); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
-		if whole, err = o.Whole(sc, cfg); err != nil {
+		var fs []float64
+		if r.PerFlow != nil {
+			fs = r.PerFlow.Flowsim
+		}
+		if whole, err = o.Whole(sc, cfg, fs); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
 		if len(whole) != w.Flows.Len() {

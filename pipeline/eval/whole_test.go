@@ -31,7 +31,7 @@ cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: tr
 		t.Fatal(err)
 	}
 	scaled := func(k float64) WholeEstimator {
-		return func(c *truth.Case, _ features.Config) ([]float64, error) {
+		return func(c *truth.Case, _ features.Config, _ []float64) ([]float64, error) {
 			r, err := c.Simulate(truth.Options{})
 			if err != nil {
 				return nil, err
