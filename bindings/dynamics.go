@@ -231,6 +231,19 @@ func (d *Dyn) Grads() []float32 {
 	return out
 }
 
+// SetGrads replaces the gradients the next AdamW applies (a training model;
+// len(g) = NumParams): data-parallel training averages its replicas'
+// gradients into one model.
+func (d *Dyn) SetGrads(g []float32) error {
+	if len(g) != d.nparams {
+		return fmt.Errorf("dynamics model: %d gradients given, the model has %d parameters", len(g), d.nparams)
+	}
+	if st := C.m4_dyn_set_grads(d.ptr, (*C.float)(unsafe.Pointer(&g[0])), C.size_t(len(g))); st != C.M4_OK {
+		return d.err("dynamics set gradients", st)
+	}
+	return nil
+}
+
 // Adam returns copies of the AdamW first and second moments.
 func (d *Dyn) Adam() (mom1, mom2 []float32, err error) {
 	if !d.training {

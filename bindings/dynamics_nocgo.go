@@ -49,6 +49,9 @@ func (*Dyn) SetParams([]float32) error { return ErrNoNative }
 // Grads returns nil.
 func (*Dyn) Grads() []float32 { return nil }
 
+// SetGrads returns ErrNoNative.
+func (*Dyn) SetGrads([]float32) error { return ErrNoNative }
+
 // Adam returns ErrNoNative.
 func (*Dyn) Adam() ([]float32, []float32, error) { return nil, nil, ErrNoNative }
 

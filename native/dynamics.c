@@ -354,6 +354,14 @@ m4_status m4_dyn_set_params(m4_dyn *m, const float *src, size_t n) {
     return M4_OK;
 }
 
+m4_status m4_dyn_set_grads(m4_dyn *m, const float *src, size_t n) {
+    if (!m || !m->grads || !src || n != m->n_params) return M4_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(src[i])) return fail(m, M4_ERR_INVALID_INPUT, "gradient %zu is not finite", i);
+    memcpy(m->grads, src, sizeof(float) * n);
+    return M4_OK;
+}
+
 m4_status m4_dyn_get_adam(const m4_dyn *m, float *mom1, float *mom2, size_t n) {
     if (!m || !m->mom1 || !mom1 || !mom2 || n != m->n_params) return M4_ERR_INVALID_ARGUMENT;
     memcpy(mom1, m->mom1, sizeof(float) * n);

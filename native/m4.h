@@ -967,6 +967,10 @@ M4_API const float *m4_dyn_params(const m4_dyn *m);
 M4_API m4_status m4_dyn_set_params(m4_dyn *m, const float *src, size_t n);
 /* Gradients of the last m4_dyn_backward (NULL unless training). */
 M4_API const float *m4_dyn_grads(const m4_dyn *m);
+/* m4_dyn_set_grads replaces them with n = num_params floats (a training
+ * model; NaN/Inf rejected): the next m4_dyn_adamw applies these. Data-parallel
+ * training averages several replicas' gradients into one model this way. */
+M4_API m4_status m4_dyn_set_grads(m4_dyn *m, const float *src, size_t n);
 M4_API m4_status m4_dyn_get_adam(const m4_dyn *m, float *mom1, float *mom2, size_t n);
 M4_API m4_status m4_dyn_set_adam(m4_dyn *m, const float *mom1, const float *mom2, size_t n);
 M4_API m4_status m4_dyn_set_threads(m4_dyn *m, int n);

@@ -218,6 +218,7 @@ var flagRanges = map[string]flagRange{
 	"gnn-layers":  {Min: 1, Max: 8},
 	"head-hidden": {Min: 1, Max: 1 << 14},
 	"window":      atLeast1,
+	"replicas":    {Min: 1, Max: 256},
 }
 
 // numericValues returns the values of a numeric flag as float64s, and

@@ -52,6 +52,7 @@ func dynamicsTrainFlags() []cli.Flag {
 		&cli.IntFlag{Name: "gnn-layers", Value: d.Config.GNNLayers, Usage: "dynamics: graph layers"},
 		&cli.IntFlag{Name: "head-hidden", Value: d.Config.MLPHidden, Usage: "dynamics: hidden width of the output heads"},
 		&cli.IntFlag{Name: "window", Value: d.Window, Usage: "dynamics: events per backpropagation window (truncated BPTT)"},
+		&cli.IntFlag{Name: "replicas", Value: d.Replicas, Usage: "dynamics: data-parallel model copies, each on a trace of its own, one step on the mean of their windows' gradients (on n cores: --replicas n --threads 1)"},
 	}
 }
 
@@ -84,6 +85,7 @@ func trainDynamics(c *cli.Context) error {
 	set("gnn-layers", func() { o.Config.GNNLayers = c.Int("gnn-layers") })
 	set("head-hidden", func() { o.Config.MLPHidden = c.Int("head-hidden") })
 	set("window", func() { o.Window = c.Int("window") })
+	set("replicas", func() { o.Replicas = c.Int("replicas") })
 	// --flowsim-prior (shared with the path estimator): each flow's flowsim
 	// slowdown is a feature and the estimate a learned correction of it
 	o.Config.Prior = 0

@@ -49,11 +49,12 @@ type TrainInfo struct {
 	Seed        uint64      `json:"seed"`
 	LR          float64     `json:"lr"`
 	WeightDecay float64     `json:"weight_decay"`
-	Window      int         `json:"window"`  // events per backpropagation window
-	Epochs      int         `json:"epochs"`  // asked for
-	Epoch       int         `json:"epoch"`   // finished
-	Step        int         `json:"step"`    // AdamW steps taken
-	History     []EpochStat `json:"history"` // one per finished epoch
+	Window      int         `json:"window"`             // events per backpropagation window
+	Replicas    int         `json:"replicas,omitempty"` // data-parallel replicas (Options.Replicas; absent: 1)
+	Epochs      int         `json:"epochs"`             // asked for
+	Epoch       int         `json:"epoch"`              // finished
+	Step        int         `json:"step"`               // AdamW steps taken
+	History     []EpochStat `json:"history"`            // one per finished epoch
 	// ValFCTErrorStart is the held-out FCT error before the first epoch
 	// (with a flowsim prior: flowsim's own, the bar training must clear).
 	ValFCTErrorStart float64 `json:"val_fct_error_start,omitempty"`
@@ -224,6 +225,9 @@ func WriteCard(path string, ck *Checkpoint) error {
 	}
 	fmt.Fprintf(&b, "AdamW lr %g, weight decay %g, windows of %d events (truncated BPTT), seed %d; "+
 		"%d of %d epochs, %d steps.\n\n", t.LR, t.WeightDecay, t.Window, t.Seed, t.Epoch, t.Epochs, t.Step)
+	if t.Replicas > 1 {
+		fmt.Fprintf(&b, "Data-parallel: %d replicas, each step the mean gradient of their %d windows.\n\n", t.Replicas, t.Replicas)
+	}
 	fmt.Fprintf(&b, "Data (%d traces):\n\n", len(t.Data))
 	for _, d := range t.Data {
 		fmt.Fprintf(&b, "- %s\n", d)

@@ -5,6 +5,8 @@ package dynamics
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -368,5 +370,104 @@ func TestTrainThreads(t *testing.T) {
 	}
 	if !slices.Equal(got[0], got[1]) {
 		t.Error("the parameters differ on 1 and 2 threads")
+	}
+}
+
+// TestTrainReplicas: with two replicas a step applies the mean of the two
+// windows' gradients (each as one model alone computes it) and the replicas
+// then share the stepped parameters; a run is deterministic, its loss
+// falls (at its best epoch: lr 3e-3 is noisy), and its resume state refuses
+// a run with another replica count.
+func TestTrainReplicas(t *testing.T) {
+	var train []*bindings.DynTrace
+	for _, s := range []uint64{21, 22, 23} {
+		tr, err := Fluid(star(s, 30, 4, 10, 4000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		train = append(train, tr)
+	}
+	o := trainOptions("", 1)
+	o.Replicas = 2
+	alone := func(tr *bindings.DynTrace) []float32 {
+		d, err := bindings.NewDyn(o.Config, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		d.Init(o.Seed)
+		if _, err := d.Forward(tr, 0, o.Window); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		return d.Grads()
+	}
+	ga, gb := alone(train[0]), alone(train[1])
+	var reps []*bindings.Dyn
+	for range 2 {
+		d, err := bindings.NewDyn(o.Config, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		d.Init(o.Seed)
+		reps = append(reps, d)
+	}
+	stop := errors.New("stop")
+	steps := 0
+	err := runEpoch(&o, reps, train, []int{0, 1, 2}, func(ls []bindings.DynLoss, events []int) error {
+		steps++
+		if steps == 1 {
+			if len(ls) != 2 || events[0] != o.Window || events[1] != o.Window {
+				t.Fatalf("first step: %d windows of %v events", len(ls), events)
+			}
+			g := reps[0].Grads()
+			for i := range g {
+				if want := (ga[i] + gb[i]) * 0.5; g[i] != want {
+					t.Fatalf("gradient %d: %g, the mean of the two windows' is %g", i, g[i], want)
+				}
+			}
+			return reps[0].AdamW(float32(o.LR), 0.9, 0.999, 1e-8, 0, 1)
+		}
+		if !slices.Equal(reps[0].Params(), reps[1].Params()) {
+			t.Fatal("after a step the replicas' parameters differ")
+		}
+		return stop
+	})
+	if !errors.Is(err, stop) || steps != 2 {
+		t.Fatalf("runEpoch: %v after %d steps", err, steps)
+	}
+
+	dir := t.TempDir()
+	var got []*Checkpoint
+	for i := range 2 {
+		o := trainOptions(filepath.Join(dir, fmt.Sprintf("r%d.safetensors", i)), 12)
+		o.Replicas, o.Data = 2, nil
+		ck, err := Train(o, train, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ck)
+	}
+	h := got[0].Training.History
+	for _, e := range h {
+		t.Logf("2 replicas, epoch %d: loss %.4f", e.Epoch, e.Loss)
+	}
+	if !slices.Equal(got[0].Params, got[1].Params) {
+		t.Error("two runs with 2 replicas differ")
+	}
+	best := h[0].Loss
+	for _, e := range h {
+		best = min(best, e.Loss)
+	}
+	if !(best < 0.7*h[0].Loss) || got[0].Training.Replicas != 2 {
+		t.Errorf("loss %.4f -> at best %.4f, replicas %d", h[0].Loss, best, got[0].Training.Replicas)
+	}
+	o1 := trainOptions(filepath.Join(dir, "r0.safetensors"), 14)
+	o1.Data, o1.Resume = nil, true
+	if _, err := Train(o1, train, nil); err == nil || !strings.Contains(err.Error(), "replicas 2") {
+		t.Errorf("resuming a 2-replica run with 1: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/m4sim/m4/bindings"
@@ -27,13 +28,20 @@ type Options struct {
 	WeightDecay float64 // on the matrices
 	Window      int     // events per backpropagation window (truncated BPTT); bounds memory per step
 	Seed        uint64  // initialisation and the order of each epoch
-	Threads     int     // kernel threads (results do not depend on it)
-	Out         string  // the model's path ("" writes nothing); Out + ".resume" and the card (CardPath) beside it
-	Resume      bool    // carry on from Out + ".resume" when it exists
-	Command     string  // recorded in the checkpoint
-	Data        []string
-	Progress    io.Writer // a line per epoch (nil: none)
-	Log         *slog.Logger
+	Threads     int     // kernel threads per replica (results do not depend on it)
+	// Replicas > 1 trains data-parallel: that many copies of the model each
+	// replay a trace of their own, one window a step, and every step applies
+	// the mean of their gradients (a batch of Replicas windows). On a
+	// machine of n cores, Replicas n with Threads 1 keeps every core busy,
+	// where one model's small GEMMs leave threads waiting. Results depend on
+	// it (not on Threads); 1 is the paper's one window a step.
+	Replicas int
+	Out      string // the model's path ("" writes nothing); Out + ".resume" and the card (CardPath) beside it
+	Resume   bool   // carry on from Out + ".resume" when it exists
+	Command  string // recorded in the checkpoint
+	Data     []string
+	Progress io.Writer // a line per epoch (nil: none)
+	Log      *slog.Logger
 	// Context stops the run between windows, with the last finished epoch's
 	// checkpoints in place. nil: never.
 	Context context.Context
@@ -48,7 +56,7 @@ func Defaults() Options {
 	cfg := bindings.DefaultDynConfig()
 	cfg.NParams = NumConfigFeatures
 	return Options{Config: cfg, Epochs: 100, LR: 1e-4, Beta1: 0.9, Beta2: 0.999,
-		Eps: 1e-8, Window: 256, Seed: 1, Threads: 1}
+		Eps: 1e-8, Window: 256, Seed: 1, Threads: 1, Replicas: 1}
 }
 
 // ResumePath is where a run keeps its full state (parameters and AdamW).
@@ -69,6 +77,8 @@ func (o *Options) check(train []*bindings.DynTrace) error {
 		return fmt.Errorf("dynamics train: window = %d events, want >= 1", o.Window)
 	case o.Threads < 1:
 		return fmt.Errorf("dynamics train: threads = %d, want >= 1", o.Threads)
+	case o.Replicas < 1 || o.Replicas > 256:
+		return fmt.Errorf("dynamics train: replicas = %d, want 1..256", o.Replicas)
 	case o.Data != nil && len(o.Data) != len(train):
 		return fmt.Errorf("dynamics train: %d data names for %d traces", len(o.Data), len(train))
 	}
@@ -94,6 +104,9 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 	if !bindings.Native {
 		return nil, fmt.Errorf("dynamics train: %w", bindings.ErrNoNative)
 	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
 	if err := o.check(train); err != nil {
 		return nil, err
 	}
@@ -112,8 +125,20 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 	if err := d.Init(o.Seed); err != nil {
 		return nil, err
 	}
+	reps := []*bindings.Dyn{d} // replica 0 is the model AdamW steps
+	for range o.Replicas - 1 {
+		r, err := bindings.NewDyn(o.Config, true)
+		if err != nil {
+			return nil, fmt.Errorf("dynamics train: replica: %w", err)
+		}
+		defer r.Close()
+		if err := r.SetThreads(o.Threads); err != nil {
+			return nil, err
+		}
+		reps = append(reps, r)
+	}
 	info := TrainInfo{Command: o.Command, Data: o.Data, Seed: o.Seed, LR: o.LR, WeightDecay: o.WeightDecay,
-		Window: o.Window, Epochs: o.Epochs}
+		Window: o.Window, Epochs: o.Epochs, Replicas: o.Replicas}
 	if o.Out != "" && o.Resume {
 		ck, err := Load(ResumePath(o.Out))
 		switch {
@@ -135,6 +160,11 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 			log.Info("resuming", "epoch", info.Epoch, "step", info.Step)
 		}
 	}
+	for _, r := range reps[1:] { // the replicas start from the model's parameters
+		if err := r.SetParams(d.Params()); err != nil {
+			return nil, err
+		}
+	}
 	if info.Epoch == 0 && len(val) > 0 {
 		if info.ValFCTErrorStart, err = valError(o.Config, d.Params(), val, o.Threads); err != nil {
 			return nil, err
@@ -146,35 +176,27 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 	for ep := info.Epoch + 1; ep <= o.Epochs; ep++ {
 		start := time.Now()
 		var sum EpochStat
-		events := 0
+		nev := 0
 		order := rand.New(rand.NewPCG(o.Seed, uint64(ep))).Perm(len(train))
-		for _, i := range order {
-			t := train[i]
-			n := len(t.EvTimeNs)
-			for e0 := 0; e0 < n; e0 += o.Window {
-				if o.Context != nil && o.Context.Err() != nil {
-					return nil, fmt.Errorf("dynamics train: stopped in epoch %d: %w", ep, o.Context.Err())
-				}
-				e1 := min(n, e0+o.Window)
-				l, err := d.Forward(t, e0, e1)
-				if err != nil {
-					return nil, fmt.Errorf("dynamics train: trace %d: %w", i, err)
-				}
-				if err := d.Backward(); err != nil {
-					return nil, err
-				}
-				info.Step++
-				if err := d.AdamW(float32(o.LR), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), float32(o.WeightDecay), info.Step); err != nil {
-					return nil, err
-				}
-				w := float64(e1 - e0)
+		err := runEpoch(&o, reps, train, order, func(ls []bindings.DynLoss, events []int) error {
+			info.Step++
+			if err := d.AdamW(float32(o.LR), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), float32(o.WeightDecay), info.Step); err != nil {
+				return err
+			}
+			for k, l := range ls {
+				w := float64(events[k])
 				sum.Loss += w * l.Total
 				sum.Slowdown += w * l.Slowdown
 				sum.Remain += w * l.Remain
 				sum.Queue += w * l.Queue
-				events += e1 - e0
+				nev += events[k]
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dynamics train: epoch %d: %w", ep, err)
 		}
+		events := nev
 		st := EpochStat{Epoch: ep, Loss: sum.Loss / float64(events), Slowdown: sum.Slowdown / float64(events),
 			Remain: sum.Remain / float64(events), Queue: sum.Queue / float64(events)}
 		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
@@ -215,6 +237,108 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 	return &Checkpoint{Config: o.Config, Params: d.Params(), Training: info}, nil
 }
 
+// runEpoch replays the training traces in order on the replicas, one
+// window a replica a step: each replica takes the next trace when its own
+// ends, runs the forward and backward of its next window (the replicas in
+// parallel), and with more than one the mean of their gradients goes into
+// reps[0] (in replica order: deterministic). step then applies it (AdamW on
+// reps[0]) with each window's loss and events, and the other replicas take
+// reps[0]'s new parameters.
+func runEpoch(o *Options, reps []*bindings.Dyn, train []*bindings.DynTrace, order []int,
+	step func(ls []bindings.DynLoss, events []int) error) error {
+	type cursor struct{ trace, e0 int } // trace -1: idle
+	cur := make([]cursor, len(reps))
+	for r := range cur {
+		cur[r].trace = -1
+	}
+	next := 0
+	ls, evs := make([]bindings.DynLoss, len(reps)), make([]int, len(reps))
+	errs := make([]error, len(reps))
+	var mean []float32
+	for {
+		var active []int
+		for r := range reps {
+			if cur[r].trace < 0 && next < len(order) {
+				cur[r] = cursor{order[next], 0}
+				next++
+			}
+			if cur[r].trace >= 0 {
+				active = append(active, r)
+			}
+		}
+		if len(active) == 0 {
+			return nil
+		}
+		if o.Context != nil && o.Context.Err() != nil {
+			return fmt.Errorf("stopped: %w", o.Context.Err())
+		}
+		window := func(r int) {
+			t := train[cur[r].trace]
+			e0 := cur[r].e0
+			e1 := min(len(t.EvTimeNs), e0+o.Window)
+			var err error
+			if ls[r], err = reps[r].Forward(t, e0, e1); err != nil {
+				errs[r] = fmt.Errorf("trace %d: %w", cur[r].trace, err)
+				return
+			}
+			errs[r] = reps[r].Backward()
+			evs[r] = e1 - e0
+		}
+		if len(active) == 1 {
+			window(active[0])
+		} else {
+			var wg sync.WaitGroup
+			for _, r := range active {
+				wg.Add(1)
+				go func() { defer wg.Done(); window(r) }()
+			}
+			wg.Wait()
+		}
+		for _, r := range active {
+			if errs[r] != nil {
+				return errs[r]
+			}
+		}
+		if len(reps) > 1 {
+			mean = append(mean[:0], reps[active[0]].Grads()...)
+			for _, r := range active[1:] {
+				for i, v := range reps[r].Grads() {
+					mean[i] += v
+				}
+			}
+			inv := 1 / float32(len(active))
+			for i := range mean {
+				mean[i] *= inv
+			}
+			if err := reps[0].SetGrads(mean); err != nil {
+				return err
+			}
+		}
+		var stepLs []bindings.DynLoss
+		var stepEvs []int
+		for _, r := range active {
+			stepLs, stepEvs = append(stepLs, ls[r]), append(stepEvs, evs[r])
+		}
+		if err := step(stepLs, stepEvs); err != nil {
+			return err
+		}
+		if len(reps) > 1 {
+			p := reps[0].Params()
+			for _, r := range reps[1:] {
+				if err := r.SetParams(p); err != nil {
+					return err
+				}
+			}
+		}
+		for _, r := range active {
+			cur[r].e0 += evs[r]
+			if cur[r].e0 >= len(train[cur[r].trace].EvTimeNs) {
+				cur[r].trace = -1
+			}
+		}
+	}
+}
+
 // resumable checks that a resume state belongs to the run o describes.
 func resumable(ck *Checkpoint, o *Options) error {
 	t := ck.Training
@@ -223,8 +347,8 @@ func resumable(ck *Checkpoint, o *Options) error {
 		return fmt.Errorf("resume state of another model shape (%+v, this run %+v)", ck.Config, o.Config)
 	case ck.ExpAvg == nil:
 		return fmt.Errorf("resume state without AdamW moments")
-	case t.Seed != o.Seed || t.LR != o.LR || t.WeightDecay != o.WeightDecay || t.Window != o.Window:
-		return fmt.Errorf("resume state of another run (seed %d, lr %g, weight decay %g, window %d)", t.Seed, t.LR, t.WeightDecay, t.Window)
+	case t.Seed != o.Seed || t.LR != o.LR || t.WeightDecay != o.WeightDecay || t.Window != o.Window || max(t.Replicas, 1) != o.Replicas:
+		return fmt.Errorf("resume state of another run (seed %d, lr %g, weight decay %g, window %d, replicas %d)", t.Seed, t.LR, t.WeightDecay, t.Window, max(t.Replicas, 1))
 	case o.Data != nil && !slices.Equal(t.Data, o.Data):
 		return fmt.Errorf("resume state trained on other data (%d traces)", len(t.Data))
 	}
