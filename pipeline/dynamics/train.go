@@ -212,8 +212,12 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 		info.Epoch = ep
 		info.History = append(info.History, st)
 		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "epoch %d/%d: loss %.4f (slowdown %.4f, remaining %.4f, queue %.4f), held-out FCT error %.4f, %.1f s\n",
-				ep, o.Epochs, st.Loss, st.Slowdown, st.Remain, st.Queue, st.ValFCTError, st.Seconds)
+			held := "" // no held-out traces: nothing to report
+			if len(val) > 0 {
+				held = fmt.Sprintf(", held-out FCT error %.4f", st.ValFCTError)
+			}
+			fmt.Fprintf(o.Progress, "epoch %d/%d: loss %.4f (slowdown %.4f, remaining %.4f, queue %.4f)%s, %.1f s\n",
+				ep, o.Epochs, st.Loss, st.Slowdown, st.Remain, st.Queue, held, st.Seconds)
 		}
 		log.Info("epoch", "epoch", ep, "loss", st.Loss, "slowdown", st.Slowdown, "remain", st.Remain,
 			"queue", st.Queue, "val_fct_error", st.ValFCTError, "seconds", st.Seconds)
