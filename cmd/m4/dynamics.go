@@ -92,6 +92,26 @@ func trainDynamics(c *cli.Context) error {
 	if c.Bool("flowsim-prior") {
 		o.Config.Prior = 1
 	}
+	if c.IsSet("init") { // fine-tune: the checkpoint's model and parameters
+		for _, f := range []string{"state", "gnn-width", "gnn-layers", "head-hidden", "flowsim-prior"} {
+			if c.IsSet(f) {
+				return fmt.Errorf("train --estimator dynamics: --%s: a fine-tuning run keeps --init's model", f)
+			}
+		}
+		name := c.String("init")
+		var ck *dynamics.Checkpoint
+		var err error
+		if name == "default" {
+			name = "shipped " + ckpts.DynamicsName
+			ck, err = dynamics.Decode(ckpts.DynamicsName, ckpts.Dynamics)
+		} else {
+			ck, err = dynamics.Load(name)
+		}
+		if err != nil {
+			return fmt.Errorf("train --estimator dynamics: --init: %w", err)
+		}
+		o.Config, o.Init, o.InitName = ck.Config, ck.Params, name
+	}
 	paths, err := dynamics.TracePaths(c.StringSlice("data"))
 	if err != nil {
 		return err

@@ -38,6 +38,17 @@ func TestDynamicsEstimator(t *testing.T) {
 	if msg, err = run(t, append(train, "--epochs", "3", "--resume")...); err != nil || !strings.Contains(msg, "3 epochs") {
 		t.Fatalf("resume: %q %v", msg, err)
 	}
+	// fine-tuning: --init's model and parameters, recorded on the card; its shape is not another flag's
+	ft := filepath.Join(dir, "ft.safetensors")
+	if msg, err := run(t, "train", "--estimator", "dynamics", "--data", data, "--out", ft, "--init", ck, "--epochs", "1", "--threads", "1"); err != nil {
+		t.Fatalf("fine-tune: %q %v", msg, err)
+	}
+	if ftCard, err := os.ReadFile(filepath.Join(dir, "ft.md")); err != nil || !strings.Contains(string(ftCard), "Fine-tuned from "+ck) || !strings.Contains(string(ftCard), "hidden 12") {
+		t.Errorf("fine-tune card: %v\n%s", err, ftCard)
+	}
+	if msg, err := run(t, "train", "--estimator", "dynamics", "--data", data, "--out", ft, "--init", ck, "--state", "8"); err == nil || !strings.Contains(msg+err.Error(), "keeps --init's model") {
+		t.Errorf("fine-tune with another shape: %q %v", msg, err)
+	}
 	card, err := os.ReadFile(filepath.Join(dir, "ck.md"))
 	if err != nil || !strings.Contains(string(card), "| 3 |") {
 		t.Fatalf("card: %v\n%s", err, card)

@@ -99,7 +99,7 @@ estimates against the mixture of their truths, pooled by flows as m4 run mixes p
 			&cli.StringFlag{Name: "out", Usage: "checkpoint `CKPT` to write (.safetensors); CKPT.resume holds the resumable state"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "most epochs `N`"},
 			&cli.BoolFlag{Name: "resume", Usage: "carry on from CKPT.resume"},
-			&cli.StringFlag{Name: "init", Usage: "fine-tune: start from checkpoint `CKPT`'s parameters and input standardisation (\"default\": the shipped one) instead of a fresh model; its architecture, no flowsim prior"},
+			&cli.StringFlag{Name: "init", Usage: "fine-tune: start from checkpoint `CKPT`'s parameters and input standardisation (\"default\": the shipped one) instead of a fresh model; its architecture, no flowsim prior (--estimator dynamics: a dynamics checkpoint, its model and prior)"},
 			&cli.BoolFlag{Name: "m3", Usage: "train exactly as m3 does: m3's model size, raw features, random start, no average, no resamples, 500 epochs, patience 50"},
 			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "scenarios per step"},
 			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "AdamW learning rate"},

@@ -51,6 +51,7 @@ type TrainInfo struct {
 	WeightDecay float64     `json:"weight_decay"`
 	Window      int         `json:"window"`             // events per backpropagation window
 	Replicas    int         `json:"replicas,omitempty"` // data-parallel replicas (Options.Replicas; absent: 1)
+	Init        string      `json:"init,omitempty"`     // the checkpoint a fine-tune started from
 	Epochs      int         `json:"epochs"`             // asked for
 	Epoch       int         `json:"epoch"`              // finished
 	Step        int         `json:"step"`               // AdamW steps taken
@@ -225,6 +226,9 @@ func WriteCard(path string, ck *Checkpoint) error {
 	}
 	fmt.Fprintf(&b, "AdamW lr %g, weight decay %g, windows of %d events (truncated BPTT), seed %d; "+
 		"%d of %d epochs, %d steps.\n\n", t.LR, t.WeightDecay, t.Window, t.Seed, t.Epoch, t.Epochs, t.Step)
+	if t.Init != "" {
+		fmt.Fprintf(&b, "Fine-tuned from %s.\n\n", t.Init)
+	}
 	if t.Replicas > 1 {
 		fmt.Fprintf(&b, "Data-parallel: %d replicas, each step the mean gradient of their %d windows.\n\n", t.Replicas, t.Replicas)
 	}

@@ -36,6 +36,11 @@ type Options struct {
 	// where one model's small GEMMs leave threads waiting. Results depend on
 	// it (not on Threads); 1 is the paper's one window a step.
 	Replicas int
+	// Init, when set, is the parameters a fresh run starts from (a
+	// fine-tune of InitName's model, whose Config this run must have) in
+	// place of Init(Seed); AdamW starts afresh. A resumed run ignores it.
+	Init     []float32
+	InitName string
 	Out      string // the model's path ("" writes nothing); Out + ".resume" and the card (CardPath) beside it
 	Resume   bool   // carry on from Out + ".resume" when it exists
 	Command  string // recorded in the checkpoint
@@ -137,8 +142,13 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 		}
 		reps = append(reps, r)
 	}
+	if o.Init != nil {
+		if err := d.SetParams(o.Init); err != nil {
+			return nil, fmt.Errorf("dynamics train: the start %s: %w", o.InitName, err)
+		}
+	}
 	info := TrainInfo{Command: o.Command, Data: o.Data, Seed: o.Seed, LR: o.LR, WeightDecay: o.WeightDecay,
-		Window: o.Window, Epochs: o.Epochs, Replicas: o.Replicas}
+		Window: o.Window, Epochs: o.Epochs, Replicas: o.Replicas, Init: o.InitName}
 	if o.Out != "" && o.Resume {
 		ck, err := Load(ResumePath(o.Out))
 		switch {
