@@ -56,8 +56,9 @@ type TrainInfo struct {
 	Epoch       int         `json:"epoch"`              // finished
 	Step        int         `json:"step"`               // AdamW steps taken
 	History     []EpochStat `json:"history"`            // one per finished epoch
-	// ValFCTErrorStart is the held-out FCT error before the first epoch
-	// (with a flowsim prior: flowsim's own, the bar training must clear).
+	// ValFCTErrorStart is the held-out FCT error before the first epoch:
+	// the --init model's, else, with a flowsim prior, flowsim's own (the bar
+	// training must clear).
 	ValFCTErrorStart float64 `json:"val_fct_error_start,omitempty"`
 }
 
