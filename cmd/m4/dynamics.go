@@ -99,14 +99,10 @@ func trainDynamics(c *cli.Context) error {
 			}
 		}
 		name := c.String("init")
-		var ck *dynamics.Checkpoint
-		var err error
 		if name == "default" {
-			name = "shipped " + ckpts.DynamicsName
-			ck, err = dynamics.Decode(ckpts.DynamicsName, ckpts.Dynamics)
-		} else {
-			ck, err = dynamics.Load(name)
+			name = ""
 		}
+		name, ck, err := dynamicsCheckpoint(name)
 		if err != nil {
 			return fmt.Errorf("train --estimator dynamics: --init: %w", err)
 		}
@@ -190,13 +186,13 @@ func runDynamics(c *cli.Context, in *runInput) error {
 	}
 	// flowsim on every path: the model's prior, and flows.csv's flowsim column
 	var fsRes *infer.Result
-	meta := map[string]any{}
+	var fsSeconds float64
 	t0 := time.Now()
 	if perFlow || ck.Config.Prior != 0 {
 		if fsRes, err = infer.Run(in.W, in.CC, nil, infer.Options{Workers: c.Int("threads"), PerFlow: true, Lean: true}); err != nil {
 			return fmt.Errorf("%s: flowsim: %w", in.Name, err)
 		}
-		meta["flowsim_seconds"] = time.Since(t0).Seconds()
+		fsSeconds = time.Since(t0).Seconds()
 	}
 	var prior []float32
 	if ck.Config.Prior != 0 {
@@ -223,9 +219,10 @@ func runDynamics(c *cli.Context, in *runInput) error {
 		return err
 	}
 	ests := []infer.Named{{Name: infer.M4, Dist: dist}}
-	for k, v := range map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": ckName, "config": in.CC,
-		"estimator": estimatorDynamics, "flows_estimated": n, "estimate_seconds": elapsed.Seconds()} {
-		meta[k] = v
+	meta := map[string]any{"input": in.Name, "workload": in.Desc, "checkpoint": ckName, "config": in.CC,
+		"estimator": estimatorDynamics, "flows_estimated": n, "estimate_seconds": elapsed.Seconds()}
+	if fsRes != nil {
+		meta["flowsim_seconds"] = fsSeconds
 	}
 	for k, v := range in.Meta {
 		meta[k] = v
@@ -296,11 +293,17 @@ func runDynamics(c *cli.Context, in *runInput) error {
 }
 
 // loadDynamics loads --ckpt as a dynamics checkpoint, or without it the
-// shipped one (ckpts.Dynamics), and returns its name.
+// shipped one, and returns its name (dynamicsCheckpoint).
 func loadDynamics(c *cli.Context) (string, *dynamics.Checkpoint, error) {
-	if name := c.String("ckpt"); name != "" {
-		ck, err := dynamics.Load(name)
-		return name, ck, err
+	return dynamicsCheckpoint(c.String("ckpt"))
+}
+
+// dynamicsCheckpoint loads the dynamics checkpoint at path, or for "" the
+// shipped one (ckpts.Dynamics), and returns the name runs report for it.
+func dynamicsCheckpoint(path string) (string, *dynamics.Checkpoint, error) {
+	if path != "" {
+		ck, err := dynamics.Load(path)
+		return path, ck, err
 	}
 	ck, err := dynamics.Decode(ckpts.DynamicsName, ckpts.Dynamics)
 	return "shipped " + ckpts.DynamicsName, ck, err

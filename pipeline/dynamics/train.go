@@ -186,27 +186,26 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 	for ep := info.Epoch + 1; ep <= o.Epochs; ep++ {
 		start := time.Now()
 		var sum EpochStat
-		nev := 0
+		events := 0
 		order := rand.New(rand.NewPCG(o.Seed, uint64(ep))).Perm(len(train))
-		err := runEpoch(&o, reps, train, order, func(ls []bindings.DynLoss, events []int) error {
+		err := runEpoch(&o, reps, train, order, func(ls []bindings.DynLoss, evs []int) error {
 			info.Step++
 			if err := d.AdamW(float32(o.LR), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), float32(o.WeightDecay), info.Step); err != nil {
 				return err
 			}
 			for k, l := range ls {
-				w := float64(events[k])
+				w := float64(evs[k])
 				sum.Loss += w * l.Total
 				sum.Slowdown += w * l.Slowdown
 				sum.Remain += w * l.Remain
 				sum.Queue += w * l.Queue
-				nev += events[k]
+				events += evs[k]
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("dynamics train: epoch %d: %w", ep, err)
 		}
-		events := nev
 		st := EpochStat{Epoch: ep, Loss: sum.Loss / float64(events), Slowdown: sum.Slowdown / float64(events),
 			Remain: sum.Remain / float64(events), Queue: sum.Queue / float64(events)}
 		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
