@@ -268,7 +268,9 @@ func (d *Dyn) SetAdam(mom1, mom2 []float32) error {
 	return nil
 }
 
-// SetThreads sets how many threads the kernels use (results do not change).
+// SetThreads sets how many threads the forward (training's and Run's) uses:
+// each event's rows are shared out, so results do not change; the backward
+// runs on one.
 func (d *Dyn) SetThreads(n int) error {
 	if st := C.m4_dyn_set_threads(d.ptr, C.int(n)); st != C.M4_OK {
 		return fmt.Errorf("dynamics model: %d threads: %w", n, statusError("m4_dyn_set_threads", st))

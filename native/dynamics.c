@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 
 #define DYN_MAX_LAYERS 8
 #define DYN_MAX_WIDTH (1 << 14) /* hidden, gnn_width, mlp_hidden */
@@ -34,9 +36,13 @@
 #define FF0 M4_DYN_FLOW_FEATS /* per-flow features before the configuration values */
 #define LF M4_DYN_LINK_FEATS
 
-typedef struct { size_t wih, whh, bih, bhh; int in; } dyn_gru;          /* PyTorch GRUCell */
-typedef struct { size_t w1, b1, w2, b2; int in; } dyn_mlp;              /* in -> M -> ReLU -> 1 */
-typedef struct { size_t wp, bp, wl, bl, wr, g, b; int din, dout; } dyn_sage; /* SAGEConv + LayerNorm */
+/* Weights are offsets into params; k* are their packed copies' offsets in wpk. */
+typedef struct { size_t wih, whh, bih, bhh, kih, khh; int in; } dyn_gru; /* PyTorch GRUCell */
+typedef struct { size_t w1, b1, w2, b2, k1; int in; } dyn_mlp;           /* in -> M -> ReLU -> 1 */
+typedef struct { size_t wp, bp, wl, bl, wr, g, b, kp, kl, kr; int din, dout; } dyn_sage; /* SAGEConv + LayerNorm */
+
+/* One weight W (out, in) whose transpose is kept packed for the GEMM. */
+typedef struct { size_t w, k; int in, out; } dyn_pack;
 
 /* What one event left on the tapes (offsets, since the tapes grow). */
 typedef struct {
@@ -57,10 +63,35 @@ typedef struct {
     size_t f_rl;   /* gates (nL, 3H), ghn (nL, H) */
 } dyn_step;
 
+/* A pool of threads that share out an event's rows: the caller is thread 0
+ * and n - 1 workers wait for jobs, spinning a while (events come every few
+ * microseconds) and then sleeping. Its own, not OpenMP's: libgomp throttles
+ * its spinning once the process holds more OpenMP threads than cores (each
+ * Go thread that calls in gets a team of its own), and then every barrier
+ * of an event became a sleep and a wake-up. */
+typedef struct dyn_pool dyn_pool;
+typedef void (*dyn_job)(void *arg, int t, int nt);
+typedef struct {
+    dyn_pool *p;
+    int t;
+} dyn_worker;
+struct dyn_pool {
+    int n;
+    pthread_t *tid;
+    dyn_worker *wk;
+    dyn_job fn;
+    void *arg;
+    unsigned gen, done, bar_count, bar_gen; /* atomics */
+    int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
 struct m4_dyn {
     m4_dyn_config c;
     int nf; /* NF: flow features, FF0 + n_params (the workload's configuration) + prior */
     int training, nthreads;
+    dyn_pool *pool; /* nthreads > 1 */
     m4i_gemm gemm;
     float *ws;
 
@@ -69,8 +100,14 @@ struct m4_dyn {
     int n_tensors;
     m4_tensor_info tensors[DYN_MAX_TENSORS];
     char names[DYN_MAX_TENSORS][40];
+    /* the forward's weights packed once per forward or run (pack_weights):
+     * the GEMM would otherwise repack each one at every event */
+    dyn_pack pk[DYN_MAX_TENSORS];
+    int n_pk;
+    size_t pk_len;
+    float *wpk;
 
-    size_t fi_w, fi_b, li_w, li_b; /* flow and link state init */
+    size_t fi_w, fi_b, li_w, li_b, fi_k, li_k; /* flow and link state init */
     dyn_gru tg_f, tg_l, rg_f, rg_l;
     dyn_sage sage[DYN_MAX_LAYERS];
     dyn_mlp out, rem, que;
@@ -151,6 +188,22 @@ static size_t add_tensor(m4_dyn *m, const char *name, int d0, int d1) {
     return t->offset;
 }
 
+/* add_packed gives weight w (out, in) a place in the packed copy. */
+static size_t add_packed(m4_dyn *m, size_t w, int in, int out) {
+    dyn_pack *p = &m->pk[m->n_pk++];
+    p->w = w, p->k = m->pk_len, p->in = in, p->out = out;
+    m->pk_len += m4i_gemm_packed_floats(&m->gemm, in, out);
+    return p->k;
+}
+
+static void pack_weights(m4_dyn *m) {
+    for (int i = 0; i < m->n_pk; i++) {
+        const dyn_pack *p = &m->pk[i];
+        m4i_mat B = {m->params + p->w, 1, p->in}; /* W^T (in, out) */
+        m4i_gemm_pack(&m->gemm, p->in, p->out, B, m->wpk + p->k);
+    }
+}
+
 static dyn_gru add_gru(m4_dyn *m, const char *pre, int in, int H) {
     char nm[40];
     dyn_gru g;
@@ -159,6 +212,8 @@ static dyn_gru add_gru(m4_dyn *m, const char *pre, int in, int H) {
     snprintf(nm, sizeof nm, "%s.weight_hh", pre), g.whh = add_tensor(m, nm, 3 * H, H);
     snprintf(nm, sizeof nm, "%s.bias_ih", pre), g.bih = add_tensor(m, nm, 3 * H, 0);
     snprintf(nm, sizeof nm, "%s.bias_hh", pre), g.bhh = add_tensor(m, nm, 3 * H, 0);
+    g.kih = add_packed(m, g.wih, in, 3 * H);
+    g.khh = add_packed(m, g.whh, H, 3 * H);
     return g;
 }
 
@@ -170,6 +225,7 @@ static dyn_mlp add_mlp(m4_dyn *m, const char *pre, int in, int M) {
     snprintf(nm, sizeof nm, "%s.0.bias", pre), p.b1 = add_tensor(m, nm, M, 0);
     snprintf(nm, sizeof nm, "%s.2.weight", pre), p.w2 = add_tensor(m, nm, 1, M);
     snprintf(nm, sizeof nm, "%s.2.bias", pre), p.b2 = add_tensor(m, nm, 1, 0);
+    p.k1 = add_packed(m, p.w1, in, M);
     return p;
 }
 
@@ -179,6 +235,8 @@ static void build_layout(m4_dyn *m) {
     m->fi_b = add_tensor(m, "flow_init.bias", H, 0);
     m->li_w = add_tensor(m, "link_init.weight", H, LF);
     m->li_b = add_tensor(m, "link_init.bias", H, 0);
+    m->fi_k = add_packed(m, m->fi_w, m->nf, H);
+    m->li_k = add_packed(m, m->li_w, LF, H);
     m->tg_f = add_gru(m, "time_gru", 1, H);
     m->tg_l = add_gru(m, "time_gru_link", 1, H);
     for (int k = 0; k < m->c.gnn_layers; k++) {
@@ -193,6 +251,9 @@ static void build_layout(m4_dyn *m) {
         snprintf(nm, sizeof nm, "gnn.%d.lin_r.weight", k), s->wr = add_tensor(m, nm, s->dout, s->din);
         snprintf(nm, sizeof nm, "gnn.%d.norm.weight", k), s->g = add_tensor(m, nm, s->dout, 0);
         snprintf(nm, sizeof nm, "gnn.%d.norm.bias", k), s->b = add_tensor(m, nm, s->dout, 0);
+        s->kp = add_packed(m, s->wp, s->din, s->din);
+        s->kl = add_packed(m, s->wl, s->din, s->dout);
+        s->kr = add_packed(m, s->wr, s->din, s->dout);
     }
     m->rg_f = add_gru(m, "rate_gru", H + m->nf, H);
     m->rg_l = add_gru(m, "rate_gru_link", H, H);
@@ -283,10 +344,121 @@ size_t m4i_dyn_count_params(const m4_dyn_config *cfg) {
     if (!m) return 0;
     m->c = *cfg;
     m->nf = FF0 + cfg->n_params + cfg->prior;
+    m4i_gemm_select(&m->gemm, NULL);
     build_layout(m);
     size_t n = m->n_params;
     free(m);
     return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the thread pool                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void cpu_relax(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#endif
+}
+
+/* spin_wait: a wait's i-th look; past a few thousand it yields the core, so
+ * that a pool with more threads than cores waits a context switch for the
+ * thread it needs rather than that thread's next time slice. */
+static void spin_wait(int i) {
+    if (i < 4096)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
+#define POOL_SPIN (1 << 14) /* a worker's looks before it sleeps: ~1 ms */
+
+static void *pool_worker(void *arg) {
+    dyn_worker *w = arg;
+    dyn_pool *p = w->p;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+        for (int i = 0; g == seen && i < POOL_SPIN; i++) {
+            spin_wait(i);
+            g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&p->mu);
+            while ((g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE)) == seen) pthread_cond_wait(&p->cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        seen = g;
+        if (p->stop) return NULL;
+        p->fn(p->arg, w->t, p->n);
+        __atomic_add_fetch(&p->done, 1, __ATOMIC_RELEASE);
+    }
+}
+
+static void pool_destroy(dyn_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    __atomic_add_fetch(&p->gen, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; p->wk && i < p->n; i++)
+        if (p->wk[i].p) pthread_join(p->tid[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->tid), free(p->wk), free(p);
+}
+
+static dyn_pool *pool_create(int n) {
+    dyn_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n = n;
+    p->tid = calloc((size_t)n, sizeof *p->tid);
+    p->wk = calloc((size_t)n, sizeof *p->wk);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (!p->tid || !p->wk) {
+        pool_destroy(p);
+        return NULL;
+    }
+    for (int i = 1; i < n; i++) {
+        p->wk[i].t = i, p->wk[i].p = p;
+        if (pthread_create(&p->tid[i], NULL, pool_worker, &p->wk[i]) != 0) {
+            p->wk[i].p = NULL;
+            pool_destroy(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+/* pool_run runs fn(arg, t, nt) on threads t < nt (nt is 1 or the pool's
+ * size) and returns when all are done. */
+static void pool_run(dyn_pool *p, int nt, dyn_job fn, void *arg) {
+    if (!p || nt <= 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    p->fn = fn, p->arg = arg;
+    __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&p->mu);
+    __atomic_add_fetch(&p->gen, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    fn(arg, 0, p->n);
+    for (int i = 0; __atomic_load_n(&p->done, __ATOMIC_ACQUIRE) < (unsigned)p->n - 1; i++) spin_wait(i);
+}
+
+/* pool_barrier: every thread of a pool_run waits here for the others. */
+static void pool_barrier(dyn_pool *p, int nt) {
+    if (nt <= 1) return;
+    unsigned g = __atomic_load_n(&p->bar_gen, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&p->bar_count, 1, __ATOMIC_ACQ_REL) == (unsigned)nt) {
+        __atomic_store_n(&p->bar_count, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->bar_gen, g + 1, __ATOMIC_RELEASE);
+    } else {
+        for (int i = 0; __atomic_load_n(&p->bar_gen, __ATOMIC_ACQUIRE) == g; i++) spin_wait(i);
+    }
 }
 
 m4_status m4_dyn_create(m4_dyn **out, const m4_dyn_config *cfg, int training) {
@@ -303,12 +475,13 @@ m4_status m4_dyn_create(m4_dyn **out, const m4_dyn_config *cfg, int training) {
     build_layout(m);
     m->ws = malloc(sizeof(float) * m4i_gemm_ws_floats(&m->gemm));
     m->params = calloc(m->n_params, sizeof(float));
+    m->wpk = malloc(sizeof(float) * m->pk_len);
     if (m->training) {
         m->grads = calloc(m->n_params, sizeof(float));
         m->mom1 = calloc(m->n_params, sizeof(float));
         m->mom2 = calloc(m->n_params, sizeof(float));
     }
-    if (!m->ws || !m->params || (m->training && (!m->grads || !m->mom1 || !m->mom2))) {
+    if (!m->ws || !m->params || !m->wpk || (m->training && (!m->grads || !m->mom1 || !m->mom2))) {
         m4_dyn_destroy(m);
         return M4_ERR_NO_MEMORY;
     }
@@ -319,8 +492,9 @@ m4_status m4_dyn_create(m4_dyn **out, const m4_dyn_config *cfg, int training) {
 
 void m4_dyn_destroy(m4_dyn *m) {
     if (!m) return;
+    pool_destroy(m->pool);
     free(m->ws);
-    free(m->params), free(m->grads), free(m->mom1), free(m->mom2);
+    free(m->params), free(m->grads), free(m->mom1), free(m->mom2), free(m->wpk);
     free(m->hf), free(m->hl), free(m->xf), free(m->xl), free(m->dhf), free(m->dhl), free(m->qgt);
     free(m->tl_f), free(m->tl_l), free(m->act), free(m->pos), free(m->lloc), free(m->alinks);
     free(m->ideal), free(m->boff), free(m->order), free(m->status);
@@ -378,10 +552,17 @@ m4_status m4_dyn_set_adam(m4_dyn *m, const float *mom1, const float *mom2, size_
 
 m4_status m4_dyn_set_threads(m4_dyn *m, int n) {
     if (!m || n < 1) return M4_ERR_INVALID_ARGUMENT;
+    if (n == m->nthreads) return M4_OK;
     float *ws = malloc(sizeof(float) * (size_t)n * m4i_gemm_ws_floats(&m->gemm));
-    if (!ws) return M4_ERR_NO_MEMORY;
+    dyn_pool *p = n > 1 ? pool_create(n) : NULL;
+    if (!ws || (n > 1 && !p)) {
+        free(ws);
+        pool_destroy(p);
+        return M4_ERR_NO_MEMORY;
+    }
     free(m->ws);
-    m->ws = ws;
+    pool_destroy(m->pool);
+    m->ws = ws, m->pool = p;
     m->nthreads = n;
     return M4_OK;
 }
@@ -402,12 +583,26 @@ m4_status m4_dyn_adamw(m4_dyn *m, float lr, float beta1, float beta2, float eps,
 /* ops: linear with accumulate, GRU cell, MLP head, LayerNorm               */
 /* ------------------------------------------------------------------------ */
 
-/* Y (R, out) [+]= X (R, in) @ W (out, in)^T [+ b] */
-static void lin(const m4i_ctx *cx, float *Y, const float *X, const float *W, const float *b, int R, int in,
-                int out, int acc) {
+/* Y (R, out) [+]= X (R, in) @ W (out, in)^T [+ b]; Wk, if set, is W^T packed.
+ * A single output is a dot product per row (a GEMM would pad it to a tile). */
+static void lin(const m4i_ctx *cx, float *Y, const float *X, const float *W, const float *Wk, const float *b,
+                int R, int in, int out, int acc) {
     if (R <= 0) return;
-    m4i_mat A = {X, in, 1}, B = {W, 1, in};
-    m4i_gemm_run(cx->gemm, cx->nthreads, cx->ws, R, out, in, A, B, NULL, Y, out, acc);
+    if (out == 1) {
+        for (int r = 0; r < R; r++) {
+            const float *x = X + (size_t)r * in;
+            float s[8] = {0};
+            int k = 0;
+            for (; k + 8 <= in; k += 8)
+                for (int j = 0; j < 8; j++) s[j] += x[k + j] * W[k + j];
+            for (; k < in; k++) s[0] += x[k] * W[k];
+            float y = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+            Y[r] = acc ? Y[r] + y : y;
+        }
+    } else {
+        m4i_mat A = {X, in, 1}, B = {W, 1, in};
+        m4i_gemm_run(cx->gemm, cx->nthreads, cx->ws, R, out, in, A, B, Wk, Y, out, acc);
+    }
     if (b)
         for (int r = 0; r < R; r++)
             for (int j = 0; j < out; j++) Y[(long)r * out + j] += b[j];
@@ -415,6 +610,9 @@ static void lin(const m4i_ctx *cx, float *Y, const float *X, const float *W, con
 
 static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+/* The slowdown head's estimate: 1 + softplus(out + b_f), b_f the flow's prior offset. */
+static double slowdown_of(float out, float b) { return 1.0 + softplusf(out + b); }
 
 /* softplus_inv(y) is the x with softplus(x) = y, y raised to 1e-3 (a prior
  * of exactly 1 would need -inf; 1.001 is as near as a slowdown needs). */
@@ -425,23 +623,13 @@ static double softplus_inv(double y) {
 
 /* GRU cell (PyTorch's, gates r, z, n): X (R, in), Hp (R, H) -> Ho (R, H);
  * keeps gates (R, 3H) = r, z, n and ghn (R, H) = W_hn h + b_hn. wk: 6RH. */
-static void gru_forward(const m4i_ctx *cx, const float *P, const dyn_gru *g, int H, int R, const float *X,
+static void gru_forward(const m4i_ctx *cx, const float *P, const float *K, const dyn_gru *g, int H, int R, const float *X,
                         const float *Hp, float *Ho, float *gates, float *ghn, float *wk) {
     if (R <= 0) return;
     float *gi = wk, *gh = wk + (size_t)R * 3 * H;
-    lin(cx, gi, X, P + g->wih, P + g->bih, R, g->in, 3 * H, 0);
-    lin(cx, gh, Hp, P + g->whh, P + g->bhh, R, H, 3 * H, 0);
-    for (int r = 0; r < R; r++) {
-        const float *a = gi + (size_t)r * 3 * H, *b = gh + (size_t)r * 3 * H, *h = Hp + (size_t)r * H;
-        float *gt = gates + (size_t)r * 3 * H, *o = Ho + (size_t)r * H, *hn = ghn + (size_t)r * H;
-        for (int j = 0; j < H; j++) {
-            float rr = sigmoidf(a[j] + b[j]);
-            float zz = sigmoidf(a[H + j] + b[H + j]);
-            float nn = tanhf(a[2 * H + j] + rr * b[2 * H + j]);
-            gt[j] = rr, gt[H + j] = zz, gt[2 * H + j] = nn, hn[j] = b[2 * H + j];
-            o[j] = (1.0f - zz) * nn + zz * h[j];
-        }
-    }
+    lin(cx, gi, X, P + g->wih, K ? K + g->kih : NULL, P + g->bih, R, g->in, 3 * H, 0);
+    lin(cx, gh, Hp, P + g->whh, K ? K + g->khh : NULL, P + g->bhh, R, H, 3 * H, 0);
+    m4i_gru_gates(cx->gemm, H, R, gi, gh, Hp, Ho, gates, ghn);
 }
 
 /* dX (R, in) += (NULL: skipped), dHp (R, H) += the gradients through dHo. wk: 6RH. */
@@ -471,12 +659,12 @@ static void gru_backward(const m4i_ctx *cx, const float *P, float *Gd, const dyn
 }
 
 /* MLP head: U (R, in) -> A = relu(U W1^T + b1) (R, M) -> O = A W2^T + b2 (R). */
-static void mlp_forward(const m4i_ctx *cx, const float *P, const dyn_mlp *p, int M, int R, const float *U,
+static void mlp_forward(const m4i_ctx *cx, const float *P, const float *K, const dyn_mlp *p, int M, int R, const float *U,
                         float *A, float *O) {
     if (R <= 0) return;
-    lin(cx, A, U, P + p->w1, P + p->b1, R, p->in, M, 0);
+    lin(cx, A, U, P + p->w1, K ? K + p->k1 : NULL, P + p->b1, R, p->in, M, 0);
     m4i_relu_forward(A, (long)R * M);
-    lin(cx, O, A, P + p->w2, P + p->b2, R, M, 1, 0);
+    lin(cx, O, A, P + p->w2, NULL, P + p->b2, R, M, 1, 0);
 }
 
 /* dU (R, in) += (NULL: skipped) the gradient through dO (R). wk: RM. */
@@ -735,9 +923,9 @@ static int reset_states(m4_dyn *m, const m4_dyn_workload *w, const double *ideal
         m->tl_l[l] = t0;
         m->lloc[l] = -1;
     }
-    m4i_ctx cx = {&m->gemm, m->nthreads, m->ws};
-    lin(&cx, m->hl, m->xl, m->params + m->li_w, m->params + m->li_b, (int)L, LF, H, 0);
-    for (size_t i = 0; i < L * H; i++) m->hl[i] = tanhf(m->hl[i]);
+    m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
+    lin(&cx, m->hl, m->xl, m->params + m->li_w, m->wpk + m->li_k, m->params + m->li_b, (int)L, LF, H, 0);
+    m4i_tanh(&m->gemm, m->hl, L * H);
     m->nact = 0;
     m->has_link_init = 0;
     if (record) {
@@ -772,14 +960,163 @@ static int ensure_work(m4_dyn *m, size_t N) {
     return grow((void **)&m->wk, &m->wk_cap, work_floats(m, N), sizeof(float));
 }
 
+/* event_threads: the threads an event of N nodes is shared out to (a
+ * smaller one costs more to share than to run). */
+static int event_threads(const m4_dyn *m, int N) { return N >= 8 ? m->nthreads : 1; }
+
+/* share: the rows [lo, hi) of n that thread t of nt takes. */
+static void share(int n, int t, int nt, int *lo, int *hi) {
+    *lo = (int)((long)n * t / nt), *hi = (int)((long)n * (t + 1) / nt);
+}
+
+/* What the rows of an event's steps 3-6 need (event_rows). */
+typedef struct {
+    m4_dyn *m;
+    const m4_dyn_workload *w;
+    const dyn_step *st;
+    int N, nA, nL, nadv, sup;
+    size_t nE;
+    int64_t t;
+    float *X0, *dt, *hp, *agates, *aghn, *rem_a, *que_a, *ho, *wk;
+    const float *X;
+    const int32_t *adv, *ed;
+} ev_rows;
+
+/* event_rows: thread t of nt's share of steps 3-6 of an event (event_forward). */
+static void event_rows(void *arg, int t, int nt) {
+    const ev_rows *jb = arg;
+    m4_dyn *m = jb->m;
+    const m4_dyn_workload *w = jb->w;
+    const dyn_step st = *jb->st;
+    const int H = m->c.hidden, M = m->c.mlp_hidden, NLay = m->c.gnn_layers;
+    const int N = jb->N, nA = jb->nA, nL = jb->nL, nadv = jb->nadv;
+    const size_t nE = jb->nE;
+    const int64_t t_ev = jb->t;
+    const float *P = m->params, *K = m->wpk, *X = jb->X;
+    float *X0 = jb->X0, *dt = jb->dt, *hp = jb->hp, *agates = jb->agates, *aghn = jb->aghn, *rem_a = jb->rem_a,
+          *que_a = jb->que_a, *ho = jb->ho, *wk = jb->wk;
+    const int32_t *adv = jb->adv, *ed = jb->ed;
+    int lo, hi;
+    m4i_ctx cx1 = {&m->gemm, 1, m->ws + (size_t)t * m4i_gemm_ws_floats(&m->gemm)};
+
+    /* 3. advance every node by the time since its last update */
+    share(N, t, nt, &lo, &hi);
+    for (int i = lo; i < hi; i++) {
+        const float *src = i < nA ? m->hf + (size_t)m->act[i] * H : m->hl + (size_t)m->alinks[i - nA] * H;
+        memcpy(X0 + (size_t)i * H, src, sizeof(float) * H);
+    }
+    if (nadv > 0) {
+        pool_barrier(m->pool, nt);
+        /* flows' rows [0, nadv_f) and links' [nadv_f, nadv), each shared
+         * out; a thread reads and writes back only its own nodes */
+        for (int side = 0; side < 2; side++) {
+            int a0 = side ? st.nadv_f : 0, na = side ? st.nadv_l : st.nadv_f;
+            share(na, t, nt, &lo, &hi);
+            lo += a0, hi += a0;
+            for (int a = lo; a < hi; a++) {
+                int n = adv[a];
+                int64_t last = n < nA ? m->tl_f[m->act[n]] : m->tl_l[m->alinks[n - nA]];
+                dt[a] = dt_feature(t_ev - last);
+                memcpy(hp + (size_t)a * H, X0 + (size_t)n * H, sizeof(float) * H);
+            }
+            if (hi > lo)
+                gru_forward(&cx1, P, K, side ? &m->tg_l : &m->tg_f, H, hi - lo, dt + lo, hp + (size_t)lo * H,
+                            ho + (size_t)lo * H, agates + (size_t)lo * 3 * H, aghn + (size_t)lo * H,
+                            wk + (size_t)lo * 6 * H);
+            for (int a = lo; a < hi; a++)
+                memcpy(X0 + (size_t)adv[a] * H, ho + (size_t)a * H, sizeof(float) * H);
+        }
+    }
+    pool_barrier(m->pool, nt);
+
+    /* 4. supervision: remaining bytes of the flows, queues of the links (losses below) */
+    if (jb->sup) {
+        share(nA, t, nt, &lo, &hi);
+        mlp_forward(&cx1, P, K, &m->rem, M, hi - lo, X0 + (size_t)lo * H, rem_a + (size_t)lo * M,
+                    rem_a + (size_t)nA * M + lo);
+        share(nL, t, nt, &lo, &hi);
+        mlp_forward(&cx1, P, K, &m->que, M, hi - lo, X0 + (size_t)(nA + lo) * H, que_a + (size_t)lo * M,
+                    que_a + (size_t)nL * M + lo);
+    }
+
+    /* 5. graph layers */
+    const float *Xk = X0;
+    for (int k = 0; k < NLay; k++) {
+        const dyn_sage *s = &m->sage[k];
+        int di = s->din, dd = s->dout;
+        float *Pp = m->ft + st.f_gnn[k], *A = Pp + (size_t)N * di, *xh = A + (size_t)N * di,
+              *rs = xh + (size_t)N * dd, *Y = rs + N, *O = wk;
+        share(N, t, nt, &lo, &hi);
+        lin(&cx1, Pp + (size_t)lo * di, Xk + (size_t)lo * di, P + s->wp, K + s->kp, P + s->bp, hi - lo, di, di,
+            0);
+        m4i_relu_forward(Pp + (size_t)lo * di, (long)(hi - lo) * di);
+        memset(A + (size_t)lo * di, 0, sizeof(float) * (size_t)(hi - lo) * di);
+        pool_barrier(m->pool, nt);
+        /* sums over the edges in edge order: a flow's edges are its own run
+         * of them; a link's are found by a scan */
+        share(nA, t, nt, &lo, &hi);
+        size_t q = 0;
+        for (int i = 0; i < lo; i++) q += (size_t)(w->route_ptr[m->act[i] + 1] - w->route_ptr[m->act[i]]);
+        for (; q < nE && ed[2 * q] < hi; q++) {
+            float *af = A + (size_t)ed[2 * q] * di;
+            const float *pl = Pp + (size_t)(nA + ed[2 * q + 1]) * di;
+            for (int j = 0; j < di; j++) af[j] += pl[j];
+        }
+        share(nL, t, nt, &lo, &hi);
+        if (hi > lo)
+            for (q = 0; q < nE; q++) {
+                int l = ed[2 * q + 1];
+                if (l < lo || l >= hi) continue;
+                float *al = A + (size_t)(nA + l) * di;
+                const float *pf = Pp + (size_t)ed[2 * q] * di;
+                for (int j = 0; j < di; j++) al[j] += pf[j];
+            }
+        pool_barrier(m->pool, nt);
+        share(N, t, nt, &lo, &hi);
+        lin(&cx1, O + (size_t)lo * dd, A + (size_t)lo * di, P + s->wl, K + s->kl, P + s->bl, hi - lo, di, dd,
+            0);
+        lin(&cx1, O + (size_t)lo * dd, Xk + (size_t)lo * di, P + s->wr, K + s->kr, NULL, hi - lo, di, dd, 1);
+        ln_forward(Y + (size_t)lo * dd, xh + (size_t)lo * dd, rs + lo, O + (size_t)lo * dd, P + s->g, P + s->b,
+                   hi - lo, dd, m->c.ln_eps);
+        Xk = Y;
+    }
+    pool_barrier(m->pool, nt);
+
+    /* 6. state updates: flows' rows [0, nA), links' [nA, N) of ho and of the GRU scratch */
+    share(nA, t, nt, &lo, &hi);
+    {
+        float *U = m->ft + st.f_rf, *gates = U + (size_t)nA * (H + m->nf), *ghn = gates + (size_t)nA * 3 * H;
+        for (int i = lo; i < hi; i++) {
+            memcpy(U + (size_t)i * (H + m->nf), X + (size_t)i * H, sizeof(float) * H);
+            memcpy(U + (size_t)i * (H + m->nf) + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
+        }
+        if (hi > lo)
+            gru_forward(&cx1, P, K, &m->rg_f, H, hi - lo, U + (size_t)lo * (H + m->nf), X0 + (size_t)lo * H,
+                        ho + (size_t)lo * H, gates + (size_t)lo * 3 * H, ghn + (size_t)lo * H,
+                        wk + (size_t)lo * 6 * H);
+        for (int i = lo; i < hi; i++)
+            memcpy(m->hf + (size_t)m->act[i] * H, ho + (size_t)i * H, sizeof(float) * H);
+    }
+    share(nL, t, nt, &lo, &hi);
+    {
+        float *gates = m->ft + st.f_rl, *ghn = gates + (size_t)nL * 3 * H;
+        if (hi > lo)
+            gru_forward(&cx1, P, K, &m->rg_l, H, hi - lo, X + (size_t)(nA + lo) * H, X0 + (size_t)(nA + lo) * H,
+                        ho + (size_t)(nA + lo) * H, gates + (size_t)lo * 3 * H, ghn + (size_t)lo * H,
+                        wk + (size_t)(nA + lo) * 6 * H);
+        for (int j = lo; j < hi; j++)
+            memcpy(m->hl + (size_t)m->alinks[j] * H, ho + (size_t)(nA + j) * H, sizeof(float) * H);
+    }
+}
+
 /* event_forward runs one event (kind 0 arrival, 1 departure of flow f at
  * time t). With sup, adds its losses; with record, keeps the activations on
  * the tapes, else reuses them from the start every event. */
 static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_sup *sup, int kind, int32_t f,
-                               int64_t t, int record) {
+                               int64_t t_ev, int record) {
     const int H = m->c.hidden, M = m->c.mlp_hidden, NLay = m->c.gnn_layers;
-    const float *P = m->params;
-    m4i_ctx cx = {&m->gemm, m->nthreads, m->ws};
+    const float *P = m->params, *K = m->wpk;
+    m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
     if (!record) m->ft_len = 0, m->it_len = 0;
     dyn_step st;
     memset(&st, 0, sizeof st);
@@ -794,8 +1131,8 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
             float *u = m->ft + st.f_dep, *a = u + H + m->nf, *o = a + M;
             memcpy(u, m->hf + (size_t)f * H, sizeof(float) * H);
             memcpy(u + H, m->xf + (size_t)f * m->nf, sizeof(float) * m->nf);
-            mlp_forward(&cx, P, &m->out, M, 1, u, a, o);
-            double est = 1.0 + softplusf(o[0] + m->boff[f]);
+            mlp_forward(&cx, P, K, &m->out, M, 1, u, a, o);
+            double est = slowdown_of(o[0], m->boff[f]);
             const m4_dyn_trace *tr = sup->tr;
             st.dep_gt = (float)((double)tr->fct_ns[f] / (double)tr->w.ideal_ns[f]);
             m->sum_s += fabs(est / st.dep_gt - 1.0);
@@ -810,13 +1147,13 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
         m->pos[f] = -1;
     } else {
         float *h = m->hf + (size_t)f * H;
-        lin(&cx, h, m->xf + (size_t)f * m->nf, P + m->fi_w, P + m->fi_b, 1, m->nf, H, 0);
-        for (int j = 0; j < H; j++) h[j] = tanhf(h[j]);
+        lin(&cx, h, m->xf + (size_t)f * m->nf, P + m->fi_w, K + m->fi_k, P + m->fi_b, 1, m->nf, H, 0);
+        m4i_tanh(&m->gemm, h, (size_t)H);
         if (record) {
             st.f_init = fal(m, H);
             memcpy(m->ft + st.f_init, h, sizeof(float) * H);
         }
-        m->tl_f[f] = t;
+        m->tl_f[f] = t_ev;
         m->pos[f] = m->nact;
         m->act[m->nact++] = f;
     }
@@ -854,10 +1191,10 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
         int32_t *adv = m->it + st.i_adv;
         int na = 0;
         for (int i = 0; i < nA; i++)
-            if (m->tl_f[m->act[i]] < t) adv[na++] = i;
+            if (m->tl_f[m->act[i]] < t_ev) adv[na++] = i;
         st.nadv_f = na;
         for (int j = 0; j < nL; j++)
-            if (m->tl_l[m->alinks[j]] < t) adv[na++] = nA + j;
+            if (m->tl_l[m->alinks[j]] < t_ev) adv[na++] = nA + j;
         st.nadv_l = na - st.nadv_f;
     }
     int nadv = st.nadv_f + st.nadv_l;
@@ -870,41 +1207,43 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
     if (reserve(m, need, 0) || ensure_work(m, (size_t)N)) goto oom;
     float *wk = m->wk;
 
-    /* 3. advance every node by the time since its last update */
+    /* 3-6 run on nt threads, each taking a share of the rows of every step
+     * (rows never split a sum, so the result does not depend on nt); the
+     * tape is laid out first so that no thread moves it. */
     st.f_x0 = fal(m, (size_t)N * H);
     float *X0 = m->ft + st.f_x0;
-    for (int i = 0; i < nA; i++) memcpy(X0 + (size_t)i * H, m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
-    for (int j = 0; j < nL; j++)
-        memcpy(X0 + (size_t)(nA + j) * H, m->hl + (size_t)m->alinks[j] * H, sizeof(float) * H);
+    float *dt = NULL, *hp = NULL, *agates = NULL, *aghn = NULL;
     if (nadv > 0) {
         st.f_adv = fal(m, (size_t)nadv * (1 + 5 * (size_t)H));
-        float *dt = m->ft + st.f_adv, *hp = dt + nadv, *gates = hp + (size_t)nadv * H,
-              *ghn = gates + (size_t)nadv * 3 * H;
-        const int32_t *adv = m->it + st.i_adv;
-        for (int a = 0; a < nadv; a++) {
-            int n = adv[a];
-            int64_t last = n < nA ? m->tl_f[m->act[n]] : m->tl_l[m->alinks[n - nA]];
-            dt[a] = dt_feature(t - last);
-            memcpy(hp + (size_t)a * H, X0 + (size_t)n * H, sizeof(float) * H);
-        }
-        float *ho = wk + scratch_floats(m, (size_t)N);
-        gru_forward(&cx, P, &m->tg_f, H, st.nadv_f, dt, hp, ho, gates, ghn, wk);
-        gru_forward(&cx, P, &m->tg_l, H, st.nadv_l, dt + st.nadv_f, hp + (size_t)st.nadv_f * H,
-                    ho + (size_t)st.nadv_f * H, gates + (size_t)st.nadv_f * 3 * H, ghn + (size_t)st.nadv_f * H,
-                    wk);
-        for (int a = 0; a < nadv; a++) memcpy(X0 + (size_t)adv[a] * H, ho + (size_t)a * H, sizeof(float) * H);
+        dt = m->ft + st.f_adv, hp = dt + nadv, agates = hp + (size_t)nadv * H, aghn = agates + (size_t)nadv * 3 * H;
     }
-    for (int i = 0; i < nA; i++) m->tl_f[m->act[i]] = t;
-    for (int j = 0; j < nL; j++) m->tl_l[m->alinks[j]] = t;
+    float *rem_a = NULL, *que_a = NULL;
+    if (sup) {
+        st.has_sup = 1;
+        st.f_rem = fal(m, (size_t)nA * (M + 2));
+        st.f_que = fal(m, (size_t)nL * (M + 2));
+        rem_a = m->ft + st.f_rem, que_a = m->ft + st.f_que;
+    }
+    for (int k = 0; k < NLay; k++)
+        st.f_gnn[k] = fal(m, (size_t)N * (2 * (size_t)m->sage[k].din + 2 * (size_t)m->sage[k].dout + 1));
+    st.f_rf = fal(m, (size_t)nA * (H + m->nf + 4 * (size_t)H));
+    st.f_rl = fal(m, (size_t)nL * 4 * H);
+    const int32_t *adv = m->it + st.i_adv, *ed = m->it + st.i_edge;
+    float *ho = wk + scratch_floats(m, (size_t)N); /* GRU outputs (N, H) */
+    const float *X = NLay > 0 ? m->ft + st.f_gnn[NLay - 1] + (size_t)N * (2 * (size_t)m->sage[NLay - 1].din +
+                                                                         (size_t)m->sage[NLay - 1].dout + 1)
+                              : X0; /* the graph's output (N, H) */
+    ev_rows job = {m, w, &st, N, nA, nL, nadv, sup != NULL, nE, t_ev, X0, dt, hp, agates, aghn, rem_a, que_a,
+                   ho, wk, X, adv, ed};
+    pool_run(m->pool, event_threads(m, N), event_rows, &job);
+    for (int i = 0; i < nA; i++) m->tl_f[m->act[i]] = t_ev;
+    for (int j = 0; j < nL; j++) m->tl_l[m->alinks[j]] = t_ev;
 
-    /* 4. supervision: remaining bytes of the flows, queues of the links */
+    /* the supervision's losses, in their order */
     if (sup) {
         const m4_dyn_trace *tr = sup->tr;
         size_t e = sup->e;
-        st.has_sup = 1;
-        st.f_rem = fal(m, (size_t)nA * (M + 2));
-        float *a = m->ft + st.f_rem, *o = a + (size_t)nA * M, *sg = o + nA;
-        mlp_forward(&cx, P, &m->rem, M, nA, X0, a, o);
+        float *o = rem_a + (size_t)nA * M, *sg = o + nA;
         memset(sg, 0, sizeof(float) * nA);
         for (int64_t j = tr->ev_active_ptr[e]; j < tr->ev_active_ptr[e + 1]; j++) {
             int32_t g = tr->ev_active_flow[j];
@@ -915,9 +1254,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
             m->n_r++;
             sg[i] = d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f;
         }
-        st.f_que = fal(m, (size_t)nL * (M + 2));
-        a = m->ft + st.f_que, o = a + (size_t)nL * M, sg = o + nL;
-        mlp_forward(&cx, P, &m->que, M, nL, X0 + (size_t)nA * H, a, o);
+        o = que_a + (size_t)nL * M, sg = o + nL;
         for (int j = 0; j < nL; j++) m->qgt[m->alinks[j]] = 0;
         for (int64_t j = tr->ev_queue_ptr[e]; j < tr->ev_queue_ptr[e + 1]; j++)
             if (m->lloc[tr->ev_queue_link[j]] >= 0) m->qgt[tr->ev_queue_link[j]] = tr->ev_queue_bytes[j];
@@ -927,47 +1264,6 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
             m->n_q++;
             sg[j] = d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f;
         }
-    }
-
-    /* 5. graph layers */
-    const float *X = X0;
-    const int32_t *ed = m->it + st.i_edge;
-    for (int k = 0; k < NLay; k++) {
-        const dyn_sage *s = &m->sage[k];
-        int di = s->din, dd = s->dout;
-        st.f_gnn[k] = fal(m, (size_t)N * (2 * (size_t)di + 2 * (size_t)dd + 1));
-        float *Pp = m->ft + st.f_gnn[k], *A = Pp + (size_t)N * di, *xh = A + (size_t)N * di,
-              *rs = xh + (size_t)N * dd, *Y = rs + N;
-        lin(&cx, Pp, X, P + s->wp, P + s->bp, N, di, di, 0);
-        m4i_relu_forward(Pp, (long)N * di);
-        memset(A, 0, sizeof(float) * (size_t)N * di);
-        for (size_t q = 0; q < nE; q++) {
-            float *af = A + (size_t)ed[2 * q] * di, *al = A + (size_t)(nA + ed[2 * q + 1]) * di;
-            const float *pf = Pp + (size_t)ed[2 * q] * di, *pl = Pp + (size_t)(nA + ed[2 * q + 1]) * di;
-            for (int j = 0; j < di; j++) af[j] += pl[j], al[j] += pf[j];
-        }
-        float *O = wk;
-        lin(&cx, O, A, P + s->wl, P + s->bl, N, di, dd, 0);
-        lin(&cx, O, X, P + s->wr, NULL, N, di, dd, 1);
-        ln_forward(Y, xh, rs, O, P + s->g, P + s->b, N, dd, m->c.ln_eps);
-        X = Y;
-    }
-
-    /* 6. state updates */
-    {
-        st.f_rf = fal(m, (size_t)nA * (H + m->nf + 4 * (size_t)H));
-        float *U = m->ft + st.f_rf, *gates = U + (size_t)nA * (H + m->nf), *ghn = gates + (size_t)nA * 3 * H;
-        for (int i = 0; i < nA; i++) {
-            memcpy(U + (size_t)i * (H + m->nf), X + (size_t)i * H, sizeof(float) * H);
-            memcpy(U + (size_t)i * (H + m->nf) + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
-        }
-        float *ho = wk + scratch_floats(m, (size_t)N);
-        gru_forward(&cx, P, &m->rg_f, H, nA, U, X0, ho, gates, ghn, wk);
-        for (int i = 0; i < nA; i++) memcpy(m->hf + (size_t)m->act[i] * H, ho + (size_t)i * H, sizeof(float) * H);
-        st.f_rl = fal(m, (size_t)nL * 4 * H);
-        gates = m->ft + st.f_rl, ghn = gates + (size_t)nL * 3 * H;
-        gru_forward(&cx, P, &m->rg_l, H, nL, X + (size_t)nA * H, X0 + (size_t)nA * H, ho, gates, ghn, wk);
-        for (int j = 0; j < nL; j++) memcpy(m->hl + (size_t)m->alinks[j] * H, ho + (size_t)j * H, sizeof(float) * H);
     }
     for (int j = 0; j < nL; j++) m->lloc[m->alinks[j]] = -1;
 done:
@@ -986,7 +1282,7 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
     const int H = m->c.hidden, M = m->c.mlp_hidden, NLay = m->c.gnn_layers;
     const float *P = m->params;
     float *Gd = m->grads;
-    m4i_ctx cx = {&m->gemm, m->nthreads, m->ws};
+    m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
     int nA = st->nA, nL = st->nL, N = nA + nL;
     if (nA > 0) {
         if (ensure_work(m, (size_t)N)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
@@ -1098,7 +1394,7 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
         if (ensure_work(m, 1)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
         const float *u = m->ft + st->f_dep, *a = u + H + m->nf, *o = a + M;
         float z = o[0] + m->boff[st->flow];
-        double est = 1.0 + softplusf(z), r = est / st->dep_gt - 1.0;
+        double est = slowdown_of(o[0], m->boff[st->flow]), r = est / st->dep_gt - 1.0;
         float dOut = (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / st->dep_gt / (double)m->n_s * sigmoidf(z));
         float *du = m->wk + (size_t)M + 16;
         memset(du, 0, sizeof(float) * (H + m->nf));
@@ -1126,6 +1422,7 @@ m4_status m4_dyn_forward(m4_dyn *m, const m4_dyn_trace *tr, size_t e0, size_t e1
     m->sum_s = m->sum_r = m->sum_q = 0;
     m->n_s = m->n_r = m->n_q = 0;
     m->has_link_init = 0;
+    pack_weights(m);
     if (e0 == 0) {
         for (size_t i = 0; i < tr->w.n_flows; i++) m->ideal[i] = (double)tr->w.ideal_ns[i];
         if (reset_states(m, &tr->w, m->ideal, tr->ev_time_ns[0], m->training))
@@ -1164,7 +1461,7 @@ m4_status m4_dyn_backward(m4_dyn *m) {
     if (m->has_link_init) {
         const float *y = m->ft + m->f_link_init;
         for (size_t i = 0; i < m->L * H; i++) m->dhl[i] *= 1.0f - y[i] * y[i];
-        m4i_ctx cx = {&m->gemm, m->nthreads, m->ws};
+        m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
         m4i_linear_backward(&cx, NULL, m->grads + m->li_w, m->grads + m->li_b, m->dhl, m->xl, m->params + m->li_w,
                             (int)m->L, LF, H);
     }
@@ -1215,6 +1512,29 @@ static void sort_by_start(int64_t *idx, size_t n, const int64_t *start) {
     free(tmp);
 }
 
+/* The slowdown head over the active flows (out_rows_fn): U, A, O as in
+ * mlp_forward, one row per flow of m->act. */
+typedef struct {
+    m4_dyn *m;
+    int nA;
+    float *U, *A, *O;
+} out_rows;
+
+static void out_rows_fn(void *arg, int t, int nt) {
+    const out_rows *jb = arg;
+    m4_dyn *m = jb->m;
+    const int H = m->c.hidden, M = m->c.mlp_hidden, D = H + m->nf;
+    int lo, hi;
+    share(jb->nA, t, nt, &lo, &hi);
+    for (int i = lo; i < hi; i++) {
+        memcpy(jb->U + (size_t)i * D, m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
+        memcpy(jb->U + (size_t)i * D + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
+    }
+    m4i_ctx cx1 = {&m->gemm, 1, m->ws + (size_t)t * m4i_gemm_ws_floats(&m->gemm)};
+    mlp_forward(&cx1, m->params, m->wpk, &m->out, M, hi - lo, jb->U + (size_t)lo * D, jb->A + (size_t)lo * M,
+                jb->O + lo);
+}
+
 m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns) {
     if (!m || !w || !fct_ns) return M4_ERR_INVALID_ARGUMENT;
     m->err[0] = 0;
@@ -1232,9 +1552,9 @@ m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns) {
         m->order[i] = (int64_t)i;
     }
     sort_by_start(m->order, F, w->start_ns);
+    pack_weights(m);
     m->ft_len = 0, m->it_len = 0;
     if (reset_states(m, w, m->ideal, w->start_ns[m->order[0]], 0)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
-    m4i_ctx cx = {&m->gemm, m->nthreads, m->ws};
     size_t next = 0;
     int64_t now = w->start_ns[m->order[0]];
     float *U = NULL, *A = NULL, *O = NULL;
@@ -1255,18 +1575,15 @@ m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns) {
                 U = u, ucap = n;
             }
             A = U + (size_t)ucap * (H + m->nf), O = A + (size_t)ucap * M;
-            for (int i = 0; i < nA; i++) {
-                memcpy(U + (size_t)i * (H + m->nf), m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
-                memcpy(U + (size_t)i * (H + m->nf) + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
-            }
-            mlp_forward(&cx, m->params, &m->out, M, nA, U, A, O);
+            out_rows job = {m, nA, U, A, O};
+            pool_run(m->pool, event_threads(m, nA), out_rows_fn, &job);
             for (int i = 0; i < nA; i++) {
                 int32_t g = m->act[i];
                 if (!isfinite(O[i])) {
                     free(U);
                     return fail(m, M4_ERR_INVALID_INPUT, "the model's slowdown of flow %d is not finite", g);
                 }
-                double c = (double)w->start_ns[g] + (1.0 + softplusf(O[i] + m->boff[g])) * m->ideal[g];
+                double c = (double)w->start_ns[g] + slowdown_of(O[i], m->boff[g]) * m->ideal[g];
                 if (c < (double)now) c = (double)now;
                 if (c < tbest || (c == tbest && g < best)) tbest = c, best = g;
             }

@@ -973,6 +973,9 @@ M4_API const float *m4_dyn_grads(const m4_dyn *m);
 M4_API m4_status m4_dyn_set_grads(m4_dyn *m, const float *src, size_t n);
 M4_API m4_status m4_dyn_get_adam(const m4_dyn *m, float *mom1, float *mom2, size_t n);
 M4_API m4_status m4_dyn_set_adam(m4_dyn *m, const float *mom1, const float *mom2, size_t n);
+/* m4_dyn_set_threads: the forward's threads (the model's own pool; each
+ * event's rows are shared out, so results do not depend on n). The backward
+ * runs on one. */
 M4_API m4_status m4_dyn_set_threads(m4_dyn *m, int n);
 
 /* m4_dyn_forward replays events [e0, e1) of tr (e0 < e1 <= n_events) and

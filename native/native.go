@@ -7,8 +7,8 @@
 package native
 
 // #cgo CFLAGS: -std=c99 -O3 -Wall -Wextra -D_POSIX_C_SOURCE=200809L
-// #cgo CFLAGS: -fopenmp
-// #cgo LDFLAGS: -lm -fopenmp
+// #cgo CFLAGS: -fopenmp -pthread
+// #cgo LDFLAGS: -lm -fopenmp -pthread
 // /* -fopenmp: OpenMP threads the model kernels (model*.c); their results never
 //    depend on the thread count. Debian's gcc ships libgomp. No -Werror here: a
 //    newer compiler's new warning must not break a user's build; .ci/run adds it

@@ -146,8 +146,12 @@ func trainDynamics(c *cli.Context) error {
 		return err
 	}
 	last := ck.Training.History[len(ck.Training.History)-1]
-	fmt.Fprintf(c.App.Writer, "train: %d epochs, %d steps; last loss %.4f (slowdown %.4f), held-out FCT error %.4f -> %s, card %s\n",
-		ck.Training.Epoch, ck.Training.Step, last.Loss, last.Slowdown, last.ValFCTError, out, dynamics.CardPath(out))
+	heldOut := "" // named only when traces were held out (as each epoch's line)
+	if len(val) > 0 {
+		heldOut = fmt.Sprintf(", held-out FCT error %.4f", last.ValFCTError)
+	}
+	fmt.Fprintf(c.App.Writer, "train: %d epochs, %d steps; last loss %.4f (slowdown %.4f)%s -> %s, card %s\n",
+		ck.Training.Epoch, ck.Training.Step, last.Loss, last.Slowdown, heldOut, out, dynamics.CardPath(out))
 	return nil
 }
 

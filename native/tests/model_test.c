@@ -4,6 +4,8 @@
  *     not, and bit-identical for 1 and 3 threads;
  *   - every op's backward against central finite differences;
  *   - dropout's keep rate and scaling; AdamW against the formula in double;
+ *   - the vectorized tanh and GRU gates against libm in double, every variant
+ *     bit-identical;
  *   - the whole model: gradients against finite differences (dropout on), and
  *     forward, loss, gradients and three AdamW steps against PyTorch
  *     (fixtures/model_small.m4fx), and m3's full-size model's forward and
@@ -389,6 +391,63 @@ static void test_adamw(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* vectorized tanh and GRU gates (m4i_tanh, m4i_gru_gates)                  */
+/* ------------------------------------------------------------------------ */
+
+static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* Against libm in double, on every range the approximations switch between
+ * (the series below |x| = 0.55, exp's clamps), rows of 13 (a partial vector);
+ * the portable and the AVX2 variants give the same bits. */
+static void test_vector_math(void) {
+    m4i_gemm gen, best;
+    m4i_gemm_select(&gen, "generic");
+    m4i_gemm_select(&best, NULL);
+    enum { N = 4000 };
+    float x[N], y[N], y2[N], want[N];
+    for (int i = 0; i < N; i++) {
+        double u = urand();
+        x[i] = i < 8 ? (float)(0.549 + 0.0005 * i)                            /* the switch */
+               : i < 1000 ? (float)(1e-6 * srand1()) : i < 3000 ? (float)(2.0 * srand1())
+                                                                 : (float)(120.0 * (u - 0.5));
+        if (i % 2) x[i] = -x[i];
+    }
+    x[8] = 0.0f, x[9] = -0.0f, x[10] = 9.5f, x[11] = -1e30f;
+    for (int i = 0; i < N; i++) want[i] = (float)tanh((double)x[i]);
+    memcpy(y, x, sizeof x), memcpy(y2, x, sizeof x);
+    m4i_tanh(&gen, y, N);
+    m4i_tanh(&best, y2, N - 3); /* a partial last vector */
+    m4i_tanh(&best, y2 + N - 3, 3);
+    close_all("tanh", y, want, N, 0, 2e-7);
+    CHECK(memcmp(y, y2, sizeof y) == 0, "tanh: %s and generic differ", best.name);
+    CHECK(signbit(y[9]) && y[9] == 0.0f, "tanh(-0) = %g", y[9]);
+
+    enum { H = 13, R = 37 };
+    float *gi = falloc(R * 3 * H), *gh = falloc(R * 3 * H), *hp = falloc(R * H);
+    float *ho = falloc(R * H), *gt = falloc(R * 3 * H), *hn = falloc(R * H);
+    float *ho2 = falloc(R * H), *gt2 = falloc(R * 3 * H), *hn2 = falloc(R * H);
+    float *wo = falloc(R * H), *wg = falloc(R * 3 * H);
+    fill(gi, R * 3 * H, 6.0f), fill(gh, R * 3 * H, 6.0f), fill(hp, R * H, 1.0f);
+    gi[0] = 200.0f, gi[1] = -200.0f; /* exp's clamps */
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < H; j++) {
+            const float *a = gi + r * 3 * H, *b = gh + r * 3 * H;
+            double rr = sigmoid_d((double)a[j] + b[j]), zz = sigmoid_d((double)a[H + j] + b[H + j]);
+            double nn = tanh((double)a[2 * H + j] + (double)(float)rr * b[2 * H + j]);
+            wg[r * 3 * H + j] = (float)rr, wg[r * 3 * H + H + j] = (float)zz, wg[r * 3 * H + 2 * H + j] = (float)nn;
+            wo[r * H + j] = (float)((1.0 - zz) * nn + zz * hp[r * H + j]);
+        }
+    m4i_gru_gates(&gen, H, R, gi, gh, hp, ho, gt, hn);
+    m4i_gru_gates(&best, H, R, gi, gh, hp, ho2, gt2, hn2);
+    close_all("gru gates", gt, wg, R * 3 * H, 2e-6, 1e-6); /* r, z to 1 ulp enter n through r gh_n */
+    close_all("gru output", ho, wo, R * H, 2e-6, 1e-6);
+    for (int r = 0; r < R; r++) close_all("gru ghn", hn + r * H, gh + r * 3 * H + 2 * H, H, 0, 0);
+    CHECK(memcmp(ho, ho2, sizeof(float) * R * H) == 0 && memcmp(gt, gt2, sizeof(float) * R * 3 * H) == 0,
+          "gru gates: %s and generic differ", best.name);
+    free(gi), free(gh), free(hp), free(ho), free(gt), free(hn), free(ho2), free(gt2), free(hn2), free(wo), free(wg);
+}
+
+/* ------------------------------------------------------------------------ */
 /* the whole model                                                          */
 /* ------------------------------------------------------------------------ */
 
@@ -761,6 +820,7 @@ int main(void) {
     test_rope();
     test_attention();
     test_elementwise();
+    test_vector_math();
     test_adamw();
     test_model_fd();
     test_fixture_small();

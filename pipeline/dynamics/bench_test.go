@@ -57,20 +57,33 @@ func BenchmarkTrainEvents(b *testing.B) {
 	}
 }
 
+// shipped is the shape of ckpts/dynamics.safetensors (its prior aside).
+func shipped() bindings.DynConfig {
+	c := bindings.DefaultDynConfig()
+	c.Hidden, c.GNNWidth, c.MLPHidden = 64, 96, 64
+	return c
+}
+
 // BenchmarkRun times the event loop over benchTrace's workload (2 events
-// per flow), per flow.
+// per flow), per flow: the paper's size, the shipped one on 1 and 2
+// threads (an event's rows shared out), a small one.
 func BenchmarkRun(b *testing.B) {
 	tr := benchTrace(b)
 	for _, c := range []struct {
-		name string
-		cfg  bindings.DynConfig
-	}{{"default", bindings.DefaultDynConfig()}, {"small", small()}} {
+		name    string
+		cfg     bindings.DynConfig
+		threads int
+	}{{"default", bindings.DefaultDynConfig(), 1}, {"shipped", shipped(), 1}, {"shipped-2threads", shipped(), 2},
+		{"small", small(), 1}} {
 		b.Run(c.name, func(b *testing.B) {
 			d, err := bindings.NewDyn(c.cfg, false)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer d.Close()
+			if err := d.SetThreads(c.threads); err != nil {
+				b.Fatal(err)
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := d.Run(&tr.DynWorkload); err != nil {
