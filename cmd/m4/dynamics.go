@@ -92,7 +92,8 @@ func trainDynamics(c *cli.Context) error {
 	if c.Bool("flowsim-prior") {
 		o.Config.Prior = 1
 	}
-	if c.IsSet("init") { // fine-tune: the checkpoint's model and parameters
+	var initRanges *dynamics.Ranges // a fine-tune answers for its start's data too
+	if c.IsSet("init") {            // fine-tune: the checkpoint's model and parameters
 		for _, f := range []string{"state", "gnn-width", "gnn-layers", "head-hidden", "flowsim-prior"} {
 			if c.IsSet(f) {
 				return fmt.Errorf("train --estimator dynamics: --%s: a fine-tuning run keeps --init's model", f)
@@ -107,12 +108,13 @@ func trainDynamics(c *cli.Context) error {
 			return fmt.Errorf("train --estimator dynamics: --init: %w", err)
 		}
 		o.Config, o.Init, o.InitName = ck.Config, ck.Params, name
+		initRanges = ck.Training.Ranges
 	}
 	paths, err := dynamics.TracePaths(c.StringSlice("data"))
 	if err != nil {
 		return err
 	}
-	traces, err := dynamics.LoadTraces(paths, o.Config, c.Int("threads"))
+	traces, seen, err := dynamics.LoadTraces(paths, o.Config, c.Int("threads"))
 	if err != nil {
 		return err
 	}
@@ -129,11 +131,14 @@ func trainDynamics(c *cli.Context) error {
 	}
 	var tr, val []*bindings.DynTrace
 	var names []string
+	o.Ranges = &dynamics.Ranges{}
+	o.Ranges.Merge(initRanges)
 	for i, t := range traces {
 		if held[i] {
 			val = append(val, t)
 		} else {
 			tr, names = append(tr, t), append(names, paths[i])
+			o.Ranges.Merge(seen[i])
 		}
 	}
 	o.Threads, o.Out, o.Resume, o.Log, o.Context = c.Int("threads"), out, c.Bool("resume"), slog.Default(), c.Context
@@ -182,12 +187,20 @@ func runDynamics(c *cli.Context, in *runInput) error {
 	if err != nil {
 		return err
 	}
-	wr := c.App.Writer
-	in.Desc.WriteSummary(wr)
 	sc, err := in.Sim()
 	if err != nil {
 		return err
 	}
+	if !ck.HasRanges() {
+		if err := rangesUnknown(c, ckName); err != nil {
+			return err
+		}
+	}
+	if err := reportRanges(c, append(ck.OutOfRange(sc, in.CC), in.Untrained...), ckName, in.Name); err != nil {
+		return err
+	}
+	wr := c.App.Writer
+	in.Desc.WriteSummary(wr)
 	// flowsim on every path: the model's prior, and flows.csv's flowsim column
 	var fsRes *infer.Result
 	var fsSeconds float64
@@ -316,10 +329,15 @@ func dynamicsCheckpoint(path string) (string, *dynamics.Checkpoint, error) {
 // dynamicsEstimator loads the dynamics checkpoint (loadDynamics) and
 // returns its name and the whole-workload estimator m4 eval puts in its m4
 // column.
-func dynamicsEstimator(c *cli.Context) (string, eval.WholeEstimator, error) {
+func dynamicsEstimator(c *cli.Context) (string, eval.WholeEstimator, func(*truth.Case, features.Config) []features.OutOfRange, error) {
 	name, ck, err := loadDynamics(c)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
+	}
+	if !ck.HasRanges() {
+		if err := rangesUnknown(c, name); err != nil {
+			return "", nil, nil, err
+		}
 	}
 	threads := c.Int("threads")
 	return name, func(sc *truth.Case, cfg features.Config, flowsim []float64) ([]float64, error) {
@@ -335,5 +353,5 @@ func dynamicsEstimator(c *cli.Context) (string, eval.WholeEstimator, error) {
 			return nil, err
 		}
 		return dynamics.Estimate(ck, w, threads)
-	}, nil
+	}, ck.OutOfRange, nil
 }

@@ -51,7 +51,7 @@ func TestDynamicsEstimator(t *testing.T) {
 		t.Errorf("fine-tune with another shape: %q %v", msg, err)
 	}
 	card, err := os.ReadFile(filepath.Join(dir, "ck.md"))
-	if err != nil || !strings.Contains(string(card), "| 3 |") {
+	if err != nil || !strings.Contains(string(card), "| 3 |") || !strings.Contains(string(card), "16-16 hosts") {
 		t.Fatalf("card: %v\n%s", err, card)
 	}
 
@@ -118,6 +118,22 @@ cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: tr
 	msg, err = run(t, "run", "--estimator", "dynamics", "--spec", spec, "--out", filepath.Join(dir, "shipped"), "--no-progress", "--threads", "1")
 	if err != nil || !strings.Contains(msg, "checkpoint shipped dynamics.safetensors") || !strings.Contains(msg, "from flowsim's prior") {
 		t.Fatalf("run with the shipped model: %q %v", msg, err)
+	}
+	// it was trained on 32-64 hosts: the 16-host fat-tree is named as outside
+	// that, and --strict refuses it (nothing written)
+	const outside = "hosts = 16 is outside the trained range [32, 64]"
+	if !strings.Contains(msg, outside) {
+		t.Errorf("run with the shipped model on 16 hosts: no warning: %q", msg)
+	}
+	strict := filepath.Join(dir, "strict")
+	if msg, err := run(t, "--strict", "run", "--estimator", "dynamics", "--spec", spec, "--out", strict, "--no-progress"); err == nil || !strings.Contains(msg+err.Error(), outside) {
+		t.Errorf("--strict: %q %v", msg, err)
+	}
+	if _, err := os.Stat(strict); !os.IsNotExist(err) {
+		t.Errorf("--strict left %s: %v", strict, err)
+	}
+	if msg, err := run(t, "--strict", "eval", "--estimator", "dynamics", "--spec", spec, "--threads", "1"); err == nil || !strings.Contains(msg+err.Error(), outside) {
+		t.Errorf("eval --strict: %q %v", msg, err)
 	}
 
 	for i, c := range []struct {

@@ -10,7 +10,9 @@ import (
 	"github.com/m4sim/m4/pipeline/atomicfile"
 	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/eval"
+	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
+	"github.com/m4sim/m4/pipeline/truth"
 	"github.com/m4sim/m4/pipeline/workload"
 )
 
@@ -89,12 +91,13 @@ failures), and m4 eval then exits with an error naming them.`,
 			var (
 				est    *model.Estimator
 				whole  eval.WholeEstimator
+				wholeR func(*truth.Case, features.Config) []features.OutOfRange
 				name   string
 				estFor func(cc.CC) (*model.Estimator, error)
 				names  = map[cc.CC]string{}
 			)
 			if kind == estimatorDynamics {
-				if name, whole, err = dynamicsEstimator(c); err != nil {
+				if name, whole, wholeR, err = dynamicsEstimator(c); err != nil {
 					return err
 				}
 			} else if c.String("ckpt") != "" {
@@ -137,7 +140,7 @@ failures), and m4 eval then exits with an error naming them.`,
 			var failed []string
 			for i, cs := range cases {
 				r, err := eval.RunCaseWith(cs, est, eval.CaseOptions{Paths: paths, Seed: c.Uint64("seed"), Threads: c.Int("threads"),
-					PerFlow: c.Bool("per-flow"), Whole: whole, For: estFor})
+					PerFlow: c.Bool("per-flow"), Whole: whole, WholeRanges: wholeR, For: estFor})
 				if err == nil {
 					if r.Checkpoint = name; estFor != nil {
 						r.Checkpoint = names[cc.CC(r.CC)]

@@ -223,6 +223,12 @@ func rangesKnown(c *cli.Context, ck *model.Checkpoint, ckName string) error {
 	if ck.Training != nil && ck.Training.Ranges != nil {
 		return nil
 	}
+	return rangesUnknown(c, ckName)
+}
+
+// rangesUnknown warns, or with --strict fails, that checkpoint ckName
+// records no trained ranges.
+func rangesUnknown(c *cli.Context, ckName string) error {
 	const msg = "records no trained ranges: whether an input lies outside its training data cannot be told"
 	if c.Bool("strict") {
 		return fmt.Errorf("checkpoint %s %s (without --strict this is a warning)", ckName, msg)

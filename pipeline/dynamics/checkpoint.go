@@ -44,18 +44,21 @@ type Checkpoint struct {
 // TrainInfo records how a checkpoint was trained and where a resumed run
 // goes on from.
 type TrainInfo struct {
-	Command     string      `json:"command,omitempty"`
-	Data        []string    `json:"data,omitempty"` // the training traces
-	Seed        uint64      `json:"seed"`
-	LR          float64     `json:"lr"`
-	WeightDecay float64     `json:"weight_decay"`
-	Window      int         `json:"window"`             // events per backpropagation window
-	Replicas    int         `json:"replicas,omitempty"` // data-parallel replicas (Options.Replicas; absent: 1)
-	Init        string      `json:"init,omitempty"`     // the checkpoint a fine-tune started from
-	Epochs      int         `json:"epochs"`             // asked for
-	Epoch       int         `json:"epoch"`              // finished
-	Step        int         `json:"step"`               // AdamW steps taken
-	History     []EpochStat `json:"history"`            // one per finished epoch
+	Command     string   `json:"command,omitempty"`
+	Data        []string `json:"data,omitempty"` // the training traces
+	Seed        uint64   `json:"seed"`
+	LR          float64  `json:"lr"`
+	WeightDecay float64  `json:"weight_decay"`
+	Window      int      `json:"window"`             // events per backpropagation window
+	Replicas    int      `json:"replicas,omitempty"` // data-parallel replicas (Options.Replicas; absent: 1)
+	Init        string   `json:"init,omitempty"`     // the checkpoint a fine-tune started from
+	// Ranges is what the training traces covered (nil in checkpoints
+	// written before 2026-12-07 that were not given theirs since).
+	Ranges  *Ranges     `json:"ranges,omitempty"`
+	Epochs  int         `json:"epochs"`  // asked for
+	Epoch   int         `json:"epoch"`   // finished
+	Step    int         `json:"step"`    // AdamW steps taken
+	History []EpochStat `json:"history"` // one per finished epoch
 	// ValFCTErrorStart is the held-out FCT error before the first epoch:
 	// the --init model's, else, with a flowsim prior, flowsim's own (the bar
 	// training must clear).
@@ -232,6 +235,9 @@ func WriteCard(path string, ck *Checkpoint) error {
 	}
 	if t.Replicas > 1 {
 		fmt.Fprintf(&b, "Data-parallel: %d replicas, each step the mean gradient of their %d windows.\n\n", t.Replicas, t.Replicas)
+	}
+	if r := t.Ranges; r != nil {
+		fmt.Fprintf(&b, "Trained ranges (m4 run and m4 eval report inputs outside them): %s.\n\n", r)
 	}
 	fmt.Fprintf(&b, "Data (%d traces):\n\n", len(t.Data))
 	for _, d := range t.Data {

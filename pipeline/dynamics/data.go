@@ -73,42 +73,45 @@ func TracePaths(dirs []string) ([]string, error) {
 // what the model cfg reads beside them from the workload folder's record
 // (netdata.ReadWorkload): with cfg.NParams, its configuration
 // (ConfigFeatures) as Params; with cfg.Prior, flowsim's slowdown of every
-// flow (FlowsimPrior, on threads workers) as Prior.
-func LoadTraces(paths []string, cfg bindings.DynConfig, threads int) ([]*bindings.DynTrace, error) {
-	out := make([]*bindings.DynTrace, len(paths))
+// flow (FlowsimPrior, on threads workers) as Prior. It also returns, per
+// trace, the ranges it covers (its configuration, hosts and link rates).
+func LoadTraces(paths []string, cfg bindings.DynConfig, threads int) ([]*bindings.DynTrace, []*Ranges, error) {
+	out, seen := make([]*bindings.DynTrace, len(paths)), make([]*Ranges, len(paths))
 	for i, p := range paths {
 		t, err := dyntrace.Read(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out[i] = FromTrace(t)
-		if cfg.NParams == 0 && cfg.Prior == 0 {
-			continue
-		}
 		wl, err := netdata.ReadWorkload(filepath.Dir(p))
 		if err != nil {
-			return nil, fmt.Errorf("%s: the record of its workload: %w", p, err)
+			return nil, nil, fmt.Errorf("%s: the record of its workload: %w", p, err)
 		}
+		if wl.W == nil {
+			return nil, nil, fmt.Errorf("%s: its workload is unusable (%s)", filepath.Dir(p), wl.Unusable)
+		}
+		seen[i] = &Ranges{}
+		seen[i].Add(wl.Config, len(wl.W.Topo.Hosts()), out[i].LinkGbps)
 		if cfg.NParams > 0 {
 			if out[i].Params, err = ConfigFeatures(wl.Config); err != nil {
-				return nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
+				return nil, nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
 			}
 		}
 		if cfg.Prior != 0 {
-			if wl.W == nil || wl.W.Flows.Len() != len(t.FlowSize) {
-				return nil, fmt.Errorf("%s: its workload record does not hold the trace's %d flows", filepath.Dir(p), len(t.FlowSize))
+			if wl.W.Flows.Len() != len(t.FlowSize) {
+				return nil, nil, fmt.Errorf("%s: its workload record does not hold the trace's %d flows", filepath.Dir(p), len(t.FlowSize))
 			}
 			for j, sz := range t.FlowSize {
 				if int64(wl.W.Flows.Size[j]) != sz {
-					return nil, fmt.Errorf("%s: flow %d is %d bytes in the trace, %d in the workload record", filepath.Dir(p), j, sz, int64(wl.W.Flows.Size[j]))
+					return nil, nil, fmt.Errorf("%s: flow %d is %d bytes in the trace, %d in the workload record", filepath.Dir(p), j, sz, int64(wl.W.Flows.Size[j]))
 				}
 			}
 			if out[i].Prior, err = FlowsimPrior(wl.W, wl.Config, threads); err != nil {
-				return nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
+				return nil, nil, fmt.Errorf("%s: %w", filepath.Dir(p), err)
 			}
 		}
 	}
-	return out, nil
+	return out, seen, nil
 }
 
 // FlowsimPrior is the prior of a model with DynConfig.Prior: flowsim's

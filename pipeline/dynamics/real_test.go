@@ -52,9 +52,9 @@ func TestPacketLevelTraces(t *testing.T) {
 	}
 	withPrior := Defaults().Config
 	withPrior.Prior = 1
-	traces, err := LoadTraces(paths, withPrior, 1)
-	if err != nil {
-		t.Fatal(err)
+	traces, seen, err := LoadTraces(paths, withPrior, 1)
+	if err != nil || len(seen) != 3 {
+		t.Fatal(len(seen), err)
 	}
 
 	dr, err := spec.Draw(2)
@@ -74,6 +74,17 @@ func TestPacketLevelTraces(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := traces[2]
+	// the ranges LoadTraces read beside the trace cover its workload and no more
+	hosts := len(wl.Topo.Hosts())
+	if out := seen[2].Check(dr.Config, hosts, w.LinkGbps); len(out) != 0 {
+		t.Errorf("the trace's own workload is out of its ranges: %v", out)
+	}
+	big := dr.Config
+	big.BufferKB *= 4
+	out := seen[2].Check(big, 4*hosts, append(slices.Clone(w.LinkGbps), 400))
+	if len(out) != 3 || out[0].Name != "buffer_kb" || out[1].Name != "hosts" || out[2].Name != "link rate" || out[2].Value != "400 Gbps" {
+		t.Errorf("4x buffer and hosts, a 400 Gbps link: %v", out)
+	}
 	// the prior LoadTraces read beside the trace is flowsim's of the workload
 	fsPrior, err := FlowsimPrior(wl, dr.Config, 1)
 	if err != nil {

@@ -45,6 +45,9 @@ type Options struct {
 	Resume   bool   // carry on from Out + ".resume" when it exists
 	Command  string // recorded in the checkpoint
 	Data     []string
+	// Ranges is what the training traces cover (LoadTraces), recorded in
+	// the checkpoint (with a fine-tune's start's) for m4 run's checks.
+	Ranges   *Ranges
 	Progress io.Writer // a line per epoch (nil: none)
 	Log      *slog.Logger
 	// Context stops the run between windows, with the last finished epoch's
@@ -148,7 +151,7 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 		}
 	}
 	info := TrainInfo{Command: o.Command, Data: o.Data, Seed: o.Seed, LR: o.LR, WeightDecay: o.WeightDecay,
-		Window: o.Window, Epochs: o.Epochs, Replicas: o.Replicas, Init: o.InitName}
+		Window: o.Window, Epochs: o.Epochs, Replicas: o.Replicas, Init: o.InitName, Ranges: o.Ranges}
 	if o.Out != "" && o.Resume {
 		ck, err := Load(ResumePath(o.Out))
 		switch {

@@ -94,6 +94,9 @@ type CaseOptions struct {
 	// at once, such as m4's flow-level dynamics model. Both are then also
 	// measured flow by flow.
 	Whole WholeEstimator
+	// WholeRanges, with Whole, lists the workload's inputs outside what the
+	// whole-workload estimator was trained on (into CaseResult.OutOfRange).
+	WholeRanges func(c *truth.Case, cfg features.Config) []features.OutOfRange
 	// For, when set, gives the path estimator for the workload's
 	// congestion control, in place of RunCaseWith's est (m4 eval picks
 	// the shipped specialist of each workload's algorithm this way).
@@ -197,6 +200,9 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 		}
 		if whole, err = o.Whole(sc, cfg, fs); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if o.WholeRanges != nil {
+			untrained = append(untrained, o.WholeRanges(sc, cfg)...)
 		}
 		if len(whole) != w.Flows.Len() {
 			return nil, fmt.Errorf("%s: %d estimates for %d flows", c.Name, len(whole), w.Flows.Len())
