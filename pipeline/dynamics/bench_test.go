@@ -25,19 +25,25 @@ func meanActive(tr *bindings.DynTrace) float64 {
 }
 
 // BenchmarkTrainEvents times forward + backward + AdamW over the first 256
-// events of benchTrace, per event, at the paper's size and a small one.
+// events of benchTrace, per event: the paper's size, the shipped one on 1
+// and 2 threads, a small one.
 func BenchmarkTrainEvents(b *testing.B) {
 	tr := benchTrace(b)
 	for _, c := range []struct {
-		name string
-		cfg  bindings.DynConfig
-	}{{"default", bindings.DefaultDynConfig()}, {"small", small()}} {
+		name    string
+		cfg     bindings.DynConfig
+		threads int
+	}{{"default", bindings.DefaultDynConfig(), 1}, {"shipped", shipped(), 1}, {"shipped-2threads", shipped(), 2},
+		{"small", small(), 1}} {
 		b.Run(c.name, func(b *testing.B) {
 			d, err := bindings.NewDyn(c.cfg, true)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer d.Close()
+			if err := d.SetThreads(c.threads); err != nil {
+				b.Fatal(err)
+			}
 			const win = 256
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
