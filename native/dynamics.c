@@ -579,6 +579,13 @@ m4_status m4_dyn_adamw(m4_dyn *m, float lr, float beta1, float beta2, float eps,
     return M4_OK;
 }
 
+/* thread_ctx: what thread t of the pool (0: the caller) runs GEMMs with: one
+ * thread (the pool is the only parallelism) and its own workspace. */
+static m4i_ctx thread_ctx(const m4_dyn *m, int t) {
+    m4i_ctx cx = {&m->gemm, 1, m->ws + (size_t)t * m4i_gemm_ws_floats(&m->gemm)};
+    return cx;
+}
+
 /* ------------------------------------------------------------------------ */
 /* ops: linear with accumulate, GRU cell, MLP head, LayerNorm               */
 /* ------------------------------------------------------------------------ */
@@ -627,8 +634,8 @@ static void gru_forward(const m4i_ctx *cx, const float *P, const float *K, const
                         const float *Hp, float *Ho, float *gates, float *ghn, float *wk) {
     if (R <= 0) return;
     float *gi = wk, *gh = wk + (size_t)R * 3 * H;
-    lin(cx, gi, X, P + g->wih, K ? K + g->kih : NULL, P + g->bih, R, g->in, 3 * H, 0);
-    lin(cx, gh, Hp, P + g->whh, K ? K + g->khh : NULL, P + g->bhh, R, H, 3 * H, 0);
+    lin(cx, gi, X, P + g->wih, K + g->kih, P + g->bih, R, g->in, 3 * H, 0);
+    lin(cx, gh, Hp, P + g->whh, K + g->khh, P + g->bhh, R, H, 3 * H, 0);
     m4i_gru_gates(cx->gemm, H, R, gi, gh, Hp, Ho, gates, ghn);
 }
 
@@ -662,7 +669,7 @@ static void gru_backward(const m4i_ctx *cx, const float *P, float *Gd, const dyn
 static void mlp_forward(const m4i_ctx *cx, const float *P, const float *K, const dyn_mlp *p, int M, int R, const float *U,
                         float *A, float *O) {
     if (R <= 0) return;
-    lin(cx, A, U, P + p->w1, K ? K + p->k1 : NULL, P + p->b1, R, p->in, M, 0);
+    lin(cx, A, U, P + p->w1, K + p->k1, P + p->b1, R, p->in, M, 0);
     m4i_relu_forward(A, (long)R * M);
     lin(cx, O, A, P + p->w2, NULL, P + p->b2, R, M, 1, 0);
 }
@@ -923,7 +930,7 @@ static int reset_states(m4_dyn *m, const m4_dyn_workload *w, const double *ideal
         m->tl_l[l] = t0;
         m->lloc[l] = -1;
     }
-    m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
+    m4i_ctx cx = thread_ctx(m, 0);
     lin(&cx, m->hl, m->xl, m->params + m->li_w, m->wpk + m->li_k, m->params + m->li_b, (int)L, LF, H, 0);
     m4i_tanh(&m->gemm, m->hl, L * H);
     m->nact = 0;
@@ -958,6 +965,13 @@ static size_t work_floats(const m4_dyn *m, size_t N) {
 
 static int ensure_work(m4_dyn *m, size_t N) {
     return grow((void **)&m->wk, &m->wk_cap, work_floats(m, N), sizeof(float));
+}
+
+/* gnn_out: the last graph layer's output Y (N, H) on the tape of step st
+ * (each layer's block: P, A (N, din), xhat (N, dout), rstd (N), Y). */
+static float *gnn_out(const m4_dyn *m, const dyn_step *st, int N) {
+    const dyn_sage *s = &m->sage[m->c.gnn_layers - 1];
+    return m->ft + st->f_gnn[m->c.gnn_layers - 1] + (size_t)N * (2 * (size_t)s->din + (size_t)s->dout + 1);
 }
 
 /* event_threads: the threads an event of N nodes is shared out to (a
@@ -997,7 +1011,7 @@ static void event_rows(void *arg, int t, int nt) {
           *que_a = jb->que_a, *ho = jb->ho, *wk = jb->wk;
     const int32_t *adv = jb->adv, *ed = jb->ed;
     int lo, hi;
-    m4i_ctx cx1 = {&m->gemm, 1, m->ws + (size_t)t * m4i_gemm_ws_floats(&m->gemm)};
+    m4i_ctx cx1 = thread_ctx(m, t);
 
     /* 3. advance every node by the time since its last update */
     share(N, t, nt, &lo, &hi);
@@ -1116,7 +1130,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
                                int64_t t_ev, int record) {
     const int H = m->c.hidden, M = m->c.mlp_hidden, NLay = m->c.gnn_layers;
     const float *P = m->params, *K = m->wpk;
-    m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
+    m4i_ctx cx = thread_ctx(m, 0);
     if (!record) m->ft_len = 0, m->it_len = 0;
     dyn_step st;
     memset(&st, 0, sizeof st);
@@ -1230,9 +1244,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
     st.f_rl = fal(m, (size_t)nL * 4 * H);
     const int32_t *adv = m->it + st.i_adv, *ed = m->it + st.i_edge;
     float *ho = wk + scratch_floats(m, (size_t)N); /* GRU outputs (N, H) */
-    const float *X = NLay > 0 ? m->ft + st.f_gnn[NLay - 1] + (size_t)N * (2 * (size_t)m->sage[NLay - 1].din +
-                                                                         (size_t)m->sage[NLay - 1].dout + 1)
-                              : X0; /* the graph's output (N, H) */
+    const float *X = NLay > 0 ? gnn_out(m, &st, N) : X0; /* the graph's output (N, H) */
     ev_rows job = {m, w, &st, N, nA, nL, nadv, sup != NULL, nE, t_ev, X0, dt, hp, agates, aghn, rem_a, que_a,
                    ho, wk, X, adv, ed};
     pool_run(m->pool, event_threads(m, N), event_rows, &job);
@@ -1282,7 +1294,7 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
     const int H = m->c.hidden, M = m->c.mlp_hidden, NLay = m->c.gnn_layers;
     const float *P = m->params;
     float *Gd = m->grads;
-    m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
+    m4i_ctx cx = thread_ctx(m, 0);
     int nA = st->nA, nL = st->nL, N = nA + nL;
     if (nA > 0) {
         if (ensure_work(m, (size_t)N)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
@@ -1297,8 +1309,7 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
         const int32_t *act = m->it + st->i_act, *lnk = m->it + st->i_lnk, *ed = m->it + st->i_edge,
                       *adv = m->it + st->i_adv;
         const float *X0 = m->ft + st->f_x0;
-        const float *Ylast = m->ft + st->f_gnn[NLay - 1] + (size_t)N * (2 * (size_t)m->sage[NLay - 1].din +
-                                                                        (size_t)m->sage[NLay - 1].dout) + N;
+        const float *Ylast = gnn_out(m, st, N);
         memset(dX0, 0, sizeof(float) * (size_t)N * H);
         memset(dY, 0, sizeof(float) * (size_t)N * H);
 
@@ -1461,7 +1472,7 @@ m4_status m4_dyn_backward(m4_dyn *m) {
     if (m->has_link_init) {
         const float *y = m->ft + m->f_link_init;
         for (size_t i = 0; i < m->L * H; i++) m->dhl[i] *= 1.0f - y[i] * y[i];
-        m4i_ctx cx = {&m->gemm, 1, m->ws}; /* threads: the pool only */
+        m4i_ctx cx = thread_ctx(m, 0);
         m4i_linear_backward(&cx, NULL, m->grads + m->li_w, m->grads + m->li_b, m->dhl, m->xl, m->params + m->li_w,
                             (int)m->L, LF, H);
     }
@@ -1530,7 +1541,7 @@ static void out_rows_fn(void *arg, int t, int nt) {
         memcpy(jb->U + (size_t)i * D, m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
         memcpy(jb->U + (size_t)i * D + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
     }
-    m4i_ctx cx1 = {&m->gemm, 1, m->ws + (size_t)t * m4i_gemm_ws_floats(&m->gemm)};
+    m4i_ctx cx1 = thread_ctx(m, t);
     mlp_forward(&cx1, m->params, m->wpk, &m->out, M, hi - lo, jb->U + (size_t)lo * D, jb->A + (size_t)lo * M,
                 jb->O + lo);
 }

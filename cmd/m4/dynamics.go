@@ -191,11 +191,6 @@ func runDynamics(c *cli.Context, in *runInput) error {
 	if err != nil {
 		return err
 	}
-	if !ck.HasRanges() {
-		if err := rangesUnknown(c, ckName); err != nil {
-			return err
-		}
-	}
 	if err := reportRanges(c, append(ck.OutOfRange(sc, in.CC), in.Untrained...), ckName, in.Name); err != nil {
 		return err
 	}
@@ -211,15 +206,11 @@ func runDynamics(c *cli.Context, in *runInput) error {
 		}
 		fsSeconds = time.Since(t0).Seconds()
 	}
-	var prior []float32
-	if ck.Config.Prior != 0 {
-		prior = dynamics.Prior(fsRes.PerFlow.Flowsim)
+	var flowsim []float64
+	if fsRes != nil {
+		flowsim = fsRes.PerFlow.Flowsim
 	}
-	w, err := dynamics.WorkloadOf(sc, in.CC, ck.Config.NParams, prior)
-	if err != nil {
-		return err
-	}
-	fct, err := dynamics.Estimate(ck, w, c.Int("threads"))
+	w, fct, err := dynamicsFCTs(ck, sc, in.CC, flowsim, c.Int("threads"))
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
@@ -245,7 +236,7 @@ func runDynamics(c *cli.Context, in *runInput) error {
 		meta[k] = v
 	}
 	how := "the event loop"
-	if prior != nil {
+	if ck.Config.Prior != 0 {
 		how += " from flowsim's prior"
 	}
 	fmt.Fprintf(wr, "dynamics: %d flows estimated by %s in %.2f s; checkpoint %s\n", n, how, elapsed.Seconds(), ckName)
@@ -310,9 +301,14 @@ func runDynamics(c *cli.Context, in *runInput) error {
 }
 
 // loadDynamics loads --ckpt as a dynamics checkpoint, or without it the
-// shipped one, and returns its name (dynamicsCheckpoint).
+// shipped one, and returns its name (dynamicsCheckpoint); one that records
+// no trained ranges is warned of (m4 --strict: refused).
 func loadDynamics(c *cli.Context) (string, *dynamics.Checkpoint, error) {
-	return dynamicsCheckpoint(c.String("ckpt"))
+	name, ck, err := dynamicsCheckpoint(c.String("ckpt"))
+	if err == nil && !ck.HasRanges() {
+		err = rangesUnknown(c, name)
+	}
+	return name, ck, err
 }
 
 // dynamicsCheckpoint loads the dynamics checkpoint at path, or for "" the
@@ -334,24 +330,28 @@ func dynamicsEstimator(c *cli.Context) (string, eval.WholeEstimator, func(*truth
 	if err != nil {
 		return "", nil, nil, err
 	}
-	if !ck.HasRanges() {
-		if err := rangesUnknown(c, name); err != nil {
-			return "", nil, nil, err
-		}
-	}
 	threads := c.Int("threads")
 	return name, func(sc *truth.Case, cfg features.Config, flowsim []float64) ([]float64, error) {
-		var prior []float32
-		if ck.Config.Prior != 0 {
-			if flowsim == nil {
-				return nil, fmt.Errorf("--estimator dynamics: the checkpoint reads flowsim's prior, and none was made")
-			}
-			prior = dynamics.Prior(flowsim)
-		}
-		w, err := dynamics.WorkloadOf(sc, cfg, ck.Config.NParams, prior)
-		if err != nil {
-			return nil, err
-		}
-		return dynamics.Estimate(ck, w, threads)
+		_, fct, err := dynamicsFCTs(ck, sc, cfg, flowsim, threads)
+		return fct, err
 	}, ck.OutOfRange, nil
+}
+
+// dynamicsFCTs runs ck's event loop over workload sc of configuration cfg,
+// flowsim's slowdown of every flow (in sc's order) its prior where ck reads
+// one; it returns the model's workload and each flow's FCT (ns).
+func dynamicsFCTs(ck *dynamics.Checkpoint, sc *truth.Case, cfg features.Config, flowsim []float64, threads int) (*bindings.DynWorkload, []float64, error) {
+	var prior []float32
+	if ck.Config.Prior != 0 {
+		if flowsim == nil {
+			return nil, nil, fmt.Errorf("--estimator dynamics: the checkpoint reads flowsim's prior, and none was made")
+		}
+		prior = dynamics.Prior(flowsim)
+	}
+	w, err := dynamics.WorkloadOf(sc, cfg, ck.Config.NParams, prior)
+	if err != nil {
+		return nil, nil, err
+	}
+	fct, err := dynamics.Estimate(ck, w, threads)
+	return w, fct, err
 }

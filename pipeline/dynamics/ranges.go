@@ -27,10 +27,17 @@ type Ranges struct {
 // the rates linkGbps.
 func (r *Ranges) Add(cfg features.Config, hosts int, linkGbps []float64) {
 	r.Config.Add(cfg, hosts, true)
+	r.widen([2]int{hosts, hosts}, linkGbps)
+}
+
+// widen makes r's hosts cover hosts ({0, 0}: none) and its rates include
+// linkGbps.
+func (r *Ranges) widen(hosts [2]int, linkGbps []float64) {
 	if r.Hosts == [2]int{} {
-		r.Hosts = [2]int{hosts, hosts}
+		r.Hosts = hosts
+	} else if hosts != [2]int{} {
+		r.Hosts = [2]int{min(r.Hosts[0], hosts[0]), max(r.Hosts[1], hosts[1])}
 	}
-	r.Hosts = [2]int{min(r.Hosts[0], hosts), max(r.Hosts[1], hosts)}
 	for _, g := range linkGbps {
 		if !slices.Contains(r.LinkGbps, g) {
 			r.LinkGbps = append(r.LinkGbps, g)
@@ -46,17 +53,7 @@ func (r *Ranges) Merge(o *Ranges) {
 		return
 	}
 	r.Config.Merge(&o.Config)
-	if r.Hosts == [2]int{} {
-		r.Hosts = o.Hosts
-	} else if o.Hosts != [2]int{} {
-		r.Hosts = [2]int{min(r.Hosts[0], o.Hosts[0]), max(r.Hosts[1], o.Hosts[1])}
-	}
-	for _, g := range o.LinkGbps {
-		if !slices.Contains(r.LinkGbps, g) {
-			r.LinkGbps = append(r.LinkGbps, g)
-		}
-	}
-	slices.Sort(r.LinkGbps)
+	r.widen(o.Hosts, o.LinkGbps)
 }
 
 // Check lists the inputs of a workload outside r: its configuration's

@@ -122,28 +122,22 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d, err := bindings.NewDyn(o.Config, true)
-	if err != nil {
-		return nil, fmt.Errorf("dynamics train: %w", err)
-	}
-	defer d.Close()
-	if err := d.SetThreads(o.Threads); err != nil {
-		return nil, err
-	}
-	if err := d.Init(o.Seed); err != nil {
-		return nil, err
-	}
-	reps := []*bindings.Dyn{d} // replica 0 is the model AdamW steps
-	for range o.Replicas - 1 {
+	reps := make([]*bindings.Dyn, o.Replicas)
+	for i := range reps {
 		r, err := bindings.NewDyn(o.Config, true)
 		if err != nil {
-			return nil, fmt.Errorf("dynamics train: replica: %w", err)
+			return nil, fmt.Errorf("dynamics train: replica %d: %w", i, err)
 		}
 		defer r.Close()
 		if err := r.SetThreads(o.Threads); err != nil {
 			return nil, err
 		}
-		reps = append(reps, r)
+		reps[i] = r
+	}
+	d := reps[0] // the model AdamW steps; the others take its parameters
+	var err error
+	if err := d.Init(o.Seed); err != nil {
+		return nil, err
 	}
 	if o.Init != nil {
 		if err := d.SetParams(o.Init); err != nil {
