@@ -18,7 +18,9 @@
  * the mean |estimated / measured FCT - 1|. With --ckpt it loads a model
  * trained by m4 (m4 train --estimator dynamics writes CKPT) with
  * m4_dyn_load instead of training one, and runs it on the same workload
- * (its configuration values, the CC parameters m4 would pass, all 0 here).
+ * (its configuration values, the CC parameters m4 would pass, all 0 here),
+ * after listing each input of the workload outside the model's trained
+ * ranges (m4_dyn_check_workload).
  *
  * Build against an installed libm4:
  *   cc -std=c99 -O2 dynamics.c $(pkg-config --cflags --libs m4) -lm -o dynamics
@@ -110,6 +112,15 @@ int main(int argc, char **argv) {
         printf("model: %s, %zu parameters in %d tensors, hidden %d, %d configuration values\n", ckpt,
                m4_dyn_num_params(m), m4_dyn_num_tensors(m), info.config.hidden, info.config.n_params);
         if (info.config.n_params > 0) w.params = cfg_values;
+        /* what the model was trained on against this workload: 4 hosts, 10
+         * Gbit/s links, say DCTCP (K 30 KB) with 3 MB buffers and PFC;
+         * m4 run warns of each such input, m4 run --strict refuses */
+        m4_cc_config cc = {0};
+        cc.cc = M4_CC_DCTCP, cc.buffer_kb = 3072, cc.window_bytes = 18000, cc.pfc = 1, cc.dctcp_k = 30;
+        char report[1024];
+        int outside = m4_dyn_check_workload(&info, &cc, 4, gbps, L, report, sizeof report);
+        if (outside > 0) printf("outside the trained ranges (%d inputs; the estimate extrapolates):\n%s", outside, report);
+        else if (outside == 0 && !info.ranges.has) printf("the checkpoint records no trained ranges\n");
         m4_dyn_checkpoint_info_free(&info);
         return run(m, &w, fct);
     }

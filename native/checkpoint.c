@@ -14,6 +14,7 @@
 #include "safetensors_internal.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,23 +177,31 @@ static const char *const range_keys[M4_RANGE_KEYS] = {"buffer_kb",     "window_b
                                                       "hpcc_ai",       "timely_t_low_ns", "timely_t_high_ns"};
 static const char *const cc_names[4] = {"dctcp", "dcqcn", "hpcc", "timely"};
 
-/* read_ranges reads the training record's trained_ranges (k: its node, -1
- * when absent) as Go's features.Ranges writes it. */
-static m4_status read_ranges(m4i_errbuf *e, const m4i_json *q, int k, m4_trained_ranges *r) {
+void m4i_note(char *report, size_t len, size_t *used, const char *fmt, ...) {
+    if (!report || *used >= len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(report + *used, len - *used, fmt, ap);
+    va_end(ap);
+    *used += w > 0 ? (size_t)w : 0;
+}
+
+/* m4i_read_ranges: safetensors_internal.h */
+m4_status m4i_read_ranges(m4i_errbuf *e, const m4i_json *q, int k, const char *field, m4_trained_ranges *r) {
     memset(r, 0, sizeof *r);
     for (int i = 0; i < M4_RANGE_KEYS; i++) r->lo[i] = 1, r->hi[i] = 0;
     if (k < 0 || q->nodes[k].type == J_NULL) return M4_OK;
-    if (q->nodes[k].type != J_OBJ) return m4i_fail(e, M4_ERR_FORMAT, "metadata training: trained_ranges is not an object");
+    if (q->nodes[k].type != J_OBJ) return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s is not an object", field);
     r->has = 1;
     int kc = m4i_json_get(q, k, "cc");
     if (kc >= 0) {
         if (q->nodes[kc].type != J_ARR && q->nodes[kc].type != J_NULL)
-            return m4i_fail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.cc is not an array");
+            return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s.cc is not an array", field);
         for (int c = q->nodes[kc].type == J_ARR ? q->nodes[kc].first : -1; c >= 0; c = q->nodes[c].next) {
             int hit = 0;
             for (int j = 0; j < 4; j++)
                 if (m4i_json_str_eq(q, c, cc_names[j])) r->cc[j] = hit = 1;
-            if (!hit) return m4i_fail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.cc holds an unknown algorithm");
+            if (!hit) return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s.cc holds an unknown algorithm", field);
         }
     }
     static const char *const flags[2] = {"pfc", "network"};
@@ -201,25 +210,25 @@ static m4_status read_ranges(m4i_errbuf *e, const m4i_json *q, int k, m4_trained
         int kf = m4i_json_get(q, k, flags[f]);
         if (kf < 0 || q->nodes[kf].type == J_NULL) continue;
         if (q->nodes[kf].type != J_ARR)
-            return m4i_fail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.%s is not an array", flags[f]);
+            return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s.%s is not an array", field, flags[f]);
         for (int c = q->nodes[kf].first; c >= 0; c = q->nodes[c].next) {
             if (q->nodes[c].type != J_TRUE && q->nodes[c].type != J_FALSE)
-                return m4i_fail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.%s holds a non-boolean", flags[f]);
+                return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s.%s holds a non-boolean", field, flags[f]);
             dst[f][q->nodes[c].type == J_TRUE] = 1;
         }
     }
     int kv = m4i_json_get(q, k, "values");
     if (kv >= 0 && q->nodes[kv].type != J_NULL) {
         if (q->nodes[kv].type != J_OBJ)
-            return m4i_fail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.values is not an object");
+            return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s.values is not an object", field);
         for (int i = 0; i < M4_RANGE_KEYS; i++) {
             int kr = m4i_json_get(q, kv, range_keys[i]);
             if (kr < 0) continue;
             double lo, hi;
             if (q->nodes[kr].type != J_ARR || q->nodes[kr].n != 2 || m4i_json_num(q, q->nodes[kr].first, 0, &lo) ||
                 m4i_json_num(q, q->nodes[q->nodes[kr].first].next, 0, &hi) || lo > hi)
-                return m4i_fail(e, M4_ERR_FORMAT, "metadata training: trained_ranges.values.%s is not [lo, hi]",
-                             range_keys[i]);
+                return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s.values.%s is not [lo, hi]",
+                             field, range_keys[i]);
             r->lo[i] = lo, r->hi[i] = hi;
         }
     }
@@ -240,14 +249,7 @@ int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *c, int netwo
     if (!r->has) return 0;
     size_t used = 0;
     int n = 0;
-#define NOTE(...)                                                                                   \
-    do {                                                                                            \
-        n++;                                                                                        \
-        if (report && used < len) {                                                                 \
-            int w = snprintf(report + used, len - used, __VA_ARGS__);                               \
-            used += w > 0 ? (size_t)w : 0;                                                          \
-        }                                                                                           \
-    } while (0)
+#define NOTE(...) (n++, m4i_note(report, len, &used, __VA_ARGS__))
     if (!r->cc[ci]) {
         NOTE("cc = %s is outside the trained algorithms\n", cc_names[ci]);
         return n; /* its parameters have no range either */
@@ -323,7 +325,7 @@ static m4_status read_metadata(const m4i_st_file *f, m4_checkpoint_info *ci, int
     if (r < 0 || q.nodes[r].type != J_OBJ)
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s", r < 0 ? q.err : "not a JSON object");
     else
-        st = read_ranges(e, &q, m4i_json_get(&q, r, "trained_ranges"), &ci->ranges);
+        st = m4i_read_ranges(e, &q, m4i_json_get(&q, r, "trained_ranges"), "trained_ranges", &ci->ranges);
     m4i_json_free(&q);
     return st;
 }

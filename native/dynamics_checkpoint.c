@@ -72,20 +72,52 @@ done:
     return st;
 }
 
-/* read_training checks that the metadata training is a JSON object and
- * returns a copy of its text in *out. */
-static m4_status read_training(m4i_errbuf *e, const m4i_jnode *n, char **out) {
+/* read_dyn_ranges reads the training record's ranges (node k of q; Go's
+ * dynamics.Ranges: config, hosts, link_gbps) into ci; absent: none. */
+static m4_status read_dyn_ranges(m4i_errbuf *e, const m4i_json *q, int k, m4_dyn_checkpoint_info *ci) {
+    m4_status st = m4i_read_ranges(e, q, -1, "ranges.config", &ci->ranges);
+    if (st != M4_OK || k < 0 || q->nodes[k].type == J_NULL) return st;
+    if (q->nodes[k].type != J_OBJ) return m4i_fail(e, M4_ERR_FORMAT, "metadata training: ranges is not an object");
+    if ((st = m4i_read_ranges(e, q, m4i_json_get(q, k, "config"), "ranges.config", &ci->ranges)) != M4_OK)
+        return st;
+    ci->ranges.has = 1;
+    int kh = m4i_json_get(q, k, "hosts");
+    long long lo, hi;
+    if (kh < 0 || q->nodes[kh].type != J_ARR || q->nodes[kh].n != 2 ||
+        m4i_json_int(q, q->nodes[kh].first, 0, 1LL << 30, &lo) ||
+        m4i_json_int(q, q->nodes[q->nodes[kh].first].next, 0, 1LL << 30, &hi) || lo > hi)
+        return m4i_fail(e, M4_ERR_FORMAT, "metadata training: ranges.hosts is not [lo, hi]");
+    ci->hosts[0] = (int)lo, ci->hosts[1] = (int)hi;
+    int kl = m4i_json_get(q, k, "link_gbps");
+    if (kl < 0 || q->nodes[kl].type == J_NULL) return M4_OK;
+    if (q->nodes[kl].type != J_ARR || q->nodes[kl].n > M4_DYN_MAX_RATES)
+        return m4i_fail(e, M4_ERR_FORMAT, "metadata training: ranges.link_gbps is not an array of at most %d rates",
+                        M4_DYN_MAX_RATES);
+    for (int c = q->nodes[kl].first; c >= 0; c = q->nodes[c].next) {
+        double g;
+        if (m4i_json_num(q, c, 0, &g) || !(g > 0) || (ci->n_link_gbps > 0 && g <= ci->link_gbps[ci->n_link_gbps - 1]))
+            return m4i_fail(e, M4_ERR_FORMAT, "metadata training: ranges.link_gbps holds a rate that is not positive "
+                                              "and ascending");
+        ci->link_gbps[ci->n_link_gbps++] = g;
+    }
+    return M4_OK;
+}
+
+/* read_training checks that the metadata training is a JSON object, reads
+ * its trained ranges into ci and keeps a copy of its text in ci->training. */
+static m4_status read_training(m4i_errbuf *e, const m4i_jnode *n, m4_dyn_checkpoint_info *ci) {
     m4i_json q;
     int r = m4i_json_parse(&q, n->str, n->str_len);
     int ok = r >= 0 && q.nodes[r].type == J_OBJ;
     m4_status st = M4_OK;
     if (!ok) st = m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s", r < 0 ? q.err : "not a JSON object");
+    else st = read_dyn_ranges(e, &q, m4i_json_get(&q, r, "ranges"), ci);
     m4i_json_free(&q);
     if (st != M4_OK) return st;
-    *out = malloc(n->str_len + 1);
-    if (!*out) return m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
-    memcpy(*out, n->str, n->str_len);
-    (*out)[n->str_len] = 0;
+    ci->training = malloc(n->str_len + 1);
+    if (!ci->training) return m4i_fail(e, M4_ERR_NO_MEMORY, "out of memory");
+    memcpy(ci->training, n->str, n->str_len);
+    ci->training[n->str_len] = 0;
     return M4_OK;
 }
 
@@ -112,7 +144,7 @@ static m4_status load(m4_dyn **out, const unsigned char *b, size_t len, int trai
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata training: missing");
         goto done;
     }
-    if ((st = read_training(e, &p->nodes[kt], &ci.training)) != M4_OK) goto done;
+    if ((st = read_training(e, &p->nodes[kt], &ci)) != M4_OK) goto done;
     if ((st = m4i_st_tensors(&f, 1, NULL, e)) != M4_OK) goto done;
 
     /* the parameters must fit in what the file holds (F32) before anything
@@ -228,4 +260,27 @@ void m4_dyn_checkpoint_info_free(m4_dyn_checkpoint_info *info) {
     if (!info) return;
     free(info->training);
     memset(info, 0, sizeof *info);
+}
+
+int m4_dyn_check_workload(const m4_dyn_checkpoint_info *info, const m4_cc_config *cfg, int hosts,
+                          const double *link_gbps, size_t n_links, char *report, size_t len) {
+    if (!info || !cfg || (!link_gbps && n_links > 0)) return -1;
+    int n = m4_check_config(&info->ranges, cfg, 1, report, len);
+    if (n < 0 || !info->ranges.has) return n;
+    size_t used = report && len ? strlen(report) : 0;
+#define NOTE(...) (n++, m4i_note(report, len, &used, __VA_ARGS__))
+    if (hosts < info->hosts[0] || hosts > info->hosts[1])
+        NOTE("hosts = %d is outside the trained range [%d, %d]\n", hosts, info->hosts[0], info->hosts[1]);
+    double told[16]; /* unseen rates already reported (a few; more are reported again) */
+    int n_told = 0;
+    for (size_t i = 0; i < n_links; i++) {
+        int known = 0;
+        for (int j = 0; j < info->n_link_gbps; j++) known |= link_gbps[i] == info->link_gbps[j];
+        for (int j = 0; j < n_told; j++) known |= link_gbps[i] == told[j];
+        if (known) continue;
+        if (n_told < 16) told[n_told++] = link_gbps[i];
+        NOTE("link rate = %g Gbps was never trained on\n", link_gbps[i]);
+    }
+#undef NOTE
+    return n;
 }

@@ -28,6 +28,7 @@ size_t m4_sizeof(const char *type) {
         {"m4_dyn_workload", sizeof(m4_dyn_workload)},
         {"m4_dyn_trace", sizeof(m4_dyn_trace)},
         {"m4_dyn_loss", sizeof(m4_dyn_loss)},
+        {"m4_dyn_checkpoint_info", sizeof(m4_dyn_checkpoint_info)},
     };
     if (!type) return 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)

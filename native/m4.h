@@ -33,9 +33,9 @@ extern "C" {
 /* Version of this API: bumped (minor) when entry points are added, (major)
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
-#define M4_VERSION_MINOR 4
+#define M4_VERSION_MINOR 5
 #define M4_VERSION_PATCH 0
-#define M4_VERSION_STRING "0.4.0"
+#define M4_VERSION_STRING "0.5.0"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
@@ -1021,11 +1021,18 @@ M4_API const char *m4_dyn_error(const m4_dyn *m);
  * "optim.exp_avg_sq." + name. The reader is as strict as m4_model_load's:
  * a truncated, inconsistent or unknown file is M4_ERR_FORMAT with a message
  * naming the file and the tensor or metadata field. */
+#define M4_DYN_MAX_RATES 16 /* most distinct link rates a checkpoint's ranges list */
 typedef struct {
     m4_dyn_config config;
     int has_optimizer_state; /* the file holds AdamW's moments (a resumable checkpoint) */
     char *training;          /* the training record: JSON object text, NUL-terminated, malloc'd
                                 (m4_dyn_checkpoint_info_free); its fields are the writer's */
+    /* What the training traces covered (the record's "ranges"; New in 0.5.0):
+     * ranges.has = 0 when the file records none (written before 2026-12-07). */
+    m4_trained_ranges ranges; /* their configurations, as a path checkpoint's */
+    int hosts[2];             /* fewest and most hosts of a training network */
+    int n_link_gbps;          /* link rates of the training networks, ascending */
+    double link_gbps[M4_DYN_MAX_RATES];
 } m4_dyn_checkpoint_info;
 
 /* m4_dyn_load loads the dynamics checkpoint at path into a new model
@@ -1045,6 +1052,18 @@ M4_API m4_status m4_dyn_load_buffer(m4_dyn **out, const void *data, size_t len, 
 
 /* m4_dyn_checkpoint_info_free frees what info owns and zeroes it. */
 M4_API void m4_dyn_checkpoint_info_free(m4_dyn_checkpoint_info *info);
+
+/* m4_dyn_check_workload counts the inputs of a workload outside what the
+ * checkpoint described by info was trained on: its configuration cfg (as
+ * m4_check_config on a path cut from a network), its host count and each
+ * of its n_links link rates (Gbit/s) never trained on, and writes one line
+ * per input ("name = value is outside the trained range [lo, hi]") into
+ * report (len bytes, may be NULL). The model extrapolates there: warn, or
+ * refuse (m4 run --strict refuses). Returns 0 when info records no ranges,
+ * -1 for a NULL info or cfg, an unknown CC, or NULL link_gbps with
+ * n_links > 0. New in 0.5.0. */
+M4_API int m4_dyn_check_workload(const m4_dyn_checkpoint_info *info, const m4_cc_config *cfg, int hosts,
+                                 const double *link_gbps, size_t n_links, char *report, size_t len);
 
 #ifdef __cplusplus
 }

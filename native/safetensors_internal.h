@@ -146,4 +146,13 @@ void m4i_release_file(const unsigned char *b, size_t len, void *token);
  * before it allocates. */
 size_t m4i_dyn_count_params(const m4_dyn_config *cfg);
 
+/* m4i_read_ranges reads a training record's trained ranges (node k of q,
+ * -1 when absent; field names it in messages) as Go's features.Ranges
+ * writes them (checkpoint.c; the dynamics reader uses it too). */
+/* m4i_note appends a printf-formatted line to report (len bytes, may be
+ * NULL), *used bytes of it written so far: the out-of-range reports. */
+void m4i_note(char *report, size_t len, size_t *used, const char *fmt, ...);
+
+m4_status m4i_read_ranges(m4i_errbuf *e, const m4i_json *q, int k, const char *field, m4_trained_ranges *r);
+
 #endif

@@ -19,6 +19,7 @@ static void test_misc(void) {
     CHECK(m4_version() && strcmp(m4_version(), M4_VERSION_STRING) == 0, "version");
     CHECK(m4_sizeof("m4_checkpoint_info") == sizeof(m4_checkpoint_info), "sizeof checkpoint info");
     CHECK(m4_sizeof("m4_trained_ranges") == sizeof(m4_trained_ranges), "sizeof trained ranges");
+    CHECK(m4_sizeof("m4_dyn_checkpoint_info") == sizeof(m4_dyn_checkpoint_info), "sizeof dynamics checkpoint info");
     CHECK(m4_sizeof("m4_cc_config") == sizeof(m4_cc_config), "sizeof cc config");
     CHECK(m4_sizeof("m4_path_scenario") == sizeof(m4_path_scenario), "sizeof path scenario");
     CHECK(m4_sizeof("m4_pktsim_config") == sizeof(m4_pktsim_config), "sizeof pktsim config");

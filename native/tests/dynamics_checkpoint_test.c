@@ -47,6 +47,51 @@ static m4_dyn_config fixture_config(void) {
     return c;
 }
 
+/* test_ranges: the fixture's trained ranges (DCTCP at 1-4 MB and HPCC at
+ * 2 MB buffers, window 16000, 32-64 hosts, 10 and 40 Gbps links; see
+ * pipeline/dynamics TestFixture) as read, and workloads checked against them. */
+static void test_ranges(const m4_dyn_checkpoint_info *info) {
+    const m4_trained_ranges *r = &info->ranges;
+    CHECK(r->has && r->cc[0] && !r->cc[1] && r->cc[2] && !r->cc[3] && r->pfc[1] && !r->pfc[0] && r->network[1] &&
+              r->lo[M4_RANGE_BUFFER_KB] == 1024 && r->hi[M4_RANGE_BUFFER_KB] == 4096 && info->hosts[0] == 32 &&
+              info->hosts[1] == 64 && info->n_link_gbps == 2 && info->link_gbps[0] == 10 && info->link_gbps[1] == 40,
+          "ranges: has %d cc %d%d%d%d buffer [%g, %g] hosts [%d, %d] %d rates", r->has, r->cc[0], r->cc[1], r->cc[2],
+          r->cc[3], r->lo[M4_RANGE_BUFFER_KB], r->hi[M4_RANGE_BUFFER_KB], info->hosts[0], info->hosts[1],
+          info->n_link_gbps);
+    m4_cc_config c;
+    memset(&c, 0, sizeof c);
+    c.cc = M4_CC_DCTCP, c.buffer_kb = 2048, c.window_bytes = 16000, c.pfc = 1, c.dctcp_k = 20;
+    const double ok_rates[] = {10, 40, 10, 40};
+    char rep[512];
+    CHECK(m4_dyn_check_workload(info, &c, 48, ok_rates, 4, rep, sizeof rep) == 0 && rep[0] == 0, "inside: %s", rep);
+    /* a 256-host network of 100/400 Gbps links at 3 MB */
+    const double rates[] = {100, 400, 100, 400, 10};
+    int n = m4_dyn_check_workload(info, &c, 256, rates, 5, rep, sizeof rep);
+    CHECK(n == 3 && strstr(rep, "hosts = 256 is outside the trained range [32, 64]\n") &&
+              strstr(rep, "link rate = 100 Gbps was never trained on\n") &&
+              strstr(rep, "link rate = 400 Gbps was never trained on\n") && !strstr(rep, "10 Gbps"),
+          "256 hosts, 100/400 Gbps: %d \"%s\"", n, rep);
+    c.buffer_kb = 32768, c.dctcp_k = 200;
+    n = m4_dyn_check_workload(info, &c, 16, NULL, 0, rep, sizeof rep);
+    CHECK(n == 3 && strstr(rep, "buffer_kb = 32768 is outside the trained range [1024, 4096]\n") &&
+              strstr(rep, "dctcp_k = 200 is outside the trained range [20, 20]\n") && strstr(rep, "hosts = 16 "),
+          "32 MB buffer, K 200, 16 hosts: %d \"%s\"", n, rep);
+    c.cc = M4_CC_TIMELY;
+    n = m4_dyn_check_workload(info, &c, 32, ok_rates, 2, NULL, 0);
+    CHECK(n == 1, "TIMELY, never trained on: %d", n);
+    CHECK(m4_dyn_check_workload(info, &c, 32, ok_rates, 2, rep, 8) == 1 && strlen(rep) == 7, "a short report: %s",
+          rep);
+    CHECK(m4_dyn_check_workload(NULL, &c, 32, NULL, 0, NULL, 0) == -1 &&
+              m4_dyn_check_workload(info, NULL, 32, NULL, 0, NULL, 0) == -1 &&
+              m4_dyn_check_workload(info, &c, 32, NULL, 3, NULL, 0) == -1,
+          "NULL accepted");
+    m4_dyn_checkpoint_info none;
+    memset(&none, 0, sizeof none);
+    c.cc = M4_CC_DCTCP;
+    CHECK(m4_dyn_check_workload(&none, &c, 4096, rates, 5, rep, sizeof rep) == 0 && rep[0] == 0,
+          "a checkpoint without ranges reports: %s", rep);
+}
+
 static void test_load(const unsigned char *b, size_t len, const char *path) {
     m4_dyn_config want = fixture_config();
     m4_dyn *ref = NULL;
@@ -71,6 +116,7 @@ static void test_load(const unsigned char *b, size_t len, const char *path) {
         CHECK(info.has_optimizer_state == 1, "has_optimizer_state %d", info.has_optimizer_state);
         CHECK(info.training && strstr(info.training, "\"step\":3") && info.training[0] == '{',
               "training record: %s", info.training ? info.training : "(null)");
+        test_ranges(&info);
         float *m1 = malloc(n * sizeof(float)), *m2 = malloc(n * sizeof(float));
         CHECK(m1 && m2 && m4_dyn_get_adam(m, m1, m2, n) == M4_OK, "moments");
         int bad = 0;
@@ -151,6 +197,14 @@ static void test_broken(const unsigned char *good, size_t len) {
          "tensor optiz.exp_avg.flow_init.bias: unknown to a dynamics model of this config"},
         {"training", "\"training\":\"{", "\"training\":\"[", 0, 0, "metadata training: "},
         {"metadata key", "\"dyn_config\"", "\"dyn_confix\"", 0, 0, "metadata: unknown key \"dyn_confix\""},
+        {"ranges hosts", "\\\"hosts\\\":[32,64],\\\"link", "\\\"hosts\\\":[64,32],\\\"link", 0, 0,
+         "metadata training: ranges.hosts is not [lo, hi]"},
+        {"ranges rates", "\\\"link_gbps\\\":[10,40]", "\\\"link_gbps\\\":[40,10]", 0, 0,
+         "metadata training: ranges.link_gbps holds a rate that is not positive and ascending"},
+        {"ranges cc", "\\\"hpcc\\\"]", "\\\"hpcx\\\"]", 0, 0,
+         "metadata training: ranges.config.cc holds an unknown algorithm"},
+        {"ranges value", "\\\"buffer_kb\\\":[1024,4096]", "\\\"buffer_kb\\\":[4096,1024]", 0, 0,
+         "metadata training: ranges.config.values.buffer_kb is not [lo, hi]"},
     };
     unsigned char *b = malloc(len);
     for (size_t i = 0; b && i < sizeof cases / sizeof cases[0]; i++) {

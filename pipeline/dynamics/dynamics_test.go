@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/pipeline/cc"
+	"github.com/m4sim/m4/pipeline/features"
 )
 
 // star is a workload of n flows among h hosts around one switch: link i
@@ -290,6 +292,17 @@ func TestFixture(t *testing.T) {
 	ck := &Checkpoint{Config: cfg, Params: d.Params(), Training: TrainInfo{Command: "fixture", Seed: 7, LR: 1e-3,
 		Window: 8, Epochs: 2, Epoch: 1, Step: 3, History: []EpochStat{{Epoch: 1, Loss: 0.5, Seconds: 1}}}}
 	d.Close()
+	// trained ranges as m4 train records them: DCTCP at 1-4 MB buffers and
+	// HPCC at 2 MB, 32-64 hosts, 10 and 40 Gbps links (dynamics_checkpoint_test.c
+	// checks workloads against them)
+	ck.Training.Ranges = &Ranges{}
+	for _, w := range []struct {
+		c      cc.CC
+		buffer int
+		hosts  int
+	}{{cc.DCTCP, 1024, 32}, {cc.DCTCP, 4096, 64}, {cc.HPCC, 2048, 32}} {
+		ck.Training.Ranges.Add(features.DefaultConfig(w.c, w.buffer, 16000, true), w.hosts, []float64{40, 10})
+	}
 	ck.ExpAvg, ck.ExpAvgSq = make([]float32, len(ck.Params)), make([]float32, len(ck.Params))
 	for i := range ck.Params {
 		ck.ExpAvg[i], ck.ExpAvgSq[i] = float32(i)/1024, float32(i)/4096
