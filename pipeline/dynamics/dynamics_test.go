@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/cc"
@@ -187,8 +188,18 @@ func TestTrainResume(t *testing.T) {
 	}
 
 	part := filepath.Join(dir, "part.safetensors")
-	if _, err := Train(trainOptions(part, 8), train, val); err != nil {
+	po := trainOptions(part, 8)
+	var prog bytes.Buffer // not a terminal: lines, here one a window
+	po.Progress, po.ProgressEvery = &prog, time.Nanosecond
+	if _, err := Train(po, train, val); err != nil {
 		t.Fatal(err)
+	}
+	total := len(train[0].EvTimeNs) + len(train[1].EvTimeNs)
+	last := fmt.Sprintf("epoch 8/8: %d/%d events in ", total, total)
+	first := fmt.Sprintf("epoch 1/8: %d/%d events in ", po.Window, total)
+	if n := strings.Count(prog.String(), "events in "); n < 16 || !strings.Contains(prog.String(), last) ||
+		!strings.Contains(prog.String(), first) {
+		t.Errorf("progress: %d lines, want one a window and %q:\n%s", n, last, prog.String())
 	}
 	o := trainOptions(part, 20)
 	o.Resume = true

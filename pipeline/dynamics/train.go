@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/m4sim/m4/bindings"
+	"github.com/m4sim/m4/internal/progress"
 )
 
 // Options configure a training run; Defaults gives the paper's setup.
@@ -47,9 +48,13 @@ type Options struct {
 	Data     []string
 	// Ranges is what the training traces cover (LoadTraces), recorded in
 	// the checkpoint (with a fine-tune's start's) for m4 run's checks.
-	Ranges   *Ranges
-	Progress io.Writer // a line per epoch (nil: none)
-	Log      *slog.Logger
+	Ranges *Ranges
+	// Progress gets a line per epoch and, within one, the events trained
+	// so far: a bar on a terminal, else a line every ProgressEvery (an
+	// epoch on big traces takes an hour). nil: nothing.
+	Progress      io.Writer
+	ProgressEvery time.Duration // 0: a minute
+	Log           *slog.Logger
 	// Context stops the run between windows, with the last finished epoch's
 	// checkpoints in place. nil: never.
 	Context context.Context
@@ -185,6 +190,7 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 		var sum EpochStat
 		events := 0
 		order := rand.New(rand.NewPCG(o.Seed, uint64(ep))).Perm(len(train))
+		bar := epochProgress(&o, ep, train)
 		err := runEpoch(&o, reps, train, order, func(ls []bindings.DynLoss, evs []int) error {
 			info.Step++
 			if err := d.AdamW(float32(o.LR), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), float32(o.WeightDecay), info.Step); err != nil {
@@ -197,9 +203,11 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 				sum.Remain += w * l.Remain
 				sum.Queue += w * l.Queue
 				events += evs[k]
+				bar.Add(evs[k])
 			}
 			return nil
 		})
+		bar.Finish()
 		if err != nil {
 			return nil, fmt.Errorf("dynamics train: epoch %d: %w", ep, err)
 		}
@@ -245,6 +253,24 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 		}
 	}
 	return &Checkpoint{Config: o.Config, Params: d.Params(), Training: info}, nil
+}
+
+// epochProgress reports epoch ep's training events on o.Progress.
+func epochProgress(o *Options, ep int, train []*bindings.DynTrace) progress.Reporter {
+	total := 0
+	for _, t := range train {
+		total += len(t.EvTimeNs)
+	}
+	every := o.ProgressEvery
+	if every <= 0 {
+		every = time.Minute
+	}
+	w := o.Progress
+	if w == nil {
+		w = io.Discard
+	}
+	return progress.New(w, total, progress.Options{Desc: fmt.Sprintf("epoch %d/%d", ep, o.Epochs), Unit: "events",
+		Every: every, Quiet: o.Progress == nil})
 }
 
 // runEpoch replays the training traces in order on the replicas, one
