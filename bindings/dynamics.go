@@ -36,7 +36,7 @@ func dynToC(c DynConfig) C.m4_dyn_config {
 	return C.m4_dyn_config{hidden: C.int(c.Hidden), gnn_width: C.int(c.GNNWidth), gnn_layers: C.int(c.GNNLayers),
 		mlp_hidden: C.int(c.MLPHidden), ln_eps: C.float(c.LNEps), w_remain: C.float(c.WRemain),
 		w_queue: C.float(c.WQueue), queue_norm_bytes: C.float(c.QueueNormBytes), n_params: C.int(c.NParams),
-		prior: C.int(c.Prior)}
+		prior: C.int(c.Prior), w_every: C.float(c.WEvery)}
 }
 
 // NewDyn creates a model; training also allocates gradients and AdamW
@@ -101,7 +101,7 @@ func dynFromC(c C.m4_dyn_config) DynConfig {
 	return DynConfig{Hidden: int(c.hidden), GNNWidth: int(c.gnn_width), GNNLayers: int(c.gnn_layers),
 		MLPHidden: int(c.mlp_hidden), LNEps: float32(c.ln_eps), WRemain: float32(c.w_remain),
 		WQueue: float32(c.w_queue), QueueNormBytes: float32(c.queue_norm_bytes), NParams: int(c.n_params),
-		Prior: int(c.prior)}
+		Prior: int(c.prior), WEvery: float32(c.w_every)}
 }
 
 // LoadDyn loads a dynamics checkpoint with the native reader (m4_dyn_load).
@@ -347,7 +347,8 @@ func (d *Dyn) Forward(t *DynTrace, e0, e1 int) (DynLoss, error) {
 		return DynLoss{}, d.err("dynamics forward", st)
 	}
 	return DynLoss{Total: float64(l.total), Slowdown: float64(l.slowdown), Remain: float64(l.remain),
-		Queue: float64(l.queue), NSlowdown: int(l.n_slowdown), NRemain: int(l.n_remain), NQueue: int(l.n_queue)}, nil
+		Queue: float64(l.queue), Every: float64(l.every), NSlowdown: int(l.n_slowdown), NRemain: int(l.n_remain),
+		NQueue: int(l.n_queue), NEvery: int(l.n_every)}, nil
 }
 
 // checkParams checks that w carries the configuration values and the

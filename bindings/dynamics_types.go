@@ -26,6 +26,11 @@ type DynConfig struct {
 	// head (m4.h, m4_dyn_config.prior); 0: none (as in checkpoints that do
 	// not name it).
 	Prior int `json:"prior,omitempty"`
+	// WEvery weighs a slowdown loss of every active flow after every
+	// event (m4_dyn_config.w_every): the estimates the event loop
+	// schedules departures from. 0: off (as in checkpoints that do not
+	// name it).
+	WEvery float32 `json:"w_every,omitempty"`
 }
 
 // DynCheckpointInfo is what a dynamics checkpoint says besides its
@@ -72,10 +77,11 @@ type DynTrace struct {
 }
 
 // DynLoss is the loss of a window of events: Total = Slowdown + WRemain x
-// Remain + WQueue x Queue, each a mean over its samples (0 without any).
+// Remain + WQueue x Queue + WEvery x Every, each a mean over its samples
+// (0 without any).
 type DynLoss struct {
-	Total, Slowdown, Remain, Queue float64
-	NSlowdown, NRemain, NQueue     int
+	Total, Slowdown, Remain, Queue, Every float64
+	NSlowdown, NRemain, NQueue, NEvery    int
 }
 
 // checkCSR checks that ptr (n+1 offsets from 0) indexes arrays of length m.

@@ -61,6 +61,8 @@ typedef struct {
     size_t f_gnn[DYN_MAX_LAYERS]; /* P (N, din), A (N, din), xhat (N, dout), rstd (N), Y (N, dout) */
     size_t f_rf;   /* U (nA, H+NF), gates (nA, 3H), ghn (nA, H) */
     size_t f_rl;   /* gates (nL, 3H), ghn (nL, H) */
+    int has_every;
+    size_t f_every; /* U (nA, H+NF), a (nA, M), o (nA): the slowdown head after the event */
 } dyn_step;
 
 /* A pool of threads that share out an event's rows: the caller is thread 0
@@ -137,8 +139,8 @@ struct m4_dyn {
     size_t wk_cap;
 
     /* the last forward */
-    double sum_s, sum_r, sum_q;
-    size_t n_s, n_r, n_q;
+    double sum_s, sum_r, sum_q, sum_e;
+    size_t n_s, n_r, n_q, n_e;
     int has_forward;
     const m4_dyn_trace *tr;
     size_t next_event;
@@ -158,6 +160,7 @@ void m4_dyn_config_default(m4_dyn_config *c) {
     c->queue_norm_bytes = 100000.0f;
     c->n_params = 0;
     c->prior = 0;
+    c->w_every = 0;
 }
 
 __attribute__((format(printf, 3, 4))) static m4_status fail(m4_dyn *m, m4_status st, const char *fmt,
@@ -325,8 +328,10 @@ m4_status m4_dyn_config_check(const m4_dyn_config *c, char *err, size_t err_len)
         snprintf(msg, sizeof msg, "gnn_layers = %d, want 1..%d", c->gnn_layers, DYN_MAX_LAYERS);
     } else if (!(c->ln_eps > 0) || c->ln_eps > 1) {
         snprintf(msg, sizeof msg, "ln_eps = %g, want in (0, 1]", (double)c->ln_eps);
-    } else if (!(c->w_remain >= 0) || !(c->w_queue >= 0) || c->w_remain > 1e6f || c->w_queue > 1e6f) {
-        snprintf(msg, sizeof msg, "loss weights %g, %g, want >= 0", (double)c->w_remain, (double)c->w_queue);
+    } else if (!(c->w_remain >= 0) || !(c->w_queue >= 0) || !(c->w_every >= 0) || c->w_remain > 1e6f ||
+               c->w_queue > 1e6f || c->w_every > 1e6f) {
+        snprintf(msg, sizeof msg, "loss weights %g, %g, %g, want >= 0", (double)c->w_remain, (double)c->w_queue,
+                 (double)c->w_every);
     } else if (c->n_params < 0 || c->n_params > M4_DYN_MAX_PARAMS) {
         snprintf(msg, sizeof msg, "n_params = %d, want 0..%d", c->n_params, M4_DYN_MAX_PARAMS);
     } else if (!(c->queue_norm_bytes > 0) || c->queue_norm_bytes > 1e15f) {
@@ -1218,6 +1223,8 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
                   (size_t)nA * (H + m->nf + 4 * (size_t)H) + (size_t)nL * 4 * H + 64;
     for (int k = 0; k < NLay; k++)
         need += (size_t)N * (2 * (size_t)m->sage[k].din + 2 * (size_t)m->sage[k].dout + 1);
+    int every = sup && m->c.w_every > 0;
+    if (every) need += (size_t)nA * (H + m->nf + M + 1);
     if (reserve(m, need, 0) || ensure_work(m, (size_t)N)) goto oom;
     float *wk = m->wk;
 
@@ -1242,6 +1249,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
         st.f_gnn[k] = fal(m, (size_t)N * (2 * (size_t)m->sage[k].din + 2 * (size_t)m->sage[k].dout + 1));
     st.f_rf = fal(m, (size_t)nA * (H + m->nf + 4 * (size_t)H));
     st.f_rl = fal(m, (size_t)nL * 4 * H);
+    if (every) st.has_every = 1, st.f_every = fal(m, (size_t)nA * (H + m->nf + M + 1));
     const int32_t *adv = m->it + st.i_adv, *ed = m->it + st.i_edge;
     float *ho = wk + scratch_floats(m, (size_t)N); /* GRU outputs (N, H) */
     const float *X = NLay > 0 ? gnn_out(m, &st, N) : X0; /* the graph's output (N, H) */
@@ -1278,6 +1286,22 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
         }
     }
     for (int j = 0; j < nL; j++) m->lloc[m->alinks[j]] = -1;
+    if (every) { /* every active flow's slowdown as the event loop would read it now */
+        const m4_dyn_trace *tr = sup->tr;
+        const size_t D = (size_t)H + m->nf;
+        float *U = m->ft + st.f_every, *a = U + (size_t)nA * D, *o = a + (size_t)nA * M;
+        for (int i = 0; i < nA; i++) {
+            memcpy(U + (size_t)i * D, m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
+            memcpy(U + (size_t)i * D + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
+        }
+        mlp_forward(&cx, P, K, &m->out, M, nA, U, a, o);
+        for (int i = 0; i < nA; i++) {
+            int32_t g = m->act[i];
+            double gt = (double)tr->fct_ns[g] / (double)tr->w.ideal_ns[g];
+            m->sum_e += fabs(slowdown_of(o[i], m->boff[g]) / gt - 1.0);
+            m->n_e++;
+        }
+    }
 done:
     if (record) {
         if (grow((void **)&m->steps, &m->steps_cap, m->n_steps + 1, sizeof(dyn_step))) goto oom;
@@ -1312,6 +1336,27 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
         const float *Ylast = gnn_out(m, st, N);
         memset(dX0, 0, sizeof(float) * (size_t)N * H);
         memset(dY, 0, sizeof(float) * (size_t)N * H);
+
+        /* 7. the every-event slowdowns: into dL/d new flow states */
+        if (st->has_every) {
+            const size_t Dn = (size_t)H + m->nf;
+            const float *U = m->ft + st->f_every, *a = U + (size_t)nA * Dn, *o = a + (size_t)nA * M;
+            const m4_dyn_trace *tr = m->tr;
+            float *dOut = dX, *dU = dO; /* nA <= N D; nA (H+NF) <= N D */
+            for (int i = 0; i < nA; i++) {
+                int32_t g = act[i];
+                double gt = (double)tr->fct_ns[g] / (double)tr->w.ideal_ns[g];
+                float z = o[i] + m->boff[g];
+                double r = slowdown_of(o[i], m->boff[g]) / gt - 1.0;
+                dOut[i] = (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / gt * m->c.w_every / (double)m->n_e * sigmoidf(z));
+            }
+            memset(dU, 0, sizeof(float) * (size_t)nA * Dn);
+            mlp_backward(&cx, P, Gd, &m->out, M, nA, U, a, dOut, dU, wk);
+            for (int i = 0; i < nA; i++) {
+                float *dh = m->dhf + (size_t)act[i] * H;
+                for (int j = 0; j < H; j++) dh[j] += dU[(size_t)i * Dn + j];
+            }
+        }
 
         /* 6. state updates */
         {
@@ -1430,8 +1475,8 @@ m4_status m4_dyn_forward(m4_dyn *m, const m4_dyn_trace *tr, size_t e0, size_t e1
         return fail(m, M4_ERR_INVALID_ARGUMENT, "window [%zu, %zu) does not continue the last forward", e0, e1);
     }
     m->ft_len = 0, m->it_len = 0, m->n_steps = 0;
-    m->sum_s = m->sum_r = m->sum_q = 0;
-    m->n_s = m->n_r = m->n_q = 0;
+    m->sum_s = m->sum_r = m->sum_q = m->sum_e = 0;
+    m->n_s = m->n_r = m->n_q = m->n_e = 0;
     m->has_link_init = 0;
     pack_weights(m);
     if (e0 == 0) {
@@ -1453,7 +1498,10 @@ m4_status m4_dyn_forward(m4_dyn *m, const m4_dyn_trace *tr, size_t e0, size_t e1
         loss->slowdown = m->n_s ? m->sum_s / (double)m->n_s : 0;
         loss->remain = m->n_r ? m->sum_r / (double)m->n_r : 0;
         loss->queue = m->n_q ? m->sum_q / (double)m->n_q : 0;
-        loss->total = loss->slowdown + m->c.w_remain * loss->remain + m->c.w_queue * loss->queue;
+        loss->n_every = m->n_e;
+        loss->every = m->n_e ? m->sum_e / (double)m->n_e : 0;
+        loss->total = loss->slowdown + m->c.w_remain * loss->remain + m->c.w_queue * loss->queue +
+                      m->c.w_every * loss->every;
     }
     return M4_OK;
 }

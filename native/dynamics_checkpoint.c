@@ -34,7 +34,8 @@ static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_dyn
         goto done;
     }
     static const char *const known[] = {"hidden",   "gnn_width", "gnn_layers",       "mlp_hidden", "ln_eps",
-                                        "w_remain", "w_queue",   "queue_norm_bytes", "n_params",   "prior", NULL};
+                                        "w_remain", "w_queue",   "queue_norm_bytes", "n_params",   "prior",
+                                        "w_every",  NULL};
     const char *u = m4i_json_unknown_key(&p, root, known);
     if (u) {
         st = m4i_fail(e, M4_ERR_FORMAT, "metadata dyn_config: unknown field \"%.40s\"", u);
@@ -52,9 +53,9 @@ static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_dyn
         }
         *id[i] = (int)v;
     }
-    static const char *const fl[] = {"ln_eps", "w_remain", "w_queue", "queue_norm_bytes"};
-    float *fd[] = {&c->ln_eps, &c->w_remain, &c->w_queue, &c->queue_norm_bytes};
-    for (int i = 0; i < 4; i++) {
+    static const char *const fl[] = {"ln_eps", "w_remain", "w_queue", "queue_norm_bytes", "w_every"};
+    float *fd[] = {&c->ln_eps, &c->w_remain, &c->w_queue, &c->queue_norm_bytes, &c->w_every};
+    for (int i = 0; i < 5; i++) {
         int k = m4i_json_get(&p, root, fl[i]);
         double v;
         if (k < 0) continue;

@@ -878,6 +878,10 @@ typedef struct {
                                m4's pipeline: flowsim's), ln p is its last feature and the
                                estimate corrects it: 1 + softplus(out + softplus^-1(p - 1)),
                                p itself where out = 0; 0: none (0) */
+    float w_every;          /* weight of the slowdown loss of every active flow after every event
+                               (0: off, the paper's loss). The event loop schedules departures
+                               from those estimates, so this trains what it reads (docs/dynamics.md).
+                               New in 0.5.0 */
 } m4_dyn_config;
 
 /* m4_dyn_config_default fills cfg with the paper's sizes (about 1.5M parameters). */
@@ -934,11 +938,13 @@ typedef struct {
     const float *ev_queue_bytes;
 } m4_dyn_trace;
 
-/* The loss of the last forward: total and its three means, and how many
- * samples each mean has. */
+/* The loss of the last forward: total and its four means, and how many
+ * samples each mean has (every: active flows after events, with w_every). */
 typedef struct {
     double total, slowdown, remain, queue;
     size_t n_slowdown, n_remain, n_queue;
+    double every;
+    size_t n_every;
 } m4_dyn_loss;
 
 typedef struct m4_dyn m4_dyn;

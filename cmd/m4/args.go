@@ -213,12 +213,13 @@ var flagRanges = map[string]flagRange{
 	"hidden":         atLeast1,
 	"mlp-hidden":     atLeast1,
 	// the dynamics model (m4 train --estimator dynamics)
-	"state":       {Min: 1, Max: 1 << 14},
-	"gnn-width":   {Min: 1, Max: 1 << 14},
-	"gnn-layers":  {Min: 1, Max: 8},
-	"head-hidden": {Min: 1, Max: 1 << 14},
-	"window":      atLeast1,
-	"replicas":    {Min: 1, Max: 256},
+	"state":        {Min: 1, Max: 1 << 14},
+	"gnn-width":    {Min: 1, Max: 1 << 14},
+	"gnn-layers":   {Min: 1, Max: 8},
+	"head-hidden":  {Min: 1, Max: 1 << 14},
+	"window":       atLeast1,
+	"replicas":     {Min: 1, Max: 256},
+	"every-weight": {Min: 0, Max: 1e6},
 }
 
 // numericValues returns the values of a numeric flag as float64s, and

@@ -53,6 +53,7 @@ func dynamicsTrainFlags() []cli.Flag {
 		&cli.IntFlag{Name: "head-hidden", Value: d.Config.MLPHidden, Usage: "dynamics: hidden width of the output heads"},
 		&cli.IntFlag{Name: "window", Value: d.Window, Usage: "dynamics: events per backpropagation window (truncated BPTT)"},
 		&cli.IntFlag{Name: "replicas", Value: d.Replicas, Usage: "dynamics: data-parallel model copies, each on a trace of its own, one step on the mean of their windows' gradients (on n cores: --replicas n --threads 1)"},
+		&cli.Float64Flag{Name: "every-weight", Value: float64(d.Config.WEvery), Usage: "dynamics: weight of the slowdown loss of every active flow after every event (the estimates the event loop schedules departures from; 0: only at departures, as the paper)"},
 	}
 }
 
@@ -110,6 +111,7 @@ func trainDynamics(c *cli.Context) error {
 		o.Config, o.Init, o.InitName = ck.Config, ck.Params, name
 		initRanges = ck.Training.Ranges
 	}
+	set("every-weight", func() { o.Config.WEvery = float32(c.Float64("every-weight")) }) // a loss weight: a fine-tune may change it
 	paths, err := dynamics.TracePaths(c.StringSlice("data"))
 	if err != nil {
 		return err

@@ -185,13 +185,15 @@ static void fd_params(m4_dyn *m, float *params) {
 }
 
 /* test_gradients checks every gradient element; prior != 0 with the
- * fixture's prior slowdowns (a feature and the slowdown head's offset). */
-static void test_gradients(int prior) {
+ * fixture's prior slowdowns (a feature and the slowdown head's offset),
+ * every != 0 with the every-event slowdown term (w_every). */
+static void test_gradients(int prior, int every) {
     fixture fx;
     build_fixture(&fx);
     m4_dyn_config cfg;
     tiny_config(&cfg);
     cfg.prior = prior;
+    cfg.w_every = every ? 0.7f : 0.0f;
     m4_dyn *m;
     CHECK(m4_dyn_create(&m, &cfg, 1) == M4_OK, "create");
     CHECK(m4_dyn_init(m, prior ? 3 : 7) == M4_OK, "init"); /* seeds where every gradient is large enough to measure */
@@ -205,7 +207,11 @@ static void test_gradients(int prior) {
     CHECK(L.n_slowdown == NF, "slowdown samples %zu, want %d", L.n_slowdown, NF);
     CHECK(L.n_remain > 0 && L.n_queue > 0, "no auxiliary samples (%zu, %zu)", L.n_remain, L.n_queue);
     CHECK(isfinite(L.total) && L.total > 0, "loss %g", L.total);
-    CHECK(fabs(L.total - (L.slowdown + 0.5 * L.remain + 0.5 * L.queue)) < 1e-9, "total is not the weighted sum");
+    CHECK(fabs(L.total - (L.slowdown + 0.5 * L.remain + 0.5 * L.queue + (double)cfg.w_every * L.every)) < 1e-9,
+          "total is not the weighted sum");
+    /* every active flow after every event: as many as the trace's active lists */
+    CHECK(every ? L.n_every == L.n_remain && L.every > 0 : L.n_every == 0 && L.every == 0,
+          "every-event samples %zu (remaining-bytes samples %zu), mean %g", L.n_every, L.n_remain, L.every);
     CHECK(m4_dyn_backward(m) == M4_OK, "backward: %s", m4_dyn_error(m));
     memcpy(grad, m4_dyn_grads(m), sizeof(float) * n);
 
@@ -226,8 +232,8 @@ static void test_gradients(int prior) {
         CHECK(bad15 > 0, "gradient of %s x 1.5 passes the check", ti.name);
     }
     CHECK(retried <= checked / 50, "%ld of %ld elements needed h/4", retried, checked);
-    printf("dynamics gradients%s: %ld elements of %d tensors checked, %ld re-measured\n", prior ? " (prior)" : "",
-           checked, nt, retried);
+    printf("dynamics gradients%s%s: %ld elements of %d tensors checked, %ld re-measured\n", prior ? " (prior)" : "",
+           every ? " (every event)" : "", checked, nt, retried);
     free(params), free(grad);
     m4_dyn_destroy(m);
 }
@@ -498,8 +504,9 @@ static void test_trace_checks(void) {
 }
 
 int main(void) {
-    test_gradients(0);
-    test_gradients(1);
+    test_gradients(0, 0);
+    test_gradients(1, 0);
+    test_gradients(1, 1);
     test_windows();
     test_threads();
     test_threads_run();

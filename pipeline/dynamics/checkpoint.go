@@ -74,6 +74,7 @@ type EpochStat struct {
 	Slowdown float64 `json:"slowdown"`
 	Remain   float64 `json:"remain"`
 	Queue    float64 `json:"queue"`
+	Every    float64 `json:"every,omitempty"` // with Config.WEvery
 	// ValFCTError is the mean |estimated FCT / true FCT - 1| of Estimate on
 	// the validation traces (0 without any).
 	ValFCTError float64 `json:"val_fct_error,omitempty"`
@@ -222,8 +223,12 @@ func WriteCard(path string, ck *Checkpoint) error {
 		fmt.Fprintf(&b, "Flowsim prior: each flow's flowsim slowdown (every path) is its last feature, and the slowdown "+
 			"head corrects it (an untrained model answers flowsim's FCTs).\n\n")
 	}
-	fmt.Fprintf(&b, "Loss: mean |slowdown estimate / truth - 1| + %g x L1(remaining / size) + %g x L1(queue / %g B).\n\n",
+	fmt.Fprintf(&b, "Loss: mean |slowdown estimate / truth - 1| + %g x L1(remaining / size) + %g x L1(queue / %g B)",
 		c.WRemain, c.WQueue, c.QueueNormBytes)
+	if c.WEvery > 0 {
+		fmt.Fprintf(&b, " + %g x the first term over every active flow after every event", c.WEvery)
+	}
+	fmt.Fprintf(&b, ".\n\n")
 	fmt.Fprintf(&b, "## Training\n\n")
 	if t.Command != "" {
 		fmt.Fprintf(&b, "Command: `%s`\n\n", t.Command)

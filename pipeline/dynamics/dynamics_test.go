@@ -495,3 +495,31 @@ func TestTrainReplicas(t *testing.T) {
 		t.Errorf("resuming a 2-replica run with 1: %v", err)
 	}
 }
+
+// TestEveryWeightRoundTrip: a checkpoint trained with the every-event
+// slowdown term (DynConfig.WEvery) reads back with it through the native
+// reader (dyn_config's w_every), and one without it names no such field.
+func TestEveryWeightRoundTrip(t *testing.T) {
+	cfg := bindings.DynConfig{Hidden: 4, GNNWidth: 3, GNNLayers: 2, MLPHidden: 2, LNEps: 1e-5, WRemain: 0.25,
+		WQueue: 0.5, QueueNormBytes: 1000, NParams: 2, Prior: 1}
+	for _, w := range []float32{0, 0.75} {
+		cfg.WEvery = w
+		d, err := bindings.NewDyn(cfg, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck := &Checkpoint{Config: cfg, Params: d.Params(), Training: TrainInfo{Command: "round trip", Window: 8}}
+		d.Close()
+		b, err := Encode(ck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode("x.safetensors", b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Config != cfg || bytes.Contains(b, []byte("w_every")) != (w > 0) {
+			t.Errorf("w_every %g: read back %+v", w, got.Config)
+		}
+	}
+}

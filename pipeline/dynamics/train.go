@@ -202,6 +202,7 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 				sum.Slowdown += w * l.Slowdown
 				sum.Remain += w * l.Remain
 				sum.Queue += w * l.Queue
+				sum.Every += w * l.Every
 				events += evs[k]
 				bar.Add(evs[k])
 			}
@@ -212,7 +213,7 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 			return nil, fmt.Errorf("dynamics train: epoch %d: %w", ep, err)
 		}
 		st := EpochStat{Epoch: ep, Loss: sum.Loss / float64(events), Slowdown: sum.Slowdown / float64(events),
-			Remain: sum.Remain / float64(events), Queue: sum.Queue / float64(events)}
+			Remain: sum.Remain / float64(events), Queue: sum.Queue / float64(events), Every: sum.Every / float64(events)}
 		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 			return nil, fmt.Errorf("dynamics train: epoch %d: the loss is %g", ep, st.Loss)
 		}
@@ -230,11 +231,15 @@ func Train(o Options, train, val []*bindings.DynTrace) (*Checkpoint, error) {
 			if len(val) > 0 {
 				held = fmt.Sprintf(", held-out FCT error %.4f", st.ValFCTError)
 			}
-			fmt.Fprintf(o.Progress, "epoch %d/%d: loss %.4f (slowdown %.4f, remaining %.4f, queue %.4f)%s, %.1f s\n",
-				ep, o.Epochs, st.Loss, st.Slowdown, st.Remain, st.Queue, held, st.Seconds)
+			every := ""
+			if o.Config.WEvery > 0 {
+				every = fmt.Sprintf(", every event %.4f", st.Every)
+			}
+			fmt.Fprintf(o.Progress, "epoch %d/%d: loss %.4f (slowdown %.4f, remaining %.4f, queue %.4f%s)%s, %.1f s\n",
+				ep, o.Epochs, st.Loss, st.Slowdown, st.Remain, st.Queue, every, held, st.Seconds)
 		}
 		log.Info("epoch", "epoch", ep, "loss", st.Loss, "slowdown", st.Slowdown, "remain", st.Remain,
-			"queue", st.Queue, "val_fct_error", st.ValFCTError, "seconds", st.Seconds)
+			"queue", st.Queue, "every", st.Every, "val_fct_error", st.ValFCTError, "seconds", st.Seconds)
 		if o.Out != "" {
 			m1, m2, err := d.Adam()
 			if err != nil {
