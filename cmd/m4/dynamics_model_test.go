@@ -121,9 +121,9 @@ cc: {algorithm: dctcp, buffer_kb: 300, window_bytes: 18000, dctcp_k: 20, pfc: tr
 	if err != nil || !strings.Contains(msg, "checkpoint shipped dynamics.safetensors") || !strings.Contains(msg, "from flowsim's prior") {
 		t.Fatalf("run with the shipped model: %q %v", msg, err)
 	}
-	// it was trained on 32-64 hosts: the 16-host fat-tree is named as outside
+	// it was trained on 32-256 hosts: the 16-host fat-tree is named as outside
 	// that, and --strict refuses it (nothing written)
-	const outside = "hosts = 16 is outside the trained range [32, 64]"
+	const outside = "hosts = 16 is outside the trained range [32, 256]"
 	if !strings.Contains(msg, outside) {
 		t.Errorf("run with the shipped model on 16 hosts: no warning: %q", msg)
 	}
