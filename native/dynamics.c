@@ -626,6 +626,12 @@ static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 /* The slowdown head's estimate: 1 + softplus(out + b_f), b_f the flow's prior offset. */
 static double slowdown_of(float out, float b) { return 1.0 + softplusf(out + b); }
 
+/* slowdown_dout is d/d out of scale x |slowdown_of(out, b) / gt - 1|. */
+static float slowdown_dout(float out, float b, double gt, double scale) {
+    double r = slowdown_of(out, b) / gt - 1.0;
+    return (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / gt * scale * sigmoidf(out + b));
+}
+
 /* softplus_inv(y) is the x with softplus(x) = y, y raised to 1e-3 (a prior
  * of exactly 1 would need -inf; 1.001 is as near as a slowdown needs). */
 static double softplus_inv(double y) {
@@ -1345,10 +1351,8 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
             float *dOut = dX, *dU = dO; /* nA <= N D; nA (H+NF) <= N D */
             for (int i = 0; i < nA; i++) {
                 int32_t g = act[i];
-                double gt = (double)tr->fct_ns[g] / (double)tr->w.ideal_ns[g];
-                float z = o[i] + m->boff[g];
-                double r = slowdown_of(o[i], m->boff[g]) / gt - 1.0;
-                dOut[i] = (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / gt * m->c.w_every / (double)m->n_e * sigmoidf(z));
+                dOut[i] = slowdown_dout(o[i], m->boff[g], (double)tr->fct_ns[g] / (double)tr->w.ideal_ns[g],
+                                        m->c.w_every / (double)m->n_e);
             }
             memset(dU, 0, sizeof(float) * (size_t)nA * Dn);
             mlp_backward(&cx, P, Gd, &m->out, M, nA, U, a, dOut, dU, wk);
@@ -1449,9 +1453,7 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
     } else if (st->has_dep) {
         if (ensure_work(m, 1)) return fail(m, M4_ERR_NO_MEMORY, "out of memory");
         const float *u = m->ft + st->f_dep, *a = u + H + m->nf, *o = a + M;
-        float z = o[0] + m->boff[st->flow];
-        double est = slowdown_of(o[0], m->boff[st->flow]), r = est / st->dep_gt - 1.0;
-        float dOut = (float)((r > 0 ? 1.0 : r < 0 ? -1.0 : 0.0) / st->dep_gt / (double)m->n_s * sigmoidf(z));
+        float dOut = slowdown_dout(o[0], m->boff[st->flow], st->dep_gt, 1.0 / (double)m->n_s);
         float *du = m->wk + (size_t)M + 16;
         memset(du, 0, sizeof(float) * (H + m->nf));
         mlp_backward(&cx, P, Gd, &m->out, M, 1, u, a, &dOut, du, m->wk);
