@@ -626,6 +626,11 @@ static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 /* The slowdown head's estimate: 1 + softplus(out + b_f), b_f the flow's prior offset. */
 static double slowdown_of(float out, float b) { return 1.0 + softplusf(out + b); }
 
+/* true_slowdown: flow g's slowdown in trace tr (its packet-level FCT over its ideal). */
+static double true_slowdown(const m4_dyn_trace *tr, int32_t g) {
+    return (double)tr->fct_ns[g] / (double)tr->w.ideal_ns[g];
+}
+
 /* slowdown_dout is d/d out of scale x |slowdown_of(out, b) / gt - 1|. */
 static float slowdown_dout(float out, float b, double gt, double scale) {
     double r = slowdown_of(out, b) / gt - 1.0;
@@ -1134,6 +1139,29 @@ static void event_rows(void *arg, int t, int nt) {
     }
 }
 
+/* The slowdown head over the active flows (out_rows_fn): U, A, O as in
+ * mlp_forward, one row per flow of m->act. */
+typedef struct {
+    m4_dyn *m;
+    int nA;
+    float *U, *A, *O;
+} out_rows;
+
+static void out_rows_fn(void *arg, int t, int nt) {
+    const out_rows *jb = arg;
+    m4_dyn *m = jb->m;
+    const int H = m->c.hidden, M = m->c.mlp_hidden, D = H + m->nf;
+    int lo, hi;
+    share(jb->nA, t, nt, &lo, &hi);
+    for (int i = lo; i < hi; i++) {
+        memcpy(jb->U + (size_t)i * D, m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
+        memcpy(jb->U + (size_t)i * D + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
+    }
+    m4i_ctx cx1 = thread_ctx(m, t);
+    mlp_forward(&cx1, m->params, m->wpk, &m->out, M, hi - lo, jb->U + (size_t)lo * D, jb->A + (size_t)lo * M,
+                jb->O + lo);
+}
+
 /* event_forward runs one event (kind 0 arrival, 1 departure of flow f at
  * time t). With sup, adds its losses; with record, keeps the activations on
  * the tapes, else reuses them from the start every event. */
@@ -1159,7 +1187,7 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
             mlp_forward(&cx, P, K, &m->out, M, 1, u, a, o);
             double est = slowdown_of(o[0], m->boff[f]);
             const m4_dyn_trace *tr = sup->tr;
-            st.dep_gt = (float)((double)tr->fct_ns[f] / (double)tr->w.ideal_ns[f]);
+            st.dep_gt = (float)true_slowdown(tr, f);
             m->sum_s += fabs(est / st.dep_gt - 1.0);
             m->n_s++;
         }
@@ -1292,19 +1320,13 @@ static m4_status event_forward(m4_dyn *m, const m4_dyn_workload *w, const dyn_su
         }
     }
     for (int j = 0; j < nL; j++) m->lloc[m->alinks[j]] = -1;
-    if (every) { /* every active flow's slowdown as the event loop would read it now */
-        const m4_dyn_trace *tr = sup->tr;
-        const size_t D = (size_t)H + m->nf;
-        float *U = m->ft + st.f_every, *a = U + (size_t)nA * D, *o = a + (size_t)nA * M;
-        for (int i = 0; i < nA; i++) {
-            memcpy(U + (size_t)i * D, m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
-            memcpy(U + (size_t)i * D + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
-        }
-        mlp_forward(&cx, P, K, &m->out, M, nA, U, a, o);
+    if (every) { /* every active flow's slowdown as the event loop would read it now (m4_dyn_run) */
+        float *U = m->ft + st.f_every, *a = U + (size_t)nA * (H + m->nf), *o = a + (size_t)nA * M;
+        out_rows job = {m, nA, U, a, o};
+        pool_run(m->pool, event_threads(m, nA), out_rows_fn, &job);
         for (int i = 0; i < nA; i++) {
             int32_t g = m->act[i];
-            double gt = (double)tr->fct_ns[g] / (double)tr->w.ideal_ns[g];
-            m->sum_e += fabs(slowdown_of(o[i], m->boff[g]) / gt - 1.0);
+            m->sum_e += fabs(slowdown_of(o[i], m->boff[g]) / true_slowdown(sup->tr, g) - 1.0);
             m->n_e++;
         }
     }
@@ -1347,13 +1369,10 @@ static m4_status event_backward(m4_dyn *m, const dyn_step *st) {
         if (st->has_every) {
             const size_t Dn = (size_t)H + m->nf;
             const float *U = m->ft + st->f_every, *a = U + (size_t)nA * Dn, *o = a + (size_t)nA * M;
-            const m4_dyn_trace *tr = m->tr;
             float *dOut = dX, *dU = dO; /* nA <= N D; nA (H+NF) <= N D */
-            for (int i = 0; i < nA; i++) {
-                int32_t g = act[i];
-                dOut[i] = slowdown_dout(o[i], m->boff[g], (double)tr->fct_ns[g] / (double)tr->w.ideal_ns[g],
+            for (int i = 0; i < nA; i++)
+                dOut[i] = slowdown_dout(o[i], m->boff[act[i]], true_slowdown(m->tr, act[i]),
                                         m->c.w_every / (double)m->n_e);
-            }
             memset(dU, 0, sizeof(float) * (size_t)nA * Dn);
             mlp_backward(&cx, P, Gd, &m->out, M, nA, U, a, dOut, dU, wk);
             for (int i = 0; i < nA; i++) {
@@ -1571,29 +1590,6 @@ static void sort_by_start(int64_t *idx, size_t n, const int64_t *start) {
         memcpy(idx, tmp, sizeof(int64_t) * n);
     }
     free(tmp);
-}
-
-/* The slowdown head over the active flows (out_rows_fn): U, A, O as in
- * mlp_forward, one row per flow of m->act. */
-typedef struct {
-    m4_dyn *m;
-    int nA;
-    float *U, *A, *O;
-} out_rows;
-
-static void out_rows_fn(void *arg, int t, int nt) {
-    const out_rows *jb = arg;
-    m4_dyn *m = jb->m;
-    const int H = m->c.hidden, M = m->c.mlp_hidden, D = H + m->nf;
-    int lo, hi;
-    share(jb->nA, t, nt, &lo, &hi);
-    for (int i = lo; i < hi; i++) {
-        memcpy(jb->U + (size_t)i * D, m->hf + (size_t)m->act[i] * H, sizeof(float) * H);
-        memcpy(jb->U + (size_t)i * D + H, m->xf + (size_t)m->act[i] * m->nf, sizeof(float) * m->nf);
-    }
-    m4i_ctx cx1 = thread_ctx(m, t);
-    mlp_forward(&cx1, m->params, m->wpk, &m->out, M, hi - lo, jb->U + (size_t)lo * D, jb->A + (size_t)lo * M,
-                jb->O + lo);
 }
 
 m4_status m4_dyn_run(m4_dyn *m, const m4_dyn_workload *w, double *fct_ns) {

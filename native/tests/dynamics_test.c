@@ -273,6 +273,7 @@ static void test_threads(void) {
     build_fixture(&fx);
     m4_dyn_config cfg;
     m4_dyn_config_default(&cfg);
+    cfg.w_every = 0.5f; /* with the every-event term (its head runs on the pool from 8 active flows up) */
     m4_dyn *a, *b;
     CHECK(m4_dyn_create(&a, &cfg, 1) == M4_OK && m4_dyn_create(&b, &cfg, 1) == M4_OK, "create");
     CHECK(m4_dyn_set_threads(b, 2) == M4_OK, "threads");
