@@ -303,34 +303,31 @@ func parseFloat(v []string) (float64, error) {
 }
 
 func parseKMap(v []string) ([]KMapEntry, error) {
-	if len(v) == 0 {
-		return nil, fmt.Errorf("want a count, then rate value pairs")
-	}
-	n, err := strconv.Atoi(v[0])
-	if err != nil || n < 0 || n > bindings.MaxECNEntries {
-		return nil, fmt.Errorf("count %q is not an integer in 0..%d", v[0], bindings.MaxECNEntries)
-	}
-	if len(v) != 1+2*n {
-		return nil, fmt.Errorf("count %d wants %d values after it, got %d", n, 2*n, len(v)-1)
-	}
-	out := make([]KMapEntry, n)
-	for i := range out {
-		r, err := strconv.ParseUint(v[1+2*i], 10, 64)
+	return parseRateMap(v, "value", func(r Rate, s string) (KMapEntry, error) {
+		k, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("entry %d: rate %q is not an integer bit/s", i, v[1+2*i])
+			return KMapEntry{}, fmt.Errorf("threshold %q is not an integer KB", s)
 		}
-		k, err := strconv.ParseUint(v[2+2*i], 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: threshold %q is not an integer KB", i, v[2+2*i])
-		}
-		out[i] = KMapEntry{Rate(r), uint32(k)}
-	}
-	return out, nil
+		return KMapEntry{r, uint32(k)}, nil
+	})
 }
 
 func parsePMap(v []string) ([]PMapEntry, error) {
+	return parseRateMap(v, "probability", func(r Rate, s string) (PMapEntry, error) {
+		p, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(p >= 0 && p <= 1) {
+			return PMapEntry{}, fmt.Errorf("%q is not a probability", s)
+		}
+		return PMapEntry{r, p}, nil
+	})
+}
+
+// parseRateMap reads the fork's per-rate maps (KMAX_MAP, PMAX_MAP, ...): a
+// count n, then n pairs of a link rate in bit/s and a value that entry
+// parses.
+func parseRateMap[T any](v []string, what string, entry func(Rate, string) (T, error)) ([]T, error) {
 	if len(v) == 0 {
-		return nil, fmt.Errorf("want a count, then rate probability pairs")
+		return nil, fmt.Errorf("want a count, then rate %s pairs", what)
 	}
 	n, err := strconv.Atoi(v[0])
 	if err != nil || n < 0 || n > bindings.MaxECNEntries {
@@ -339,17 +336,15 @@ func parsePMap(v []string) ([]PMapEntry, error) {
 	if len(v) != 1+2*n {
 		return nil, fmt.Errorf("count %d wants %d values after it, got %d", n, 2*n, len(v)-1)
 	}
-	out := make([]PMapEntry, n)
+	out := make([]T, n)
 	for i := range out {
 		r, err := strconv.ParseUint(v[1+2*i], 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: rate %q is not an integer bit/s", i, v[1+2*i])
 		}
-		p, err := strconv.ParseFloat(v[2+2*i], 64)
-		if err != nil || !(p >= 0 && p <= 1) {
-			return nil, fmt.Errorf("entry %d: %q is not a probability", i, v[2+2*i])
+		if out[i], err = entry(Rate(r), v[2+2*i]); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i, err)
 		}
-		out[i] = PMapEntry{Rate(r), p}
 	}
 	return out, nil
 }

@@ -173,6 +173,8 @@ func TestConfigErrors(t *testing.T) {
 		{"\n\nRATE_AI 10Xb/s\n", "cfg:3: RATE_AI: rate \"10Xb/s\": unknown unit"},
 		{"KMAX_MAP 2 10000000000 16\n", "cfg:1: KMAX_MAP: count 2 wants 4 values after it, got 2"},
 		{"PMAX_MAP 1 10000000000 1.5\n", "cfg:1: PMAX_MAP: entry 0: \"1.5\" is not a probability"},
+		{"KMIN_MAP 1 10000000000 x\n", "cfg:1: KMIN_MAP: entry 0: threshold \"x\" is not an integer KB"},
+		{"KMIN_MAP 1 ten 16\n", "cfg:1: KMIN_MAP: entry 0: rate \"ten\" is not an integer bit/s"},
 		{"EWMA_GAIN NaN\n", "cfg:1: EWMA_GAIN: \"NaN\" is not a finite number"},
 		{"LINK_DOWN 0 0\n", "cfg:1: LINK_DOWN: want 3 value(s), got 2"},
 		{"BUFFER_SIZE -4\n", "cfg:1: BUFFER_SIZE: \"-4\" is not a non-negative integer"},
