@@ -88,13 +88,7 @@ func newBootSample(paths []PathResult, pick Pick) *bootSample {
 	all := 0
 	for i := range paths {
 		p := &paths[i]
-		if pick(p) == nil {
-			continue
-		}
-		k := 0
-		for _, d := range p.Draws {
-			k += d
-		}
+		k := drawn(p, pick)
 		if k == 0 {
 			continue
 		}
@@ -120,6 +114,18 @@ func newBootSample(paths []PathResult, pick Pick) *bootSample {
 	return s
 }
 
+// drawn is how many draws took path p, 0 where pick has no estimate of it.
+func drawn(p *PathResult, pick Pick) int {
+	if pick(p) == nil {
+		return 0
+	}
+	k := 0
+	for _, d := range p.Draws {
+		k += d
+	}
+	return k
+}
+
 // covers says whether pick has estimates of the same paths as s.
 func (s *bootSample) covers(paths []PathResult, pick Pick) bool {
 	if s == nil {
@@ -128,14 +134,7 @@ func (s *bootSample) covers(paths []PathResult, pick Pick) bool {
 	n := 0
 	for i := range paths {
 		p := &paths[i]
-		if pick(p) == nil {
-			continue
-		}
-		k := 0
-		for _, d := range p.Draws {
-			k += d
-		}
-		if k == 0 {
+		if drawn(p, pick) == 0 {
 			continue
 		}
 		if n == len(s.idx) || s.idx[n] != i {
