@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/model"
 )
 
@@ -19,17 +18,8 @@ import (
 // moment a temporary file or folder is on disk: each stops with exit
 // status 130 and leaves no temporary file; train's checkpoints are whole.
 func TestInterruptLeavesNoTemp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds m4 and runs it (about 20 s)")
-	}
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
+	bin := m4Binary(t, "(about 20 s)")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "m4")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 
 	t.Run("train", func(t *testing.T) {
 		spec := filepath.Join(dir, "spec.yaml")

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/pipeline/model"
 )
 
@@ -20,17 +19,8 @@ import (
 // file or folder is left under an output name, resumes them, and checks that
 // the result equals an uninterrupted run's.
 func TestKilledRunsResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds m4 and runs it several times (about 20 s)")
-	}
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
+	bin := m4Binary(t, "several times (about 20 s)")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "m4")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	spec := filepath.Join(dir, "spec.yaml")
 	if err := os.WriteFile(spec, []byte("seed: 3\nshards: {count: 12}\nhosts: [3, 5, 7]\nflows_per_pair: 150\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -158,17 +158,8 @@ func TestRunPerFlow(t *testing.T) {
 // previous set whole (or no folder), and runs writing the same folder at
 // once leave one whole set.
 func TestRunOutputIsOneUnit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds m4 and runs it several times (about 20 s)")
-	}
-	if !bindings.Native {
-		t.Skip(bindings.ErrNoNative)
-	}
+	bin := m4Binary(t, "several times (about 20 s)")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "m4")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	spec := filepath.Join(dir, "w.yaml")
 	os.WriteFile(spec, []byte(smallRunSpec), 0o644)
 	args := func(out string, seed int) []string {

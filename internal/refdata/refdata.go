@@ -79,14 +79,18 @@ func Root(t testing.TB) string {
 	return r
 }
 
-// Main runs a package's tests (call it from TestMain) and then, when some
-// skipped for lack of the reference data, says so in one line. go test
+// Main runs a package's tests (call it from TestMain), then the cleanup
+// functions, and then, when some tests skipped for lack of the reference
+// data, says so in one line. go test
 // shows a passing package's output only with -v, so the line also goes to
 // the go command's own output (its stdout, when that is a terminal or a
 // pipe: on Linux, /proc/PPID/fd/1), where `go test ./...` prints it above
 // the package's "ok" line.
-func Main(m *testing.M) {
+func Main(m *testing.M, cleanup ...func()) {
 	code := m.Run()
+	for _, f := range cleanup {
+		f()
+	}
 	if n := skipped.Load(); n > 0 {
 		pkg := "this package"
 		if bi, ok := debug.ReadBuildInfo(); ok {
