@@ -25,22 +25,13 @@
 
 static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_model_config *c) {
     m4i_json p;
-    int root = m4i_json_parse(&p, text, len);
-    m4_status st = M4_OK;
-    if (root < 0) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: %s", p.err);
-        goto done;
-    }
-    if (p.nodes[root].type != J_OBJ) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: not a JSON object");
-        goto done;
-    }
     static const char *const known[] = {"feat_dim", "n_buckets_in", "n_pct", "dim", "n_layers", "n_heads",
                                         "hidden_dim", "max_seq", "mlp_hidden1", "mlp_hidden2", "out_dim",
                                         "norm_eps", "rope_theta", "dropout", NULL};
-    const char *u = m4i_json_unknown_key(&p, root, known);
-    if (u) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata model_config: unknown field \"%.40s\"", u);
+    m4_status st = M4_OK;
+    int root = m4i_json_object(e, &p, text, len, "model_config", known);
+    if (root < 0) {
+        st = M4_ERR_FORMAT;
         goto done;
     }
     int *dst[] = {&c->feat_dim, &c->n_buckets_in, &c->n_pct, &c->dim, &c->n_layers, &c->n_heads,
@@ -99,22 +90,13 @@ static int edges_eq(const m4i_json *p, int k, const double *want, int n) {
 
 static m4_status read_features(m4i_errbuf *e, const char *text, size_t len, m4_checkpoint_info *info) {
     m4i_json p;
-    int root = m4i_json_parse(&p, text, len);
-    m4_status st = M4_OK;
-    if (root < 0) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata features: %s", p.err);
-        goto done;
-    }
-    if (p.nodes[root].type != J_OBJ) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata features: not a JSON object");
-        goto done;
-    }
     static const char *const known[] = {"name", "row_width", "input_buckets", "percentiles", "params",
                                         "input_edges", "output_edges", "percentile_method",
                                         "normalisation", "empty_buckets", "output", NULL};
-    const char *u = m4i_json_unknown_key(&p, root, known);
-    if (u) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata features: unknown field \"%.40s\"", u);
+    m4_status st = M4_OK;
+    int root = m4i_json_object(e, &p, text, len, "features", known);
+    if (root < 0) {
+        st = M4_ERR_FORMAT;
         goto done;
     }
     /* types first: every field present must have its JSON type */

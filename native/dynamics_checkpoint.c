@@ -22,23 +22,14 @@
 /* read_config reads the metadata dyn_config (JSON) into c. */
 static m4_status read_config(m4i_errbuf *e, const char *text, size_t len, m4_dyn_config *c) {
     m4i_json p;
-    int root = m4i_json_parse(&p, text, len);
-    m4_status st = M4_OK;
     memset(c, 0, sizeof *c);
-    if (root < 0) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata dyn_config: %s", p.err);
-        goto done;
-    }
-    if (p.nodes[root].type != J_OBJ) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata dyn_config: not a JSON object");
-        goto done;
-    }
     static const char *const known[] = {"hidden",   "gnn_width", "gnn_layers",       "mlp_hidden", "ln_eps",
                                         "w_remain", "w_queue",   "queue_norm_bytes", "n_params",   "prior",
                                         "w_every",  NULL};
-    const char *u = m4i_json_unknown_key(&p, root, known);
-    if (u) {
-        st = m4i_fail(e, M4_ERR_FORMAT, "metadata dyn_config: unknown field \"%.40s\"", u);
+    m4_status st = M4_OK;
+    int root = m4i_json_object(e, &p, text, len, "dyn_config", known);
+    if (root < 0) {
+        st = M4_ERR_FORMAT;
         goto done;
     }
     static const char *const ints[] = {"hidden", "gnn_width", "gnn_layers", "mlp_hidden", "n_params", "prior"};

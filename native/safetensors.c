@@ -425,6 +425,24 @@ const char *m4i_json_unknown_key(const m4i_json *p, int obj, const char *const *
     return NULL;
 }
 
+int m4i_json_object(m4i_errbuf *e, m4i_json *p, const char *text, size_t len, const char *what,
+                    const char *const *known) {
+    int root = m4i_json_parse(p, text, len);
+    if (root < 0) {
+        m4i_fail(e, M4_ERR_FORMAT, "metadata %s: %s", what, p->err);
+        return -1;
+    }
+    if (p->nodes[root].type != J_OBJ) {
+        m4i_fail(e, M4_ERR_FORMAT, "metadata %s: not a JSON object", what);
+        return -1;
+    }
+    const char *u = m4i_json_unknown_key(p, root, known);
+    if (u) {
+        m4i_fail(e, M4_ERR_FORMAT, "metadata %s: unknown field \"%.40s\"", what, u);
+        return -1;
+    }
+    return root;
+}
 
 /* ------------------------------------------------------------------------ */
 /* SHA-256 (FIPS 180-4) of the tensor data: the "data_sha256" metadata      */

@@ -78,6 +78,11 @@ int m4i_json_str_eq(const m4i_json *p, int k, const char *s);
 /* m4i_json_unknown_key returns the first member of obj not in the
  * NULL-terminated list known, or NULL. */
 const char *m4i_json_unknown_key(const m4i_json *p, int obj, const char *const *known);
+/* m4i_json_object parses text as a JSON object whose members are all in
+ * known; returns its root node, or -1 with the failure in e naming the
+ * metadata entry what. Free p with m4i_json_free either way. */
+int m4i_json_object(m4i_errbuf *e, m4i_json *p, const char *text, size_t len, const char *what,
+                    const char *const *known);
 
 /* m4i_sha256_hex writes the SHA-256 of data[0..len) as 64 lowercase hex
  * digits and a NUL to hex. */
