@@ -220,7 +220,7 @@ func Run(w *workload.Workload, cfg features.Config, est *model.Estimator, opt Op
 		}
 	}
 	if opt.PerFlow {
-		r.PerFlow, err = perFlow(r.Paths, w.Flows.Size)
+		r.PerFlow, err = perFlow(r.Paths, w.Flows.Size, cfg.CC)
 	}
 	if along != nil {
 		if aerr := <-along; err == nil {

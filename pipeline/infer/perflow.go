@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 )
 
@@ -18,14 +19,15 @@ type PerFlow struct {
 	// Model is m4's: a weighted geometric mean of the model's value for
 	// the flow (its flowsim rank among its path's foreground flows of its
 	// size bucket, read off the model's slowdown percentiles for that path
-	// and bucket: ModelSlowdowns) and its flowsim slowdown (Blend). Nil
-	// without a model.
+	// and bucket: ModelSlowdowns) and its flowsim slowdown (Blend, with the
+	// workload's algorithm's weights). Nil without a model.
 	Model []float64
 }
 
 // perFlow gathers the per-flow estimates of paths: every path of the
-// workload whose flow sizes are given, each with FlowIDs.
-func perFlow(paths []PathResult, sizes []int64) (*PerFlow, error) {
+// workload whose flow sizes are given, each with FlowIDs, under algorithm c.
+func perFlow(paths []PathResult, sizes []int64, c cc.CC) (*PerFlow, error) {
+	bw := BlendWeightsFor(c)
 	n := len(sizes)
 	pf := &PerFlow{Flowsim: make([]float64, n)}
 	withModel := len(paths) > 0 && paths[0].Model != nil
@@ -58,7 +60,7 @@ func perFlow(paths []PathResult, sizes []int64) (*PerFlow, error) {
 			return nil, fmt.Errorf("infer: path %d has no model estimate", p.Path)
 		}
 		for j, v := range ModelSlowdowns(p.FlowsimSlowdown, buckets, p.Model) {
-			pf.Model[p.FlowIDs[j]] = Blend(v, p.FlowsimSlowdown[j], inBucket[buckets[j]] == 1)
+			pf.Model[p.FlowIDs[j]] = bw.Blend(v, p.FlowsimSlowdown[j], inBucket[buckets[j]] == 1)
 		}
 	}
 	for f, ok := range seen {
@@ -69,34 +71,47 @@ func perFlow(paths []PathResult, sizes []int64) (*PerFlow, error) {
 	return pf, nil
 }
 
+// BlendWeights are the weights of the model's value in m4's per-flow
+// slowdown (Blend): Lone for a flow alone in its path and size bucket,
+// Shared for a flow among others.
+type BlendWeights struct{ Lone, Shared float64 }
+
 // Blend is m4's per-flow slowdown from the model's value for a flow
 // (ModelSlowdowns) and flowsim's: model^w x flowsim^(1-w). A flow alone
 // in its path and size bucket (lone; most flows) gets the model's median
 // for that path and bucket, which carries the queueing max-min sharing
-// leaves out, and w is 0.8. A flow among others of its bucket is placed
+// leaves out, and w is Lone. A flow among others of its bucket is placed
 // in the model's distribution by flowsim's order of those flows, which the
 // packet-level run often does not keep: the model's extremes then go to
-// the wrong flows, so w is 0.3 and its own flowsim value counts more. The
-// weights were chosen on 16 workloads of m4's own generator with its
-// packet simulator as truth, then checked on 16 fork runs: per-flow error
-// 10.27% -> 10.06% and 7.04% -> 6.82% against an even blend
-// (docs/accuracy.md, "Per flow: the blend weighted by whether a flow is
-// alone in its bucket"). Both inputs are at least 1,
-// and so is the blend; within a path and bucket it keeps flowsim's order,
-// as both do.
-func Blend(model, flowsim float64, lone bool) float64 {
-	w := blendShared
+// the wrong flows, so w is Shared, smaller, and its own flowsim value
+// counts more. Both inputs are at least 1, and so is the blend; within a
+// path and bucket it keeps flowsim's order, as both do.
+func (bw BlendWeights) Blend(model, flowsim float64, lone bool) float64 {
+	w := bw.Shared
 	if lone {
-		w = blendLone
+		w = bw.Lone
 	}
 	return math.Pow(model, w) * math.Pow(flowsim, 1-w)
 }
 
-// Blend's weights of the model's value (see there).
-const (
-	blendLone   = 0.8
-	blendShared = 0.3
-)
+// BlendWeightsFor returns Blend's weights for algorithm c. They were chosen
+// per algorithm (a grid of 0.4-1.0 x 0-0.5) on 16 workloads of m4's own
+// generator (its packet simulator as truth) and 24 fork runs, then checked
+// once on 32 fork-style runs made after (docs/accuracy.md, "Per-flow
+// weights per algorithm"): DCTCP and DCQCN lean on flowsim for flows among
+// others, HPCC on the model. Another algorithm gets the weights chosen
+// for all four together (0.8, 0.3).
+func BlendWeightsFor(c cc.CC) BlendWeights {
+	switch c {
+	case cc.DCTCP, cc.DCQCN:
+		return BlendWeights{0.8, 0.1}
+	case cc.HPCC:
+		return BlendWeights{0.8, 0.5}
+	case cc.TIMELY:
+		return BlendWeights{0.9, 0.3}
+	}
+	return BlendWeights{0.8, 0.3}
+}
 
 // ModelSlowdowns turns a path's estimated slowdown distribution into one
 // slowdown per foreground flow. Within each size bucket the n flows are

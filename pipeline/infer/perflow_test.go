@@ -7,6 +7,7 @@ import (
 
 	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/model"
 )
 
@@ -114,6 +115,7 @@ func TestRunPerFlow(t *testing.T) {
 	}
 	n := w.Flows.Len()
 	pf := r.PerFlow
+	bw := BlendWeightsFor(cfg.CC)
 	if len(pf.Flowsim) != n || len(pf.Model) != n {
 		t.Fatalf("%d flowsim and %d m4 estimates for %d flows", len(pf.Flowsim), len(pf.Model), n)
 	}
@@ -136,7 +138,7 @@ func TestRunPerFlow(t *testing.T) {
 					inB++
 				}
 			}
-			if v := pf.Model[f]; v < Blend(lo, pf.Flowsim[f], inB == 1)*(1-1e-12) || v > Blend(hi, pf.Flowsim[f], inB == 1)*(1+1e-12) {
+			if v := pf.Model[f]; v < bw.Blend(lo, pf.Flowsim[f], inB == 1)*(1-1e-12) || v > bw.Blend(hi, pf.Flowsim[f], inB == 1)*(1+1e-12) {
 				t.Fatalf("flow %d (path %d, bucket %d, %d flows, flowsim %v): m4 %v outside the blends of its path's p1..p100 %v..%v with flowsim", f, p.Path, b, len(p.FlowIDs), pf.Flowsim[f], v, lo, hi)
 			}
 			for j, g := range p.FlowIDs[:i] {
@@ -165,18 +167,29 @@ func featuresBucket(size int64) int {
 
 func TestBlend(t *testing.T) {
 	for _, c := range []struct {
+		bw             BlendWeights
 		model, flowsim float64
 		lone           bool
 		want           float64
 	}{
-		{1024, 1, true, 256}, // 2^(10 x 0.8)
-		{1, 1024, true, 4},   // 2^(10 x 0.2)
-		{1024, 1, false, 8},  // 2^(10 x 0.3)
-		{1, 1024, false, 128},
-		{1, 1, true, 1}, {3, 3, false, 3}, {3, 3, true, 3},
+		{BlendWeights{0.8, 0.3}, 1024, 1, true, 256}, // 2^(10 x 0.8)
+		{BlendWeights{0.8, 0.3}, 1, 1024, true, 4},   // 2^(10 x 0.2)
+		{BlendWeights{0.8, 0.3}, 1024, 1, false, 8},  // 2^(10 x 0.3)
+		{BlendWeights{0.8, 0.3}, 1, 1024, false, 128},
+		{BlendWeights{0.9, 0.1}, 1024, 1, false, 2}, // 2^(10 x 0.1)
+		{BlendWeights{0.9, 0.1}, 1024, 1, true, 512},
+		{BlendWeights{0.8, 0.3}, 1, 1, true, 1}, {BlendWeights{0.8, 0.3}, 3, 3, false, 3}, {BlendWeights{0.5, 0.5}, 3, 3, true, 3},
 	} {
-		if got := Blend(c.model, c.flowsim, c.lone); math.Abs(got/c.want-1) > 1e-12 {
-			t.Errorf("Blend(%v, %v, %v) = %v, want %v", c.model, c.flowsim, c.lone, got, c.want)
+		if got := c.bw.Blend(c.model, c.flowsim, c.lone); math.Abs(got/c.want-1) > 1e-12 {
+			t.Errorf("%+v.Blend(%v, %v, %v) = %v, want %v", c.bw, c.model, c.flowsim, c.lone, got, c.want)
+		}
+	}
+	// each algorithm's own weights, the shared flows' the smaller, and the
+	// joint choice for anything else
+	want := map[cc.CC]BlendWeights{cc.DCTCP: {0.8, 0.1}, cc.DCQCN: {0.8, 0.1}, cc.HPCC: {0.8, 0.5}, cc.TIMELY: {0.9, 0.3}, "": {0.8, 0.3}}
+	for c, w := range want {
+		if got := BlendWeightsFor(c); got != w {
+			t.Errorf("BlendWeightsFor(%q) = %+v, want %+v", c, got, w)
 		}
 	}
 }
