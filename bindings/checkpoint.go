@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"unsafe"
 )
 
@@ -68,6 +69,49 @@ func LoadModelBytes(name string, data []byte, maxBatch int) (*Model, CheckpointI
 func CheckCheckpoint(name string, data []byte) (CheckpointInfo, error) {
 	_, info, err := loadBytes(name, data, 1, false)
 	return info, err
+}
+
+// TrainedRanges are a checkpoint's trained ranges as libm4 reads them
+// (m4_checkpoint_info.ranges).
+type TrainedRanges struct{ r C.m4_trained_ranges }
+
+// ReadTrainedRanges reads the trained ranges of checkpoint image data
+// (m4_model_load_buffer, without keeping a model).
+func ReadTrainedRanges(name string, data []byte) (*TrainedRanges, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	cdata := cImage(data)
+	defer C.free(cdata)
+	errbuf := make([]C.char, 512)
+	var ci C.m4_checkpoint_info
+	st := C.m4_model_load_buffer(nil, cdata, C.size_t(len(data)), cname, 1, &ci, &errbuf[0], C.size_t(len(errbuf)))
+	if _, _, err := loadResult(st, nil, &ci, errbuf, 1, false); err != nil {
+		return nil, err
+	}
+	return &TrainedRanges{ci.ranges}, nil
+}
+
+// Check lists, one line each, the inputs of cfg outside r, as libm4
+// reports them to its users (m4_check_config; network: a path cut from a
+// network, else one of m3's parking lots). None where r records no ranges.
+func (r *TrainedRanges) Check(cfg CCConfig, network bool) ([]string, error) {
+	c := C.m4_cc_config{sample: C.int(cfg.Sample), buffer_kb: C.int(cfg.BufferKB), window_bytes: C.int(cfg.WindowBytes),
+		pfc: cbool(cfg.PFC), cc: C.int(cfg.Mode), dctcp_k: C.int(cfg.DCTCPK), dcqcn_kmin: C.int(cfg.DCQCNKmin),
+		dcqcn_kmax: C.int(cfg.DCQCNKmax), hpcc_u_target: C.double(cfg.HPCCUTarget), hpcc_ai: C.int(cfg.HPCCAI),
+		timely_t_low_ns: C.int(cfg.TimelyTLowNs), timely_t_high_ns: C.int(cfg.TimelyTHighNs)}
+	report := make([]C.char, 4096)
+	n := C.m4_check_config(&r.r, &c, cbool(network), &report[0], C.size_t(len(report)))
+	if n < 0 {
+		return nil, fmt.Errorf("m4_check_config: CC_MODE %d is not one of libm4's algorithms", cfg.Mode)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	lines := strings.Split(strings.TrimSuffix(C.GoString(&report[0]), "\n"), "\n")
+	if len(lines) != int(n) {
+		return nil, fmt.Errorf("m4_check_config: %d inputs outside, %d lines in its report", n, len(lines))
+	}
+	return lines, nil
 }
 
 // cImage copies a checkpoint image into C memory (free it with C.free): the

@@ -22,3 +22,12 @@ func ReadCheckpoint(string, []byte) (*CheckpointData, error) { return nil, ErrNo
 func (*Model) EstimatePath(int, []float64, []float64, []int32, []int32, []float64) ([]float32, error) {
 	return nil, ErrNoNative
 }
+
+// TrainedRanges needs the native library.
+type TrainedRanges struct{}
+
+// ReadTrainedRanges returns ErrNoNative.
+func ReadTrainedRanges(string, []byte) (*TrainedRanges, error) { return nil, ErrNoNative }
+
+// Check returns ErrNoNative.
+func (*TrainedRanges) Check(CCConfig, bool) ([]string, error) { return nil, ErrNoNative }

@@ -37,3 +37,17 @@ type CheckpointError struct {
 }
 
 func (e *CheckpointError) Error() string { return e.Msg }
+
+// CCConfig is libm4's m4_cc_config: a scenario's configuration as m3
+// samples it. Mode is the algorithm as the fork's CC_MODE (8 DCTCP, 1 DCQCN,
+// 3 HPCC, 7 TIMELY); the parameters of the algorithms not in use are
+// ignored.
+type CCConfig struct {
+	Sample, BufferKB, WindowBytes int
+	PFC                           bool
+	Mode                          int
+	DCTCPK, DCQCNKmin, DCQCNKmax  int
+	HPCCUTarget                   float64
+	HPCCAI                        int
+	TimelyTLowNs, TimelyTHighNs   int
+}

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/m4sim/m4/bindings"
 	"github.com/m4sim/m4/ckpts"
 	"github.com/m4sim/m4/pipeline/aggregate"
+	"github.com/m4sim/m4/pipeline/cc"
 	"github.com/m4sim/m4/pipeline/features"
 	"github.com/m4sim/m4/pipeline/model"
 	"github.com/m4sim/m4/pipeline/workload"
@@ -101,4 +103,117 @@ func TestRunRateNormalised(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Go's trained-range check (model.Checkpoint.OutOfRange, what m4 run
+// reports) and libm4's (m4_check_config, what a C user reads) are two
+// readings of the same record: on every shipped path checkpoint they name
+// the same inputs, for configurations inside and outside each range.
+func TestOutOfRangeAgreesWithLibm4(t *testing.T) {
+	if !bindings.Native {
+		t.Skip(bindings.ErrNoNative)
+	}
+	type image struct {
+		name string
+		data []byte
+	}
+	images := []image{{ckpts.DefaultName, ckpts.Default}, {ckpts.LotsName, ckpts.Lots}}
+	outside := 0 // cases where both name inputs
+	for _, alg := range ckpts.Specialists() {
+		name, data := ckpts.For(alg)
+		images = append(images, image{name, data})
+	}
+	for _, im := range images {
+		ck, err := model.Decode(im.name, im.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck.Training == nil || ck.Training.Ranges == nil {
+			t.Fatalf("%s records no ranges", im.name)
+		}
+		r := ck.Training.Ranges
+		cr, err := bindings.ReadTrainedRanges(im.name, im.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, alg := range cc.All() {
+			for _, key := range append([]string{"", "pfc"}, keysOf(cc.NewRecord(alg, 300, 18000, true).Values())...) {
+				for _, side := range []float64{-1, 1} {
+					rec := cc.NewRecord(alg, 300, 18000, true)
+					if lh, ok := r.Values[key]; ok {
+						// just outside the range on this side
+						setValue(&rec, key, map[float64]float64{-1: lh[0] * 0.5, 1: lh[1]*1.5 + 1}[side])
+					}
+					if key == "pfc" {
+						rec.PFC = side > 0
+					}
+					cfg := features.Config{Record: rec}
+					for _, network := range []bool{false, true} {
+						var goNames []string
+						for _, o := range ck.OutOfRange(cfg, network) {
+							goNames = append(goNames, o.Name)
+						}
+						lines, err := cr.Check(ccConfig(rec), network)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var cNames []string
+						for _, l := range lines {
+							cNames = append(cNames, strings.SplitN(l, " = ", 2)[0])
+						}
+						slices.Sort(goNames)
+						slices.Sort(cNames)
+						if len(cNames) > 0 {
+							outside++
+						}
+						if !slices.Equal(goNames, cNames) {
+							t.Errorf("%s, %s, %s %+g, network %v: Go names %v, libm4 %q", im.name, alg, key, side, network, goNames, lines)
+						}
+					}
+				}
+			}
+		}
+	}
+	if outside < 100 {
+		t.Errorf("only %d cases with inputs outside the ranges", outside)
+	}
+}
+
+func keysOf(m map[string]float64) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	slices.Sort(k)
+	return k
+}
+
+// setValue sets the record's input named key (cc.Record.Values' names).
+func setValue(r *cc.Record, key string, v float64) {
+	switch key {
+	case "buffer_kb":
+		r.BufferKB = int(v)
+	case "window_bytes":
+		r.WindowBytes = int(v)
+	case "dctcp_k":
+		r.DCTCPK = int(v)
+	case "dcqcn_kmin":
+		r.DCQCNKmin = int(v)
+	case "dcqcn_kmax":
+		r.DCQCNKmax = int(v)
+	case "hpcc_u_target":
+		r.HPCCUTarget = v
+	case "hpcc_ai":
+		r.HPCCAI = int(v)
+	case "timely_t_low_ns":
+		r.TimelyTLow = int(v)
+	case "timely_t_high_ns":
+		r.TimelyTHigh = int(v)
+	}
+}
+
+func ccConfig(r cc.Record) bindings.CCConfig {
+	return bindings.CCConfig{BufferKB: r.BufferKB, WindowBytes: r.WindowBytes, PFC: r.PFC, Mode: r.CC.Mode(),
+		DCTCPK: r.DCTCPK, DCQCNKmin: r.DCQCNKmin, DCQCNKmax: r.DCQCNKmax, HPCCUTarget: r.HPCCUTarget,
+		HPCCAI: r.HPCCAI, TimelyTLowNs: r.TimelyTLow, TimelyTHighNs: r.TimelyTHigh}
 }
