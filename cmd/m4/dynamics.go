@@ -277,23 +277,11 @@ func runDynamics(c *cli.Context, in *runInput) error {
 			len(tr.FCTNs), time.Since(t1).Seconds(), line)
 	}
 	counts := infer.BucketCounts(w.FlowSize)
-	files := []string{infer.FileEstimateJSON, infer.FileEstimateCSV, infer.FilePlotPNG, infer.FilePlotSVG}
-	if err := infer.WriteJSON(out.Path(infer.FileEstimateJSON), meta, ests, counts); err != nil {
-		return err
+	plot := func() error {
+		return infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG))
 	}
-	if err := infer.WriteCSV(out.Path(infer.FileEstimateCSV), ests, counts); err != nil {
-		return err
-	}
-	if err := infer.Plot(in.Desc.Title(), ests, out.Path(infer.FilePlotPNG), out.Path(infer.FilePlotSVG)); err != nil {
-		return err
-	}
-	if table != nil {
-		if err := infer.WriteFlowsCSV(out.Path(infer.FileFlowsCSV), table); err != nil {
-			return err
-		}
-		files = append(files, infer.FileFlowsCSV)
-	}
-	if err := out.Commit(); err != nil {
+	files, err := writeOutputSet(out, meta, ests, counts, plot, table)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(wr, "\nFCT slowdown percentiles per flow size:")

@@ -378,25 +378,12 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 		}
 	}
 
-	files := []string{infer.FileEstimateJSON, infer.FileEstimateCSV, infer.FilePlotPNG, infer.FilePlotSVG}
-	if err := infer.WriteJSON(out.Path(infer.FileEstimateJSON), meta, ests, res.Counts); err != nil {
-		return err
+	plot := func() error { return plots(ests) }
+	if plotted {
+		plot = nil
 	}
-	if err := infer.WriteCSV(out.Path(infer.FileEstimateCSV), ests, res.Counts); err != nil {
-		return err
-	}
-	if !plotted {
-		if err := plots(ests); err != nil {
-			return err
-		}
-	}
-	if table != nil {
-		if err := infer.WriteFlowsCSV(out.Path(infer.FileFlowsCSV), table); err != nil {
-			return err
-		}
-		files = append(files, infer.FileFlowsCSV)
-	}
-	if err := out.Commit(); err != nil {
+	files, err := writeOutputSet(out, meta, ests, res.Counts, plot, table)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(wr, "\nFCT slowdown percentiles per flow size:")
@@ -405,6 +392,33 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	held.WriteTable(wr)
 	fmt.Fprintf(wr, "\nwrote %s: %s\n", out.Final(), strings.Join(files, ", "))
 	return nil
+}
+
+// writeOutputSet writes a run's output set into out and commits it as one
+// unit: estimate.json and estimate.csv, the plots (by plot; nil when they
+// are already there) and, with a per-flow table, flows.csv. It returns the
+// files' names.
+func writeOutputSet(out *atomicfile.Dir, meta map[string]any, ests []infer.Named, counts [aggregate.NumBuckets + 1]int,
+	plot func() error, table *infer.FlowTable) ([]string, error) {
+	files := []string{infer.FileEstimateJSON, infer.FileEstimateCSV, infer.FilePlotPNG, infer.FilePlotSVG}
+	if err := infer.WriteJSON(out.Path(infer.FileEstimateJSON), meta, ests, counts); err != nil {
+		return nil, err
+	}
+	if err := infer.WriteCSV(out.Path(infer.FileEstimateCSV), ests, counts); err != nil {
+		return nil, err
+	}
+	if plot != nil {
+		if err := plot(); err != nil {
+			return nil, err
+		}
+	}
+	if table != nil {
+		if err := infer.WriteFlowsCSV(out.Path(infer.FileFlowsCSV), table); err != nil {
+			return nil, err
+		}
+		files = append(files, infer.FileFlowsCSV)
+	}
+	return files, out.Commit()
 }
 
 // loadSpec reads a workload spec, or the embedded default for "".
