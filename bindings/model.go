@@ -22,7 +22,8 @@ type Model struct {
 	tensors  []TensorInfo
 	nparams  int
 	training bool
-	batch    int // scenarios of the last Forward
+	batch    int    // scenarios of the last Forward
+	base     *Model // a replica's (NewReplica): reachable while the replica is, so finalized after it
 }
 
 func toC(c ModelConfig) C.m4_model_config {
@@ -73,6 +74,23 @@ func NewModel(cfg ModelConfig, maxBatch, maxRows int, training bool) (*Model, er
 		return nil, fmt.Errorf("model: create (batch %d, rows %d): %w", maxBatch, maxRows, statusError("m4_model_create", st))
 	}
 	return wrapModel(p, cfg, training), nil
+}
+
+// NewReplica returns another inference model of m's weights for batches of
+// up to maxBatch scenarios (m4_model_create_replica), for a second
+// goroutine to run forward passes beside m's: it reads m's parameters,
+// packed weights, input normalisation and calibration in place (nothing
+// copied or packed again) and has activations of its own, on one thread.
+// Close it before m. While it lives, m and it refuse to change those
+// weights.
+func (m *Model) NewReplica(maxBatch int) (*Model, error) {
+	var p *C.m4_model
+	if st := C.m4_model_create_replica(&p, m.ptr, C.int(maxBatch)); st != C.M4_OK {
+		return nil, fmt.Errorf("model: replica (batch %d): %w", maxBatch, statusError("m4_model_create_replica", st))
+	}
+	r := wrapModel(p, m.cfg, false)
+	r.base = m
+	return r, nil
 }
 
 // ModelNumParams returns the number of parameters of a model of cfg

@@ -22,6 +22,9 @@ func ModelNumParams(ModelConfig) (int, error) { return 0, ErrNoNative }
 // Close does nothing.
 func (*Model) Close() {}
 
+// NewReplica returns ErrNoNative.
+func (*Model) NewReplica(int) (*Model, error) { return nil, ErrNoNative }
+
 // Config returns the zero config.
 func (*Model) Config() ModelConfig { return ModelConfig{} }
 

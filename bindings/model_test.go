@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -180,6 +181,54 @@ func TestModelDeterministic(t *testing.T) {
 		if o1[i] != o2[i] || o1[i] != o3[i] {
 			t.Fatalf("output %d differs across runs", i)
 		}
+	}
+}
+
+// A replica answers as its base, bit for bit, from the base's weights in
+// place; while it lives neither sets new weights, and afterwards the base can.
+func TestModelReplica(t *testing.T) {
+	cfg := ModelConfig{FeatDim: 10*8 + 3, BucketsIn: 10, Pct: 8, Dim: 32, Layers: 2, Heads: 4,
+		Hidden: 48, MaxSeq: 6, MLPHidden1: 24, MLPHidden2: 16, OutDim: 32, NormEps: 1e-5, RopeTheta: 1e4}
+	nRows := []int32{3, 7, 2}
+	feat := make([]float32, 12*cfg.FeatDim)
+	for i := range feat {
+		feat[i] = 1 + float32(i%89)/40
+	}
+	base, err := NewModel(cfg, 4, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	p := make([]float32, base.NumParams())
+	for i := range p {
+		p[i] = float32(i%31-15) / 200
+	}
+	if err := base.SetParams(p); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := base.NewReplica(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := make([]float32, 3*cfg.OutDim), make([]float32, 3*cfg.OutDim)
+	if err := base.Forward(nRows, feat, nil, false, 0, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Forward(nRows, feat, nil, false, 0, got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(want, got) {
+		t.Fatalf("replica %v, base %v", got[:4], want[:4])
+	}
+	if err := base.SetParams(p); err == nil || !strings.Contains(err.Error(), "replicas read these weights") {
+		t.Errorf("base took new weights under a replica: %v", err)
+	}
+	if err := rep.SetParams(p); err == nil {
+		t.Error("replica took new weights")
+	}
+	rep.Close()
+	if err := base.SetParams(p); err != nil {
+		t.Errorf("base refused new weights after its replica closed: %v", err)
 	}
 }
 

@@ -34,8 +34,8 @@ extern "C" {
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
 #define M4_VERSION_MINOR 5
-#define M4_VERSION_PATCH 0
-#define M4_VERSION_STRING "0.5.0"
+#define M4_VERSION_PATCH 1
+#define M4_VERSION_STRING "0.5.1"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
@@ -421,6 +421,18 @@ typedef struct {
 M4_API m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_batch,
                                  int max_rows, int training);
 M4_API void m4_model_destroy(m4_model *m);
+/* m4_model_create_replica makes another inference model of src's weights
+ * for batches of up to max_batch scenarios, for a second thread to run
+ * forward passes beside src's: it reads src's parameters, packed weights,
+ * input normalisation and calibration in place (nothing copied or packed
+ * again) and has its own activations, on one thread (m4_model_set_threads
+ * may give it more). src must not be a training model or a replica, and must
+ * outlive its replicas: destroy them first. While src has replicas, it and
+ * they refuse what would change those weights (m4_model_set_params,
+ * _init, _set_input_norm, _set_calibration, _set_kernel:
+ * M4_ERR_INVALID_ARGUMENT, with a message in m4_model_error). New in
+ * 0.5.1. */
+M4_API m4_status m4_model_create_replica(m4_model **out, m4_model *src, int max_batch);
 
 M4_API void m4_model_get_config(const m4_model *m, m4_model_config *cfg);
 M4_API size_t m4_model_num_params(const m4_model *m);

@@ -63,6 +63,12 @@ struct m4_model {
         *dyT, *dh1, *dh2, *dout;
     uint8_t *emp_x, *emp_0;
 
+    /* a replica reads its base's parameters, packed weights, tensor table,
+     * RoPE tables, input normalisation and calibration (m4_model_create_replica);
+     * a base counts its replicas and keeps all of those fixed while it has any */
+    const m4_model *base;
+    int n_replicas;
+
     /* the last forward */
     int B, R, has_forward, last_train;
     uint64_t last_seed;
@@ -72,6 +78,8 @@ struct m4_model {
 };
 
 #define ALIGN_FLOATS 16
+
+static m4_status fixed(m4_model *m);
 
 void m4_model_config_default(m4_model_config *c) {
     if (!c) return;
@@ -307,6 +315,17 @@ m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_ba
 
 void m4_model_destroy(m4_model *m) {
     if (!m) return;
+    if (m->base) { /* what it owns: workspace and activations */
+        ((m4_model *)m->base)->n_replicas--;
+        aligned_free(m->ws);
+        aligned_free(m->arena);
+        free(m->scratch);
+        free(m->emp_x);
+        free(m->emp_0);
+        free(m->tstart);
+        free(m);
+        return;
+    }
     aligned_free(m->params);
     aligned_free(m->grads);
     aligned_free(m->mom1);
@@ -384,6 +403,7 @@ static double rng_normal(uint64_t *s) {
 
 m4_status m4_model_init(m4_model *m, uint64_t seed) {
     if (!m) return M4_ERR_INVALID_ARGUMENT;
+    if (fixed(m) != M4_OK) return M4_ERR_INVALID_ARGUMENT;
     uint64_t s = seed ^ 0x6D346D6F64656CULL; /* "m4model" */
     const m4_model_config *c = &m->c;
     for (int t = 0; t < m->n_tensors; t++) {
@@ -433,6 +453,7 @@ static m4_status check_finite(m4_model *m, const float *a, size_t n, const char 
 
 m4_status m4_model_set_params(m4_model *m, const float *src, size_t n) {
     if (!m || !src || n != m->n_params) return M4_ERR_INVALID_ARGUMENT;
+    if (fixed(m) != M4_OK) return M4_ERR_INVALID_ARGUMENT;
     m4_status st = check_finite(m, src, n, "parameters");
     if (st != M4_OK) return st;
     memcpy(m->params, src, n * sizeof(float));
@@ -477,6 +498,7 @@ m4_status m4_model_set_threads(m4_model *m, int n) {
 
 m4_status m4_model_set_input_norm(m4_model *m, const float *shift, const float *scale) {
     if (!m || (!shift) != (!scale)) return M4_ERR_INVALID_ARGUMENT;
+    if (fixed(m) != M4_OK) return M4_ERR_INVALID_ARGUMENT;
     m->has_forward = 0;
     if (!shift) {
         free(m->norm_shift);
@@ -508,6 +530,7 @@ m4_status m4_model_set_input_norm(m4_model *m, const float *shift, const float *
 
 m4_status m4_model_set_calibration(m4_model *m, const float *levels) {
     if (!m) return M4_ERR_INVALID_ARGUMENT;
+    if (fixed(m) != M4_OK) return M4_ERR_INVALID_ARGUMENT;
     if (!levels) {
         free(m->calib);
         m->calib = NULL;
@@ -531,6 +554,7 @@ const char *m4_model_kernel(const m4_model *m) { return m ? m->gemm.name : ""; }
 
 m4_status m4_model_set_kernel(m4_model *m, const char *name) {
     if (!m || !name) return M4_ERR_INVALID_ARGUMENT;
+    if (fixed(m) != M4_OK) return M4_ERR_INVALID_ARGUMENT;
     m4i_gemm g;
     if (m4i_gemm_select(&g, name) != 0) return M4_ERR_UNSUPPORTED;
     m->gemm = g;
@@ -556,6 +580,54 @@ static void ensure_packed(m4_model *m) {
 }
 
 static const float *PK(const m4_model *m, int t) { return m->packed + m->pk_off[t]; }
+
+m4_status m4_model_create_replica(m4_model **out, m4_model *src, int max_batch) {
+    if (!out) return M4_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!src || src->base || src->training || max_batch < 1 ||
+        (long)max_batch * src->c.max_seq * (src->c.hidden_dim + src->c.feat_dim) > (1L << 31))
+        return M4_ERR_INVALID_ARGUMENT;
+    m4_model *m = calloc(1, sizeof(*m));
+    if (!m) return M4_ERR_NO_MEMORY;
+    ensure_packed(src); /* once, here, so that no forward packs what replicas read */
+    m->c = src->c;
+    m->max_batch = max_batch;
+    m->max_rows = max_batch * src->c.max_seq;
+    m->hd = src->hd;
+    m->nthreads = 1;
+    m->gemm = src->gemm;
+    m->n_params = src->n_params;
+    m->params = src->params;
+    m->n_tensors = src->n_tensors;
+    m->tensors = src->tensors;
+    m->defs = src->defs;
+    m->ti = src->ti;
+    m->packed = src->packed;
+    m->pk_off = src->pk_off;
+    m->packed_valid = 1;
+    m->rope_cos = src->rope_cos;
+    m->rope_sin = src->rope_sin;
+    m->norm_shift = src->norm_shift;
+    m->norm_scale = src->norm_scale;
+    m->calib = src->calib;
+    m->base = src;
+    src->n_replicas++;
+    if (!alloc_workspace(m, 1) || !alloc_activations(m)) {
+        m4_model_destroy(m);
+        return M4_ERR_NO_MEMORY;
+    }
+    *out = m;
+    return M4_OK;
+}
+
+/* fixed says why m's weights (and what replicas share) cannot change now:
+ * it is a replica, or the base of some; M4_OK when they can. */
+static m4_status fixed(m4_model *m) {
+    if (m->base) return fail(m, M4_ERR_INVALID_ARGUMENT, "a replica reads its base's weights: set them there");
+    if (m->n_replicas)
+        return fail(m, M4_ERR_INVALID_ARGUMENT, "%d replicas read these weights: destroy them first", m->n_replicas);
+    return M4_OK;
+}
 
 /* ------------------------------------------------------------------------ */
 /* row-parallel forward helpers: each thread takes a contiguous range of      */

@@ -809,6 +809,73 @@ static void test_config(void) {
           "short buffer: \"%s\"", small);
 }
 
+/* A replica runs the same forward on its base's weights (bit for bit, also
+ * after the base ran one), and neither changes those weights while both
+ * live. */
+static void test_replica(void) {
+    m4_model_config c;
+    small_config(&c);
+    m4_model *base = NULL, *rep = NULL, *rep2 = NULL, *tr = NULL;
+    CHECK(m4_model_create(&base, &c, 4, 0, 0) == M4_OK, "create");
+    size_t np = m4_model_num_params(base);
+    float *p = falloc((long)np);
+    fill(p, (long)np, 0.3f);
+    CHECK(m4_model_set_params(base, p, np) == M4_OK, "set params");
+    float *shift = falloc(c.feat_dim), *scale = falloc(c.feat_dim);
+    fill(shift, c.feat_dim, 0.5f);
+    for (int j = 0; j < c.feat_dim; j++) scale[j] = 1.5f + 0.01f * (float)j;
+    CHECK(m4_model_set_input_norm(base, shift, scale) == M4_OK, "set input norm"); /* the replica reads it too */
+    int32_t rows[3] = {3, 2, 6}; /* hosts per scenario */
+    long R = 3 + 2 + 6;
+    float *feat = falloc(R * c.feat_dim);
+    fill(feat, R * c.feat_dim, 1.0f);
+    float *o1 = falloc(3L * c.out_dim), *o2 = falloc(3L * c.out_dim), *o3 = falloc(3L * c.out_dim);
+    CHECK(m4_model_create_replica(&rep, base, 3) == M4_OK && rep, "create replica");
+    CHECK(m4_model_num_params(rep) == np && m4_model_params(rep) == m4_model_params(base), "replica's parameters");
+    CHECK(m4_model_forward(rep, 3, rows, feat, NULL, 0, 0, o2) == M4_OK, "replica forward: %s", m4_model_error(rep));
+    CHECK(m4_model_forward(base, 3, rows, feat, NULL, 0, 0, o1) == M4_OK, "base forward");
+    CHECK(memcmp(o1, o2, sizeof(float) * 3 * (size_t)c.out_dim) == 0, "replica's outputs differ from its base's");
+    CHECK(m4_model_forward(rep, 3, rows, feat, NULL, 0, 0, o3) == M4_OK &&
+              memcmp(o1, o3, sizeof(float) * 3 * (size_t)c.out_dim) == 0,
+          "replica's second forward differs");
+    CHECK(m4_model_forward(rep, 4, rows, feat, NULL, 0, 0, o3) == M4_ERR_INVALID_ARGUMENT, "replica took 4 scenarios");
+    /* nothing changes the shared weights while the replica lives */
+    CHECK(m4_model_set_params(rep, p, np) == M4_ERR_INVALID_ARGUMENT && strstr(m4_model_error(rep), "replica"),
+          "replica set its parameters: %s", m4_model_error(rep));
+    CHECK(m4_model_set_params(base, p, np) == M4_ERR_INVALID_ARGUMENT && strstr(m4_model_error(base), "1 replicas"),
+          "base set its parameters under a replica: %s", m4_model_error(base));
+    CHECK(m4_model_init(base, 1) == M4_ERR_INVALID_ARGUMENT && m4_model_set_kernel(base, "generic") == M4_ERR_INVALID_ARGUMENT &&
+              m4_model_set_calibration(rep, NULL) == M4_ERR_INVALID_ARGUMENT &&
+              m4_model_set_input_norm(base, NULL, NULL) == M4_ERR_INVALID_ARGUMENT,
+          "shared weights changed");
+    CHECK(m4_model_create_replica(&rep2, rep, 1) == M4_ERR_INVALID_ARGUMENT && !rep2, "replica of a replica");
+    CHECK(m4_model_create_replica(&rep2, NULL, 1) == M4_ERR_INVALID_ARGUMENT &&
+              m4_model_create_replica(&rep2, base, 0) == M4_ERR_INVALID_ARGUMENT &&
+              m4_model_create_replica(NULL, base, 1) == M4_ERR_INVALID_ARGUMENT,
+          "bad arguments accepted");
+    CHECK(m4_model_create(&tr, &c, 2, 0, 1) == M4_OK && m4_model_create_replica(&rep2, tr, 1) == M4_ERR_INVALID_ARGUMENT,
+          "replica of a training model");
+    m4_model_destroy(tr);
+    m4_model_destroy(rep);
+    /* the replica gone, the base is free again, and a new replica sees the new weights */
+    fill(p, (long)np, 0.2f);
+    CHECK(m4_model_set_params(base, p, np) == M4_OK, "base refused new parameters after its replica went");
+    CHECK(m4_model_forward(base, 3, rows, feat, NULL, 0, 0, o1) == M4_OK &&
+              m4_model_create_replica(&rep2, base, 3) == M4_OK &&
+              m4_model_forward(rep2, 3, rows, feat, NULL, 0, 0, o2) == M4_OK &&
+              memcmp(o1, o2, sizeof(float) * 3 * (size_t)c.out_dim) == 0,
+          "a new replica after new parameters");
+    m4_model_destroy(rep2);
+    m4_model_destroy(base);
+    free(p);
+    free(feat);
+    free(o1);
+    free(o2);
+    free(o3);
+    free(shift);
+    free(scale);
+}
+
 int main(void) {
     m4i_gemm g;
     m4i_gemm_select(&g, NULL);
@@ -825,6 +892,7 @@ int main(void) {
     test_model_fd();
     test_fixture_small();
     test_fixture_m3size();
+    test_replica();
     free(cx.ws);
     if (failures) {
         fprintf(stderr, "model_test: %d failures\n", failures);

@@ -98,22 +98,24 @@ func NewEstimatorOn(ck *Checkpoint, b Backend, maxBatch int) (*Estimator, error)
 }
 
 // Replicas returns n estimators of e's checkpoint for n goroutines to run
-// at the same time: e itself first, then copies on backends of their own,
+// at the same time: e itself first, then replicas on backends of their own,
 // made on first use and kept for later calls (Close closes them). On the
-// CPU a copy is a native model on one thread, and e should run on one
-// thread too (the kernels give the same results on any number of threads).
-// It returns nil when the backend cannot be copied (a GPU): callers then
-// share e, one call at a time.
+// CPU a replica is a native model on one thread that reads e's weights in
+// place (bindings.Model.NewReplica: nothing copied or packed again), and e
+// should run on one thread too (the kernels give the same results on any
+// number of threads). It returns nil when the backend cannot be copied (a
+// GPU): callers then share e, one call at a time.
 func (e *Estimator) Replicas(n int) ([]*Estimator, error) {
 	if e.Shared() {
 		return nil, nil
 	}
+	base := e.m.(cpuBackend).Model
 	for len(e.replicas) < n-1 {
-		r, err := NewEstimator(e.ck, e.maxBatch, 1)
+		m, err := base.NewReplica(e.maxBatch)
 		if err != nil {
 			return nil, err
 		}
-		e.replicas = append(e.replicas, r)
+		e.replicas = append(e.replicas, &Estimator{ck: e.ck, m: cpuBackend{m}, maxBatch: e.maxBatch})
 	}
 	return append([]*Estimator{e}, e.replicas[:max(0, n-1)]...), nil
 }
