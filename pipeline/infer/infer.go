@@ -71,10 +71,13 @@ type PathResult struct {
 	// Model holds the model's slowdown percentiles per bucket (nil
 	// without a model); Flowsim flowsim's own, from the same run.
 	Model, Flowsim *[aggregate.NumBuckets][aggregate.NumPercentiles]float64
-	// With Options.PerFlow: the workload flows of the path's foreground
-	// and flowsim's slowdown of each (features.Slowdowns' definition).
+	// With Options.PerFlow: the workload flows of the path's foreground,
+	// flowsim's slowdown of each (features.Slowdowns' definition), and
+	// whether each met no other flow of the lot in flowsim
+	// (pathfeat.Path.FGIsolated).
 	FlowIDs         []int32
 	FlowsimSlowdown []float64
+	Isolated        []bool
 }
 
 // Result is a workload's estimate.

@@ -19,15 +19,15 @@ type PerFlow struct {
 	// Model is m4's: a weighted geometric mean of the model's value for
 	// the flow (its flowsim rank among its path's foreground flows of its
 	// size bucket, read off the model's slowdown percentiles for that path
-	// and bucket: ModelSlowdowns) and its flowsim slowdown (Blend, with the
-	// workload's algorithm's weights). Nil without a model.
+	// and bucket: ModelSlowdowns) and its flowsim slowdown, by the
+	// workload's algorithm's rule (PerFlowRule.Flow). Nil without a model.
 	Model []float64
 }
 
 // perFlow gathers the per-flow estimates of paths: every path of the
 // workload whose flow sizes are given, each with FlowIDs, under algorithm c.
 func perFlow(paths []PathResult, sizes []int64, c cc.CC) (*PerFlow, error) {
-	bw := BlendWeightsFor(c)
+	rule := PerFlowRuleFor(c)
 	n := len(sizes)
 	pf := &PerFlow{Flowsim: make([]float64, n)}
 	withModel := len(paths) > 0 && paths[0].Model != nil
@@ -38,8 +38,8 @@ func perFlow(paths []PathResult, sizes []int64, c cc.CC) (*PerFlow, error) {
 	var buckets []int
 	for i := range paths {
 		p := &paths[i]
-		if len(p.FlowIDs) != len(p.FlowsimSlowdown) {
-			return nil, fmt.Errorf("infer: path %d: %d flows, %d flowsim slowdowns", p.Path, len(p.FlowIDs), len(p.FlowsimSlowdown))
+		if len(p.FlowIDs) != len(p.FlowsimSlowdown) || len(p.FlowIDs) != len(p.Isolated) {
+			return nil, fmt.Errorf("infer: path %d: %d flows, %d flowsim slowdowns, %d isolation flags", p.Path, len(p.FlowIDs), len(p.FlowsimSlowdown), len(p.Isolated))
 		}
 		buckets = buckets[:0]
 		var inBucket [aggregate.NumBuckets]int
@@ -60,7 +60,7 @@ func perFlow(paths []PathResult, sizes []int64, c cc.CC) (*PerFlow, error) {
 			return nil, fmt.Errorf("infer: path %d has no model estimate", p.Path)
 		}
 		for j, v := range ModelSlowdowns(p.FlowsimSlowdown, buckets, p.Model) {
-			pf.Model[p.FlowIDs[j]] = bw.Blend(v, p.FlowsimSlowdown[j], inBucket[buckets[j]] == 1)
+			pf.Model[p.FlowIDs[j]] = rule.Flow(v, p.FlowsimSlowdown[j], inBucket[buckets[j]] == 1, p.Isolated[j])
 		}
 	}
 	for f, ok := range seen {
@@ -71,46 +71,67 @@ func perFlow(paths []PathResult, sizes []int64, c cc.CC) (*PerFlow, error) {
 	return pf, nil
 }
 
-// BlendWeights are the weights of the model's value in m4's per-flow
-// slowdown (Blend): Lone for a flow alone in its path and size bucket,
-// Shared for a flow among others.
-type BlendWeights struct{ Lone, Shared float64 }
+// PerFlowRule is how m4's per-flow slowdown is made from the model's value
+// for a flow (ModelSlowdowns) and flowsim's, for one algorithm
+// (PerFlowRuleFor).
+type PerFlowRule struct {
+	// Lone and Shared weigh the model's value in Blend.
+	Lone, Shared float64
+	// IsolatedAtIdeal: a flow that met no other flow of its lot in flowsim
+	// (PathResult.Isolated; flowsim's slowdown 1 there) gets slowdown 1. The
+	// algorithm runs a flow alone on its path at exactly its ideal FCT in
+	// m4's packet simulator, as in the fork: DCTCP and DCQCN do (slowdown
+	// 0.999-1.000 for 40 flows of 0.3 KB-27 MB, 0.05 s apart), TIMELY's
+	// pacing (1.003-1.007) and HPCC's INT header (1.02-1.09) do not, and
+	// there the model's value, which carries them, is kept.
+	IsolatedAtIdeal bool
+}
 
-// Blend is m4's per-flow slowdown from the model's value for a flow
-// (ModelSlowdowns) and flowsim's: model^w x flowsim^(1-w). A flow alone
-// in its path and size bucket (lone; most flows) gets the model's median
-// for that path and bucket, which carries the queueing max-min sharing
-// leaves out, and w is Lone. A flow among others of its bucket is placed
-// in the model's distribution by flowsim's order of those flows, which the
-// packet-level run often does not keep: the model's extremes then go to
-// the wrong flows, so w is Shared, smaller, and its own flowsim value
-// counts more. Both inputs are at least 1, and so is the blend; within a
-// path and bucket it keeps flowsim's order, as both do.
-func (bw BlendWeights) Blend(model, flowsim float64, lone bool) float64 {
-	w := bw.Shared
+// Flow returns m4's slowdown of one flow: 1 for an isolated flow where the
+// rule says so, else Blend.
+func (r PerFlowRule) Flow(model, flowsim float64, lone, isolated bool) float64 {
+	if isolated && r.IsolatedAtIdeal {
+		return 1
+	}
+	return r.Blend(model, flowsim, lone)
+}
+
+// Blend is model^w x flowsim^(1-w). A flow alone in its path and size
+// bucket (lone; most flows) gets the model's median for that path and
+// bucket, which carries the queueing max-min sharing leaves out, and w is
+// Lone. A flow among others of its bucket is placed in the model's
+// distribution by flowsim's order of those flows, which the packet-level
+// run often does not keep: the model's extremes then go to the wrong
+// flows, so w is Shared, smaller, and its own flowsim value counts more.
+// Both inputs are at least 1, and so is the blend; within a path and
+// bucket it keeps flowsim's order, as both do (and so does Flow, up to
+// flowsim's rounding at slowdown 1: an isolated flow's 1 is the least there
+// is).
+func (r PerFlowRule) Blend(model, flowsim float64, lone bool) float64 {
+	w := r.Shared
 	if lone {
-		w = bw.Lone
+		w = r.Lone
 	}
 	return math.Pow(model, w) * math.Pow(flowsim, 1-w)
 }
 
-// BlendWeightsFor returns Blend's weights for algorithm c. They were chosen
-// per algorithm (a grid of 0.4-1.0 x 0-0.5) on 16 workloads of m4's own
+// PerFlowRuleFor returns algorithm c's rule. The weights were chosen per
+// algorithm (a grid of 0.4-1.0 x 0-0.5) on 16 workloads of m4's own
 // generator (its packet simulator as truth) and 24 fork runs, then checked
 // once on 32 fork-style runs made after (docs/accuracy.md, "Per-flow
 // weights per algorithm"): DCTCP and DCQCN lean on flowsim for flows among
-// others, HPCC on the model. Another algorithm gets the weights chosen
-// for all four together (0.8, 0.3).
-func BlendWeightsFor(c cc.CC) BlendWeights {
+// others, HPCC more on the model. Another algorithm gets the weights
+// chosen for all four together (0.8, 0.3) and no isolated-flow rule.
+func PerFlowRuleFor(c cc.CC) PerFlowRule {
 	switch c {
 	case cc.DCTCP, cc.DCQCN:
-		return BlendWeights{0.8, 0.1}
+		return PerFlowRule{0.8, 0.1, true}
 	case cc.HPCC:
-		return BlendWeights{0.8, 0.5}
+		return PerFlowRule{0.8, 0.5, false}
 	case cc.TIMELY:
-		return BlendWeights{0.9, 0.3}
+		return PerFlowRule{0.9, 0.3, false}
 	}
-	return BlendWeights{0.8, 0.3}
+	return PerFlowRule{0.8, 0.3, false}
 }
 
 // ModelSlowdowns turns a path's estimated slowdown distribution into one

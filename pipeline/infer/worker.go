@@ -300,6 +300,7 @@ func (r *runner) build(wk *worker, ch *chunk, onPath func()) error {
 				res.FlowIDs[j] = wk.sc.Flow[k]
 			}
 			res.FlowsimSlowdown = append([]float64(nil), wk.p.FGSlowdown...)
+			res.Isolated = append([]bool(nil), wk.p.FGIsolated...)
 		}
 		onPath()
 	}

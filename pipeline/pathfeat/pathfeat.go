@@ -33,6 +33,11 @@ type Path struct {
 	// scenario's flows) and FGSlowdown flowsim's slowdown of each.
 	Foreground []int
 	FGSlowdown []float64
+	// FGIsolated tells the foreground flows that met no other flow of the
+	// lot in flowsim: [arrival, arrival + FCT) overlaps no other flow's.
+	// Every lot flow shares a link with a foreground flow, so such a flow
+	// ran alone on its path (flowsim slowdown 1, up to rounding).
+	FGIsolated []bool
 	// Scale is the path's rate scale (RateScale); the model and flowsim
 	// saw it with flow sizes divided by Scale. Where Scale is not 1 a
 	// foreground flow's size bucket there can differ from its own:
@@ -133,6 +138,7 @@ type Builder struct {
 	sims   map[simKey]*bindings.Flowsim
 	feat   *bindings.Features
 	fct    []float64
+	ends   []float64 // the latest flowsim end of the flows before each
 	scaled []float64 // flow sizes / the rate scale
 	counts []int64   // flows per row and input bucket
 	// the foreground flows: sizes, hosts, flowsim FCTs, slowdowns
@@ -216,6 +222,20 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 			b.fgSrc = append(b.fgSrc, pa.Src[i])
 			b.fgDst = append(b.fgDst, pa.Dst[i])
 		}
+	}
+	p.FGIsolated = p.FGIsolated[:0]
+	b.ends = grow(b.ends, n)
+	latest := math.Inf(-1) // the latest end of the flows before i
+	for i := range n {
+		b.ends[i] = latest
+		latest = max(latest, pa.ArrivalNs[i]+b.fct[i])
+	}
+	for _, i := range p.Foreground {
+		end := pa.ArrivalNs[i] + b.fct[i]
+		// arrivals ascend: an earlier flow overlaps if it ends after i
+		// arrives, a later one if it arrives before i ends
+		alone := b.ends[i] <= pa.ArrivalNs[i] && (i+1 == n || pa.ArrivalNs[i+1] >= end)
+		p.FGIsolated = append(p.FGIsolated, alone)
 	}
 	p.FGSlowdown = grow(p.FGSlowdown, len(b.fgSize))
 	if err := b.feat.Slowdowns(h, b.fgSize, b.fgSrc, b.fgDst, b.fgFCT, p.FGSlowdown); err != nil {

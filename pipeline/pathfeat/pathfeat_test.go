@@ -1,6 +1,7 @@
 package pathfeat
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -30,6 +31,7 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 	vec := make([]float64, 15)
 	vec[1], vec[2], vec[4] = 30, 18, 1
 	emptyCells := 0
+	isolated := map[bool]int{} // foreground flows that met no other, and that did
 	for pi := d.NumPaths() - 1; pi >= 0; pi -= 3 {
 		if err := d.ScenarioInto(pi, &sc); err != nil {
 			t.Fatal(err)
@@ -82,6 +84,21 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 			if p.FGSlowdown[j] != sl[i] {
 				t.Fatalf("path %d: foreground flow %d: slowdown %v, want %v", pi, i, p.FGSlowdown[j], sl[i])
 			}
+			// isolated: no other lot flow's flowsim interval meets its own
+			a, e := sc.ArrivalNs[i], sc.ArrivalNs[i]+fs.FCTNs[i]
+			alone := true
+			for k := range sc.ArrivalNs {
+				if k != i && sc.ArrivalNs[k] < e && a < sc.ArrivalNs[k]+fs.FCTNs[k] {
+					alone = false
+				}
+			}
+			if p.FGIsolated[j] != alone {
+				t.Fatalf("path %d: foreground flow %d: isolated %v, want %v", pi, i, p.FGIsolated[j], alone)
+			}
+			isolated[alone]++
+			if alone && math.Abs(sl[i]-1) > 1e-9 {
+				t.Fatalf("path %d: foreground flow %d ran alone at slowdown %v", pi, i, sl[i])
+			}
 		}
 		for k, v := range per {
 			if p.Flows[k] != len(v) {
@@ -102,6 +119,9 @@ func TestBuilderMatchesDefinitions(t *testing.T) {
 				t.Fatalf("path %d bucket %d: flowsim percentiles differ", pi, k)
 			}
 		}
+	}
+	if isolated[true] == 0 || isolated[false] == 0 {
+		t.Errorf("foreground flows isolated / not: %d / %d: the case tests one side only", isolated[true], isolated[false])
 	}
 	if emptyCells == 0 {
 		t.Error("no empty cell in any path: the test needs some")
