@@ -118,9 +118,9 @@ func (r PerFlowRule) Blend(model, flowsim float64, lone bool) float64 {
 // PerFlowRuleFor returns algorithm c's rule. The weights were chosen per
 // algorithm (a grid of 0.4-1.0 x 0-0.5) on 16 workloads of m4's own
 // generator (its packet simulator as truth) and 24 fork runs, then checked
-// once on 32 fork-style runs made after (docs/accuracy.md, "Per-flow
-// weights per algorithm"): DCTCP and DCQCN lean on flowsim for flows among
-// others, HPCC more on the model. Another algorithm gets the weights
+// once on 32 fork-style runs made after (docs/accuracy.md, "Per-flow rules
+// per algorithm"): DCTCP and DCQCN lean on flowsim for flows among others,
+// HPCC more on the model. Another algorithm gets the weights
 // chosen for all four together (0.8, 0.3) and no isolated-flow rule.
 func PerFlowRuleFor(c cc.CC) PerFlowRule {
 	switch c {
