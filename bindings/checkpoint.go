@@ -78,14 +78,8 @@ type TrainedRanges struct{ r C.m4_trained_ranges }
 // ReadTrainedRanges reads the trained ranges of checkpoint image data
 // (m4_model_load_buffer, without keeping a model).
 func ReadTrainedRanges(name string, data []byte) (*TrainedRanges, error) {
-	cname := C.CString(name)
-	defer C.free(unsafe.Pointer(cname))
-	cdata := cImage(data)
-	defer C.free(cdata)
-	errbuf := make([]C.char, 512)
 	var ci C.m4_checkpoint_info
-	st := C.m4_model_load_buffer(nil, cdata, C.size_t(len(data)), cname, 1, &ci, &errbuf[0], C.size_t(len(errbuf)))
-	if _, _, err := loadResult(st, nil, &ci, errbuf, 1, false); err != nil {
+	if _, _, err := loadBytesInfo(name, data, 1, false, &ci); err != nil {
 		return nil, err
 	}
 	return &TrainedRanges{ci.ranges}, nil
@@ -124,19 +118,24 @@ func cImage(data []byte) unsafe.Pointer {
 }
 
 func loadBytes(name string, data []byte, maxBatch int, keep bool) (*Model, CheckpointInfo, error) {
+	var ci C.m4_checkpoint_info
+	return loadBytesInfo(name, data, maxBatch, keep, &ci)
+}
+
+// loadBytesInfo is loadBytes leaving libm4's own reading of the file in ci.
+func loadBytesInfo(name string, data []byte, maxBatch int, keep bool, ci *C.m4_checkpoint_info) (*Model, CheckpointInfo, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	cdata := cImage(data)
 	defer C.free(cdata)
 	errbuf := make([]C.char, 512)
 	var p *C.m4_model
-	var ci C.m4_checkpoint_info
 	var out **C.m4_model
 	if keep {
 		out = &p
 	}
-	st := C.m4_model_load_buffer(out, cdata, C.size_t(len(data)), cname, C.int(maxBatch), &ci, &errbuf[0], C.size_t(len(errbuf)))
-	return loadResult(st, p, &ci, errbuf, maxBatch, keep)
+	st := C.m4_model_load_buffer(out, cdata, C.size_t(len(data)), cname, C.int(maxBatch), ci, &errbuf[0], C.size_t(len(errbuf)))
+	return loadResult(st, p, ci, errbuf, maxBatch, keep)
 }
 
 // ReadCheckpoint reads and checks a checkpoint image with the native reader
