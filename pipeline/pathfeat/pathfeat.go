@@ -138,7 +138,6 @@ type Builder struct {
 	sims   map[simKey]*bindings.Flowsim
 	feat   *bindings.Features
 	fct    []float64
-	ends   []float64 // the latest flowsim end of the flows before each
 	scaled []float64 // flow sizes / the rate scale
 	counts []int64   // flows per row and input bucket
 	// the foreground flows: sizes, hosts, flowsim FCTs, slowdowns
@@ -211,9 +210,11 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 
 	// flowsim's own estimate of the foreground flows, per output bucket
 	b.fgSize, b.fgFCT, b.fgSrc, b.fgDst = b.fgSize[:0], b.fgFCT[:0], b.fgSrc[:0], b.fgDst[:0]
-	p.Foreground = p.Foreground[:0]
+	p.Foreground, p.FGIsolated = p.Foreground[:0], p.FGIsolated[:0]
 	p.Scale, p.Remap = k, Remap{}
+	latest := math.Inf(-1) // the latest flowsim end of the flows before i
 	for i, fg := range sc.Foreground {
+		end := pa.ArrivalNs[i] + b.fct[i]
 		if fg {
 			p.Foreground = append(p.Foreground, i)
 			p.Remap[features.OutputBucket(pa.SizeBytes[i])][features.OutputBucket(sizes[i])]++
@@ -221,21 +222,12 @@ func (b *Builder) Build(sc *decompose.Scenario, params [features.NumParams]float
 			b.fgFCT = append(b.fgFCT, b.fct[i])
 			b.fgSrc = append(b.fgSrc, pa.Src[i])
 			b.fgDst = append(b.fgDst, pa.Dst[i])
+			// arrivals ascend: an earlier flow overlaps i if it ends after
+			// i arrives, a later one if it arrives before i ends
+			alone := latest <= pa.ArrivalNs[i] && (i+1 == n || pa.ArrivalNs[i+1] >= end)
+			p.FGIsolated = append(p.FGIsolated, alone)
 		}
-	}
-	p.FGIsolated = p.FGIsolated[:0]
-	b.ends = grow(b.ends, n)
-	latest := math.Inf(-1) // the latest end of the flows before i
-	for i := range n {
-		b.ends[i] = latest
-		latest = max(latest, pa.ArrivalNs[i]+b.fct[i])
-	}
-	for _, i := range p.Foreground {
-		end := pa.ArrivalNs[i] + b.fct[i]
-		// arrivals ascend: an earlier flow overlaps if it ends after i
-		// arrives, a later one if it arrives before i ends
-		alone := b.ends[i] <= pa.ArrivalNs[i] && (i+1 == n || pa.ArrivalNs[i+1] >= end)
-		p.FGIsolated = append(p.FGIsolated, alone)
+		latest = max(latest, end)
 	}
 	p.FGSlowdown = grow(p.FGSlowdown, len(b.fgSize))
 	if err := b.feat.Slowdowns(h, b.fgSize, b.fgSrc, b.fgDst, b.fgFCT, p.FGSlowdown); err != nil {
