@@ -81,6 +81,12 @@ struct m4_model {
 
 static m4_status fixed(m4_model *m);
 
+/* too_many_rows: a model of c for rows transformer rows would index its
+ * widest activations past 2^31 floats. */
+static int too_many_rows(const m4_model_config *c, long rows) {
+    return rows * (c->hidden_dim + c->feat_dim) > (1L << 31);
+}
+
 void m4_model_config_default(m4_model_config *c) {
     if (!c) return;
     c->feat_dim = 1019;
@@ -272,8 +278,7 @@ m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_ba
     *out = NULL;
     if (!m4i_config_ok(cfg) || max_batch < 1 || max_rows < 0) return M4_ERR_INVALID_ARGUMENT;
     if (max_rows == 0) max_rows = max_batch * cfg->max_seq;
-    if (max_rows < max_batch || (long)max_rows * (cfg->hidden_dim + cfg->feat_dim) > (1L << 31))
-        return M4_ERR_INVALID_ARGUMENT;
+    if (max_rows < max_batch || too_many_rows(cfg, max_rows)) return M4_ERR_INVALID_ARGUMENT;
     m4_model *m = calloc(1, sizeof(*m));
     if (!m) return M4_ERR_NO_MEMORY;
     m->c = *cfg;
@@ -315,33 +320,27 @@ m4_status m4_model_create(m4_model **out, const m4_model_config *cfg, int max_ba
 
 void m4_model_destroy(m4_model *m) {
     if (!m) return;
-    if (m->base) { /* what it owns: workspace and activations */
-        ((m4_model *)m->base)->n_replicas--;
-        aligned_free(m->ws);
-        aligned_free(m->arena);
-        free(m->scratch);
-        free(m->emp_x);
-        free(m->emp_0);
-        free(m->tstart);
-        free(m);
-        return;
+    if (m->base) {
+        ((m4_model *)m->base)->n_replicas--; /* the rest below is its base's */
+    } else {
+        aligned_free(m->params);
+        aligned_free(m->grads);
+        aligned_free(m->mom1);
+        aligned_free(m->mom2);
+        aligned_free(m->packed);
+        free(m->tensors);
+        free(m->defs);
+        free(m->pk_off);
+        free(m->rope_cos);
+        free(m->rope_sin);
+        free(m->norm_shift);
+        free(m->norm_scale);
+        free(m->calib);
     }
-    aligned_free(m->params);
-    aligned_free(m->grads);
-    aligned_free(m->mom1);
-    aligned_free(m->mom2);
-    aligned_free(m->packed);
+    /* its own: workspace and activations */
     aligned_free(m->ws);
     aligned_free(m->arena);
     free(m->scratch);
-    free(m->tensors);
-    free(m->defs);
-    free(m->pk_off);
-    free(m->rope_cos);
-    free(m->rope_sin);
-    free(m->norm_shift);
-    free(m->norm_scale);
-    free(m->calib);
     free(m->emp_x);
     free(m->emp_0);
     free(m->tstart);
@@ -584,8 +583,7 @@ static const float *PK(const m4_model *m, int t) { return m->packed + m->pk_off[
 m4_status m4_model_create_replica(m4_model **out, m4_model *src, int max_batch) {
     if (!out) return M4_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (!src || src->base || src->training || max_batch < 1 ||
-        (long)max_batch * src->c.max_seq * (src->c.hidden_dim + src->c.feat_dim) > (1L << 31))
+    if (!src || src->base || src->training || max_batch < 1 || too_many_rows(&src->c, (long)max_batch * src->c.max_seq))
         return M4_ERR_INVALID_ARGUMENT;
     m4_model *m = calloc(1, sizeof(*m));
     if (!m) return M4_ERR_NO_MEMORY;
