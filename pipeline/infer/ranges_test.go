@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -137,7 +138,7 @@ func TestOutOfRangeAgreesWithLibm4(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, alg := range cc.All() {
-			for _, key := range append([]string{"", "pfc"}, keysOf(cc.NewRecord(alg, 300, 18000, true).Values())...) {
+			for _, key := range append([]string{"", "pfc"}, slices.Sorted(maps.Keys(cc.NewRecord(alg, 300, 18000, true).Values()))...) {
 				for _, side := range []float64{-1, 1} {
 					rec := cc.NewRecord(alg, 300, 18000, true)
 					if lh, ok := r.Values[key]; ok {
@@ -177,15 +178,6 @@ func TestOutOfRangeAgreesWithLibm4(t *testing.T) {
 	if outside < 100 {
 		t.Errorf("only %d cases with inputs outside the ranges", outside)
 	}
-}
-
-func keysOf(m map[string]float64) []string {
-	var k []string
-	for x := range m {
-		k = append(k, x)
-	}
-	slices.Sort(k)
-	return k
 }
 
 // setValue sets the record's input named key (cc.Record.Values' names).
