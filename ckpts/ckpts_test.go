@@ -1,8 +1,11 @@
 package ckpts_test
 
 import (
+	"bytes"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/bindings"
@@ -104,15 +107,33 @@ func TestHeldOut(t *testing.T) {
 		if h.Runs < 5 || h.Evals < h.Runs {
 			t.Errorf("%s: %d runs, %d estimates", alg, h.Runs, h.Evals)
 		}
-		if len(h.Cells) != 15 {
-			t.Errorf("%s: %d cells, want 5 buckets x 3 quantiles", alg, len(h.Cells))
-		}
-		for _, c := range h.Cells {
-			// the median |error| is at least |median error|, the 90th percentile at least the median
-			if !(c.AbsMedian >= math.Abs(c.SignedMedian)-1e-12) || !(c.AbsP90 >= c.AbsMedian-1e-12) || math.IsInf(c.AbsP90, 0) ||
-				!(c.Within10 >= 0 && c.Within10 <= 1) {
-				t.Errorf("%s %s p%g: %+v", alg, c.Bucket, 100*c.Quantile, c)
+		cellsOK := func(what string, cs []ckpts.HeldOutCell) {
+			if len(cs) != 15 {
+				t.Errorf("%s %s: %d cells, want 5 buckets x 3 quantiles", alg, what, len(cs))
 			}
+			for _, c := range cs {
+				// the median |error| is at least |median error|, the 90th percentile at least the median
+				if !(c.AbsMedian >= math.Abs(c.SignedMedian)-1e-12) || !(c.AbsP90 >= c.AbsMedian-1e-12) || math.IsInf(c.AbsP90, 0) ||
+					!(c.Within10 >= 0 && c.Within10 <= 1) {
+					t.Errorf("%s %s %s p%g: %+v", alg, what, c.Bucket, 100*c.Quantile, c)
+				}
+			}
+		}
+		cellsOK("every run", h.Cells)
+		// the load bands split the same runs and estimates, lightest first
+		if len(h.ByLoad) < 2 {
+			t.Errorf("%s: %d load bands", alg, len(h.ByLoad))
+		}
+		runs, evals, last := 0, 0, 0.0
+		for i, b := range h.ByLoad {
+			if !(b.LoadMin >= last && b.LoadMax >= b.LoadMin) || b.Runs < 3 || b.Evals < b.Runs {
+				t.Errorf("%s: band %d %.3f-%.3f, %d runs, %d estimates", alg, i, b.LoadMin, b.LoadMax, b.Runs, b.Evals)
+			}
+			cellsOK(fmt.Sprintf("band %d", i), b.Cells)
+			runs, evals, last = runs+b.Runs, evals+b.Evals, b.LoadMax
+		}
+		if runs != h.Runs || evals != h.Evals {
+			t.Errorf("%s: bands hold %d runs and %d estimates, the table %d and %d", alg, runs, evals, h.Runs, h.Evals)
 		}
 	}
 	if h, err := ckpts.HeldOut("cubic"); h != nil || err != nil {
@@ -139,5 +160,51 @@ func TestDynamics(t *testing.T) {
 	}
 	if n := len(ckpts.Dynamics); n > 40<<20 {
 		t.Errorf("%d bytes, over 40 MB", n)
+	}
+}
+
+// TestForLoad: a load within a band's runs gets that band, one between two
+// bands the band with the nearer edge, one beyond the outermost bands those;
+// a table without bands has none to give, and prints every run's table.
+func TestForLoad(t *testing.T) {
+	cell := func(signed float64) []ckpts.HeldOutCell {
+		return []ckpts.HeldOutCell{{Bucket: "<1KB", Quantile: 0.99, SignedMedian: signed, AbsMedian: math.Abs(signed), AbsP90: 0.5}}
+	}
+	h := &ckpts.HeldOutErrors{CC: "dctcp", Checkpoint: "cc-dctcp.safetensors", Runs: 6, Evals: 12, Cells: cell(0.01),
+		ByLoad: []ckpts.HeldOutBand{
+			{LoadMin: 0.3, LoadMax: 0.4, Runs: 3, Evals: 6, Cells: cell(-0.2)},
+			{LoadMin: 0.5, LoadMax: 0.7, Runs: 3, Evals: 6, Cells: cell(0.15)},
+		}}
+	for _, c := range []struct {
+		load float64
+		band int
+	}{{0.1, 0}, {0.3, 0}, {0.35, 0}, {0.4, 0}, {0.44, 0}, {0.46, 1}, {0.5, 1}, {0.7, 1}, {0.95, 1}} {
+		if got := h.ForLoad(c.load); got != &h.ByLoad[c.band] {
+			t.Errorf("ForLoad(%g) = %+v, want band %d", c.load, got, c.band)
+		}
+	}
+	var b bytes.Buffer
+	h.WriteTable(&b, 0.32)
+	if out := b.String(); !strings.Contains(out, "on 3 ns-3 runs it never trained on, 6 estimates") ||
+		!strings.Contains(out, "the 3 of 6 whose busiest link carried 30-40% load, nearest this workload's 32%") ||
+		!strings.Contains(out, "| <1KB | 20.0% [50%] -20.0% |") {
+		t.Errorf("band table:\n%s", out)
+	}
+	flat := *h
+	flat.ByLoad = nil
+	if flat.ForLoad(0.5) != nil {
+		t.Error("ForLoad without bands: a band")
+	}
+	b.Reset()
+	flat.WriteTable(&b, 0.32)
+	if out := b.String(); !strings.Contains(out, "on 6 ns-3 runs it never trained on, 12 estimates: ") || strings.Contains(out, "busiest link") ||
+		!strings.Contains(out, "| <1KB | 1.0% [50%] +1.0% |") {
+		t.Errorf("table of every run:\n%s", out)
+	}
+	var none *ckpts.HeldOutErrors
+	b.Reset()
+	none.WriteTable(&b, 0.5)
+	if none.ForLoad(0.5) != nil || b.Len() != 0 {
+		t.Error("nil table: a band or a table")
 	}
 }

@@ -43,6 +43,43 @@ type HeldOutErrors struct {
 	Runs  int           `json:"runs"`
 	Evals int           `json:"evals"`
 	Cells []HeldOutCell `json:"cells"`
+	// ByLoad splits the same runs by the realized load of their busiest
+	// link into bands of about equal run counts, lightest first. Where the
+	// error depends on load (the small flows' p99 above all: low on light
+	// workloads, high on busy ones) a workload's own band says more than
+	// the table of every run. Empty in a table made without bands.
+	ByLoad []HeldOutBand `json:"by_load,omitempty"`
+}
+
+// HeldOutBand is the table of the runs whose busiest link carried a load
+// (realized payload over capacity, infer.Describe) in [LoadMin, LoadMax].
+type HeldOutBand struct {
+	LoadMin float64       `json:"load_min"`
+	LoadMax float64       `json:"load_max"`
+	Runs    int           `json:"runs"`
+	Evals   int           `json:"evals"`
+	Cells   []HeldOutCell `json:"cells"`
+}
+
+// ForLoad returns the band for a workload whose busiest link carries load:
+// the band whose runs' loads span it, else the nearest one (a load between
+// two bands goes to the band with the nearer edge; beyond the outermost
+// bands, to those). Nil when h has no bands.
+func (h *HeldOutErrors) ForLoad(load float64) *HeldOutBand {
+	if h == nil || len(h.ByLoad) == 0 {
+		return nil
+	}
+	for i := range h.ByLoad {
+		b := &h.ByLoad[i]
+		if load > b.LoadMax {
+			continue
+		}
+		if i > 0 && load < b.LoadMin && load-h.ByLoad[i-1].LoadMax < b.LoadMin-load {
+			return &h.ByLoad[i-1]
+		}
+		return b
+	}
+	return &h.ByLoad[len(h.ByLoad)-1]
 }
 
 // HeldOutCell is one size bucket and quantile: over the estimates, the
@@ -89,18 +126,37 @@ func FileSHA256(data []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// WriteTable prints h as m4 run shows it beside its estimate: per size
-// bucket and quantile the median |m4 / ns-3 - 1|, in brackets the bound 90%
-// of the estimates kept, and the median signed error (negative: m4
-// estimates low). A nil h prints nothing.
-func (h *HeldOutErrors) WriteTable(w io.Writer) {
+// WriteTable prints h as m4 run shows it beside its estimate, for a
+// workload whose busiest link carries load: the table of the load band
+// ForLoad picks where h has bands, else of every run. Per size bucket and
+// quantile: the median |m4 / ns-3 - 1|, in brackets the bound 90% of the
+// estimates kept, and the median signed error (negative: m4 estimates low).
+// A nil h prints nothing.
+func (h *HeldOutErrors) WriteTable(w io.Writer, load float64) {
 	if h == nil || len(h.Cells) == 0 {
 		return
 	}
+	runs, evals, cells, which := h.Runs, h.Evals, h.Cells, ""
+	if b := h.ForLoad(load); b != nil {
+		runs, evals, cells = b.Runs, b.Evals, b.Cells
+		which = fmt.Sprintf("(the %d of %d whose busiest link carried %.0f-%.0f%% load, nearest this workload's %.0f%%; every run's table is estimate.json's run.heldout_error)\n",
+			b.Runs, h.Runs, 100*b.LoadMin, 100*b.LoadMax, 100*load)
+	}
+	est := ""
+	if evals != runs {
+		est = fmt.Sprintf(", %d estimates", evals)
+	}
+	fmt.Fprintf(w, "\nm4's own error for %s (%s) on %d ns-3 runs it never trained on%s: median |m4/ns-3 - 1| [90%% of estimates within], median signed error\n%s",
+		strings.ToUpper(h.CC), h.Checkpoint, runs, est, which)
+	writeCells(w, cells)
+}
+
+// writeCells prints a held-out table's cells, a row per size bucket.
+func writeCells(w io.Writer, cs []HeldOutCell) {
 	var qs []float64
 	cells := map[string]map[float64]HeldOutCell{}
 	var buckets []string
-	for _, c := range h.Cells {
+	for _, c := range cs {
 		if cells[c.Bucket] == nil {
 			cells[c.Bucket] = map[float64]HeldOutCell{}
 			buckets = append(buckets, c.Bucket)
@@ -111,12 +167,6 @@ func (h *HeldOutErrors) WriteTable(w io.Writer) {
 		cells[c.Bucket][c.Quantile] = c
 	}
 	slices.Sort(qs)
-	est := ""
-	if h.Evals != h.Runs {
-		est = fmt.Sprintf(", %d estimates", h.Evals)
-	}
-	fmt.Fprintf(w, "\nm4's own error for %s (%s) on %d ns-3 runs it never trained on%s: median |m4/ns-3 - 1| [90%% of estimates within], median signed error\n",
-		strings.ToUpper(h.CC), h.Checkpoint, h.Runs, est)
 	fmt.Fprint(w, "| bucket |")
 	for _, q := range qs {
 		fmt.Fprintf(w, " p%.4g |", 100*q) // p99, not p98.99999999999999

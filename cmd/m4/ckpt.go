@@ -191,7 +191,7 @@ linearly (train.Taper).`,
 			{
 				Name:      "heldout",
 				Usage:     "tabulate the shipped checkpoints' errors on ns-3 runs they never trained on (ckpts/heldout.json)",
-				UsageText: "m4 ckpt heldout --eval DIR/eval.json [--eval ...] --source TEXT --out FILE",
+				UsageText: "m4 ckpt heldout --eval DIR/eval.json [--eval ...] [--bands N] --source TEXT --out FILE",
 				Description: `Reads m4 eval's eval.json files (m4 eval --ns3 ... without --ckpt: every workload
 estimated by the checkpoint m4 ships for its congestion control) and writes, per
 algorithm, size bucket and quantile, the median signed relative error of m4 against the
@@ -199,14 +199,21 @@ truth, the median and 90th percentile of its absolute value and the share of est
 within 10% (eval.HeldOut), with the SHA-256 of the checkpoint file it speaks for. Built
 into m4 as ckpts/heldout.json, the table is what m4 run prints as the model's own error
 beside its estimate. Give it runs that neither training nor the choice of checkpoint
-used, and the same binary that ran the evals; --source says what they were.`,
+used, and the same binary that ran the evals; --source says what they were.
+
+--bands N (default 2) also tabulates each algorithm's runs in N load bands: the runs
+ordered by the realized load of their busiest link (eval.json's busiest_load) and cut
+into N groups of about equal size. m4 run prints the band nearest its workload's load,
+since the error depends on it (small flows' p99 low on light workloads, high on busy
+ones); --bands 1 makes the table of every run only.`,
 				Flags: []cli.Flag{
 					&cli.StringSliceFlag{Name: "eval", Required: true, Usage: "m4 eval's `FILE` eval.json (repeatable)"},
 					&cli.StringFlag{Name: "source", Required: true, Usage: "what the runs and the command were, for the table's readers"},
 					&cli.StringFlag{Name: "out", Required: true, Usage: "table `FILE` to write (JSON)"},
+					&cli.IntFlag{Name: "bands", Value: 2, Usage: "load bands `N` per algorithm (1: every run only)"},
 				},
 				Action: func(c *cli.Context) error {
-					t, err := eval.HeldOut(c.StringSlice("eval"), shippedFor, c.String("source"))
+					t, err := eval.HeldOut(c.StringSlice("eval"), shippedFor, c.String("source"), c.Int("bands"))
 					if err != nil {
 						return err
 					}
@@ -221,7 +228,11 @@ used, and the same binary that ran the evals; --source says what they were.`,
 						return err
 					}
 					for _, a := range t.Algorithms {
-						fmt.Fprintf(c.App.Writer, "%s: %s on %d runs (%d estimates)\n", a.CC, a.Checkpoint, a.Runs, a.Evals)
+						fmt.Fprintf(c.App.Writer, "%s: %s on %d runs (%d estimates)", a.CC, a.Checkpoint, a.Runs, a.Evals)
+						for _, b := range a.ByLoad {
+							fmt.Fprintf(c.App.Writer, "; %d at load %.2f-%.2f", b.Runs, b.LoadMin, b.LoadMax)
+						}
+						fmt.Fprintln(c.App.Writer)
 					}
 					fmt.Fprintf(c.App.Writer, "wrote %s\n", c.String("out"))
 					return nil

@@ -325,6 +325,9 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 		}
 		if held != nil {
 			meta["heldout_error"] = held
+			if b := held.ForLoad(in.Desc.BusiestByCount.LoadByCount); b != nil {
+				meta["heldout_band"] = b
+			}
 		}
 	}
 	sampled := "every path"
@@ -389,7 +392,7 @@ func runWorkload(c *cli.Context, in *runInput, paths int, pm *pathModel) error {
 	fmt.Fprintln(wr, "\nFCT slowdown percentiles per flow size:")
 	infer.WriteTable(wr, ests, res.Counts)
 	infer.WriteIntervals(wr, ests, res.Counts)
-	held.WriteTable(wr)
+	held.WriteTable(wr, in.Desc.BusiestByCount.LoadByCount)
 	fmt.Fprintf(wr, "\nwrote %s: %s\n", out.Final(), strings.Join(files, ", "))
 	return nil
 }

@@ -164,6 +164,12 @@ func TestRunPicksTheShippedCheckpoint(t *testing.T) {
 		Run struct {
 			Checkpoint string               `json:"checkpoint"`
 			HeldOut    *ckpts.HeldOutErrors `json:"heldout_error"`
+			Band       *ckpts.HeldOutBand   `json:"heldout_band"`
+			Workload   struct {
+				Busiest struct {
+					Load float64 `json:"load_by_count"`
+				} `json:"busiest_link_by_count"`
+			} `json:"workload"`
 		} `json:"run"`
 	}
 	read := func(out string) doc {
@@ -213,7 +219,16 @@ cc: {algorithm: %s}
 		if got.Run.HeldOut == nil || !reflect.DeepEqual(*got.Run.HeldOut, *held) || !strings.Contains(msgs[0], header) {
 			t.Errorf("%s: run.heldout_error %+v, printed %v; want the table's for %s", alg, got.Run.HeldOut, strings.Contains(msgs[0], header), name)
 		}
-		if base.Run.HeldOut != nil || strings.Contains(msgs[1], "m4's own error") {
+		// and the band of held-out runs nearest the workload's load, printed
+		// as the run's table
+		load := got.Run.Workload.Busiest.Load
+		band := held.ForLoad(load)
+		if band == nil || got.Run.Band == nil || !reflect.DeepEqual(*got.Run.Band, *band) || !(load > 0) ||
+			!strings.Contains(msgs[0], fmt.Sprintf("on %d ns-3 runs it never trained on", band.Runs)) ||
+			!strings.Contains(msgs[0], fmt.Sprintf("nearest this workload's %.0f%%", 100*load)) {
+			t.Errorf("%s: load %g: run.heldout_band %+v, want %+v, printed as the table", alg, load, got.Run.Band, band)
+		}
+		if base.Run.HeldOut != nil || base.Run.Band != nil || strings.Contains(msgs[1], "m4's own error") {
 			t.Errorf("%s: --ckpt: a held-out error reported for a checkpoint the table does not speak for", alg)
 		}
 		same := reflect.DeepEqual(got.Estimates["m4"], base.Estimates["m4"])

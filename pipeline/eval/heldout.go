@@ -2,11 +2,14 @@ package eval
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -26,17 +29,21 @@ type Shipped func(alg cc.CC) (desc, file string, data []byte)
 // table speaks for those files, whose SHA-256 it records. Per algorithm,
 // size bucket and quantile it gives the median signed relative error, the
 // median and 90th percentile (nearest rank) of its absolute value, and the
-// share within 10%.
-func HeldOut(files []string, shipped Shipped, source string) (*ckpts.HeldOutTable, error) {
-	type key struct {
-		bucket string
-		q      float64
+// share within 10%; with bands > 1, the same per load band too: each
+// algorithm's runs ordered by their busiest link's load (eval.json's
+// busiest_load) and cut into bands contiguous groups of about equal size.
+func HeldOut(files []string, shipped Shipped, source string, bands int) (*ckpts.HeldOutTable, error) {
+	if bands < 1 {
+		return nil, fmt.Errorf("held-out table: %d load bands (want 1 or more)", bands)
+	}
+	type estimate struct {
+		run  string
+		errs map[cellKey]float64
 	}
 	type acc struct {
-		runs  map[string]bool
-		evals int
-		cells map[key][]float64
-		order []key
+		load  map[string]float64 // per run
+		ests  []estimate
+		order []cellKey
 	}
 	per := map[cc.CC]*acc{}
 	for _, f := range files {
@@ -63,23 +70,31 @@ func HeldOut(files []string, shipped Shipped, source string) (*ckpts.HeldOutTabl
 				return nil, fmt.Errorf("%s: workloads[%d].checkpoint: %q estimated %s, not %s: the table speaks for the shipped checkpoints only (run m4 eval without --ckpt, with this binary)",
 					f, i, w.Checkpoint, w.Workload, desc)
 			}
+			if bands > 1 && !(w.BusiestLoad > 0) {
+				return nil, fmt.Errorf("%s: workloads[%d].busiest_load: %g: load bands need each run's busiest link load (an eval.json of an older m4 eval has none: run it again)",
+					f, i, w.BusiestLoad)
+			}
 			a := per[alg]
 			if a == nil {
-				a = &acc{runs: map[string]bool{}, cells: map[key][]float64{}}
+				a = &acc{load: map[string]float64{}}
 				per[alg] = a
 			}
-			a.runs[w.Workload] = true
-			a.evals++
+			if l, ok := a.load[w.Workload]; ok && bands > 1 && math.Abs(l-w.BusiestLoad) > 1e-9 {
+				return nil, fmt.Errorf("%s: workloads[%d].busiest_load: %g, another estimate of %s says %g (the same run?)", f, i, w.BusiestLoad, w.Workload, l)
+			}
+			a.load[w.Workload] = w.BusiestLoad
+			e := estimate{run: w.Workload, errs: map[cellKey]float64{}}
 			for j, r := range w.Rows {
 				if !(r.Truth > 0) || !(r.M4 > 0) {
 					return nil, fmt.Errorf("%s: workloads[%d].rows[%d]: truth %g, m4 %g (no error to take)", f, i, j, r.Truth, r.M4)
 				}
-				k := key{r.Bucket, r.Quantile}
-				if _, ok := a.cells[k]; !ok {
+				k := cellKey{r.Bucket, r.Quantile}
+				if !slices.Contains(a.order, k) {
 					a.order = append(a.order, k)
 				}
-				a.cells[k] = append(a.cells[k], r.M4/r.Truth-1)
+				e.errs[k] = r.M4/r.Truth - 1
 			}
+			a.ests = append(a.ests, e)
 		}
 	}
 	t := &ckpts.HeldOutTable{Source: source}
@@ -89,27 +104,79 @@ func HeldOut(files []string, shipped Shipped, source string) (*ckpts.HeldOutTabl
 			continue
 		}
 		_, file, data := shipped(alg)
-		e := ckpts.HeldOutErrors{CC: string(alg), Checkpoint: file, SHA256: ckpts.FileSHA256(data), Runs: len(a.runs), Evals: a.evals}
-		for _, k := range a.order {
-			v := a.cells[k]
-			if len(v) != a.evals {
-				return nil, fmt.Errorf("%s: bucket %s quantile %g: %d estimates of %d (eval.json files of different quantiles?)", alg, k.bucket, k.q, len(v), a.evals)
-			}
-			abs := make([]float64, len(v))
-			within := 0
-			for i, x := range v {
-				abs[i] = math.Abs(x)
-				if abs[i] <= 0.1 {
-					within++
+		cellsOf := func(runs map[string]bool) (int, []ckpts.HeldOutCell, error) {
+			var cs []ckpts.HeldOutCell
+			n := 0
+			for _, e := range a.ests {
+				if runs[e.run] {
+					n++
 				}
 			}
-			e.Cells = append(e.Cells, ckpts.HeldOutCell{Bucket: k.bucket, Quantile: k.q,
-				SignedMedian: median(v), AbsMedian: median(abs), AbsP90: nearestRank(abs, 0.9),
-				Within10: float64(within) / float64(len(v))})
+			for _, k := range a.order {
+				var v []float64
+				for _, e := range a.ests {
+					if x, ok := e.errs[k]; ok && runs[e.run] {
+						v = append(v, x)
+					}
+				}
+				if len(v) != n {
+					return 0, nil, fmt.Errorf("%s: bucket %s quantile %g: %d estimates of %d (eval.json files of different quantiles?)", alg, k.bucket, k.q, len(v), n)
+				}
+				cs = append(cs, heldOutCell(k, v))
+			}
+			return n, cs, nil
+		}
+		runs := slices.Collect(maps.Keys(a.load))
+		slices.SortFunc(runs, func(x, y string) int { return cmp.Or(cmp.Compare(a.load[x], a.load[y]), strings.Compare(x, y)) })
+		all := map[string]bool{}
+		for _, r := range runs {
+			all[r] = true
+		}
+		evals, cells, err := cellsOf(all)
+		if err != nil {
+			return nil, err
+		}
+		e := ckpts.HeldOutErrors{CC: string(alg), Checkpoint: file, SHA256: ckpts.FileSHA256(data), Runs: len(runs), Evals: evals, Cells: cells}
+		if bands > 1 {
+			if len(runs) < bands {
+				return nil, fmt.Errorf("%s: %d runs for %d load bands", alg, len(runs), bands)
+			}
+			for i := range bands {
+				in := runs[i*len(runs)/bands : (i+1)*len(runs)/bands]
+				set := map[string]bool{}
+				for _, r := range in {
+					set[r] = true
+				}
+				n, cs, err := cellsOf(set)
+				if err != nil {
+					return nil, err
+				}
+				e.ByLoad = append(e.ByLoad, ckpts.HeldOutBand{LoadMin: a.load[in[0]], LoadMax: a.load[in[len(in)-1]], Runs: len(in), Evals: n, Cells: cs})
+			}
 		}
 		t.Algorithms = append(t.Algorithms, e)
 	}
 	return t, nil
+}
+
+// cellKey is a size bucket and quantile.
+type cellKey struct {
+	bucket string
+	q      float64
+}
+
+// heldOutCell is the statistics of one cell's signed relative errors v.
+func heldOutCell(k cellKey, v []float64) ckpts.HeldOutCell {
+	abs := make([]float64, len(v))
+	within := 0
+	for i, x := range v {
+		abs[i] = math.Abs(x)
+		if abs[i] <= 0.1 {
+			within++
+		}
+	}
+	return ckpts.HeldOutCell{Bucket: k.bucket, Quantile: k.q, SignedMedian: median(v), AbsMedian: median(abs),
+		AbsP90: nearestRank(abs, 0.9), Within10: float64(within) / float64(len(v))}
 }
 
 // median of v (the mean of the middle two for an even count).

@@ -53,6 +53,7 @@ type caseJSON struct {
 	PerFlowErrM4      *float64  `json:"per_flow_err_m4,omitempty"`
 	PerFlowErrFlowsim *float64  `json:"per_flow_err_flowsim,omitempty"`
 	OutOfRange        []string  `json:"out_of_range"`
+	BusiestLoad       float64   `json:"busiest_load"`
 	EstimateSeconds   float64   `json:"estimate_seconds"`
 	TruthSeconds      float64   `json:"truth_seconds"`
 	Rows              []rowJSON `json:"rows"`
@@ -75,7 +76,7 @@ func WriteJSON(path string, meta any, rs []*CaseResult) error {
 		c := caseJSON{Workload: r.Case.Name, NS3Config: r.Case.NS3, CC: r.CC, Checkpoint: r.Checkpoint, Flows: r.Flows,
 			MeanErrM4: finite(r.MeanErrM4), MeanErrFlowsim: finite(r.MeanErrFlowsim),
 			CellErrM4: finite(r.CellErrM4), CellErrFlowsim: finite(r.CellErrFlowsim),
-			OutOfRange: []string{}, EstimateSeconds: r.EstimateSec, TruthSeconds: r.TruthSec}
+			OutOfRange: []string{}, BusiestLoad: r.BusiestLoad, EstimateSeconds: r.EstimateSec, TruthSeconds: r.TruthSec}
 		if r.PerFlow {
 			m, f := r.PerFlowErrM4, r.PerFlowErrFlowsim
 			c.PerFlowErrM4, c.PerFlowErrFlowsim = &m, &f

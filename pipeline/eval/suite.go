@@ -79,6 +79,10 @@ type CaseResult struct {
 	// Checkpoint names what estimated the m4 column (set by the caller,
 	// which chose it; "" when not recorded).
 	Checkpoint string
+	// BusiestLoad is the load of the workload's busiest link by flow count
+	// (infer.Description.BusiestByCount): what the held-out table's load
+	// bands split on.
+	BusiestLoad float64
 }
 
 // CaseOptions control RunCaseWith.
@@ -221,7 +225,8 @@ func RunCaseWith(c Case, est *model.Estimator, o CaseOptions) (*CaseResult, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
 	}
-	res := &CaseResult{Case: c, Flows: w.Flows.Len(), CC: string(cfg.CC), EstimateSec: t1.Sub(t0).Seconds(), TruthSec: time.Since(t1).Seconds()}
+	res := &CaseResult{Case: c, Flows: w.Flows.Len(), CC: string(cfg.CC), EstimateSec: t1.Sub(t0).Seconds(), TruthSec: time.Since(t1).Seconds(),
+		BusiestLoad: infer.Describe(c.Name, w, cfg).BusiestByCount.LoadByCount}
 	if est != nil {
 		res.OutOfRange = infer.OutOfRange(est.Checkpoint(), w, cfg)
 	}

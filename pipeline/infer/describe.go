@@ -29,8 +29,12 @@ type Description struct {
 	// the flows crossing it carry over the span of the flows' starts, per
 	// capacity (workload.OfferedLoads). Overloaded lists every channel
 	// offered more than its capacity (with packet headers), busiest first.
-	Busiest    workload.ChannelLoad   `json:"busiest_link"`
-	Overloaded []workload.ChannelLoad `json:"overloaded_links"`
+	Busiest workload.ChannelLoad `json:"busiest_link"`
+	// BusiestByCount is the channel with the highest load by flow count
+	// (ChannelLoad.LoadByCount): the steadier measure of how loaded the
+	// workload is, which m4's held-out error is banded by.
+	BusiestByCount workload.ChannelLoad   `json:"busiest_link_by_count"`
+	Overloaded     []workload.ChannelLoad `json:"overloaded_links"`
 	// OverloadedHostLinks counts the entries of Overloaded that are links
 	// of a host.
 	OverloadedHostLinks int `json:"overloaded_host_links"`
@@ -50,6 +54,9 @@ func Describe(name string, w *workload.Workload, cfg features.Config) *Descripti
 	for _, l := range loads {
 		if l.Load > d.Busiest.Load {
 			d.Busiest = l
+		}
+		if l.LoadByCount > d.BusiestByCount.LoadByCount {
+			d.BusiestByCount = l
 		}
 		if l.LoadWire > 1 {
 			d.Overloaded = append(d.Overloaded, l)
@@ -116,7 +123,8 @@ func (d *Description) WriteSummary(w io.Writer) {
 	if d.TargetLoad > 0 {
 		fmt.Fprintf(w, "target %.0f%% on the busiest link (in expectation); ", 100*d.TargetLoad)
 	}
-	fmt.Fprintf(w, "busiest link realized %.0f%% (%.0f%% with headers) on %s\n", 100*d.Busiest.Load, 100*d.Busiest.LoadWire, linkText(d.Busiest))
+	fmt.Fprintf(w, "busiest link realized %.0f%% (%.0f%% with headers) on %s; by flow count at the mean size %.0f%% on %s\n",
+		100*d.Busiest.Load, 100*d.Busiest.LoadWire, linkText(d.Busiest), 100*d.BusiestByCount.LoadByCount, linkText(d.BusiestByCount))
 	if len(d.Overloaded) == 0 {
 		return
 	}

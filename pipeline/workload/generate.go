@@ -330,6 +330,12 @@ type ChannelLoad struct {
 	Load     float64 `json:"load"`      // payload bits per second / capacity
 	LoadWire float64 `json:"load_wire"` // with packet headers
 	Expected float64 `json:"expected"`  // the load Workload.Shares predicts
+	// LoadByCount is the load of the channel's flow count at the mean size
+	// of every flow of the workload: where one size distribution serves
+	// every pair, an estimate of its expected load that a few heavy-tailed
+	// draws do not sway (Load can be several times the target on a host
+	// link that drew two of the largest flows).
+	LoadByCount float64 `json:"load_by_count"`
 }
 
 // OfferedLoads routes every flow (on its ns-3 ECMP path) and returns each
@@ -354,15 +360,21 @@ func OfferedLoads(rt *Routing, f *Flows) []ChannelLoad {
 	}
 	n := f.Len()
 	// rate estimate: n-1 gaps over the span
-	perNs := 0.0
+	perNs, meanBits := 0.0, 0.0
 	if n > 1 && f.StartNs[n-1] > f.StartNs[0] {
 		perNs = float64(n-1) / float64(n) / float64(f.StartNs[n-1]-f.StartNs[0])
+	}
+	for _, s := range f.Size {
+		meanBits += float64(s) * 8
+	}
+	if n > 0 {
+		meanBits /= float64(n)
 	}
 	out := make([]ChannelLoad, nc)
 	for c := 0; c < nc; c++ {
 		from, to, gbps := t.Channel(int32(c))
 		out[c] = ChannelLoad{Channel: int32(c), From: from, To: to, Gbps: gbps, Flows: count[c],
-			Load: bits[c] * perNs / gbps, LoadWire: wire[c] * perNs / gbps}
+			Load: bits[c] * perNs / gbps, LoadWire: wire[c] * perNs / gbps, LoadByCount: float64(count[c]) * meanBits * perNs / gbps}
 	}
 	return out
 }

@@ -126,6 +126,11 @@ func TestArrivalsHitTargetLoad(t *testing.T) {
 		if _, _, g := topo4Channel(w, b.Channel); g != 10 || math.Abs(b.Expected-0.6) > 1e-9 {
 			t.Errorf("case %d: busiest %+v, want a 10 Gbps host link expected at 0.6", i, b)
 		}
+		// by flow count at the mean size: the same expectation, without
+		// the realized sizes (0.6 up to the arrivals' and draws' noise)
+		if math.Abs(b.LoadByCount-0.6) > 0.03 {
+			t.Errorf("case %d (%s): busiest link's load by count %.4f, want 0.6 +- 0.03", i, c.arrivals, b.LoadByCount)
+		}
 		if b.LoadWire <= b.Load {
 			t.Errorf("case %d: wire load %v <= payload load %v", i, b.LoadWire, b.Load)
 		}
