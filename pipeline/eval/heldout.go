@@ -104,7 +104,13 @@ func HeldOut(files []string, shipped Shipped, source string, bands int) (*ckpts.
 			continue
 		}
 		_, file, data := shipped(alg)
-		cellsOf := func(runs map[string]bool) (int, []ckpts.HeldOutCell, error) {
+		// cellsOf is the table of the estimates of the runs named: their
+		// count and each cell's statistics.
+		cellsOf := func(names []string) (int, []ckpts.HeldOutCell, error) {
+			runs := map[string]bool{}
+			for _, r := range names {
+				runs[r] = true
+			}
 			var cs []ckpts.HeldOutCell
 			n := 0
 			for _, e := range a.ests {
@@ -128,11 +134,7 @@ func HeldOut(files []string, shipped Shipped, source string, bands int) (*ckpts.
 		}
 		runs := slices.Collect(maps.Keys(a.load))
 		slices.SortFunc(runs, func(x, y string) int { return cmp.Or(cmp.Compare(a.load[x], a.load[y]), strings.Compare(x, y)) })
-		all := map[string]bool{}
-		for _, r := range runs {
-			all[r] = true
-		}
-		evals, cells, err := cellsOf(all)
+		evals, cells, err := cellsOf(runs)
 		if err != nil {
 			return nil, err
 		}
@@ -143,11 +145,7 @@ func HeldOut(files []string, shipped Shipped, source string, bands int) (*ckpts.
 			}
 			for i := range bands {
 				in := runs[i*len(runs)/bands : (i+1)*len(runs)/bands]
-				set := map[string]bool{}
-				for _, r := range in {
-					set[r] = true
-				}
-				n, cs, err := cellsOf(set)
+				n, cs, err := cellsOf(in)
 				if err != nil {
 					return nil, err
 				}
