@@ -48,7 +48,7 @@ class TrainedRanges(ctypes.Structure):
     """m4_trained_ranges in m4.h."""
     _fields_ = [("has", ctypes.c_int), ("cc", ctypes.c_int * 4), ("pfc", ctypes.c_int * 2),
                 ("network", ctypes.c_int * 2), ("lo", ctypes.c_double * RANGE_KEYS),
-                ("hi", ctypes.c_double * RANGE_KEYS)]
+                ("hi", ctypes.c_double * RANGE_KEYS), ("network_pfc", ctypes.c_int * 2)]
 
 
 class CheckpointInfo(ctypes.Structure):

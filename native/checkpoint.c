@@ -186,9 +186,9 @@ m4_status m4i_read_ranges(m4i_errbuf *e, const m4i_json *q, int k, const char *f
             if (!hit) return m4i_fail(e, M4_ERR_FORMAT, "metadata training: %s.cc holds an unknown algorithm", field);
         }
     }
-    static const char *const flags[2] = {"pfc", "network"};
-    int *dst[2] = {r->pfc, r->network};
-    for (int f = 0; f < 2; f++) {
+    static const char *const flags[3] = {"pfc", "network", "network_pfc"};
+    int *dst[3] = {r->pfc, r->network, r->network_pfc};
+    for (int f = 0; f < 3; f++) {
         int kf = m4i_json_get(q, k, flags[f]);
         if (kf < 0 || q->nodes[kf].type == J_NULL) continue;
         if (q->nodes[kf].type != J_ARR)
@@ -236,7 +236,10 @@ int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *c, int netwo
         NOTE("cc = %s is outside the trained algorithms\n", cc_names[ci]);
         return n; /* its parameters have no range either */
     }
-    if (!r->pfc[c->pfc ? 1 : 0]) NOTE("pfc = %d was never trained on\n", c->pfc ? 1 : 0);
+    if (!r->pfc[c->pfc ? 1 : 0])
+        NOTE("pfc = %d was never trained on\n", c->pfc ? 1 : 0);
+    else if (network && (r->network_pfc[0] || r->network_pfc[1]) && !r->network_pfc[c->pfc ? 1 : 0])
+        NOTE("pfc = %d was never trained on a path cut from a network (on m3's parking lots only)\n", c->pfc ? 1 : 0);
     if (!r->network[network ? 1 : 0])
         NOTE("path kind = %s was never trained on\n", network ? "a path cut from a network" : "one of m3's parking lots");
     double v[M4_RANGE_KEYS];

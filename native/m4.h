@@ -33,9 +33,9 @@ extern "C" {
 /* Version of this API: bumped (minor) when entry points are added, (major)
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
-#define M4_VERSION_MINOR 5
-#define M4_VERSION_PATCH 1
-#define M4_VERSION_STRING "0.5.1"
+#define M4_VERSION_MINOR 6
+#define M4_VERSION_PATCH 0
+#define M4_VERSION_STRING "0.6.0"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
@@ -701,6 +701,10 @@ typedef struct {
     int pfc[2];     /* trained with PFC off, on */
     int network[2]; /* trained on m3's parking lots, on paths cut from networks */
     double lo[M4_RANGE_KEYS], hi[M4_RANGE_KEYS];
+    /* PFC off, on as seen on paths cut from networks (pfc is over both kinds);
+     * both 0 when the record does not say (written before 0.6.0): then not
+     * checked. New in 0.6.0. */
+    int network_pfc[2];
 } m4_trained_ranges;
 
 typedef struct {

@@ -512,6 +512,22 @@ static void test_ranges(const m4_model *src) {
               m4_check_config(&info.ranges, &c, 1, rep, sizeof rep) == 0,
           "no ranges: %s", err);
     free(b.p);
+    /* PFC seen over both path kinds, but off on parking lots only */
+    o.training = "{\\\"trained_ranges\\\":{\\\"cc\\\":[\\\"dctcp\\\"],\\\"pfc\\\":[true,false],\\\"network\\\":[true,false],"
+                 "\\\"network_pfc\\\":[true],\\\"values\\\":{\\\"buffer_kb\\\":[1,99999],\\\"window_bytes\\\":[1,99999],"
+                 "\\\"dctcp_k\\\":[1,999]}}}";
+    b = write_ckpt(src, NULL, NULL, o);
+    CHECK(m4_model_load_buffer(NULL, b.p, b.n, "netpfc", 1, &info, err, sizeof err) == M4_OK && !info.ranges.network_pfc[0] &&
+              info.ranges.network_pfc[1],
+          "network_pfc read back wrong: %s", err);
+    free(b.p);
+    c.cc = M4_CC_DCTCP, c.pfc = 0;
+    CHECK(m4_check_config(&info.ranges, &c, 1, rep, sizeof rep) == 1 &&
+              strstr(rep, "pfc = 0 was never trained on a path cut from a network"),
+          "PFC off on a network path: %s", rep);
+    CHECK(m4_check_config(&info.ranges, &c, 0, rep, sizeof rep) == 0, "PFC off on a parking lot: %s", rep);
+    c.pfc = 1;
+    CHECK(m4_check_config(&info.ranges, &c, 1, rep, sizeof rep) == 0, "PFC on on a network path: %s", rep);
     o.training = "{\\\"trained_ranges\\\":{\\\"values\\\":{\\\"buffer_kb\\\":[9,1]}}}";
     b = write_ckpt(src, NULL, NULL, o);
     CHECK(m4_model_load_buffer(NULL, b.p, b.n, "bad", 1, NULL, err, sizeof err) == M4_ERR_FORMAT &&

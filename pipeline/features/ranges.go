@@ -50,7 +50,11 @@ type Ranges struct {
 	CC      []cc.CC `json:"cc"`
 	PFC     []bool  `json:"pfc"`
 	Network []bool  `json:"network"` // paths cut from a network (true) or m3's parking lots (false)
-	Hosts   []int   `json:"hosts"`
+	// NetworkPFC lists the PFC settings seen on paths cut from a network
+	// (PFC lists them over both kinds). Nil in records written before
+	// 2026-12-08, which did not keep it: then nothing is checked by it.
+	NetworkPFC []bool `json:"network_pfc,omitempty"`
+	Hosts      []int  `json:"hosts"`
 	// Numeric values by the keys of the configuration record
 	// (buffer_kb, window_bytes, dctcp_k, ...): [lo, hi].
 	Values map[string][2]float64 `json:"values"`
@@ -67,6 +71,9 @@ func (r *Ranges) Add(c Config, hosts int, network bool) {
 	}
 	if !slices.Contains(r.Network, network) {
 		r.Network = append(r.Network, network)
+	}
+	if network && !slices.Contains(r.NetworkPFC, c.PFC) {
+		r.NetworkPFC = append(r.NetworkPFC, c.PFC)
 	}
 	if !slices.Contains(r.Hosts, hosts) {
 		r.Hosts = append(r.Hosts, hosts)
@@ -106,6 +113,11 @@ func (r *Ranges) Merge(o *Ranges) {
 			r.Network = append(r.Network, n)
 		}
 	}
+	for _, p := range o.NetworkPFC {
+		if !slices.Contains(r.NetworkPFC, p) {
+			r.NetworkPFC = append(r.NetworkPFC, p)
+		}
+	}
 	for _, h := range o.Hosts {
 		if !slices.Contains(r.Hosts, h) {
 			r.Hosts = append(r.Hosts, h)
@@ -122,6 +134,23 @@ func (r *Ranges) Merge(o *Ranges) {
 		}
 		r.Values[k] = [2]float64{min(lh[0], v[0]), max(lh[1], v[1])}
 	}
+}
+
+// OnNetwork returns c as a model trained on r reads it on a path cut from
+// a network: c itself, except for a PFC setting seen on m3's parking lots
+// only (NetworkPFC), which reads as the setting its network paths had. PFC
+// off and on are the same network until a switch buffer fills and a pause
+// (or, without PFC, a drop) happens, which the fork's runs of realistic
+// buffers rarely reach; a model that saw PFC off only on parking lots reads
+// it as those lots' drops (docs/accuracy.md, "Corner fork runs": m4 off by
+// 15% with PFC off, 5-8% read as on, on workloads whose truth is the same
+// either way). substituted tells whether it changed c.
+func (r *Ranges) OnNetwork(c Config) (read Config, substituted bool) {
+	if r == nil || len(r.NetworkPFC) != 1 || r.NetworkPFC[0] == c.PFC || !slices.Contains(r.PFC, c.PFC) {
+		return c, false
+	}
+	c.PFC = r.NetworkPFC[0]
+	return c, true
 }
 
 // OutOfRange is one input outside the trained range.
@@ -152,6 +181,11 @@ func (r *Ranges) Check(c Config, network bool) []OutOfRange {
 	}
 	if !slices.Contains(r.PFC, c.PFC) {
 		out = append(out, OutOfRange{"pfc", fmt.Sprint(c.PFC), fmt.Sprint(r.PFC)})
+	} else if network {
+		if read, ok := r.OnNetwork(c); ok {
+			out = append(out, OutOfRange{"pfc", fmt.Sprint(c.PFC), fmt.Sprintf("%v on paths cut from a network (%v on m3's parking lots only; the model reads it as %v, the same network until a switch buffer fills)",
+				r.NetworkPFC, c.PFC, read.PFC)})
+		}
 	}
 	if !slices.Contains(r.Network, network) {
 		kind := "paths of m3's parking lots"

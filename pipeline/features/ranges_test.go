@@ -2,6 +2,7 @@ package features
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/m4sim/m4/pipeline/cc"
@@ -45,5 +46,55 @@ func TestRangesMerge(t *testing.T) {
 	empty.Merge(&rb)
 	if !reflect.DeepEqual(empty, rb) {
 		t.Errorf("merge into empty ranges: %+v, want %+v", empty, rb)
+	}
+}
+
+// TestRangesNetworkPFC: PFC off seen on parking lots only is outside the
+// range on a path cut from a network, not on a parking lot; a record that
+// did not keep the network paths' PFC (before 2026-12-08) checks nothing
+// by it.
+func TestRangesNetworkPFC(t *testing.T) {
+	var r Ranges
+	r.Add(DefaultConfig(cc.DCTCP, 300, 18000, false), 3, false)
+	r.Add(DefaultConfig(cc.DCTCP, 3000, 18000, true), 7, true)
+	if !reflect.DeepEqual(r.PFC, []bool{false, true}) || !reflect.DeepEqual(r.NetworkPFC, []bool{true}) {
+		t.Fatalf("pfc %v, network pfc %v", r.PFC, r.NetworkPFC)
+	}
+	off := DefaultConfig(cc.DCTCP, 1000, 18000, false)
+	for _, c := range []struct {
+		network bool
+		nilRec  bool
+		want    int
+	}{{true, false, 1}, {false, false, 0}, {true, true, 0}} {
+		rr := r
+		if c.nilRec {
+			rr.NetworkPFC = nil
+		}
+		out := rr.Check(off, c.network)
+		if len(out) != c.want || (c.want == 1 && (out[0].Name != "pfc" || out[0].Value != "false" ||
+			!strings.HasPrefix(out[0].Range, "[true] on paths cut from a network (false on m3's parking lots only; the model reads it as true,"))) {
+			t.Errorf("network %v, record without network pfc %v: %v", c.network, c.nilRec, out)
+		}
+		// what the model reads on a network path: PFC on, unless the record
+		// does not say what its network paths had
+		read, sub := rr.OnNetwork(off)
+		if sub != !c.nilRec || read.PFC != sub {
+			t.Errorf("network %v, record without network pfc %v: reads %+v (substituted %v)", c.network, c.nilRec, read, sub)
+		}
+	}
+	// PFC on, or a record that saw PFC off on networks too: read as given
+	on := DefaultConfig(cc.DCTCP, 1000, 18000, true)
+	both := r
+	both.NetworkPFC = []bool{true, false}
+	for _, x := range []struct {
+		r *Ranges
+		c Config
+	}{{&r, on}, {&both, off}, {nil, off}} {
+		if read, sub := x.r.OnNetwork(x.c); sub || read != x.c {
+			t.Errorf("%+v on %+v: reads %+v (substituted %v)", x.c, x.r, read, sub)
+		}
+	}
+	if out := r.Check(DefaultConfig(cc.DCTCP, 1000, 18000, true), true); len(out) != 0 {
+		t.Errorf("PFC on, on a network path: %v", out)
 	}
 }

@@ -282,3 +282,40 @@ func TestSystematic(t *testing.T) {
 		}
 	}
 }
+
+// A workload with PFC off is estimated as with PFC on by a checkpoint whose
+// network paths all had PFC on (model.Checkpoint.OnNetwork), and as given by
+// one whose record does not say: the two differ, so the substitution is
+// what makes the first pair equal.
+func TestRunReadsPFCOffAsTrained(t *testing.T) {
+	w, on := smallWorkload(t)
+	off := on
+	off.PFC = false
+	ck, err := model.Decode(ckpts.DefaultName, ckpts.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Training == nil || ck.Training.Ranges == nil || len(ck.Training.Ranges.NetworkPFC) != 1 || !ck.Training.Ranges.NetworkPFC[0] {
+		t.Fatalf("the shipped default's network paths had PFC %v, want [true]", ck.Training.Ranges.NetworkPFC)
+	}
+	p99 := func(ck *model.Checkpoint, cfg features.Config) float64 {
+		t.Helper()
+		est, err := model.NewEstimator(ck, 16, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer est.Close()
+		r, err := Run(w, cfg, est, Options{Paths: 200, Seed: 1, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Model.Quantile(aggregate.NumBuckets, 0.99)
+	}
+	if a, b := p99(ck, off), p99(ck, on); a != b {
+		t.Errorf("PFC off: p99 %v, PFC on %v: want the same estimate", a, b)
+	}
+	ck.Training.Ranges.NetworkPFC = nil // a record from before network_pfc
+	if a, b := p99(ck, off), p99(ck, on); a == b {
+		t.Errorf("without network_pfc in the record: PFC off and on both give p99 %v", a)
+	}
+}

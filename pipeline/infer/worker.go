@@ -66,6 +66,7 @@ func newRunner(d *decompose.Decomposition, cfg features.Config, est *model.Estim
 		params: map[shape]hostParams{}, scale: make([]float64, len(paths)), def: features.V1}
 	if est != nil {
 		r.def = est.Checkpoint().Features.Name
+		cfg = est.Checkpoint().OnNetwork(cfg) // what the model reads (PFC off seen on parking lots only)
 	}
 	t := d.Routing.Topology()
 	var gbps []float64

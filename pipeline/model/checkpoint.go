@@ -227,6 +227,17 @@ func (ck *Checkpoint) OutOfRange(c features.Config, network bool) []features.Out
 	return ck.Training.Ranges.Check(c, network)
 }
 
+// OnNetwork returns the configuration ck reads for c on a path cut from a
+// network (features.Ranges.OnNetwork): c, unless its PFC setting was seen on
+// parking lots only.
+func (ck *Checkpoint) OnNetwork(c features.Config) features.Config {
+	if ck.Training == nil {
+		return c
+	}
+	read, _ := ck.Training.Ranges.OnNetwork(c)
+	return read
+}
+
 // EpochStat is one epoch's losses.
 type EpochStat struct {
 	Epoch     int     `json:"epoch"`
