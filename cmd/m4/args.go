@@ -175,6 +175,7 @@ var flagRanges = map[string]flagRange{
 	"bootstrap":          atLeast0, // 0: no interval
 	"paths-per-workload": atLeast0, // 0: every path
 	"min-rows":           atLeast1,
+	"bands":              atLeast1, // m4 ckpt heldout's load bands (1: every run only)
 	"tolerance":          atLeast0, // relative, e.g. 0.02
 	// seeds and budgets (0: none)
 	"seed":           anyUint64,
