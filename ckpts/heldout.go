@@ -43,8 +43,9 @@ type HeldOutErrors struct {
 	Runs  int           `json:"runs"`
 	Evals int           `json:"evals"`
 	Cells []HeldOutCell `json:"cells"`
-	// ByLoad splits the same runs by the realized load of their busiest
-	// link into bands of about equal run counts, lightest first. Where the
+	// ByLoad splits the same runs by the load of their busiest link (by
+	// flow count at the mean size: infer.Description.BusiestByCount) into
+	// bands of about equal run counts, lightest first. Where the
 	// error depends on load (the small flows' p99 above all: low on light
 	// workloads, high on busy ones) a workload's own band says more than
 	// the table of every run. Empty in a table made without bands.
@@ -52,7 +53,7 @@ type HeldOutErrors struct {
 }
 
 // HeldOutBand is the table of the runs whose busiest link carried a load
-// (realized payload over capacity, infer.Describe) in [LoadMin, LoadMax].
+// (by flow count, as ByLoad) in [LoadMin, LoadMax].
 type HeldOutBand struct {
 	LoadMin float64       `json:"load_min"`
 	LoadMax float64       `json:"load_max"`

@@ -202,7 +202,7 @@ beside its estimate. Give it runs that neither training nor the choice of checkp
 used, and the same binary that ran the evals; --source says what they were.
 
 --bands N (default 2) also tabulates each algorithm's runs in N load bands: the runs
-ordered by the realized load of their busiest link (eval.json's busiest_load) and cut
+ordered by the load of their busiest link by flow count (eval.json's busiest_load) and cut
 into N groups of about equal size. m4 run prints the band nearest its workload's load,
 since the error depends on it (small flows' p99 low on light workloads, high on busy
 ones); --bands 1 makes the table of every run only.`,
