@@ -62,32 +62,20 @@ type Ranges struct {
 
 // Add widens r to cover a scenario of c on a hosts-host path.
 func (r *Ranges) Add(c Config, hosts int, network bool) {
-	if !slices.Contains(r.CC, c.CC) {
-		r.CC = append(r.CC, c.CC)
-		slices.Sort(r.CC)
+	r.CC = union(r.CC, c.CC)
+	slices.Sort(r.CC)
+	r.PFC = union(r.PFC, c.PFC)
+	r.Network = union(r.Network, network)
+	if network {
+		r.NetworkPFC = union(r.NetworkPFC, c.PFC)
 	}
-	if !slices.Contains(r.PFC, c.PFC) {
-		r.PFC = append(r.PFC, c.PFC)
-	}
-	if !slices.Contains(r.Network, network) {
-		r.Network = append(r.Network, network)
-	}
-	if network && !slices.Contains(r.NetworkPFC, c.PFC) {
-		r.NetworkPFC = append(r.NetworkPFC, c.PFC)
-	}
-	if !slices.Contains(r.Hosts, hosts) {
-		r.Hosts = append(r.Hosts, hosts)
-		slices.Sort(r.Hosts)
-	}
+	r.Hosts = union(r.Hosts, hosts)
+	slices.Sort(r.Hosts)
 	if r.Values == nil {
 		r.Values = map[string][2]float64{}
 	}
 	for k, v := range c.Values() {
-		lh, ok := r.Values[k]
-		if !ok {
-			lh = [2]float64{v, v}
-		}
-		r.Values[k] = [2]float64{min(lh[0], v), max(lh[1], v)}
+		r.widen(k, [2]float64{v, v})
 	}
 }
 
@@ -97,43 +85,37 @@ func (r *Ranges) Merge(o *Ranges) {
 	if o == nil {
 		return
 	}
-	for _, c := range o.CC {
-		if !slices.Contains(r.CC, c) {
-			r.CC = append(r.CC, c)
-		}
-	}
+	r.CC = union(r.CC, o.CC...)
 	slices.Sort(r.CC)
-	for _, p := range o.PFC {
-		if !slices.Contains(r.PFC, p) {
-			r.PFC = append(r.PFC, p)
-		}
-	}
-	for _, n := range o.Network {
-		if !slices.Contains(r.Network, n) {
-			r.Network = append(r.Network, n)
-		}
-	}
-	for _, p := range o.NetworkPFC {
-		if !slices.Contains(r.NetworkPFC, p) {
-			r.NetworkPFC = append(r.NetworkPFC, p)
-		}
-	}
-	for _, h := range o.Hosts {
-		if !slices.Contains(r.Hosts, h) {
-			r.Hosts = append(r.Hosts, h)
-		}
-	}
+	r.PFC = union(r.PFC, o.PFC...)
+	r.Network = union(r.Network, o.Network...)
+	r.NetworkPFC = union(r.NetworkPFC, o.NetworkPFC...)
+	r.Hosts = union(r.Hosts, o.Hosts...)
 	slices.Sort(r.Hosts)
 	if r.Values == nil && len(o.Values) > 0 {
 		r.Values = map[string][2]float64{}
 	}
 	for k, v := range o.Values {
-		lh, ok := r.Values[k]
-		if !ok {
-			lh = v
-		}
-		r.Values[k] = [2]float64{min(lh[0], v[0]), max(lh[1], v[1])}
+		r.widen(k, v)
 	}
+}
+
+// union appends to s each of vs it does not hold yet, in order.
+func union[T comparable](s []T, vs ...T) []T {
+	for _, v := range vs {
+		if !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+// widen makes key's range cover lh.
+func (r *Ranges) widen(key string, lh [2]float64) {
+	if old, ok := r.Values[key]; ok {
+		lh = [2]float64{min(old[0], lh[0]), max(old[1], lh[1])}
+	}
+	r.Values[key] = lh
 }
 
 // OnNetwork returns c as a model trained on r reads it on a path cut from
