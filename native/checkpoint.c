@@ -256,7 +256,7 @@ int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *c, int netwo
         if (!use[i]) continue;
         if (r->lo[i] > r->hi[i])
             NOTE("%s = %g was never trained on\n", range_keys[i], v[i]);
-        else if (v[i] < r->lo[i] || v[i] > r->hi[i])
+        else if (v[i] < r->lo[i] * (1 - M4_RANGE_EDGE) || v[i] > r->hi[i] * (1 + M4_RANGE_EDGE))
             NOTE("%s = %g is outside the trained range [%g, %g]\n", range_keys[i], v[i], r->lo[i], r->hi[i]);
     }
 #undef NOTE

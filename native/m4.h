@@ -34,8 +34,8 @@ extern "C" {
  * when an existing one changes. */
 #define M4_VERSION_MAJOR 0
 #define M4_VERSION_MINOR 6
-#define M4_VERSION_PATCH 0
-#define M4_VERSION_STRING "0.6.0"
+#define M4_VERSION_PATCH 1
+#define M4_VERSION_STRING "0.6.1"
 
 /* m4_version returns M4_VERSION_STRING as compiled into the library. */
 M4_API const char *m4_version(void);
@@ -720,9 +720,15 @@ typedef struct {
     m4_trained_ranges ranges; /* what its training data covered */
 } m4_checkpoint_info;
 
+/* How far past a trained range's edge, as a fraction of the edge, a value
+ * still counts as inside: the edges are the extremes of random draws (K
+ * drawn from 10-200 KB ends at 199), so the range drawn from is as trained
+ * as the draws. New in 0.6.1 (0.6.0 had none). */
+#define M4_RANGE_EDGE 0.025
+
 /* m4_check_config counts the inputs of cfg (on a path cut from a network
  * when network is 1, one of m3's parking lots when 0) outside what r was
- * trained on, and writes one line per input ("name = value is outside the
+ * trained on (past M4_RANGE_EDGE), and writes one line per input ("name = value is outside the
  * trained range [lo, hi]") into report (len bytes, may be NULL). The
  * estimate of such a configuration extrapolates: warn, or refuse. Returns
  * -1 for a NULL r or cfg or an unknown CC, 0 when r records no ranges. */

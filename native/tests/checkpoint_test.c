@@ -497,6 +497,14 @@ static void test_ranges(const m4_model *src) {
     m4_cc_config c = {0};
     c.buffer_kb = 3072, c.window_bytes = 18000, c.pfc = 1, c.cc = M4_CC_DCTCP, c.dctcp_k = 20;
     CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 0 && rep[0] == 0, "in range: %s", rep);
+    /* within M4_RANGE_EDGE (2.5%) past an edge: inside; further: outside */
+    c.buffer_kb = 33500, c.dctcp_k = 204;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 0, "within the edge: %s", rep);
+    c.buffer_kb = 250, c.dctcp_k = 10;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 0, "within the lower edge: %s", rep);
+    c.buffer_kb = 33700, c.dctcp_k = 206;
+    CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 2 && strstr(rep, "buffer_kb = 33700") && strstr(rep, "dctcp_k = 206"),
+          "past the edge: %s", rep);
     c.buffer_kb = 65536, c.dctcp_k = 300, c.pfc = 0;
     CHECK(m4_check_config(r, &c, 1, rep, sizeof rep) == 3 && strstr(rep, "buffer_kb = 65536 is outside the trained range [256, 32768]") &&
               strstr(rep, "dctcp_k = 300") && strstr(rep, "pfc = 0"),

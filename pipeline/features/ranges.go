@@ -146,9 +146,16 @@ func (o OutOfRange) String() string {
 	return fmt.Sprintf("%s = %s is outside the trained range %s", o.Name, o.Value, o.Range)
 }
 
+// RangeEdge is how far past a trained range's edge, as a fraction of the
+// edge, a value still counts as inside. The edges are the extremes of
+// random draws (a K drawn log-uniformly from 10-200 KB ends at 199), so a
+// value at the range the data spec drew from (K 200) is as trained as the
+// draws beside it. libm4's M4_RANGE_EDGE is the same number.
+const RangeEdge = 0.025
+
 // Check lists the inputs of c (on network paths when network is set)
-// outside r, in a fixed order. A nil r (a checkpoint that does not record
-// its ranges) checks nothing.
+// outside r (past RangeEdge), in a fixed order. A nil r (a checkpoint that
+// does not record its ranges) checks nothing.
 func (r *Ranges) Check(c Config, network bool) []OutOfRange {
 	if r == nil {
 		return nil
@@ -187,7 +194,7 @@ func (r *Ranges) Check(c Config, network bool) []OutOfRange {
 		lh, ok := r.Values[k]
 		if !ok {
 			out = append(out, OutOfRange{k, fmt.Sprint(v), "none (never trained on)"})
-		} else if v < lh[0] || v > lh[1] {
+		} else if v < lh[0]*(1-RangeEdge) || v > lh[1]*(1+RangeEdge) {
 			out = append(out, OutOfRange{k, fmt.Sprint(v), fmt.Sprintf("[%g, %g]", lh[0], lh[1])})
 		}
 	}

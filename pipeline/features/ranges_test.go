@@ -98,3 +98,27 @@ func TestRangesNetworkPFC(t *testing.T) {
 		t.Errorf("PFC on, on a network path: %v", out)
 	}
 }
+
+// TestRangesEdge: a value up to RangeEdge past an edge of the trained range
+// is inside (the edges are the extremes of random draws), one further out
+// is reported, on both sides.
+func TestRangesEdge(t *testing.T) {
+	var r Ranges
+	for _, buf := range []int{400, 3000} {
+		r.Add(DefaultConfig(cc.DCTCP, buf, 18000, true), 7, true)
+	}
+	for _, tc := range []struct {
+		buf     int
+		outside bool
+	}{
+		{400, false}, {3000, false},
+		{391, false}, {3074, false}, // within 2.5%
+		{389, true}, {3076, true}, // past it
+		{200, true}, {6000, true},
+	} {
+		out := r.Check(DefaultConfig(cc.DCTCP, tc.buf, 18000, true), true)
+		if got := len(out) == 1 && out[0].Name == "buffer_kb"; got != tc.outside || (!tc.outside && len(out) != 0) {
+			t.Errorf("buffer %d KB against [400, 3000]: %v, want outside %v", tc.buf, out, tc.outside)
+		}
+	}
+}

@@ -139,11 +139,19 @@ func TestOutOfRangeAgreesWithLibm4(t *testing.T) {
 		}
 		for _, alg := range cc.All() {
 			for _, key := range append([]string{"", "pfc"}, slices.Sorted(maps.Keys(cc.NewRecord(alg, 300, 18000, true).Values()))...) {
-				for _, side := range []float64{-1, 1} {
+				// far outside the range on each side, and just inside and
+				// just outside the edge allowance (features.RangeEdge)
+				for _, side := range []float64{-1, 1, -0.015, 0.015, -0.04, 0.04} {
 					rec := cc.NewRecord(alg, 300, 18000, true)
 					if lh, ok := r.Values[key]; ok {
-						// just outside the range on this side
-						setValue(&rec, key, map[float64]float64{-1: lh[0] * 0.5, 1: lh[1]*1.5 + 1}[side])
+						switch side {
+						case -1:
+							setValue(&rec, key, lh[0]*0.5)
+						case 1:
+							setValue(&rec, key, lh[1]*1.5+1)
+						default:
+							setValue(&rec, key, map[bool]float64{true: lh[0], false: lh[1]}[side < 0]*(1+side))
+						}
 					}
 					if key == "pfc" {
 						rec.PFC = side > 0
