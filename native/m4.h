@@ -728,10 +728,11 @@ typedef struct {
 
 /* m4_check_config counts the inputs of cfg (on a path cut from a network
  * when network is 1, one of m3's parking lots when 0) outside what r was
- * trained on (past M4_RANGE_EDGE), and writes one line per input ("name = value is outside the
- * trained range [lo, hi]") into report (len bytes, may be NULL). The
- * estimate of such a configuration extrapolates: warn, or refuse. Returns
- * -1 for a NULL r or cfg or an unknown CC, 0 when r records no ranges. */
+ * trained on (past M4_RANGE_EDGE), and writes one line per input ("name =
+ * value is outside the trained range [lo, hi]") into report (len bytes,
+ * may be NULL). The estimate of such a configuration extrapolates: warn,
+ * or refuse. Returns -1 for a NULL r or cfg or an unknown CC, 0 when r
+ * records no ranges. */
 M4_API int m4_check_config(const m4_trained_ranges *r, const m4_cc_config *cfg, int network, char *report,
                            size_t len);
 

@@ -149,8 +149,10 @@ func TestOutOfRangeAgreesWithLibm4(t *testing.T) {
 							setValue(&rec, key, lh[0]*0.5)
 						case 1:
 							setValue(&rec, key, lh[1]*1.5+1)
+						case -0.015, -0.04:
+							setValue(&rec, key, lh[0]*(1+side))
 						default:
-							setValue(&rec, key, map[bool]float64{true: lh[0], false: lh[1]}[side < 0]*(1+side))
+							setValue(&rec, key, lh[1]*(1+side))
 						}
 					}
 					if key == "pfc" {
